@@ -4,9 +4,9 @@
  * then the raw little-endian tensor bytes. Offsets count from the end of the header.
  * https://github.com/huggingface/safetensors#format
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
 
 export type DType = 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8';
 export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
@@ -260,24 +260,5 @@ export function writeSafetensors(
   tensors: Iterable<[string, { shape: number[]; data: EncodableData }]>,
   metadata?: Record<string, string>,
 ): void {
-  writeAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-/** Temp file in the same folder + rename, so the rename cannot cross file systems. */
-export function writeAtomic(path: string, data: Uint8Array | string): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    writeFileSync(temp, data);
-    renameSync(temp, path);
-  } catch (e) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // The temp file may never have been created.
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${path}: cannot write, the folder ${dirname(path)} does not exist`);
-    if (code === 'EACCES') throw new UserError(`${path}: cannot write, permission denied`);
-    throw e;
-  }
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
