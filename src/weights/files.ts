@@ -1,0 +1,228 @@
+/**
+ * Finding, loading and saving a model from the path a user passes to --model: a .safetensors
+ * file, a training experiment's folder, or a Hugging Face model folder.
+ */
+import { type Stats, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/safetensors.js';
+import { type ViTConfig, resolveConfig } from '../model/config.js';
+import { fromHfConfig, toHfConfig } from './hf-config.js';
+import { type Layout, detectLayout, fromCanonical, toCanonical } from './layouts.js';
+
+export interface Preprocessor {
+  mean: number[];
+  std: number[];
+  /** The side the image is resized to, when the preprocessor says. */
+  size?: number;
+}
+
+export interface ModelFiles {
+  weightsPath: string;
+  config: ViTConfig;
+  layout: Layout;
+  preprocessor?: Preprocessor;
+}
+
+const EXPECTED = 'expected a .safetensors file, or a folder holding config.json and model_final.safetensors, ' +
+  'model_{epoch}.safetensors, weights.safetensors or model.safetensors';
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+function readJson(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${path}: expected a JSON object`);
+  return json as Record<string, unknown>;
+}
+
+/**
+ * Reads a config in any of the forms this project meets: Hugging Face's (has model_type), an
+ * experiment's (the model's keys under "model", beside training options), or the seed's flat keys.
+ */
+function interpretConfig(json: Record<string, unknown>, source: string): { config: ViTConfig; hf: boolean } {
+  const model = json['model'];
+  if (typeof model === 'object' && model !== null && !Array.isArray(model)) {
+    return { config: resolveConfig(model as Record<string, unknown>, `${source} ("model")`), hf: false };
+  }
+  if (json['model_type'] !== undefined) return { config: fromHfConfig(json, source), hf: true };
+  return { config: resolveConfig(json, source), hf: false };
+}
+
+function configFromMetadata(weightsPath: string): ViTConfig | undefined {
+  const text = readSafetensorsHeader(weightsPath).metadata['config'];
+  if (text === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${weightsPath}: metadata "config" is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${weightsPath}: metadata "config" is not a JSON object`);
+  return interpretConfig(json as Record<string, unknown>, `${weightsPath} (metadata "config")`).config;
+}
+
+/** Picks the weights in a folder: the final model of an experiment, else its latest epoch, else the usual names. */
+function pickWeights(dir: string, hf: boolean): string {
+  const files = new Set(readdirSync(dir));
+  if (hf) {
+    if (files.has('model.safetensors')) return join(dir, 'model.safetensors');
+    if (files.has('model.safetensors.index.json')) throw new UserError(`${dir}: sharded checkpoints (model.safetensors.index.json) are not supported`);
+    const other = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].find((f) => files.has(f));
+    if (other) throw new UserError(`${dir}: holds ${other}, but only safetensors weights can be read; expected model.safetensors`);
+    throw new UserError(`${dir}: a Hugging Face model folder without model.safetensors`);
+  }
+  if (files.has('model_final.safetensors')) return join(dir, 'model_final.safetensors');
+  let latest: string | undefined;
+  let best = -1;
+  for (const f of files) {
+    const m = /^model_(\d+)\.safetensors$/.exec(f);
+    if (m && Number(m[1]) > best) {
+      best = Number(m[1]);
+      latest = f;
+    }
+  }
+  if (latest !== undefined) return join(dir, latest);
+  for (const name of ['weights.safetensors', 'model.safetensors']) if (files.has(name)) return join(dir, name);
+  const any = [...files].filter((f) => f.endsWith('.safetensors'));
+  if (any.length === 1) return join(dir, any[0]!);
+  if (any.length > 1) throw new UserError(`${dir}: cannot tell which weights to load among ${any.join(', ')}; pass the file itself`);
+  throw new UserError(`${dir}: no model weights found; ${EXPECTED}`);
+}
+
+function numberList(value: unknown, channels: number, key: string, source: string): number[] {
+  const list = typeof value === 'number' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0 || list.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
+    throw new UserError(`${source}: "${key}" must be a number or a list of numbers (got ${JSON.stringify(value)})`);
+  }
+  if (list.length === 1) return new Array<number>(channels).fill(list[0] as number);
+  if (list.length !== channels) throw new UserError(`${source}: "${key}" has ${list.length} values, the model has ${channels} channels`);
+  return list as number[];
+}
+
+/** Reads Hugging Face's preprocessor_config.json: the normalization, and the resize when it is a square. */
+function readPreprocessor(path: string, config: ViTConfig): Preprocessor {
+  const json = readJson(path);
+  const normalize = json['do_normalize'] !== false;
+  const mean = normalize ? numberList(json['image_mean'] ?? [0.5], config.num_channels, 'image_mean', path) : new Array<number>(config.num_channels).fill(0);
+  const std = normalize ? numberList(json['image_std'] ?? [0.5], config.num_channels, 'image_std', path) : new Array<number>(config.num_channels).fill(1);
+  if (std.some((s) => s === 0)) throw new UserError(`${path}: "image_std" must not hold 0`);
+  const preprocessor: Preprocessor = { mean, std };
+  const size = json['size'];
+  if (typeof size === 'number') preprocessor.size = size;
+  else if (typeof size === 'object' && size !== null) {
+    const s = size as Record<string, unknown>;
+    if (typeof s['height'] === 'number' && s['height'] === s['width']) preprocessor.size = s['height'];
+    else if (typeof s['shortest_edge'] === 'number') preprocessor.size = s['shortest_edge'];
+  }
+  return preprocessor;
+}
+
+/** Locates the weights, config and preprocessing of the model at `path` (see the module comment). */
+export function resolveModelPath(path: string): ModelFiles {
+  const stat = statOrNull(path);
+  if (stat === null) throw new UserError(`${path}: no such file or folder; ${EXPECTED}`);
+  let dir: string;
+  let weightsPath: string | undefined;
+  if (stat.isDirectory()) {
+    dir = path;
+  } else if (basename(path) === 'config.json') {
+    dir = dirname(path); // the user pointed at the model's config: load the model in its folder
+  } else if (path.endsWith('.safetensors')) {
+    dir = dirname(path);
+    weightsPath = path;
+  } else {
+    throw new UserError(`${path}: not a .safetensors file; ${EXPECTED}`);
+  }
+
+  const configPath = join(dir, 'config.json');
+  const fromJson = statOrNull(configPath)?.isFile() ? interpretConfig(readJson(configPath), configPath) : undefined;
+  weightsPath ??= pickWeights(dir, fromJson?.hf ?? false);
+  const config = fromJson?.config ?? configFromMetadata(weightsPath);
+  if (config === undefined) {
+    throw new UserError(`${weightsPath}: no config.json beside it and no "config" in its metadata; the model's shape is unknown`);
+  }
+  const layout = detectLayout(readSafetensorsHeader(weightsPath).entries.keys(), weightsPath);
+  const files: ModelFiles = { weightsPath, config, layout };
+  const preprocessorPath = join(dir, 'preprocessor_config.json');
+  if (statOrNull(preprocessorPath)?.isFile()) files.preprocessor = readPreprocessor(preprocessorPath, config);
+  return files;
+}
+
+/** Resolves `path` and reads its weights into the canonical parameters, checked against the config. */
+export function loadCheckpoint(path: string): { config: ViTConfig; params: Map<string, Float32Array>; files: ModelFiles } {
+  const files = resolveModelPath(path);
+  const { tensors } = readSafetensors(files.weightsPath);
+  return { config: files.config, params: toCanonical(tensors, files.config, files.weightsPath), files };
+}
+
+export interface SaveOptions {
+  /** 'seed' (the default) is the seed article's state_dict, readable by its PyTorch code. */
+  layout?: Layout;
+  metadata?: Record<string, string>;
+  /** Written as Hugging Face's preprocessor_config.json when saving a folder in the 'hf' layout. */
+  preprocessor?: Preprocessor;
+}
+
+/**
+ * Writes the model. A path ending in .safetensors gets that one file, with the config in its
+ * metadata; any other path is a folder that gets config.json (Hugging Face's for the 'hf' layout)
+ * and model.safetensors (plus preprocessor_config.json for 'hf' when given), so that it loads in transformers.
+ */
+export function saveCheckpoint(
+  path: string,
+  config: ViTConfig,
+  params: Map<string, Float32Array>,
+  options: SaveOptions = {},
+): void {
+  const layout = options.layout ?? 'seed';
+  const tensors = fromCanonical(params, config, layout);
+  // transformers refuses safetensors files without a "format" entry.
+  const metadata = { format: 'pt', ...options.metadata, config: JSON.stringify(config) };
+  if (path.endsWith('.safetensors')) {
+    writeSafetensors(path, tensors, metadata);
+    return;
+  }
+  const stat = statOrNull(path);
+  if (stat !== null && !stat.isDirectory()) throw new UserError(`${path}: exists and is not a folder; give a folder or a .safetensors path`);
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (e) {
+    throw new UserError(`${path}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const configJson = layout === 'hf' ? toHfConfig(config) : config;
+  writeSafetensors(join(path, 'model.safetensors'), tensors, metadata);
+  writeFileAtomic(join(path, 'config.json'), JSON.stringify(configJson, null, 2) + '\n');
+  if (layout === 'hf' && options.preprocessor) {
+    const { mean, std, size = config.image_size } = options.preprocessor;
+    writeFileAtomic(join(path, 'preprocessor_config.json'), JSON.stringify({
+      do_normalize: true,
+      do_rescale: true,
+      do_resize: true,
+      image_mean: mean,
+      image_processor_type: 'ViTImageProcessor',
+      image_std: std,
+      resample: 2,
+      rescale_factor: 1 / 255,
+      size: { height: size, width: size },
+    }, null, 2) + '\n');
+  }
+}
