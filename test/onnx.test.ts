@@ -67,7 +67,7 @@ test('the exported GELU is the erf form for "gelu" and the tanh form for "gelu_n
   const c = [-3, -1, -0.5, -0.1, 0.25, 1, 2, 4];
   const n = c.length;
   const erf = (x: number): number => {
-    // Abramowitz–Stegun 7.1.26 is too coarse here; integrate the series instead (|x| ≤ 4 / √2 converges fast).
+    // Abramowitz–Stegun 7.1.26 is too coarse here; sum the Taylor series (exact enough for |x| ≤ 4 / √2).
     let sum = 0;
     let term = x;
     for (let k = 0; k < 200; k++) {
