@@ -90,7 +90,7 @@ function plans(config: ViTConfig, layout: Layout): Plan[] {
     const qkv = /^(encoder\.blocks\.(\d+)\.attention)\.qkv_projection\.(weight|bias)$/.exec(name);
     if (layout === 'fused') return { canonical: name, shape, parts: [{ name, shape, offset: 0 }] };
     if (!qkv) return { canonical: name, shape, parts: [{ name: layout === 'hf' ? hfName(name) : name, shape, offset: 0 }] };
-    const [, attention, block, kind] = qkv as unknown as [string, string, string, 'weight' | 'bias'];
+    const [, attention, block, kind] = qkv;
     const rowLength = kind === 'weight' ? h : 1;
     const parts: Part[] = [];
     QKV.forEach((which, j) => {
