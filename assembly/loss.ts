@@ -1,0 +1,36 @@
+// Softmax cross-entropy over the classifier's logits, fused with its gradient.
+
+import { at } from './simd';
+
+/**
+ * For logits[B, K] and integer labels[B]: probs = softmax(logits), losses[b] = −log probs[b, label],
+ * and, when dlogits ≠ 0, dlogits = (probs − onehot(label)) / B, the gradient of the mean loss.
+ * Returns the mean loss. Small (B·K), so it runs on one thread.
+ */
+export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usize, logits: usize, labels: usize, B: i32, K: i32): f32 {
+  let total: f64 = 0;
+  for (let b = 0; b < B; b++) {
+    const row = at(logits, b * K), p = at(probs, b * K);
+    let m: f32 = -Infinity;
+    for (let k = 0; k < K; k++) m = max(m, load<f32>(at(row, k)));
+    let sum: f32 = 0;
+    for (let k = 0; k < K; k++) {
+      const e = Mathf.exp(load<f32>(at(row, k)) - m);
+      store<f32>(at(p, k), e);
+      sum += e;
+    }
+    for (let k = 0; k < K; k++) store<f32>(at(p, k), load<f32>(at(p, k)) / sum);
+    const label = load<i32>(labels + (<usize>b << 2));
+    const loss = -(load<f32>(at(row, label)) - m - Mathf.log(sum));
+    store<f32>(at(losses, b), loss);
+    total += loss;
+    if (dlogits) {
+      const d = at(dlogits, b * K);
+      for (let k = 0; k < K; k++) {
+        const target: f32 = k == label ? 1 : 0;
+        store<f32>(at(d, k), (load<f32>(at(p, k)) - target) / <f32>B);
+      }
+    }
+  }
+  return <f32>(total / B);
+}

@@ -1,0 +1,116 @@
+// Small SIMD building blocks shared by the kernels: fused multiply-add, exp, tanh, erf,
+// horizontal reductions, partial stores, and the split of work between threads.
+
+/** a·b + c. With relaxed SIMD this is one fused instruction; otherwise a multiply and an add. */
+// @ts-ignore: decorator
+@inline export function fma(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+// @ts-ignore: decorator
+@inline export function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+// @ts-ignore: decorator
+@inline export function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+/** Stores the first `count` (0..4) lanes of v at ptr: the tail of a row whose length is not a multiple of 4. */
+// @ts-ignore: decorator
+@inline export function storePartial(ptr: usize, v: v128, count: i32): void {
+  if (count >= 4) { v128.store(ptr, v); return; }
+  if (count > 0) store<f32>(ptr, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(ptr, f32x4.extract_lane(v, 1), 4);
+  if (count > 2) store<f32>(ptr, f32x4.extract_lane(v, 2), 8);
+}
+
+/** Loads the first `count` (0..4) floats at ptr, zeros elsewhere, without reading past them. */
+// @ts-ignore: decorator
+@inline export function loadPartial(ptr: usize, count: i32): v128 {
+  if (count >= 4) return v128.load(ptr);
+  let v = f32x4.splat(0);
+  if (count > 0) v = f32x4.replace_lane(v, 0, load<f32>(ptr));
+  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(ptr, 4));
+  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(ptr, 8));
+  return v;
+}
+
+/**
+ * e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor series to r^7
+ * (relative error about 2e-8), 2^n by building the exponent bits. Inputs are clamped to
+ * [-87.3, 88.3] so the result stays a normal float.
+ */
+// @ts-ignore: decorator
+@inline export function vexp(x: v128): v128 {
+  x = f32x4.max(f32x4.min(x, f32x4.splat(88.3)), f32x4.splat(-87.3));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = fma(n, f32x4.splat(-0.693359375), x);
+  r = fma(n, f32x4.splat(2.12194440e-4), r);
+  let p = f32x4.splat(1.0 / 5040.0);
+  p = fma(p, r, f32x4.splat(1.0 / 720.0));
+  p = fma(p, r, f32x4.splat(1.0 / 120.0));
+  p = fma(p, r, f32x4.splat(1.0 / 24.0));
+  p = fma(p, r, f32x4.splat(1.0 / 6.0));
+  p = fma(p, r, f32x4.splat(0.5));
+  p = fma(p, r, f32x4.splat(1.0));
+  p = fma(p, r, f32x4.splat(1.0));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, scale);
+}
+
+/** tanh for four lanes, as 1 − 2 / (e^{2x} + 1). */
+// @ts-ignore: decorator
+@inline export function vtanh(x: v128): v128 {
+  const e = vexp(f32x4.add(x, x));
+  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+}
+
+/** erf for four lanes (Abramowitz & Stegun 7.1.26, absolute error below 1.5e-7). */
+// @ts-ignore: decorator
+@inline export function verf(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const t = f32x4.div(f32x4.splat(1), fma(a, f32x4.splat(0.3275911), f32x4.splat(1)));
+  let p = f32x4.splat(1.061405429);
+  p = fma(p, t, f32x4.splat(-1.453152027));
+  p = fma(p, t, f32x4.splat(1.421413741));
+  p = fma(p, t, f32x4.splat(-0.284496736));
+  p = fma(p, t, f32x4.splat(0.254829592));
+  p = f32x4.mul(p, t);
+  const y = f32x4.sub(f32x4.splat(1), f32x4.mul(p, vexp(f32x4.neg(f32x4.mul(a, a)))));
+  return v128.bitselect(f32x4.neg(y), y, f32x4.lt(x, f32x4.splat(0)));
+}
+
+/** The first index of thread `tid`'s share when `total` items are split into `nt` near-equal runs. */
+// @ts-ignore: decorator
+@inline export function share(total: i32, tid: i32, nt: i32): i32 {
+  return <i32>((<i64>total * tid) / nt);
+}
+
+/** Like share(), but every boundary falls on a multiple of `align`. */
+// @ts-ignore: decorator
+@inline export function alignedShare(total: i32, tid: i32, nt: i32, align: i32): i32 {
+  const blocks = (total + align - 1) / align;
+  return min(total, share(blocks, tid, nt) * align);
+}
+
+/** Byte address of float element `index` from `base`. */
+// @ts-ignore: decorator
+@inline export function at(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
+
+/**
+ * A counter-based random number in [0, 1) for element `index` of the stream `seed`:
+ * the same for every thread split, and recomputable in the backward pass (no stored masks).
+ */
+// @ts-ignore: decorator
+@inline export function uniformAt(seed: u32, index: u32): f32 {
+  let h = index * 0x9e3779b1 + seed;
+  h ^= h >>> 16; h *= 0x85ebca6b;
+  h ^= h >>> 13; h *= 0xc2b2ae35;
+  h ^= h >>> 16;
+  return <f32>(h >>> 8) * (1.0 / 16777216.0);
+}

@@ -1,0 +1,67 @@
+// The Block's feed-forward part: Linear → GELU → Linear → dropout.
+import type { Engine } from '../runtime/engine.js';
+import { type ViTConfig, sequenceLength } from './config.js';
+import { Dropout } from './dropout.js';
+import { Linear } from './linear.js';
+import type { ParameterStore } from './parameter-store.js';
+import type { Slot, Workspace } from './workspace.js';
+import type { Random } from '../random.js';
+import type { BackwardBuffers } from './backward-buffers.js';
+
+/** GELU as the config asks: the seed's tanh form ("gelu_new", its NewGELU) or the exact erf form ("gelu"). */
+const GELU_KERNELS = {
+  gelu_new: { forward: 'gelu_tanh_forward', backward: 'gelu_tanh_backward' },
+  gelu: { forward: 'gelu_erf_forward', backward: 'gelu_erf_backward' },
+} as const;
+
+export class MLP {
+  readonly dense1: Linear;
+  readonly dense2: Linear;
+  readonly dropout: Dropout;
+  private readonly preActivation: Slot;
+  private readonly activated: Slot;
+  private readonly projected: Slot;
+  private readonly T: number;
+
+  constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
+              name: string, rng: Random) {
+    const { hidden_size: h, intermediate_size: inter } = config;
+    this.T = sequenceLength(config);
+    this.dense1 = new Linear(engine, store, `${name}.dense_1`, h, inter);
+    this.dense2 = new Linear(engine, store, `${name}.dense_2`, inter, h);
+    this.dropout = new Dropout(engine, config.hidden_dropout_prob, rng);
+    this.preActivation = workspace.reserve(this.T * inter);
+    this.activated = workspace.reserve(this.T * inter);
+    this.projected = config.hidden_dropout_prob > 0 ? workspace.reserve(this.T * h) : this.activated;
+  }
+
+  /** out = residual + dropout(dense_2(GELU(dense_1(x)))): the Block's residual connection is fused in. */
+  forward(out: number, x: number, residual: number, batch: number, training: boolean): void {
+    const rows = batch * this.T;
+    const { hidden_size: h, intermediate_size: inter, hidden_act } = this.config;
+    this.dense1.forward(this.preActivation.ptr, x, rows);
+    this.engine.run(GELU_KERNELS[hidden_act].forward, this.activated.ptr, this.preActivation.ptr, rows * inter);
+    if (this.dropout.draw(training) < 0) {
+      this.dense2.forward(out, this.activated.ptr, rows, residual);
+    } else {
+      this.dense2.forward(this.projected.ptr, this.activated.ptr, rows);
+      this.dropout.apply(this.projected.ptr, rows * h);
+      this.engine.run('add', out, residual, this.projected.ptr, rows * h);
+    }
+  }
+
+  /** Writes dx from dout, the gradient of the output. */
+  backward(dx: number, dout: number, x: number, batch: number, buffers: BackwardBuffers): void {
+    const rows = batch * this.T;
+    const { hidden_size: h, intermediate_size: inter, hidden_act } = this.config;
+    let dprojected = dout;
+    if (this.dropout.active) {
+      dprojected = buffers.scratch.ptr;
+      this.dropout.backward(dprojected, dout, rows * h);
+    }
+    const dhidden = buffers.hidden.ptr;
+    this.dense2.backward(dhidden, dprojected, this.activated.ptr, rows);
+    this.engine.run(GELU_KERNELS[hidden_act].backward, dhidden, this.preActivation.ptr, dhidden, rows * inter);
+    this.dense1.backward(dx, dhidden, x, rows);
+  }
+}

@@ -1,0 +1,175 @@
+// The Vision Transformer for classification: Embeddings → Encoder → (LayerNorm) → Linear on [CLS].
+import { Engine, getEngine } from '../runtime/engine.js';
+import { type ViTConfig, resolveConfig, sequenceLength } from './config.js';
+import { Embeddings } from './embeddings.js';
+import { Encoder } from './block.js';
+import { LayerNorm } from './layer-norm.js';
+import { Linear } from './linear.js';
+import { ParameterStore } from './parameter-store.js';
+import { parameterSpecs } from './parameters.js';
+import { Workspace, type Slot } from './workspace.js';
+import { type BackwardBuffers, reserveBackwardBuffers } from './backward-buffers.js';
+import { Random } from '../random.js';
+import { UserError } from '../errors.js';
+
+export interface CreateOptions {
+  /** The engine to run on (default: the program's shared engine). */
+  engine?: Engine;
+  /** Seed of the initial weights and of the dropout masks. */
+  seed?: number;
+}
+
+export class ViTForClassification {
+  readonly parameters: ParameterStore;
+  readonly embedding: Embeddings;
+  readonly encoder: Encoder;
+  /** Hugging Face's ViT normalizes before the classifier; the seed does not. */
+  readonly layernorm: LayerNorm | null;
+  readonly classifier: Linear;
+  /** Generator of the dropout masks' seeds (saved with a training checkpoint). */
+  readonly dropoutRandom: Random;
+
+  private readonly workspace: Workspace;
+  /** Input images [B, channels, size, size], normalized. */
+  private readonly pixels: Slot;
+  /** Labels [B] as 32-bit integers. */
+  private readonly labels: Slot;
+  private readonly cls: Slot;
+  private readonly clsNormed: Slot;
+  private readonly logits: Slot;
+  private readonly probs: Slot;
+  private readonly losses: Slot;
+  private readonly dlogits: Slot;
+  private readonly dcls: Slot;
+  private readonly dclsNormed: Slot;
+  private readonly buffers: BackwardBuffers;
+  private readonly T: number;
+  private lastBatch = 0;
+  private lastOutput = 0;
+
+  private constructor(readonly engine: Engine, readonly config: ViTConfig, seed: number) {
+    const c = config;
+    const h = c.hidden_size;
+    this.T = sequenceLength(c);
+    this.parameters = new ParameterStore(engine, parameterSpecs(c));
+    const initRandom = new Random(seed);
+    this.parameters.initialize(c.initializer_range, initRandom);
+    this.dropoutRandom = new Random(seed ^ 0x5eed);
+    const ws = (this.workspace = new Workspace(engine));
+    this.pixels = ws.reserve(c.num_channels * c.image_size * c.image_size);
+    this.labels = ws.reserve(1);
+    this.embedding = new Embeddings(engine, this.parameters, ws, c, this.dropoutRandom);
+    this.encoder = new Encoder(engine, this.parameters, ws, c, this.dropoutRandom);
+    this.layernorm = c.final_layernorm ? new LayerNorm(engine, this.parameters, ws, 'layernorm', h, c.layer_norm_eps, 1) : null;
+    this.classifier = new Linear(engine, this.parameters, 'classifier', h, c.num_classes);
+    this.cls = ws.reserve(h);
+    this.clsNormed = c.final_layernorm ? ws.reserve(h) : this.cls;
+    this.logits = ws.reserve(c.num_classes);
+    this.probs = ws.reserve(c.num_classes);
+    this.losses = ws.reserve(1);
+    this.dlogits = ws.reserve(c.num_classes);
+    this.dcls = ws.reserve(h);
+    this.dclsNormed = c.final_layernorm ? ws.reserve(h) : this.dcls;
+    this.buffers = reserveBackwardBuffers(ws, this.T, h, c.intermediate_size);
+  }
+
+  /** A model with the seed's initialization. `config` holds overrides of the seed config. */
+  static async create(config: Partial<ViTConfig> = {}, options: CreateOptions = {}): Promise<ViTForClassification> {
+    const engine = options.engine ?? (await getEngine());
+    return new ViTForClassification(engine, resolveConfig(config as Record<string, unknown>), options.seed ?? 0);
+  }
+
+  /** Copies `count` normalized images ([count, channels, size, size] floats) in as the next batch. */
+  setImages(images: Float32Array, count: number): void {
+    const per = this.imageFloats;
+    if (images.length < count * per) throw new UserError(`expected ${count * per} floats for ${count} images, got ${images.length}`);
+    this.workspace.ensure(count);
+    this.engine.f32(this.pixels.ptr, count * per).set(images.subarray(0, count * per));
+  }
+
+  /** Where a caller may write the next batch of images directly (no copy): [count, channels, size, size]. */
+  imageBuffer(count: number): Float32Array {
+    this.workspace.ensure(count);
+    return this.engine.f32(this.pixels.ptr, count * this.imageFloats);
+  }
+
+  setLabels(labels: ArrayLike<number>, count: number): void {
+    this.workspace.ensure(count);
+    const dst = this.engine.i32(this.labels.ptr, count);
+    for (let i = 0; i < count; i++) {
+      const y = labels[i]!;
+      if (!(y >= 0 && y < this.config.num_classes)) throw new UserError(`label ${y} is outside 0..${this.config.num_classes - 1}`);
+      dst[i] = y;
+    }
+  }
+
+  get imageFloats(): number {
+    return this.config.num_channels * this.config.image_size ** 2;
+  }
+
+  /** Runs the model on the `batch` images set last; returns a view of the logits [batch, classes]. */
+  forward(batch: number, training = false): Float32Array {
+    const { engine } = this;
+    const h = this.config.hidden_size;
+    this.workspace.ensure(batch);
+    const x = this.embedding.forward(this.pixels.ptr, batch, training);
+    this.lastOutput = this.encoder.forward(x, batch, training);
+    // Only the [CLS] token's output feeds the classifier.
+    engine.run('copy_rows', this.cls.ptr, h, this.lastOutput, this.T * h, batch, h);
+    this.layernorm?.forward(this.clsNormed.ptr, this.cls.ptr, batch);
+    this.classifier.forward(this.logits.ptr, this.clsNormed.ptr, batch);
+    this.lastBatch = batch;
+    return engine.f32(this.logits.ptr, batch * this.config.num_classes);
+  }
+
+  /** Mean cross-entropy of the last forward pass against the labels set last; also prepares d(logits). */
+  loss(): number {
+    const b = this.lastBatch;
+    return this.engine.serial.softmax_cross_entropy(this.probs.ptr, this.losses.ptr, this.dlogits.ptr, this.logits.ptr,
+      this.labels.ptr, b, this.config.num_classes);
+  }
+
+  /** Per-image losses of the last loss() call. */
+  lossesView(): Float32Array {
+    return this.engine.f32(this.losses.ptr, this.lastBatch);
+  }
+
+  /** Adds the gradient of the last loss() to every parameter's gradient. */
+  backward(): void {
+    const { engine } = this;
+    const b = this.lastBatch;
+    const h = this.config.hidden_size;
+    this.classifier.backward(this.dclsNormed.ptr, this.dlogits.ptr, this.clsNormed.ptr, b);
+    if (this.layernorm) {
+      engine.run('fill', this.dcls.ptr, b * h, 0);
+      this.layernorm.backward(this.dcls.ptr, this.dclsNormed.ptr, this.cls.ptr, b);
+    }
+    const dres = this.buffers.residual.ptr;
+    engine.run('fill', dres, b * this.T * h, 0);
+    engine.run('copy_rows', dres, this.T * h, this.dcls.ptr, h, b, h);
+    this.encoder.backward(b, this.buffers);
+    this.embedding.backward(dres, b);
+  }
+
+  /** The attention probabilities of block `layer` in the last forward pass: [batch, heads, T, T]. */
+  attentions(layer: number): Float32Array {
+    const block = this.encoder.blocks[layer];
+    if (!block) throw new UserError(`layer ${layer} does not exist (the model has ${this.encoder.blocks.length})`);
+    const nh = this.config.num_attention_heads;
+    return this.engine.f32(block.attention.probabilities.ptr, this.lastBatch * nh * this.T * this.T);
+  }
+
+  /** Every parameter's values by canonical name (copies). */
+  stateDict(): Map<string, Float32Array> {
+    return this.parameters.toMap();
+  }
+
+  loadStateDict(tensors: Map<string, Float32Array>): void {
+    this.parameters.load(tensors);
+  }
+
+  /** Bytes of the shared memory this model holds for its activations at the current batch capacity. */
+  get activationBytes(): number {
+    return this.workspace.floats * 4;
+  }
+}

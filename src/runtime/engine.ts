@@ -1,0 +1,152 @@
+// The engine: one shared WebAssembly.Memory, the compiled kernels, an allocator for the memory,
+// and the thread pool that runs the kernels. One engine serves every model in a program.
+import { Allocator } from './allocator.js';
+import { CONTROL_BYTES } from './control.js';
+import { PARALLEL_KERNELS, type KernelFunction, type ParallelKernelName, type ParallelKernels, type SerialKernels } from './kernels.js';
+import { ThreadPool } from './thread-pool.js';
+import { UserError } from '../errors.js';
+
+const PAGE = 65536;
+const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+
+export interface EngineOptions {
+  /** Threads running the kernels, the caller's included. Default: VIT_THREADS, else the number of cores. */
+  threads?: number;
+  /** Use relaxed SIMD's fused multiply-add where the runtime has it (default true). */
+  relaxedSimd?: boolean;
+}
+
+export class Engine {
+  private readonly allocator: Allocator;
+  private readonly kernelIndex = new Map<string, number>();
+  /** Kernels run on the calling thread alone. */
+  readonly serial: SerialKernels;
+
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    private readonly pool: ThreadPool,
+    exports: Record<string, unknown>,
+    heapBase: number,
+    /** Whether the kernels use relaxed SIMD's fused multiply-add. */
+    readonly relaxedSimd: boolean,
+  ) {
+    this.allocator = new Allocator(heapBase);
+    PARALLEL_KERNELS.forEach((name, i) => this.kernelIndex.set(name, i));
+    this.serial = exports as unknown as SerialKernels;
+  }
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const threads = options.threads ?? defaultThreads();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new UserError(`threads must be a whole number from 1 to 256 (got ${threads})`);
+    }
+    const relaxed = (options.relaxedSimd ?? true) && (await relaxedSimdAvailable());
+    const module = await WebAssembly.compile(await loadWasm(relaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm'));
+    // The module's own data sits in its first page; the control block and the heap follow.
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: isNode ? 65536 : 16384, shared: true });
+    const control = PAGE;
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const exports = instance.exports as Record<string, unknown>;
+    const kernels = PARALLEL_KERNELS.map((name) => exports[name] as KernelFunction);
+    const pool = await ThreadPool.start(module, memory, control, threads, kernels);
+    return new Engine(memory, pool, exports, control + CONTROL_BYTES, relaxed);
+  }
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  /** Runs a kernel on all threads. */
+  run<K extends ParallelKernelName>(name: K, ...args: Parameters<ParallelKernels[K]>): void {
+    this.pool.run(this.kernelIndex.get(name)!, args);
+  }
+
+  /** Reserves `floats` 4-byte values; returns the byte offset. */
+  allocate(floats: number): number {
+    const bytes = floats * 4;
+    const needed = this.allocator.requiredEnd(bytes);
+    const have = this.memory.buffer.byteLength;
+    if (needed > have) {
+      const pages = Math.ceil((needed - have) / PAGE);
+      try {
+        this.memory.grow(pages);
+      } catch {
+        throw new UserError(`out of WebAssembly memory: ${Math.round(needed / 2 ** 20)} MiB needed; try a smaller --batch-size`);
+      }
+    }
+    return this.allocator.allocate(bytes);
+  }
+
+  release(ptr: number): void {
+    this.allocator.release(ptr);
+  }
+
+  /** A Float32Array over `length` floats at byte offset `ptr` (valid until the memory grows). */
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  i32(ptr: number, length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, ptr, length);
+  }
+
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.memory.buffer, ptr, length);
+  }
+
+  /** Bytes of the memory handed out. */
+  get bytesInUse(): number {
+    return this.allocator.used;
+  }
+
+  close(): void {
+    this.pool.close();
+  }
+}
+
+function defaultThreads(): number {
+  const fromEnv = isNode ? process.env.VIT_THREADS : undefined;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const n = Number(fromEnv);
+    if (!Number.isInteger(n) || n < 1) throw new UserError(`VIT_THREADS must be a positive whole number (got "${fromEnv}")`);
+    return n;
+  }
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return nav?.hardwareConcurrency ?? 1;
+}
+
+async function loadWasm(file: string): Promise<Uint8Array<ArrayBuffer>> {
+  const url = new URL(`../../wasm/${file}`, import.meta.url);
+  if (isNode) {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      return new Uint8Array(await readFile(url));
+    } catch {
+      throw new UserError(`the kernels are not built (${url.pathname} is missing): run \`npm install\` or \`npm run build\``);
+    }
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`could not load ${url}: ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Relaxed SIMD is behind a flag in Node 20; turning the flag on before any compile enables it. */
+async function relaxedSimdAvailable(): Promise<boolean> {
+  // the smallest module using f32x4.relaxed_madd: (func (result v128) v128.const×3 relaxed_madd)
+  const probe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0,
+    253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 133, 2, 11]);
+  if (WebAssembly.validate(probe)) return true;
+  if (!isNode) return false;
+  const v8 = await import('node:v8');
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(probe);
+}
+
+let shared: Promise<Engine> | undefined;
+
+/** The program's engine, created on first use. Options apply only to that first call. */
+export function getEngine(options?: EngineOptions): Promise<Engine> {
+  shared ??= Engine.create(options);
+  return shared;
+}

@@ -1,0 +1,51 @@
+// The WebAssembly kernels' signatures, as the JavaScript side calls them. Pointers are byte
+// offsets into the shared memory; 0 means "absent" for optional inputs.
+
+/** Kernels that split their work between threads: the dispatcher adds (tid, nt) in front. */
+export interface ParallelKernels {
+  pack_bt(dst: number, w: number, K: number, M: number): void;
+  pack_b(dst: number, w: number, K: number, M: number): void;
+  gemm(out: number, a: number, packed: number, bias: number, residual: number, N: number, K: number, M: number, accumulate: number): void;
+  matmul_backward_weight(dweight: number, dbias: number, dout: number, inp: number, N: number, K: number, M: number): void;
+  layernorm_forward(out: number, mean: number, rstd: number, inp: number, weight: number, bias: number, N: number, C: number, eps: number): void;
+  layernorm_backward(dinp: number, partial: number, dout: number, inp: number, weight: number, mean: number, rstd: number, N: number, C: number): void;
+  attention_forward(out: number, att: number, qkv: number, scratch: number, B: number, T: number, C: number, NH: number, dropout: number, seed: number): void;
+  attention_backward(dqkv: number, dout: number, qkv: number, att: number, scratch: number, B: number, T: number, C: number, NH: number, dropout: number, seed: number): void;
+  gelu_tanh_forward(out: number, inp: number, n: number): void;
+  gelu_tanh_backward(dinp: number, inp: number, dout: number, n: number): void;
+  gelu_erf_forward(out: number, inp: number, n: number): void;
+  gelu_erf_backward(dinp: number, inp: number, dout: number, n: number): void;
+  dropout(out: number, inp: number, n: number, p: number, seed: number): void;
+  patchify(patches: number, images: number, B: number, Ch: number, H: number, W: number, p: number): void;
+  embed_forward(x: number, patchOut: number, cls: number, pos: number, B: number, T: number, C: number): void;
+  embed_backward(dpatchOut: number, dcls: number, dpos: number, dx: number, B: number, T: number, C: number): void;
+  copy_rows(dst: number, dstStride: number, src: number, srcStride: number, rows: number, cols: number): void;
+  adamw(params: number, grads: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number,
+        eps: number, weightDecay: number, bc1: number, bc2: number): void;
+  sum_squares(partial: number, x: number, n: number): void;
+  fill(x: number, n: number, value: number): void;
+  scale(x: number, n: number, factor: number): void;
+  add(out: number, a: number, b: number, n: number): void;
+}
+
+/** Kernels called directly on the calling thread: small, or needing no split. */
+export interface SerialKernels {
+  layernorm_reduce(dweight: number, dbias: number, partial: number, C: number, nt: number): void;
+  attention_scratch_floats(T: number, hs: number): number;
+  softmax_cross_entropy(probs: number, losses: number, dlogits: number, logits: number, labels: number, B: number, K: number): number;
+}
+
+export type ParallelKernelName = keyof ParallelKernels;
+
+/** Index of each parallel kernel in the dispatch protocol; workers look kernels up by this order. */
+export const PARALLEL_KERNELS: readonly ParallelKernelName[] = [
+  'pack_bt', 'pack_b', 'gemm', 'matmul_backward_weight', 'layernorm_forward', 'layernorm_backward',
+  'attention_forward', 'attention_backward', 'gelu_tanh_forward', 'gelu_tanh_backward', 'gelu_erf_forward',
+  'gelu_erf_backward', 'dropout', 'patchify', 'embed_forward', 'embed_backward', 'copy_rows', 'adamw',
+  'sum_squares', 'fill', 'scale', 'add',
+];
+
+/** The most arguments any parallel kernel takes after (tid, nt). */
+export const MAX_KERNEL_ARGS = 12;
+
+export type KernelFunction = (tid: number, nt: number, ...args: number[]) => void;

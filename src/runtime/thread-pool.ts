@@ -1,0 +1,100 @@
+// Runs a kernel on all threads: the calling thread takes share 0, the workers the rest.
+import { ARGS_OFFSET, CONTROL_BYTES, GENERATION, KERNEL, REMAINING, SPIN_POLLS, STOP } from './control.js';
+import { MAX_KERNEL_ARGS, type KernelFunction } from './kernels.js';
+import type { WorkerInit } from './worker.js';
+
+interface WorkerHandle {
+  terminate(): unknown;
+}
+
+const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+
+export class ThreadPool {
+  private readonly ctl: Int32Array;
+  private readonly args: Float64Array;
+  /** Atomics.wait is refused on a browser's main thread; there the caller polls instead. */
+  private readonly canWait: boolean;
+
+  private constructor(
+    readonly threads: number,
+    private readonly workers: WorkerHandle[],
+    memory: WebAssembly.Memory,
+    control: number,
+    private readonly kernels: readonly KernelFunction[],
+  ) {
+    this.ctl = new Int32Array(memory.buffer, control, CONTROL_BYTES / 4);
+    this.args = new Float64Array(memory.buffer, control + ARGS_OFFSET, MAX_KERNEL_ARGS);
+    this.canWait = isNode || typeof (globalThis as { document?: unknown }).document === 'undefined';
+  }
+
+  /** Starts threads − 1 workers on the module and memory, and waits until each is ready. */
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number,
+                     threads: number, kernels: readonly KernelFunction[]): Promise<ThreadPool> {
+    const workers: WorkerHandle[] = [];
+    const ready: Promise<void>[] = [];
+    for (let tid = 1; tid < threads; tid++) {
+      const init: WorkerInit = { module, memory, control, tid, nt: threads };
+      const { handle, started } = await spawn(init);
+      workers.push(handle);
+      ready.push(started);
+    }
+    await Promise.all(ready);
+    return new ThreadPool(threads, workers, memory, control, kernels);
+  }
+
+  /** Runs kernel `index` with `args` on every thread and returns when all are done. */
+  run(index: number, args: readonly number[]): void {
+    const nt = this.threads;
+    const a = this.args;
+    for (let i = 0; i < args.length; i++) a[i] = args[i]!;
+    const kernel = this.kernels[index]!;
+    if (nt === 1) {
+      kernel(0, 1, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!);
+      return;
+    }
+    const ctl = this.ctl;
+    ctl[KERNEL] = index;
+    Atomics.store(ctl, REMAINING, nt - 1);
+    Atomics.add(ctl, GENERATION, 1);
+    Atomics.notify(ctl, GENERATION);
+    kernel(0, nt, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!);
+    let remaining = Atomics.load(ctl, REMAINING);
+    for (let i = 0; remaining !== 0 && i < SPIN_POLLS; i++) remaining = Atomics.load(ctl, REMAINING);
+    while (remaining !== 0) {
+      if (this.canWait) Atomics.wait(ctl, REMAINING, remaining);
+      remaining = Atomics.load(ctl, REMAINING);
+    }
+  }
+
+  close(): void {
+    if (this.threads > 1) {
+      this.ctl[KERNEL] = STOP;
+      Atomics.add(this.ctl, GENERATION, 1);
+      Atomics.notify(this.ctl, GENERATION);
+    }
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
+}
+
+async function spawn(init: WorkerInit): Promise<{ handle: WorkerHandle; started: Promise<void> }> {
+  const url = new URL('./worker.js', import.meta.url);
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(url, { workerData: init });
+    // Idle workers must not keep a finished program alive.
+    worker.unref();
+    const started = new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    return { handle: worker, started };
+  }
+  const worker = new Worker(url, { type: 'module' });
+  const started = new Promise<void>((resolve, reject) => {
+    worker.onmessage = () => resolve();
+    worker.onerror = (e) => reject(new Error(e.message));
+  });
+  worker.postMessage(init);
+  return { handle: worker, started };
+}

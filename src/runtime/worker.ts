@@ -1,0 +1,50 @@
+// A worker thread of the kernel pool: instantiates the same compiled module on the shared
+// memory, then runs its share of each dispatched kernel until told to stop.
+import { ARGS_OFFSET, CONTROL_BYTES, GENERATION, KERNEL, REMAINING, SPIN_POLLS, STOP } from './control.js';
+import { PARALLEL_KERNELS, type KernelFunction } from './kernels.js';
+
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: number;
+  tid: number;
+  nt: number;
+}
+
+export function serve(init: WorkerInit, ready: () => void): void {
+  const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+  const exports = instance.exports as Record<string, unknown>;
+  const kernels = PARALLEL_KERNELS.map((name) => exports[name] as KernelFunction);
+  const ctl = new Int32Array(init.memory.buffer, init.control, CONTROL_BYTES / 4);
+  const args = new Float64Array(init.memory.buffer, init.control + ARGS_OFFSET, (CONTROL_BYTES - ARGS_OFFSET) / 8);
+  const { tid, nt } = init;
+  let seen = Atomics.load(ctl, GENERATION);
+  ready();
+  for (;;) {
+    let generation = Atomics.load(ctl, GENERATION);
+    for (let i = 0; generation === seen && i < SPIN_POLLS; i++) generation = Atomics.load(ctl, GENERATION);
+    if (generation === seen) {
+      Atomics.wait(ctl, GENERATION, seen);
+      continue;
+    }
+    seen = generation;
+    const k = ctl[KERNEL]!;
+    if (k === STOP) return;
+    kernels[k]!(tid, nt, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, args[8]!,
+      args[9]!, args[10]!, args[11]!);
+    if (Atomics.sub(ctl, REMAINING, 1) === 1) Atomics.notify(ctl, REMAINING);
+  }
+}
+
+// Entry point: in Node the init data comes as workerData; in a browser as the first message.
+const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+if (isNode) {
+  const { parentPort, workerData, isMainThread } = await import('node:worker_threads');
+  if (!isMainThread && parentPort) serve(workerData as WorkerInit, () => parentPort.postMessage('ready'));
+} else {
+  const scope = globalThis as unknown as { onmessage: ((e: MessageEvent<WorkerInit>) => void) | null; postMessage(m: unknown): void };
+  scope.onmessage = (e) => {
+    scope.onmessage = null;
+    serve(e.data, () => scope.postMessage('ready'));
+  };
+}

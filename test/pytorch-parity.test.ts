@@ -1,0 +1,67 @@
+// The model against PyTorch: logits, loss, attention probabilities, every parameter's gradient and
+// the parameters after one AdamW step, for fixtures written by ../shared/peer/torch_vit.py fixture.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readSafetensors, type Tensor } from '../src/io/safetensors.js';
+import { loadCheckpoint } from '../src/weights/files.js';
+import { toCanonical } from '../src/weights/layouts.js';
+import { ViTForClassification } from '../src/model/vit.js';
+import { AdamW } from '../src/train/adamw.js';
+import { Engine } from '../src/runtime/engine.js';
+import { fixturesDir, assertClose } from './helpers.js';
+
+const fixtures = readdirSync(fixturesDir).filter((d) => !d.startsWith('.'));
+
+/** The reference's tensors whose names start with prefix, prefix removed. */
+function withPrefix(tensors: Map<string, Tensor>, prefix: string): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, t] of tensors) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), t);
+  return out;
+}
+
+for (const threads of [1, 2]) {
+  for (const name of fixtures) {
+    test(`${name} matches PyTorch (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
+      const dir = join(fixturesDir, name);
+      const { config, params } = loadCheckpoint(join(dir, 'weights.safetensors'));
+      const { tensors: ref, metadata } = readSafetensors(join(dir, 'reference.safetensors'));
+      const engine = await Engine.create({ threads });
+      try {
+        const model = await ViTForClassification.create(config, { engine });
+        model.loadStateDict(params);
+        const input = ref.get('input')!.data as Float32Array;
+        const labels = Array.from(ref.get('labels')!.data as BigInt64Array, Number);
+        const batch = labels.length;
+        model.setImages(input, batch);
+        model.setLabels(labels, batch);
+
+        const logits = model.forward(batch, true);
+        assertClose(logits, ref.get('logits')!.data as Float32Array, 'logits');
+        for (let layer = 0; layer < config.num_hidden_layers; layer++) {
+          assertClose(model.attentions(layer), ref.get(`attentions.${layer}`)!.data as Float32Array, `attentions.${layer}`);
+        }
+        const loss = model.loss();
+        const refLoss = (ref.get('loss')!.data as Float32Array)[0]!;
+        assert.ok(Math.abs(loss - refLoss) <= 1e-5 * Math.max(1, Math.abs(refLoss)), `loss ${loss} vs PyTorch ${refLoss}`);
+
+        model.parameters.zeroGrad();
+        model.backward();
+        const grads = toCanonical(withPrefix(ref, 'grad.'), config, `${name}/reference.safetensors grad.*`);
+        for (const [param, expected] of grads) assertClose(model.parameters.gradient(param), expected, `grad.${param}`);
+
+        // The optimizer on PyTorch's own gradients: at step one AdamW divides each gradient by its
+        // magnitude, so near-zero gradients would magnify float32 rounding into the comparison.
+        for (const [param, expected] of grads) model.parameters.gradient(param).set(expected);
+        const { lr, weight_decay } = JSON.parse(metadata.adamw!) as { lr: number; weight_decay: number };
+        const optimizer = new AdamW(model.parameters, { lr, weightDecay: weight_decay });
+        optimizer.update();
+        const stepped = toCanonical(withPrefix(ref, 'adamw_step1.'), config, `${name}/reference.safetensors adamw_step1.*`);
+        for (const [param, expected] of stepped) assertClose(model.parameters.values(param), expected, `adamw_step1.${param}`);
+      } finally {
+        engine.close();
+      }
+    });
+  }
+}
