@@ -124,7 +124,7 @@ export function attention_forward(tid: i32, nt: i32, out: usize, att: usize, qkv
       rowTimesTransposed(row, at(base, i * C3 + h * hs), keysT, hs, Tp);
       for (let j = T; j < Tp; j++) store<f32>(at(row, j), -3.0e38);
       let vmax = f32x4.splat(-3.0e38);
-      for (let j = 0; j < Tp; j += 4) vmax = f32x4.max(vmax, v128.load(at(row, j)));
+      for (let j = 0; j < Tp; j += 4) vmax = f32x4.pmax(vmax, v128.load(at(row, j)));
       const rowMax = f32x4.splat(hmax(vmax));
       let vsum = f32x4.splat(0);
       for (let j = 0; j < Tp; j += 4) {

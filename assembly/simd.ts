@@ -40,13 +40,16 @@
 
 /**
  * e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor series to r^7
- * (relative error about 2e-8), 2^n by building the exponent bits. Inputs are clamped to
- * [-87.3, 88.3] so the result stays a normal float.
+ * (relative error about 2e-8), 2^n built in the exponent bits. Inputs are clamped to
+ * [-87.3, 88.3] so the result stays a normal float. pmin/pmax and the round-by-adding-1.5·2^23
+ * trick keep to single x86 instructions, where min/max/nearest/trunc_sat expand to many.
  */
 // @ts-ignore: decorator
 @inline export function vexp(x: v128): v128 {
-  x = f32x4.max(f32x4.min(x, f32x4.splat(88.3)), f32x4.splat(-87.3));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(88.3)), f32x4.splat(-87.3));
+  const magic = f32x4.splat(12582912.0); // 1.5·2^23: adding it rounds to an integer in the low mantissa bits
+  const shifted = fma(x, f32x4.splat(1.44269504088896341), magic);
+  const n = f32x4.sub(shifted, magic);
   let r = fma(n, f32x4.splat(-0.693359375), x);
   r = fma(n, f32x4.splat(2.12194440e-4), r);
   let p = f32x4.splat(1.0 / 5040.0);
@@ -57,7 +60,8 @@
   p = fma(p, r, f32x4.splat(0.5));
   p = fma(p, r, f32x4.splat(1.0));
   p = fma(p, r, f32x4.splat(1.0));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // The integer n sits in shifted's low bits; (bits + 127) << 23 is 2^n's bit pattern.
+  const scale = i32x4.shl(i32x4.add(shifted, i32x4.splat(127)), 23);
   return f32x4.mul(p, scale);
 }
 

@@ -56,9 +56,31 @@ export class Engine {
     return this.pool.threads;
   }
 
+  /** Time spent in each kernel, in milliseconds, while profiling is on (see profile()). */
+  private timings: Map<string, { ms: number; calls: number }> | null = null;
+
   /** Runs a kernel on all threads. */
   run<K extends ParallelKernelName>(name: K, ...args: Parameters<ParallelKernels[K]>): void {
+    if (this.timings === null) {
+      this.pool.run(this.kernelIndex.get(name)!, args);
+      return;
+    }
+    const start = performance.now();
     this.pool.run(this.kernelIndex.get(name)!, args);
+    const entry = this.timings.get(name) ?? { ms: 0, calls: 0 };
+    entry.ms += performance.now() - start;
+    entry.calls++;
+    this.timings.set(name, entry);
+  }
+
+  /** Starts (or restarts) timing every kernel call; returns the live table. */
+  profile(): Map<string, { ms: number; calls: number }> {
+    this.timings = new Map();
+    return this.timings;
+  }
+
+  stopProfile(): void {
+    this.timings = null;
   }
 
   /** Reserves `floats` 4-byte values; returns the byte offset. */
