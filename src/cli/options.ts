@@ -1,0 +1,57 @@
+/**
+ * Option parsers and options shared by the `vit` commands. Parsers throw UserError naming the
+ * flag, so a bad value prints `vit: <message>` like every other input error.
+ */
+import { Option } from 'commander';
+import { UserError } from '../errors.js';
+import { type Engine, getEngine } from '../runtime/engine.js';
+
+/** A parser for a whole number ≥ 1, for commander's argParser; `flag` names the option in errors. */
+export function positiveInteger(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive whole number (got "${value}")`);
+    return n;
+  };
+}
+
+/** A parser for a whole number ≥ 0 (seeds, indices). */
+export function nonNegativeInteger(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new UserError(`${flag} must be a whole number ≥ 0 (got "${value}")`);
+    return n;
+  };
+}
+
+/** A parser for a finite number, optionally bounded to [min, max]. */
+export function finiteNumber(flag: string, min = -Infinity, max = Infinity): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      const range = min === -Infinity && max === Infinity ? 'a number' : `a number from ${min} to ${max}`;
+      throw new UserError(`${flag} must be ${range} (got "${value}")`);
+    }
+    return n;
+  };
+}
+
+/** `--model PATH`, required: what loadCheckpoint accepts. */
+export function modelOption(): Option {
+  return new Option('--model <path>', 'the model: a .safetensors file, an experiment folder or a Hugging Face model folder')
+    .makeOptionMandatory();
+}
+
+/** `--threads N`: threads running the kernels; read it with engineFor(). */
+export function threadsOption(): Option {
+  return new Option('--threads <n>', 'threads running the kernels (default: $VIT_THREADS, else the number of cores)')
+    .argParser(positiveInteger('--threads'));
+}
+
+/**
+ * The program's engine with the thread count from --threads. Call it before anything else asks
+ * for the engine: getEngine's options apply only to its first call.
+ */
+export function engineFor(threads: number | undefined): Promise<Engine> {
+  return getEngine(threads === undefined ? {} : { threads });
+}
