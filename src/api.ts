@@ -1,0 +1,179 @@
+/**
+ * The library's two verbs: load a model, classify images with it. The output has the shape of
+ * transformers.js' image-classification pipeline: [{ label, score }], best first.
+ */
+import { UserError } from './errors.js';
+import {
+  type ImageSource,
+  type Normalization,
+  type RgbImage,
+  SEED_NORMALIZATION,
+  loadImageForModel,
+  normalizeInto,
+} from './images.js';
+import type { ViTConfig } from './model/config.js';
+import { ViTForClassification } from './model/vit.js';
+import type { Engine } from './runtime/engine.js';
+import type { Preprocessor } from './weights/files.js';
+
+/** A model given as values rather than a path: a (partial) config over the seed's, and canonical parameters. */
+export interface ModelSource {
+  config: Partial<ViTConfig>;
+  params: Map<string, Float32Array>;
+  /** The image normalization the model was trained with (default: the seed's 0.5 / 0.5). */
+  preprocessor?: Preprocessor;
+}
+
+export interface LoadModelOptions {
+  /** The engine to run on (default: the program's shared engine, see getEngine). */
+  engine?: Engine;
+}
+
+/** One class and its probability. */
+export interface Classification {
+  label: string;
+  score: number;
+}
+
+export interface ClassifyOptions {
+  /** How many of the most likely classes to return (default 5, at most the number of classes). */
+  topK?: number;
+}
+
+/** What loadModel learned beside the weights, kept beside the model for classify. */
+interface ModelExtras {
+  labels: string[];
+  normalization: Normalization;
+}
+
+const extras = new WeakMap<ViTForClassification, ModelExtras>();
+
+export const DEFAULT_TOP_K = 5;
+/** Images per forward pass when classifying many: bounds the activations' memory. */
+const CLASSIFY_BATCH = 32;
+
+/**
+ * Loads a model from what `--model` accepts (a .safetensors file, an experiment folder, a
+ * Hugging Face model folder; Node only) or from a config and canonical parameters. The model
+ * keeps its class names and image normalization for {@link classify}.
+ */
+export async function loadModel(source: string | ModelSource, options: LoadModelOptions = {}): Promise<ViTForClassification> {
+  let config: Partial<ViTConfig>;
+  let params: Map<string, Float32Array>;
+  let preprocessor: Preprocessor | undefined;
+  if (typeof source === 'string') {
+    // Loaded on demand: reading files needs Node, and the rest of this module does not.
+    const { loadCheckpoint } = await import('./weights/files.js');
+    const loaded = loadCheckpoint(source);
+    config = loaded.config;
+    params = loaded.params;
+    preprocessor = loaded.files.preprocessor;
+  } else {
+    if (typeof source !== 'object' || source === null || !(source.params instanceof Map)) {
+      throw new UserError('loadModel: expected a path, or { config, params } with params a Map of name → Float32Array');
+    }
+    ({ config, params, preprocessor } = source);
+  }
+  const model = await ViTForClassification.create(config, options.engine ? { engine: options.engine } : {});
+  model.loadStateDict(params);
+  extras.set(model, {
+    labels: await classLabels(model.config),
+    normalization: preprocessor ? { mean: preprocessor.mean, std: preprocessor.std } : SEED_NORMALIZATION,
+  });
+  return model;
+}
+
+/**
+ * The class names: the config's `labels`; else, for 10 classes, CIFAR-10's (from the bundled
+ * sample's batches.meta.txt); else LABEL_0, LABEL_1, … as transformers names unnamed classes.
+ */
+export async function classLabels(config: ViTConfig): Promise<string[]> {
+  if (config.labels) return [...config.labels];
+  if (config.num_classes === 10) return cifar10Names();
+  return Array.from({ length: config.num_classes }, (_, i) => `LABEL_${i}`);
+}
+
+async function cifar10Names(): Promise<string[]> {
+  try {
+    const [{ readFile }, { sampleDataDir }] = await Promise.all([import('node:fs/promises'), import('./data/location.js')]);
+    const names = (await readFile(`${sampleDataDir()}/batches.meta.txt`, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter((l) => l);
+    if (names.length === 10) return names;
+  } catch {
+    // no file system (a browser) or no bundled sample: the standard names below are the same
+  }
+  const { CIFAR10_CLASSES } = await import('./data/cifar10.js');
+  return [...CIFAR10_CLASSES];
+}
+
+/** The model's class names and normalization: as loadModel found them, else the defaults. */
+async function extrasOf(model: ViTForClassification): Promise<ModelExtras> {
+  let found = extras.get(model);
+  if (!found) {
+    found = { labels: await classLabels(model.config), normalization: SEED_NORMALIZATION };
+    extras.set(model, found);
+  }
+  return found;
+}
+
+/** The normalization classify applies for `model` (its preprocessor's, else 0.5 / 0.5). */
+export async function modelNormalization(model: ViTForClassification): Promise<Normalization> {
+  return (await extrasOf(model)).normalization;
+}
+
+/** The class names classify reports for `model`. */
+export async function modelLabels(model: ViTForClassification): Promise<string[]> {
+  return [...(await extrasOf(model)).labels];
+}
+
+/**
+ * Classifies one image: a file path (Node), encoded PNG/JPEG bytes, or raw pixels
+ * `{ data, width, height }`. Any size: it is resized to the model's. Returns the `topK` most
+ * likely classes, best first, with their softmax probabilities.
+ */
+export async function classify(model: ViTForClassification, image: ImageSource, options: ClassifyOptions = {}): Promise<Classification[]> {
+  return (await classifyAll(model, [image], options))[0]!;
+}
+
+/** {@link classify} for many images at once (batched through the model); results in input order. */
+export async function classifyAll(
+  model: ViTForClassification,
+  images: readonly ImageSource[],
+  options: ClassifyOptions = {},
+): Promise<Classification[][]> {
+  const topK = options.topK ?? DEFAULT_TOP_K;
+  if (!Number.isInteger(topK) || topK < 1) throw new UserError(`topK must be a positive whole number (got ${topK})`);
+  const { labels, normalization } = await extrasOf(model);
+  const size = model.config.image_size;
+  const results: Classification[][] = [];
+  for (let start = 0; start < images.length; start += CLASSIFY_BATCH) {
+    const chunk = images.slice(start, start + CLASSIFY_BATCH);
+    const pictures = await Promise.all(chunk.map((image) => loadImageForModel(image, size)));
+    const logits = runModel(model, pictures, normalization);
+    for (let i = 0; i < chunk.length; i++) {
+      results.push(topClasses(logits.subarray(i * labels.length, (i + 1) * labels.length), labels, topK));
+    }
+  }
+  return results;
+}
+
+/** Runs the model on model-sized RGB pictures; returns a copy of the logits [count, classes]. */
+export function runModel(model: ViTForClassification, pictures: readonly RgbImage[], normalization: Normalization): Float32Array {
+  const count = pictures.length;
+  const perImage = model.imageFloats;
+  // Filled synchronously right before forward: the view is only valid until the memory grows.
+  const input = model.imageBuffer(count);
+  pictures.forEach((picture, i) => normalizeInto(picture, model.config.num_channels, normalization, input, i * perImage));
+  return model.forward(count).slice();
+}
+
+/** Softmax of one row of logits; the `k` most likely classes, best first. */
+export function topClasses(logits: ArrayLike<number>, labels: readonly string[], k: number): Classification[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  const exps = Array.from({ length: logits.length }, (_, i) => Math.exp(logits[i]! - max));
+  const total = exps.reduce((a, b) => a + b, 0);
+  return exps
+    .map((e, i) => ({ label: labels[i] ?? `LABEL_${i}`, score: e / total }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k);
+}

@@ -1,0 +1,50 @@
+// `vit plot`: an experiment's loss and accuracy curves, from its metrics.json.
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../../errors.js';
+import { validateMetrics, writeMetricsFigure } from '../../viz/metrics-plot.js';
+
+interface PlotOptions {
+  out?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('plot')
+    .description("draw an experiment's loss and accuracy curves from its metrics.json")
+    .argument('<experiment>', 'the experiment folder (or its metrics.json)')
+    .option('--out <file>', 'the figure to write, .png or .svg (default: EXPERIMENT/metrics.png)')
+    .action(async (experiment: string, options: PlotOptions) => {
+      await plot(experiment, options);
+    });
+}
+
+async function plot(experiment: string, options: PlotOptions): Promise<void> {
+  const { dir, metricsPath } = locateMetrics(experiment);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(metricsPath, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${metricsPath}: no such file; is ${experiment} a training experiment's folder?`);
+    if (e instanceof SyntaxError) throw new UserError(`${metricsPath}: not valid JSON (${e.message})`);
+    throw new UserError(`${metricsPath}: cannot read (${code ?? (e as Error).message})`);
+  }
+  const metrics = validateMetrics(json, metricsPath);
+  const out = options.out ?? join(dir, 'metrics.png');
+  // The experiment's name is its folder's name; resolve() names "." too.
+  await writeMetricsFigure(metrics, basename(resolve(dir)), out);
+  process.stdout.write(`wrote ${out}\n`);
+}
+
+function locateMetrics(experiment: string): { dir: string; metricsPath: string } {
+  let isFile = false;
+  try {
+    isFile = statSync(experiment).isFile();
+  } catch {
+    throw new UserError(`${experiment}: no such folder; expected a training experiment's folder holding metrics.json`);
+  }
+  if (isFile) return { dir: dirname(experiment), metricsPath: experiment };
+  return { dir: experiment, metricsPath: join(experiment, 'metrics.json') };
+}

@@ -1,0 +1,66 @@
+// `vit predict`: the most likely classes of image files under a trained model.
+import { type Command, Option } from 'commander';
+import { type Classification, DEFAULT_TOP_K, classifyAll, loadModel } from '../../api.js';
+import { UserError } from '../../errors.js';
+import { type RgbImage, loadImageForModel } from '../../images.js';
+import { engineFor, modelOption, positiveInteger, threadsOption } from '../options.js';
+
+interface PredictOptions {
+  model: string;
+  topK: number;
+  json?: boolean;
+  threads?: number;
+}
+
+export interface Prediction {
+  file: string;
+  predictions: Classification[];
+}
+
+export function register(program: Command): void {
+  program
+    .command('predict')
+    .description('classify PNG/JPEG images of any size with a trained model')
+    .argument('<image...>', 'image files (PNG, JPEG, …)')
+    .addOption(modelOption())
+    .addOption(new Option('--top-k <k>', 'how many of the most likely classes to show').default(DEFAULT_TOP_K).argParser(positiveInteger('--top-k')))
+    .option('--json', 'print one JSON array: [{ file, predictions: [{ label, score }] }]')
+    .addOption(threadsOption())
+    .action(async (files: string[], options: PredictOptions) => {
+      await predict(files, options);
+    });
+}
+
+async function predict(files: string[], options: PredictOptions): Promise<void> {
+  await engineFor(options.threads);
+  const model = await loadModel(options.model);
+  const size = model.config.image_size;
+  // Decode every file on its own, so that one bad file does not stop the others.
+  const decoded = await Promise.all(files.map(async (file): Promise<RgbImage | Error> => {
+    try {
+      return await loadImageForModel(file, size, file);
+    } catch (e) {
+      if (e instanceof UserError) return e;
+      throw e;
+    }
+  }));
+  const readable = files.filter((_, i) => !(decoded[i] instanceof Error));
+  const pictures = decoded.filter((d): d is RgbImage => !(d instanceof Error));
+  const ranked = await classifyAll(model, pictures, { topK: options.topK });
+  const results: Prediction[] = readable.map((file, i) => ({ file, predictions: ranked[i]! }));
+
+  if (options.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  else process.stdout.write(results.map(formatPrediction).join('\n'));
+
+  const failures = decoded.filter((d): d is Error => d instanceof Error);
+  for (const failure of failures) process.stderr.write(`vit: ${failure.message}\n`);
+  if (failures.length > 0) {
+    throw new UserError(`${failures.length} of ${files.length} image${files.length === 1 ? '' : 's'} could not be read`);
+  }
+}
+
+/** The file name, then one indented line per class: probability as a percentage, then the label. */
+function formatPrediction({ file, predictions }: Prediction): string {
+  const lines = predictions.map(({ label, score }) => `  ${(100 * score).toFixed(2).padStart(6)}%  ${label}`);
+  return `${file}\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// The `vit` command. A UserError (bad input) prints `vit: <message>` and exits 1; anything else
+// is a bug, printed with its stack, exit 2.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { packageRoot } from '../data/location.js';
+import { UserError } from '../errors.js';
+import { register as registerData } from './commands/data.js';
+import { register as registerTrain } from './commands/train.js';
+import { register as registerEval } from './commands/eval.js';
+import { register as registerPredict } from './commands/predict.js';
+import { register as registerAttention } from './commands/attention.js';
+import { register as registerPlot } from './commands/plot.js';
+import { register as registerExport } from './commands/export.js';
+
+function version(): string {
+  const manifest: unknown = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8'));
+  const v = (manifest as { version?: unknown }).version;
+  return typeof v === 'string' ? v : 'unknown';
+}
+
+function buildProgram(): Command {
+  const program = new Command('vit')
+    .description('A Vision Transformer from scratch on WebAssembly SIMD: train on CIFAR-10, look inside, run anywhere.')
+    .version(version(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    // Commander's own usage errors read like ours; commands created below inherit this.
+    .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'vit: ')) })
+    .showHelpAfterError('(add --help for usage)');
+  // In the order of a workflow: get data, train, evaluate, use, look inside, plot, ship.
+  registerData(program);
+  registerTrain(program);
+  registerEval(program);
+  registerPredict(program);
+  registerAttention(program);
+  registerPlot(program);
+  registerExport(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof UserError) {
+      process.stderr.write(`vit: ${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    process.stderr.write(`vit: internal error, please report it:\n${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exitCode = 2;
+  }
+}
+
+await main(process.argv);

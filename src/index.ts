@@ -1,0 +1,31 @@
+/**
+ * vit-ts as a library: a Vision Transformer on WebAssembly SIMD kernels.
+ *
+ * ```ts
+ * import { loadModel, classify } from 'vit-ts';
+ * const model = await loadModel('experiments/seed');
+ * console.log(await classify(model, 'cat.png', { topK: 3 })); // [{ label: 'cat', score: 0.83 }, …]
+ * ```
+ */
+export {
+  loadModel,
+  classify,
+  classifyAll,
+  classLabels,
+  modelLabels,
+  modelNormalization,
+  DEFAULT_TOP_K,
+  type ModelSource,
+  type LoadModelOptions,
+  type Classification,
+  type ClassifyOptions,
+} from './api.js';
+export { type ImageSource, type RawImage, type RgbImage, type Normalization, decodeImage, resizeRgb } from './images.js';
+export { ViTForClassification, type CreateOptions } from './model/vit.js';
+export { type ViTConfig, SEED_CONFIG, resolveConfig } from './model/config.js';
+export { Engine, type EngineOptions, getEngine } from './runtime/engine.js';
+export { exportOnnx } from './export/onnx.js';
+export { type Tensor, readSafetensors, writeSafetensors } from './io/safetensors.js';
+export { UserError } from './errors.js';
+
+// Training: the training module's author re-exports its entry points here.
