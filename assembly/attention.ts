@@ -2,58 +2,68 @@
 // sum of values never leave a thread's cache. qkv is [B, T, 3C]: the queries of all heads, then
 // the keys, then the values; head h owns columns h·hs … (h+1)·hs of each third.
 
-import { fma, vexp, hsum, hmax, storePartial, loadPartial, share, at, uniformAt } from './simd';
+import { fma, vexp, hsum, hmax, storePartial, share, at, uniformAt } from './simd';
 
 // @ts-ignore: decorator
 @inline function padded(T: i32): i32 { return (T + 3) & ~3; }
 
 /** Floats of scratch memory each thread needs (see attention_forward / attention_backward). */
 export function attention_scratch_floats(T: i32, hs: i32): i32 {
-  return (hs + 4) * padded(T);
+  return (hs + 2 * T + 1) * padded(T);
 }
 
-/** dst[d] = Σ_j coeff[j] · src[j·stride + d] for d < hs: a row of P·V (or dS·K). */
-function weightedRowSum(dst: usize, coeff: usize, src: usize, stride: i32, T: i32, hs: i32): void {
-  const strideBytes = <usize>stride << 2;
+/**
+ * dst[d] = Σ_j coeff[j·coeffStride] · src[j·stride + d] for j < T, d < hs: a row of P·V or dS·K
+ * (coeffStride 1), or a row of dSᵀ·Q or Pᵀ·dOut (coeff walking down a column).
+ */
+function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, stride: i32, T: i32, hs: i32): void {
   for (let d = 0; d < hs; d += 16) {
     const left = hs - d;
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    let p = at(src, d);
-    for (let j = 0; j < T; j++) {
-      const w = v128.load32_splat(at(coeff, j));
-      a0 = fma(w, v128.load(p), a0);
-      if (left > 4) a1 = fma(w, v128.load(p, 16), a1);
-      if (left > 8) a2 = fma(w, v128.load(p, 32), a2);
-      if (left > 12) a3 = fma(w, v128.load(p, 48), a3);
-      p += strideBytes;
-    }
-    const o = at(dst, d);
-    storePartial(o, a0, left);
-    if (left > 4) storePartial(o + 16, a1, left - 4);
-    if (left > 8) storePartial(o + 32, a2, left - 8);
-    if (left > 12) storePartial(o + 48, a3, left - 12);
+    // Each width gets its own copy of the loop, with only the registers it needs.
+    if (left > 12) weightedRowSumBlock(4, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
+    else if (left > 8) weightedRowSumBlock(3, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
+    else if (left > 4) weightedRowSumBlock(2, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
+    else weightedRowSumBlock(1, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
   }
 }
 
-/** rows[j·stride + d] += coeff[j] · vec[d] for j < T, d < hs: the rank-1 updates of dK and dV. */
-function rankOneUpdate(rows: usize, stride: i32, coeff: usize, vec: usize, T: i32, hs: i32): void {
+/**
+ * weightedRowSum for up to 4·vectors columns (`vectors` is a constant at each call site, so the
+ * unused accumulators fold away). Even and odd j go to separate accumulators: a single chain of
+ * dependent multiply-adds would wait on itself.
+ */
+// @ts-ignore: decorator
+@inline function weightedRowSumBlock(vectors: i32, dst: usize, coeff: usize, coeffStride: i32, src: usize, stride: i32,
+                                     T: i32, left: i32): void {
   const strideBytes = <usize>stride << 2;
-  for (let d = 0; d < hs; d += 16) {
-    const left = hs - d;
-    const v0 = loadPartial(at(vec, d), left);
-    const v1 = left > 4 ? loadPartial(at(vec, d + 4), left - 4) : f32x4.splat(0);
-    const v2 = left > 8 ? loadPartial(at(vec, d + 8), left - 8) : f32x4.splat(0);
-    const v3 = left > 12 ? loadPartial(at(vec, d + 12), left - 12) : f32x4.splat(0);
-    let p = at(rows, d);
-    for (let j = 0; j < T; j++) {
-      const w = v128.load32_splat(at(coeff, j));
-      storePartial(p, fma(w, v0, loadPartial(p, left)), left);
-      if (left > 4) storePartial(p + 16, fma(w, v1, loadPartial(p + 16, left - 4)), left - 4);
-      if (left > 8) storePartial(p + 32, fma(w, v2, loadPartial(p + 32, left - 8)), left - 8);
-      if (left > 12) storePartial(p + 48, fma(w, v3, loadPartial(p + 48, left - 12)), left - 12);
-      p += strideBytes;
-    }
+  const coeffBytes = <usize>coeffStride << 2;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let e0 = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0), e3 = f32x4.splat(0);
+  let p = src;
+  let c = coeff;
+  let j = 0;
+  for (; j + 2 <= T; j += 2) {
+    const w = v128.load32_splat(c), u = v128.load32_splat(c + coeffBytes);
+    const q = p + strideBytes;
+    a0 = fma(w, v128.load(p), a0);
+    e0 = fma(u, v128.load(q), e0);
+    if (vectors > 1) { a1 = fma(w, v128.load(p, 16), a1); e1 = fma(u, v128.load(q, 16), e1); }
+    if (vectors > 2) { a2 = fma(w, v128.load(p, 32), a2); e2 = fma(u, v128.load(q, 32), e2); }
+    if (vectors > 3) { a3 = fma(w, v128.load(p, 48), a3); e3 = fma(u, v128.load(q, 48), e3); }
+    p += 2 * strideBytes;
+    c += 2 * coeffBytes;
   }
+  if (j < T) {
+    const w = v128.load32_splat(c);
+    a0 = fma(w, v128.load(p), a0);
+    if (vectors > 1) a1 = fma(w, v128.load(p, 16), a1);
+    if (vectors > 2) a2 = fma(w, v128.load(p, 32), a2);
+    if (vectors > 3) a3 = fma(w, v128.load(p, 48), a3);
+  }
+  storePartial(dst, f32x4.add(a0, e0), left);
+  if (vectors > 1) storePartial(dst + 16, f32x4.add(a1, e1), left - 4);
+  if (vectors > 2) storePartial(dst + 32, f32x4.add(a2, e2), left - 8);
+  if (vectors > 3) storePartial(dst + 48, f32x4.add(a3, e3), left - 12);
 }
 
 /**
@@ -144,63 +154,59 @@ export function attention_forward(tid: i32, nt: i32, out: usize, att: usize, qkv
           store<f32>(at(row, j), load<f32>(at(row, j)) * dropMultiplier(seed, <u32>((bh * T + i) * T + j), dropout));
         }
       }
-      weightedRowSum(at(out, (b * T + i) * C + h * hs), row, at(base, 2 * C + h * hs), C3, T, hs);
+      weightedRowSum(at(out, (b * T + i) * C + h * hs), row, 1, at(base, 2 * C + h * hs), C3, T, hs);
     }
   }
 }
 
 /**
  * dqkv[B, T, 3C] = the gradient of attention_forward given dout[B, T, C] (written, not added).
- * Per head: dP = dOut·Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √hs, dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dOut.
+ * Per head: dP = dOut·Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √hs, then dQ = dS·K, dK = dSᵀ·Q and
+ * dV = Pᵀ·dOut, each row summed in registers. dS (and the dropped-out P) stay in scratch.
  */
 export function attention_backward(tid: i32, nt: i32, dqkv: usize, dout: usize, qkv: usize, att: usize,
                                    scratch: usize, B: i32, T: i32, C: i32, NH: i32, dropout: f32, seed: u32): void {
   const hs = C / NH, Tp = padded(T), C3 = 3 * C;
   const scale: f32 = 1.0 / Mathf.sqrt(<f32>hs);
   const valuesT = at(scratch, tid * attention_scratch_floats(T, hs));
-  const probs = at(valuesT, hs * Tp);
-  const dprobs = at(probs, Tp);
-  const kept = at(dprobs, Tp);
+  const dscores = at(valuesT, hs * Tp);
+  const kept = at(dscores, T * Tp);
+  const T4 = T & ~3;
   for (let bh = share(B * NH, tid, nt), end = share(B * NH, tid + 1, nt); bh < end; bh++) {
     const b = bh / NH, h = bh % NH;
     const base = at(qkv, b * T * C3);
     const dbase = at(dqkv, b * T * C3);
+    const probs = at(att, bh * T * T);
     transposeHead(valuesT, at(base, 2 * C + h * hs), C3, T, Tp, hs, 1);
-    for (let j = 0; j < T; j++) {
-      memory.fill(at(dbase, j * C3 + C + h * hs), 0, <usize>hs << 2);
-      memory.fill(at(dbase, j * C3 + 2 * C + h * hs), 0, <usize>hs << 2);
-    }
     for (let i = 0; i < T; i++) {
       const g = at(dout, (b * T + i) * C + h * hs);
-      rowTimesTransposed(dprobs, g, valuesT, hs, Tp);
-      memory.copy(probs, at(att, (bh * T + i) * T), <usize>T << 2);
-      let weights = probs;
+      const p = at(probs, i * T), ds = at(dscores, i * Tp);
+      rowTimesTransposed(ds, g, valuesT, hs, Tp);
       if (dropout > 0) {
+        const pk = at(kept, i * Tp);
         for (let j = 0; j < T; j++) {
           const m = dropMultiplier(seed, <u32>((bh * T + i) * T + j), dropout);
-          store<f32>(at(dprobs, j), load<f32>(at(dprobs, j)) * m);
-          store<f32>(at(kept, j), load<f32>(at(probs, j)) * m);
+          store<f32>(at(ds, j), load<f32>(at(ds, j)) * m);
+          store<f32>(at(pk, j), load<f32>(at(p, j)) * m);
         }
-        weights = kept;
       }
-      const T4 = T & ~3;
       let vdot = f32x4.splat(0);
       let j = 0;
-      for (; j < T4; j += 4) vdot = fma(v128.load(at(probs, j)), v128.load(at(dprobs, j)), vdot);
+      for (; j < T4; j += 4) vdot = fma(v128.load(at(p, j)), v128.load(at(ds, j)), vdot);
       let dot = hsum(vdot);
-      for (; j < T; j++) dot += load<f32>(at(probs, j)) * load<f32>(at(dprobs, j));
+      for (; j < T; j++) dot += load<f32>(at(p, j)) * load<f32>(at(ds, j));
       const vd = f32x4.splat(dot), vs = f32x4.splat(scale);
       for (j = 0; j < T4; j += 4) {
-        const p = v128.load(at(probs, j));
-        v128.store(at(dprobs, j), f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(at(dprobs, j)), vd)), vs));
+        v128.store(at(ds, j), f32x4.mul(f32x4.mul(v128.load(at(p, j)), f32x4.sub(v128.load(at(ds, j)), vd)), vs));
       }
-      for (; j < T; j++) {
-        store<f32>(at(dprobs, j), load<f32>(at(probs, j)) * (load<f32>(at(dprobs, j)) - dot) * scale);
-      }
-      // dprobs now holds dS (already scaled by 1/√hs).
-      weightedRowSum(at(dbase, i * C3 + h * hs), dprobs, at(base, C + h * hs), C3, T, hs);
-      rankOneUpdate(at(dbase, C + h * hs), C3, dprobs, at(base, i * C3 + h * hs), T, hs);
-      rankOneUpdate(at(dbase, 2 * C + h * hs), C3, weights, g, T, hs);
+      for (; j < T; j++) store<f32>(at(ds, j), load<f32>(at(p, j)) * (load<f32>(at(ds, j)) - dot) * scale);
+      weightedRowSum(at(dbase, i * C3 + h * hs), ds, 1, at(base, C + h * hs), C3, T, hs);
+    }
+    const gbase = at(dout, b * T * C + h * hs);
+    for (let j = 0; j < T; j++) {
+      weightedRowSum(at(dbase, j * C3 + C + h * hs), at(dscores, j), Tp, at(base, h * hs), C3, T, hs);
+      if (dropout > 0) weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(kept, j), Tp, gbase, C, T, hs);
+      else weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(probs, j), T, gbase, C, T, hs);
     }
   }
 }

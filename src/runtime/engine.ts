@@ -41,7 +41,7 @@ export class Engine {
       throw new UserError(`threads must be a whole number from 1 to 256 (got ${threads})`);
     }
     const relaxed = (options.relaxedSimd ?? true) && (await relaxedSimdAvailable());
-    const module = await WebAssembly.compile(await loadWasm(relaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm'));
+    const module = await compileOptimized(await loadWasm(relaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm'));
     // The module's own data sits in its first page; the control block and the heap follow.
     const memory = new WebAssembly.Memory({ initial: 2, maximum: isNode ? 65536 : 16384, shared: true });
     const control = PAGE;
@@ -150,6 +150,22 @@ async function loadWasm(file: string): Promise<Uint8Array<ArrayBuffer>> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`could not load ${url}: ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * Compiles with V8's optimizing compiler from the start. By default V8 first runs a quick
+ * baseline translation and optimizes hot functions later, which for kernels that run for
+ * milliseconds per call means the first training steps run at a fraction of the speed.
+ */
+async function compileOptimized(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
+  if (!isNode) return WebAssembly.compile(bytes);
+  const v8 = await import('node:v8');
+  v8.setFlagsFromString('--no-liftoff');
+  try {
+    return await WebAssembly.compile(bytes);
+  } finally {
+    v8.setFlagsFromString('--liftoff');
+  }
 }
 
 /** Relaxed SIMD is behind a flag in Node 20; turning the flag on before any compile enables it. */
