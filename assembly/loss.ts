@@ -3,11 +3,13 @@
 import { at } from './simd';
 
 /**
- * For logits[B, K] and integer labels[B]: probs = softmax(logits), losses[b] = −log probs[b, label],
- * and, when dlogits ≠ 0, dlogits = (probs − onehot(label)) / B, the gradient of the mean loss.
- * Returns the mean loss. Small (B·K), so it runs on one thread.
+ * For logits[B, K] and integer labels[B]: probs = softmax(logits) and the cross-entropy against
+ * the target t = (1 − smoothing)·onehot(label) + smoothing/K (label smoothing; 0 = plain labels):
+ * losses[b] = −Σ_k t_k·log probs[b, k], and, when dlogits ≠ 0, dlogits = (probs − t) / B, the
+ * gradient of the mean loss. Returns the mean loss. Small (B·K), so it runs on one thread.
  */
-export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usize, logits: usize, labels: usize, B: i32, K: i32): f32 {
+export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usize, logits: usize, labels: usize,
+                                      B: i32, K: i32, smoothing: f32): f32 {
   let total: f64 = 0;
   for (let b = 0; b < B; b++) {
     const row = at(logits, b * K), p = at(probs, b * K);
@@ -21,13 +23,19 @@ export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usiz
     }
     for (let k = 0; k < K; k++) store<f32>(at(p, k), load<f32>(at(p, k)) / sum);
     const label = load<i32>(labels + (<usize>b << 2));
-    const loss = -(load<f32>(at(row, label)) - m - Mathf.log(sum));
+    const logSum = m + Mathf.log(sum);
+    let loss = -(1 - smoothing) * (load<f32>(at(row, label)) - logSum);
+    if (smoothing > 0) {
+      let allLogProbs: f32 = 0;
+      for (let k = 0; k < K; k++) allLogProbs += load<f32>(at(row, k)) - logSum;
+      loss -= smoothing / <f32>K * allLogProbs;
+    }
     store<f32>(at(losses, b), loss);
     total += loss;
     if (dlogits) {
       const d = at(dlogits, b * K);
       for (let k = 0; k < K; k++) {
-        const target: f32 = k == label ? 1 : 0;
+        const target: f32 = (k == label ? 1 - smoothing : 0) + smoothing / <f32>K;
         store<f32>(at(d, k), (load<f32>(at(p, k)) - target) / <f32>B);
       }
     }

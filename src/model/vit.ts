@@ -122,11 +122,14 @@ export class ViTForClassification {
     return engine.f32(this.logits.ptr, batch * this.config.num_classes);
   }
 
-  /** Mean cross-entropy of the last forward pass against the labels set last; also prepares d(logits). */
-  loss(): number {
+  /**
+   * Mean cross-entropy of the last forward pass against the labels set last; also prepares
+   * d(logits) for backward(). labelSmoothing mixes the one-hot targets with the uniform distribution.
+   */
+  loss(labelSmoothing = 0): number {
     const b = this.lastBatch;
     return this.engine.serial.softmax_cross_entropy(this.probs.ptr, this.losses.ptr, this.dlogits.ptr, this.logits.ptr,
-      this.labels.ptr, b, this.config.num_classes);
+      this.labels.ptr, b, this.config.num_classes, labelSmoothing);
   }
 
   /** Per-image losses of the last loss() call. */
