@@ -24,7 +24,7 @@ export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usiz
     for (let k = 0; k < K; k++) store<f32>(at(p, k), load<f32>(at(p, k)) / sum);
     const label = load<i32>(labels + (<usize>b << 2));
     const logSum = m + Mathf.log(sum);
-    let loss = -(1 - smoothing) * (load<f32>(at(row, label)) - logSum);
+    let loss: f32 = -(<f32>1.0 - smoothing) * (load<f32>(at(row, label)) - logSum);
     if (smoothing > 0) {
       let allLogProbs: f32 = 0;
       for (let k = 0; k < K; k++) allLogProbs += load<f32>(at(row, k)) - logSum;
@@ -35,7 +35,7 @@ export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usiz
     if (dlogits) {
       const d = at(dlogits, b * K);
       for (let k = 0; k < K; k++) {
-        const target: f32 = (k == label ? 1 - smoothing : 0) + smoothing / <f32>K;
+        const target: f32 = (k == label ? <f32>1.0 - smoothing : <f32>0.0) + smoothing / <f32>K;
         store<f32>(at(d, k), (load<f32>(at(p, k)) - target) / <f32>B);
       }
     }
