@@ -1,0 +1,48 @@
+// `vit eval`: a trained model's accuracy and mean cross-entropy on the CIFAR-10 test set.
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { loadModel, modelNormalization } from '../../api.js';
+import { readCifar10 } from '../../data/cifar10.js';
+import { evaluate } from '../../train/evaluate.js';
+import { engineFor, modelOption, positiveInteger, threadsOption } from '../options.js';
+import { dataFolder } from './data.js';
+
+interface EvalFlags {
+  model: string;
+  data?: string;
+  sample?: boolean;
+  json?: boolean;
+  batchSize: number;
+  threads?: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description("a model's accuracy and mean cross-entropy loss on the CIFAR-10 test set (test_batch.bin)")
+    .addOption(modelOption())
+    .option('--data <dir>', "the cifar-10-batches-bin folder (default: where 'vit data cifar10' puts it)")
+    .option('--sample', 'use the small sample bundled with vit-ts (500 test images)')
+    .option('--json', 'print one JSON object: { "accuracy": fraction, "loss": number, "images": N }')
+    .addOption(new Option('--batch-size <n>', 'images per forward pass').default(256).argParser(positiveInteger('--batch-size')))
+    .addOption(threadsOption())
+    .action(async (flags: EvalFlags) => {
+      await evalCommand(flags);
+    });
+}
+
+async function evalCommand(flags: EvalFlags): Promise<void> {
+  const dir = dataFolder(flags)!;
+  const engine = await engineFor(flags.threads);
+  const test = readCifar10(dir, 'test');
+  const model = await loadModel(flags.model, { engine });
+  const { mean, std } = await modelNormalization(model);
+  const result = evaluate(model, test, flags.batchSize, { mean: [...mean], std: [...std] });
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({ accuracy: result.accuracy, loss: result.loss, images: result.images }) + '\n');
+    return;
+  }
+  const correct = Math.round(result.accuracy * result.images);
+  process.stdout.write(`Accuracy: ${result.accuracy.toFixed(4)} (${correct}/${result.images} test images), ` +
+    `Loss: ${result.loss.toFixed(4)}\n`);
+}

@@ -1,0 +1,168 @@
+// The training checkpoint (checkpoint.safetensors in an experiment folder): everything a run needs
+// to continue exactly where it stopped. The parameters and AdamW's moments are tensors; the epoch,
+// the generators' states, the schedule's position, the metrics so far and the run's options are
+// JSON in the metadata. Written atomically at the end of every epoch.
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/safetensors.js';
+import { type ViTConfig, resolveConfig } from '../model/config.js';
+import type { ViTForClassification } from '../model/vit.js';
+import { Random } from '../random.js';
+import type { AdamW } from './adamw.js';
+import { type Metrics, parseMetrics } from './metrics.js';
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+const FORMAT = 'vit-ts-training-checkpoint';
+const VERSION = '1';
+
+const PARAM = 'model.';
+const MOMENT1 = 'adamw.m.';
+const MOMENT2 = 'adamw.v.';
+
+/** What a checkpoint holds besides the tensors. `settings` is the run's options as JSON (see trainer.ts). */
+export interface CheckpointState {
+  /** Epochs finished. */
+  epoch: number;
+  /** Optimizer steps taken: AdamW's bias correction and the schedule's position. */
+  step: number;
+  /** The shuffle-and-augmentation generator. */
+  dataRandom: number[];
+  /** model.dropoutRandom. */
+  dropoutRandom: number[];
+  metrics: Metrics;
+  config: ViTConfig;
+  settings: Record<string, unknown>;
+}
+
+export interface TrainingCheckpoint extends CheckpointState {
+  params: Map<string, Float32Array>;
+  moment1: Map<string, Float32Array>;
+  moment2: Map<string, Float32Array>;
+}
+
+export function checkpointPath(experimentDir: string): string {
+  return join(experimentDir, CHECKPOINT_FILE);
+}
+
+/** Writes the model's parameters, the optimizer's state and `state` to `path`, atomically. */
+export function saveTrainingCheckpoint(path: string, model: ViTForClassification, optimizer: AdamW, state: CheckpointState): void {
+  if (optimizer.step !== state.step) throw new Error(`checkpoint step ${state.step} differs from the optimizer's ${optimizer.step}`);
+  const { m, v } = optimizer.state();
+  const tensors: [string, { shape: number[]; data: Float32Array }][] = [];
+  const store = model.parameters;
+  // Per-parameter slices of the flat buffers; the alignment padding between them is always zero.
+  for (const p of store.list) {
+    tensors.push([PARAM + p.name, { shape: [...p.shape], data: store.values(p.name).slice() }]);
+    tensors.push([MOMENT1 + p.name, { shape: [...p.shape], data: m.subarray(p.offset, p.offset + p.size) }]);
+    tensors.push([MOMENT2 + p.name, { shape: [...p.shape], data: v.subarray(p.offset, p.offset + p.size) }]);
+  }
+  writeSafetensors(path, tensors, {
+    format: FORMAT,
+    version: VERSION,
+    epoch: String(state.epoch),
+    step: String(state.step),
+    random_states: JSON.stringify({ data: state.dataRandom, dropout: state.dropoutRandom }),
+    metrics: JSON.stringify(state.metrics),
+    config: JSON.stringify(state.config),
+    training: JSON.stringify(state.settings),
+  });
+}
+
+/** Reads and checks a checkpoint written by saveTrainingCheckpoint. */
+export function readTrainingCheckpoint(path: string): TrainingCheckpoint {
+  const { tensors, metadata } = readSafetensors(path);
+  if (metadata['format'] !== FORMAT) {
+    throw new UserError(`${path}: not a vit-ts training checkpoint (its metadata "format" is ${JSON.stringify(metadata['format'] ?? null)})`);
+  }
+  if (metadata['version'] !== VERSION) throw new UserError(`${path}: checkpoint version ${metadata['version']} is not supported (expected ${VERSION})`);
+  const json = (key: string): unknown => {
+    const text = metadata[key];
+    if (text === undefined) throw new UserError(`${path}: the checkpoint lacks metadata "${key}"`);
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new UserError(`${path}: metadata "${key}" is not valid JSON (${(e as Error).message})`);
+    }
+  };
+  const count = (key: string): number => {
+    const n = json(key);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new UserError(`${path}: metadata "${key}" must be a whole number`);
+    return n;
+  };
+  const randoms = json('random_states');
+  const randomState = (key: 'data' | 'dropout'): number[] => {
+    const s = typeof randoms === 'object' && randoms !== null ? (randoms as Record<string, unknown>)[key] : undefined;
+    if (!Array.isArray(s) || s.length !== 4 || s.some((w) => typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
+      throw new UserError(`${path}: metadata "random_states" needs "${key}" as 4 unsigned 32-bit words`);
+    }
+    return s as number[];
+  };
+  const settings = json('training');
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new UserError(`${path}: metadata "training" must be an object`);
+  const configJson = json('config');
+  if (typeof configJson !== 'object' || configJson === null || Array.isArray(configJson)) throw new UserError(`${path}: metadata "config" must be an object`);
+
+  const params = new Map<string, Float32Array>();
+  const moment1 = new Map<string, Float32Array>();
+  const moment2 = new Map<string, Float32Array>();
+  for (const [name, tensor] of tensors) {
+    if (!(tensor.data instanceof Float32Array)) throw new UserError(`${path}: tensor ${name} is ${tensor.dtype}, expected F32`);
+    if (name.startsWith(PARAM)) params.set(name.slice(PARAM.length), tensor.data);
+    else if (name.startsWith(MOMENT1)) moment1.set(name.slice(MOMENT1.length), tensor.data);
+    else if (name.startsWith(MOMENT2)) moment2.set(name.slice(MOMENT2.length), tensor.data);
+    else throw new UserError(`${path}: unexpected tensor ${name} in a training checkpoint`);
+  }
+  return {
+    epoch: count('epoch'),
+    step: count('step'),
+    dataRandom: randomState('data'),
+    dropoutRandom: randomState('dropout'),
+    metrics: parseMetrics(json('metrics'), `${path} (metadata "metrics")`),
+    config: resolveConfig(configJson as Record<string, unknown>, `${path} (metadata "config")`),
+    settings: settings as Record<string, unknown>,
+    params,
+    moment1,
+    moment2,
+  };
+}
+
+/** The run's options saved in a checkpoint, read from its header alone (for choosing the engine before loading). */
+export function readCheckpointSettings(path: string): Record<string, unknown> {
+  const text = readSafetensorsHeader(path).metadata['training'];
+  let json: unknown;
+  try {
+    json = JSON.parse(text ?? 'null');
+  } catch {
+    json = null;
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${path}: not a vit-ts training checkpoint (no "training" metadata)`);
+  return json as Record<string, unknown>;
+}
+
+/** Puts a checkpoint's parameters, moments and dropout generator into a freshly built model and optimizer. */
+export function restoreTrainingCheckpoint(checkpoint: TrainingCheckpoint, model: ViTForClassification, optimizer: AdamW, source: string): void {
+  const store = model.parameters;
+  const m = new Float32Array(store.count);
+  const v = new Float32Array(store.count);
+  for (const p of store.list) {
+    const a = checkpoint.moment1.get(p.name);
+    const b = checkpoint.moment2.get(p.name);
+    if (!a || !b) throw new UserError(`${source}: the checkpoint lacks AdamW's moments for ${p.name}`);
+    if (a.length !== p.size || b.length !== p.size) throw new UserError(`${source}: AdamW's moments for ${p.name} have the wrong size`);
+    m.set(a, p.offset);
+    v.set(b, p.offset);
+  }
+  model.loadStateDict(checkpoint.params);
+  optimizer.loadState({ step: checkpoint.step, m, v });
+  setRandomState(model.dropoutRandom, checkpoint.dropoutRandom);
+}
+
+/**
+ * Puts `target` (a generator others hold a reference to, like model.dropoutRandom) into `state`.
+ * Random has no setter, so this makes it equal to a generator built from the state, field by field.
+ */
+export function setRandomState(target: Random, state: readonly number[]): void {
+  Object.assign(target, new Random(state));
+  const now = target.state();
+  if (now.some((w, i) => w !== state[i])) throw new Error('could not restore a random generator\'s state');
+}

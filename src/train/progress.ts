@@ -1,0 +1,91 @@
+// What `vit train` shows while it runs: on a terminal, a progress bar per epoch (images/s, running
+// loss, ETA) that gives way to the seed's epoch line; elsewhere (logs, pipes), plain lines only.
+import cliProgress from 'cli-progress';
+import { formatDuration, formatEpochLine } from './metrics.js';
+import type { BatchProgress, TrainCallbacks, TrainStart } from './trainer.js';
+
+export interface ProgressOptions {
+  /** Where the epoch lines go (default process.stdout). */
+  out?: NodeJS.WritableStream;
+  /** Where the bar goes (default process.stderr, so that piping stdout keeps only the lines). */
+  barStream?: NodeJS.WriteStream;
+  /** Draw a bar; default: whether barStream is a terminal. */
+  tty?: boolean;
+  /** Without a bar, a progress line at most this often within an epoch; 0 = none. Default 60. */
+  plainEverySeconds?: number;
+}
+
+export interface ProgressReporter extends TrainCallbacks {
+  /** Removes a bar left by an interrupted epoch. */
+  close(): void;
+}
+
+export function progressReporter(options: ProgressOptions = {}): ProgressReporter {
+  const out = options.out ?? process.stdout;
+  const barStream = options.barStream ?? process.stderr;
+  const tty = options.tty ?? barStream.isTTY === true;
+  const plainEvery = options.plainEverySeconds ?? 60;
+  const write = (line: string): void => {
+    out.write(line + '\n');
+  };
+  let bar: cliProgress.SingleBar | null = null;
+  let epochs = 0;
+  let lastPlain = 0;
+
+  const stopBar = (): void => {
+    bar?.stop();
+    bar = null;
+  };
+
+  return {
+    onStart(start: TrainStart): void {
+      epochs = start.epochs;
+      const s = start.settings;
+      const evalName = start.evaluatedOn === 'validation' ? 'validation images (held out of training)' : 'test images';
+      if (start.startEpoch > 0) write(`Resuming ${start.experimentDir} after epoch ${start.startEpoch} of ${start.epochs}`);
+      write(`Training on ${start.trainImages} images (${start.batchesPerEpoch} batches of ${s.batchSize}), evaluating on ` +
+        `${start.evalImages} ${evalName}; ${start.parameters.toLocaleString('en-US')} parameters, recipe ${s.recipe}, ` +
+        `${s.threads} thread${s.threads === 1 ? '' : 's'}`);
+      write(`Experiment folder: ${start.experimentDir}`);
+    },
+    onEpochStart(epoch: number, batches: number): void {
+      lastPlain = performance.now();
+      if (!tty) return;
+      bar = new cliProgress.SingleBar({
+        format: `Epoch ${epoch}/${epochs} {bar} {value}/{total} | loss {loss} | {speed} img/s | ETA {eta_formatted}`,
+        stream: barStream,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+        fps: 5,
+      }, cliProgress.Presets.shades_classic);
+      bar.start(batches, 0, { loss: '-', speed: '-' });
+    },
+    onBatch(p: BatchProgress): void {
+      const speed = p.seconds > 0 ? Math.round(p.images / p.seconds) : 0;
+      if (bar) {
+        bar.update(p.batch, { loss: p.loss.toFixed(4), speed });
+        return;
+      }
+      const now = performance.now();
+      if (plainEvery > 0 && now - lastPlain >= plainEvery * 1000 && p.batch < p.batches) {
+        lastPlain = now;
+        const eta = (p.seconds / p.batch) * (p.batches - p.batch);
+        write(`Epoch ${p.epoch}/${epochs}: batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(4)}, ${speed} img/s, ` +
+          `epoch ends in about ${formatDuration(eta)}`);
+      }
+    },
+    onEpochEnd(result): void {
+      stopBar();
+      write(formatEpochLine(result));
+    },
+    onSave(path: string): void {
+      write(`Saved ${path}`);
+    },
+    onNotice(message: string): void {
+      stopBar();
+      write(message);
+    },
+    close: stopBar,
+  };
+}
