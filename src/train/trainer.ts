@@ -1,7 +1,7 @@
 // Training a ViT on CIFAR-10 as the seed does (AdamW, cross-entropy, evaluate after every epoch,
 // experiments in OUT/NAME), plus a schedule, label smoothing, gradient clipping, validation splits
 // and exact resumption from the checkpoint written after every epoch.
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BatchMaker } from '../data/augment.js';
 import { IMAGE_BYTES, type ImageSet, readCifar10, subset } from '../data/cifar10.js';
@@ -385,6 +385,26 @@ function prepareExperimentDir(dir: string, resumedFrom: string | null): void {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw new UserError(`cannot create the experiment folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  removeStaleTemporaries(dir, names);
+}
+
+/** A run killed while writing leaves its temp file (NAME.tmp-PID-HEX, see io/atomic); the target itself is whole. */
+function removeStaleTemporaries(dir: string, names: readonly string[]): void {
+  for (const name of names) {
+    const match = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    if (match && !processAlive(Number(match[1]))) rmSync(join(dir, name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

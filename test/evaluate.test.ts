@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { readCifar10, subset } from '../src/data/cifar10.js';
+import { sampleDataDir } from '../src/data/location.js';
+import { UserError } from '../src/errors.js';
+import { ViTForClassification } from '../src/model/vit.js';
+import { Random } from '../src/random.js';
+import { type Engine, getEngine } from '../src/runtime/engine.js';
+import { argmax, evaluate } from '../src/train/evaluate.js';
+import { train } from '../src/train/trainer.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/weights/files.js';
+
+const TINY = { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, patch_size: 8 };
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const run = promisify(execFile);
+
+let engine: Engine;
+let root: string;
+before(async () => {
+  engine = await getEngine({ threads: 2 });
+  root = mkdtempSync(join(tmpdir(), 'vit-eval-'));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+async function loaded(path: string): Promise<ViTForClassification> {
+  const { config, params } = loadCheckpoint(path);
+  const model = await ViTForClassification.create(config, { engine });
+  model.loadStateDict(params);
+  return model;
+}
+
+async function cliEval(model: string, ...extra: string[]): Promise<{ accuracy: number; loss: number; images: number }> {
+  const { stdout } = await run(process.execPath, [CLI, 'eval', '--model', model, '--sample', '--json', '--threads', '2', ...extra]);
+  return JSON.parse(stdout) as { accuracy: number; loss: number; images: number };
+}
+
+describe('evaluate', () => {
+  it('counts the images whose largest logit is their label, and averages the cross-entropy', async () => {
+    const model = await ViTForClassification.create(TINY, { engine, seed: 5 });
+    const set = subset(readCifar10(sampleDataDir(), 'test'), 37, new Random(3));
+    const whole = evaluate(model, set, 16);
+    // one image at a time, by hand
+    let correct = 0;
+    let loss = 0;
+    for (let i = 0; i < set.count; i++) {
+      const single = { images: set.images.subarray(i * 3072, (i + 1) * 3072), labels: set.labels.subarray(i, i + 1), count: 1, classNames: set.classNames };
+      const r = evaluate(model, single, 1);
+      correct += r.accuracy;
+      loss += r.loss;
+    }
+    assert.equal(whole.images, 37);
+    assert.equal(whole.accuracy, correct / 37);
+    assert.ok(Math.abs(whole.loss - loss / 37) < 1e-5, `${whole.loss} vs ${loss / 37}`);
+    assert.ok(whole.loss > 2 && whole.loss < 2.6, 'an untrained model is near ln 10');
+    model.parameters.release();
+  });
+
+  it('argmax takes the first of equal maxima', () => {
+    assert.equal(argmax([1, 3, 3, 2], 0, 4), 1);
+    assert.equal(argmax([9, 1, 3, 3], 1, 3), 1);
+  });
+
+  it('vit eval on a saved model file prints what evaluate() computes', async () => {
+    const model = await ViTForClassification.create(TINY, { engine, seed: 11 });
+    const file = join(root, 'tiny.safetensors');
+    saveCheckpoint(file, model.config, model.stateDict());
+    const expected = evaluate(await loaded(file), readCifar10(sampleDataDir(), 'test'), 100);
+    assert.deepEqual(await cliEval(file, '--batch-size', '100'), { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
+  });
+
+  it('vit eval works on an experiment folder and on a resized model', async () => {
+    // image_size 16: BatchMaker resizes the 32×32 test images
+    const result = await train({ expName: 'exp', outDir: root, dataDir: sampleDataDir(), engine, epochs: 1, batchSize: 50,
+      trainSamples: 100, testSamples: 50, config: { ...TINY, image_size: 16, patch_size: 4 } });
+    const expected = evaluate(await loaded(result.experimentDir), readCifar10(sampleDataDir(), 'test'), 256);
+    const printed = await cliEval(result.experimentDir);
+    assert.deepEqual(printed, { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
+
+    const { stdout } = await run(process.execPath, [CLI, 'eval', '--model', result.experimentDir, '--sample', '--threads', '2']);
+    assert.match(stdout, /^Accuracy: 0\.\d{4} \(\d+\/500 test images\), Loss: \d+\.\d{4}\n$/);
+  });
+
+  it('vit eval names a missing data folder', async () => {
+    const missing = join(root, 'nowhere');
+    await assert.rejects(run(process.execPath, [CLI, 'eval', '--model', join(root, 'tiny.safetensors'), '--data', missing]),
+      (e: unknown) => {
+        const stderr = (e as { stderr?: string }).stderr ?? '';
+        return stderr.includes(missing) && stderr.includes('vit data cifar10') && stderr.includes('--sample');
+      });
+    assert.throws(() => evaluate({} as ViTForClassification, { images: new Uint8Array(0), labels: new Uint8Array(0), count: 0, classNames: [] }, 8),
+      UserError);
+  });
+});
