@@ -119,9 +119,11 @@ function transposeHead(transposed: usize, src: usize, stride: i32, T: i32, Tp: i
 /**
  * out[B, T, C] = softmax(Q·Kᵀ/√hs)·V per head; att[B, NH, T, T] keeps the probabilities
  * (before dropout, as PyTorch returns them). dropout = 0 turns attention dropout off.
+ * Only the first `queries` query rows of each image are computed (T for all; 1 for the [CLS]
+ * token alone, when nothing else reads the other rows).
  */
 export function attention_forward(tid: i32, nt: i32, out: usize, att: usize, qkv: usize, scratch: usize,
-                                  B: i32, T: i32, C: i32, NH: i32, dropout: f32, seed: u32): void {
+                                  B: i32, T: i32, C: i32, NH: i32, queries: i32, dropout: f32, seed: u32): void {
   const hs = C / NH, Tp = padded(T), C3 = 3 * C;
   const scale: f32 = 1.0 / Mathf.sqrt(<f32>hs);
   const keysT = at(scratch, tid * attention_scratch_floats(T, hs));
@@ -130,7 +132,7 @@ export function attention_forward(tid: i32, nt: i32, out: usize, att: usize, qkv
     const b = bh / NH, h = bh % NH;
     const base = at(qkv, b * T * C3);
     transposeHead(keysT, at(base, C + h * hs), C3, T, Tp, hs, scale);
-    for (let i = 0; i < T; i++) {
+    for (let i = 0; i < queries; i++) {
       rowTimesTransposed(row, at(base, i * C3 + h * hs), keysT, hs, Tp);
       for (let j = T; j < Tp; j++) store<f32>(at(row, j), -3.0e38);
       let vmax = f32x4.splat(-3.0e38);
@@ -163,9 +165,10 @@ export function attention_forward(tid: i32, nt: i32, out: usize, att: usize, qkv
  * dqkv[B, T, 3C] = the gradient of attention_forward given dout[B, T, C] (written, not added).
  * Per head: dP = dOut·Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √hs, then dQ = dS·K, dK = dSᵀ·Q and
  * dV = Pᵀ·dOut, each row summed in registers. dS (and the dropped-out P) stay in scratch.
+ * Only the first `queries` rows of each image's dout may be non-zero (as in attention_forward).
  */
 export function attention_backward(tid: i32, nt: i32, dqkv: usize, dout: usize, qkv: usize, att: usize,
-                                   scratch: usize, B: i32, T: i32, C: i32, NH: i32, dropout: f32, seed: u32): void {
+                                   scratch: usize, B: i32, T: i32, C: i32, NH: i32, queries: i32, dropout: f32, seed: u32): void {
   const hs = C / NH, Tp = padded(T), C3 = 3 * C;
   const scale: f32 = 1.0 / Mathf.sqrt(<f32>hs);
   const valuesT = at(scratch, tid * attention_scratch_floats(T, hs));
@@ -178,7 +181,8 @@ export function attention_backward(tid: i32, nt: i32, dqkv: usize, dout: usize, 
     const dbase = at(dqkv, b * T * C3);
     const probs = at(att, bh * T * T);
     transposeHead(valuesT, at(base, 2 * C + h * hs), C3, T, Tp, hs, 1);
-    for (let i = 0; i < T; i++) {
+    for (let i = queries; i < T; i++) memory.fill(at(dbase, i * C3 + h * hs), 0, <usize>hs << 2);
+    for (let i = 0; i < queries; i++) {
       const g = at(dout, (b * T + i) * C + h * hs);
       const p = at(probs, i * T), ds = at(dscores, i * Tp);
       rowTimesTransposed(ds, g, valuesT, hs, Tp);
@@ -204,9 +208,9 @@ export function attention_backward(tid: i32, nt: i32, dqkv: usize, dout: usize, 
     }
     const gbase = at(dout, b * T * C + h * hs);
     for (let j = 0; j < T; j++) {
-      weightedRowSum(at(dbase, j * C3 + C + h * hs), at(dscores, j), Tp, at(base, h * hs), C3, T, hs);
-      if (dropout > 0) weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(kept, j), Tp, gbase, C, T, hs);
-      else weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(probs, j), T, gbase, C, T, hs);
+      weightedRowSum(at(dbase, j * C3 + C + h * hs), at(dscores, j), Tp, at(base, h * hs), C3, queries, hs);
+      if (dropout > 0) weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(kept, j), Tp, gbase, C, queries, hs);
+      else weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(probs, j), T, gbase, C, queries, hs);
     }
   }
 }

@@ -21,6 +21,14 @@ function withPrefix(tensors: Map<string, Tensor>, prefix: string): Map<string, T
   return out;
 }
 
+/** Row 0 (the [CLS] query) of each of `count` attention matrices [T, T]. */
+function clsRows(attentions: Float32Array, count: number): Float32Array {
+  const T = Math.sqrt(attentions.length / count);
+  const out = new Float32Array(count * T);
+  for (let m = 0; m < count; m++) out.set(attentions.subarray(m * T * T, m * T * T + T), m * T);
+  return out;
+}
+
 for (const threads of [1, 2]) {
   for (const name of fixtures) {
     test(`${name} matches PyTorch (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
@@ -37,7 +45,7 @@ for (const threads of [1, 2]) {
         model.setImages(input, batch);
         model.setLabels(labels, batch);
 
-        const logits = model.forward(batch, true);
+        const logits = model.forward(batch, true, true);
         assertClose(logits, ref.get('logits')!.data as Float32Array, 'logits');
         for (let layer = 0; layer < config.num_hidden_layers; layer++) {
           assertClose(model.attentions(layer), ref.get(`attentions.${layer}`)!.data as Float32Array, `attentions.${layer}`);
@@ -50,6 +58,16 @@ for (const threads of [1, 2]) {
         model.backward();
         const grads = toCanonical(withPrefix(ref, 'grad.'), config, `${name}/reference.safetensors grad.*`);
         for (const [param, expected] of grads) assertClose(model.parameters.gradient(param), expected, `grad.${param}`);
+
+        // The default pass runs the last Block for the [CLS] token alone: same logits and gradients.
+        assertClose(model.forward(batch, true), ref.get('logits')!.data as Float32Array, 'logits ([CLS]-only last block)');
+        const last = config.num_hidden_layers - 1;
+        assertClose(clsRows(model.attentions(last), config.num_attention_heads * batch),
+          clsRows(ref.get(`attentions.${last}`)!.data as Float32Array, config.num_attention_heads * batch), `attentions.${last} [CLS] rows`);
+        model.loss();
+        model.parameters.zeroGrad();
+        model.backward();
+        for (const [param, expected] of grads) assertClose(model.parameters.gradient(param), expected, `grad.${param} ([CLS]-only last block)`);
 
         // The optimizer on PyTorch's own gradients: at step one AdamW divides each gradient by its
         // magnitude, so near-zero gradients would magnify float32 rounding into the comparison.

@@ -20,10 +20,15 @@ export class MultiHeadAttention {
   readonly probabilities: Slot;
   /** The heads' outputs side by side, [B, T, hidden]. */
   private readonly context: Slot;
+  /** The [CLS] rows of the heads' outputs and of the residual, [B, hidden], when only they go on. */
+  private readonly clsContext: Slot;
+  private readonly clsResidual: Slot;
   /** The projected output before dropout, used only when output dropout is on. */
   private readonly projected: Slot;
   private readonly scratch: number;
   private readonly T: number;
+  /** Whether the last forward pass computed the [CLS] token's output alone. */
+  private clsOnly = false;
 
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
               name: string, rng: Random) {
@@ -36,43 +41,66 @@ export class MultiHeadAttention {
     this.qkv = workspace.reserve(this.T * 3 * h);
     this.probabilities = workspace.reserve(config.num_attention_heads * this.T * this.T);
     this.context = workspace.reserve(this.T * h);
+    this.clsContext = workspace.reserve(h);
+    this.clsResidual = workspace.reserve(h);
     this.projected = config.hidden_dropout_prob > 0 ? workspace.reserve(this.T * h) : this.context;
     const headSize = h / config.num_attention_heads;
     this.scratch = engine.allocate(engine.threads * engine.serial.attention_scratch_floats(this.T, headSize));
   }
 
-  /** out = residual + dropout(attention(x)): the Block's residual connection is fused into the projection. */
-  forward(out: number, x: number, residual: number, batch: number, training: boolean): void {
+  /**
+   * out = residual + dropout(attention(x)): the Block's residual connection is fused into the
+   * projection. With clsOnly, only the [CLS] token's output is computed and out is [B, hidden]
+   * (the keys and values still come from every token).
+   */
+  forward(out: number, x: number, residual: number, batch: number, training: boolean, clsOnly: boolean): void {
     const { engine, T } = this;
     const { hidden_size: h, num_attention_heads: nh } = this.config;
-    const rows = batch * T;
-    this.qkvProjection.forward(this.qkv.ptr, x, rows);
+    this.clsOnly = clsOnly;
+    this.qkvProjection.forward(this.qkv.ptr, x, batch * T);
     const seed = this.attentionDropout.draw(training);
     engine.run('attention_forward', this.context.ptr, this.probabilities.ptr, this.qkv.ptr, this.scratch, batch, T, h, nh,
-      seed >= 0 ? this.attentionDropout.p : 0, Math.max(seed, 0));
+      clsOnly ? 1 : T, seed >= 0 ? this.attentionDropout.p : 0, Math.max(seed, 0));
+    let context = this.context.ptr;
+    let rows = batch * T;
+    if (clsOnly) {
+      engine.run('copy_rows', this.clsContext.ptr, h, context, T * h, batch, h);
+      engine.run('copy_rows', this.clsResidual.ptr, h, residual, T * h, batch, h);
+      context = this.clsContext.ptr;
+      residual = this.clsResidual.ptr;
+      rows = batch;
+    }
     if (this.outputDropout.draw(training) < 0) {
-      this.outputProjection.forward(out, this.context.ptr, rows, residual);
+      this.outputProjection.forward(out, context, rows, residual);
     } else {
-      this.outputProjection.forward(this.projected.ptr, this.context.ptr, rows);
+      this.outputProjection.forward(this.projected.ptr, context, rows);
       this.outputDropout.apply(this.projected.ptr, rows * h);
       engine.run('add', out, residual, this.projected.ptr, rows * h);
     }
   }
 
-  /** Writes dx (the gradient of the input x) from dout, the gradient of the output. */
+  /** Writes dx (the gradient of the input x, [B, T, hidden]) from dout, the gradient of the output. */
   backward(dx: number, dout: number, x: number, batch: number, buffers: BackwardBuffers): void {
     const { engine, T } = this;
     const { hidden_size: h, num_attention_heads: nh } = this.config;
-    const rows = batch * T;
+    const rows = this.clsOnly ? batch : batch * T;
     let dprojected = dout;
     if (this.outputDropout.active) {
       dprojected = buffers.scratch.ptr;
       this.outputDropout.backward(dprojected, dout, rows * h);
     }
-    this.outputProjection.backward(buffers.context.ptr, dprojected, this.context.ptr, rows);
+    const dcontext = buffers.context.ptr;
+    if (this.clsOnly) {
+      // Only the [CLS] rows of the heads' outputs have a gradient; the others are zero.
+      this.outputProjection.backward(buffers.clsContext.ptr, dprojected, this.clsContext.ptr, batch);
+      engine.run('fill', dcontext, batch * T * h, 0);
+      engine.run('copy_rows', dcontext, T * h, buffers.clsContext.ptr, h, batch, h);
+    } else {
+      this.outputProjection.backward(dcontext, dprojected, this.context.ptr, rows);
+    }
     const dropout = this.attentionDropout.active ? this.attentionDropout.p : 0;
-    engine.run('attention_backward', buffers.qkv.ptr, buffers.context.ptr, this.qkv.ptr, this.probabilities.ptr, this.scratch,
-      batch, T, h, nh, dropout, this.attentionDropout.lastSeed);
-    this.qkvProjection.backward(dx, buffers.qkv.ptr, x, rows);
+    engine.run('attention_backward', buffers.qkv.ptr, dcontext, this.qkv.ptr, this.probabilities.ptr, this.scratch,
+      batch, T, h, nh, this.clsOnly ? 1 : T, dropout, this.attentionDropout.lastSeed);
+    this.qkvProjection.backward(dx, buffers.qkv.ptr, x, batch * T);
   }
 }

@@ -14,6 +14,11 @@ export interface BackwardBuffers {
   hidden: Slot;
   /** d(a branch's output) through its dropout, [B, T, hidden]. */
   scratch: Slot;
+  /** d(the last Block's output), which exists for the [CLS] token alone: [B, hidden]. */
+  cls: Slot;
+  /** d(LayerNorm output) and d(heads' outputs) of the [CLS] rows in the last Block: [B, hidden] each. */
+  clsNormed: Slot;
+  clsContext: Slot;
 }
 
 export function reserveBackwardBuffers(workspace: Workspace, tokens: number, hidden: number, intermediate: number): BackwardBuffers {
@@ -24,5 +29,8 @@ export function reserveBackwardBuffers(workspace: Workspace, tokens: number, hid
     qkv: workspace.reserve(tokens * 3 * hidden),
     hidden: workspace.reserve(tokens * intermediate),
     scratch: workspace.reserve(tokens * hidden),
+    cls: workspace.reserve(hidden),
+    clsNormed: workspace.reserve(hidden),
+    clsContext: workspace.reserve(hidden),
   };
 }

@@ -21,9 +21,12 @@ export class Block {
   readonly output: Slot;
   /** The input of the last forward pass, needed by the backward pass. */
   private input = 0;
+  /** Whether the last forward pass went on with the [CLS] token alone after attention. */
+  private clsOnly = false;
   private readonly T: number;
 
-  constructor(engine: Engine, store: ParameterStore, workspace: Workspace, config: ViTConfig, index: number, rng: Random) {
+  constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
+              index: number, rng: Random) {
     const name = `encoder.blocks.${index}`;
     const { hidden_size: h, layer_norm_eps: eps } = config;
     this.T = sequenceLength(config);
@@ -37,28 +40,43 @@ export class Block {
     this.output = workspace.reserve(this.T * h);
   }
 
-  /** x ← x + attention(layernorm_1(x)); x ← x + mlp(layernorm_2(x)). Returns the output's address. */
-  forward(x: number, batch: number, training: boolean): number {
-    const rows = batch * this.T;
+  /**
+   * x ← x + attention(layernorm_1(x)); x ← x + mlp(layernorm_2(x)). Returns the output's address.
+   * With clsOnly (the last Block, whose other tokens nobody reads) everything after attention runs
+   * for the [CLS] token alone and the output is [B, hidden].
+   */
+  forward(x: number, batch: number, training: boolean, clsOnly = false): number {
     this.input = x;
+    this.clsOnly = clsOnly;
+    const rows = batch * this.T;
+    const outRows = clsOnly ? batch : rows;
     this.layernorm1.forward(this.normed1.ptr, x, rows);
-    this.attention.forward(this.afterAttention.ptr, this.normed1.ptr, x, batch, training);
-    this.layernorm2.forward(this.normed2.ptr, this.afterAttention.ptr, rows);
-    this.mlp.forward(this.output.ptr, this.normed2.ptr, this.afterAttention.ptr, batch, training);
+    this.attention.forward(this.afterAttention.ptr, this.normed1.ptr, x, batch, training, clsOnly);
+    this.layernorm2.forward(this.normed2.ptr, this.afterAttention.ptr, outRows);
+    this.mlp.forward(this.output.ptr, this.normed2.ptr, this.afterAttention.ptr, outRows, training);
     return this.output.ptr;
   }
 
   /**
-   * On entry buffers.residual holds d(output); on return, d(input). Each residual connection
-   * passes the gradient straight through, and each LayerNorm adds its branch's gradient to it.
+   * On entry buffers.residual (buffers.cls, for a clsOnly pass) holds d(output); on return
+   * buffers.residual holds d(input). Each residual connection passes the gradient straight
+   * through, and each LayerNorm adds its branch's gradient to it.
    */
   backward(batch: number, buffers: BackwardBuffers): void {
     const rows = batch * this.T;
-    const dres = buffers.residual.ptr, dnormed = buffers.normed.ptr;
-    this.mlp.backward(dnormed, dres, this.normed2.ptr, batch, buffers);
-    this.layernorm2.backward(dres, dnormed, this.afterAttention.ptr, rows);
-    this.attention.backward(dnormed, dres, this.normed1.ptr, batch, buffers);
-    this.layernorm1.backward(dres, dnormed, this.input, rows);
+    const h = this.config.hidden_size;
+    const dres = buffers.residual.ptr;
+    const dout = this.clsOnly ? buffers.cls.ptr : dres;
+    const dnormed2 = this.clsOnly ? buffers.clsNormed.ptr : buffers.normed.ptr;
+    this.mlp.backward(dnormed2, dout, this.normed2.ptr, buffers);
+    this.layernorm2.backward(dout, dnormed2, this.afterAttention.ptr, this.clsOnly ? batch : rows);
+    this.attention.backward(buffers.normed.ptr, dout, this.normed1.ptr, batch, buffers);
+    if (this.clsOnly) {
+      // Through the residual connection, d(input) is d(after attention) on the [CLS] rows, zero elsewhere.
+      this.engine.run('fill', dres, rows * h, 0);
+      this.engine.run('copy_rows', dres, this.T * h, dout, h, batch, h);
+    }
+    this.layernorm1.backward(dres, buffers.normed.ptr, this.input, rows);
   }
 }
 
@@ -69,11 +87,17 @@ export class Encoder {
     this.blocks = Array.from({ length: config.num_hidden_layers }, (_, i) => new Block(engine, store, workspace, config, i, rng));
   }
 
-  forward(x: number, batch: number, training: boolean): number {
-    for (const block of this.blocks) x = block.forward(x, batch, training);
+  /**
+   * Runs the blocks. With clsOnly the last block returns the [CLS] token's output alone, [B, hidden];
+   * otherwise every token's, [B, T, hidden].
+   */
+  forward(x: number, batch: number, training: boolean, clsOnly: boolean): number {
+    const last = this.blocks.length - 1;
+    this.blocks.forEach((block, i) => { x = block.forward(x, batch, training, clsOnly && i === last); });
     return x;
   }
 
+  /** From d(output) in buffers.cls (clsOnly) or buffers.residual, to d(input) in buffers.residual. */
   backward(batch: number, buffers: BackwardBuffers): void {
     for (let i = this.blocks.length - 1; i >= 0; i--) this.blocks[i]!.backward(batch, buffers);
   }

@@ -21,23 +21,24 @@ export class MLP {
   private readonly preActivation: Slot;
   private readonly activated: Slot;
   private readonly projected: Slot;
-  private readonly T: number;
+  /** Tokens in the last forward pass. */
+  private rows = 0;
 
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
               name: string, rng: Random) {
     const { hidden_size: h, intermediate_size: inter } = config;
-    this.T = sequenceLength(config);
+    const T = sequenceLength(config);
     this.dense1 = new Linear(engine, store, `${name}.dense_1`, h, inter);
     this.dense2 = new Linear(engine, store, `${name}.dense_2`, inter, h);
     this.dropout = new Dropout(engine, config.hidden_dropout_prob, rng);
-    this.preActivation = workspace.reserve(this.T * inter);
-    this.activated = workspace.reserve(this.T * inter);
-    this.projected = config.hidden_dropout_prob > 0 ? workspace.reserve(this.T * h) : this.activated;
+    this.preActivation = workspace.reserve(T * inter);
+    this.activated = workspace.reserve(T * inter);
+    this.projected = config.hidden_dropout_prob > 0 ? workspace.reserve(T * h) : this.activated;
   }
 
-  /** out = residual + dropout(dense_2(GELU(dense_1(x)))): the Block's residual connection is fused in. */
-  forward(out: number, x: number, residual: number, batch: number, training: boolean): void {
-    const rows = batch * this.T;
+  /** out = residual + dropout(dense_2(GELU(dense_1(x)))) for `rows` tokens: the Block's residual connection is fused in. */
+  forward(out: number, x: number, residual: number, rows: number, training: boolean): void {
+    this.rows = rows;
     const { hidden_size: h, intermediate_size: inter, hidden_act } = this.config;
     this.dense1.forward(this.preActivation.ptr, x, rows);
     this.engine.run(GELU_KERNELS[hidden_act].forward, this.activated.ptr, this.preActivation.ptr, rows * inter);
@@ -51,8 +52,8 @@ export class MLP {
   }
 
   /** Writes dx from dout, the gradient of the output. */
-  backward(dx: number, dout: number, x: number, batch: number, buffers: BackwardBuffers): void {
-    const rows = batch * this.T;
+  backward(dx: number, dout: number, x: number, buffers: BackwardBuffers): void {
+    const rows = this.rows;
     const { hidden_size: h, intermediate_size: inter, hidden_act } = this.config;
     let dprojected = dout;
     if (this.dropout.active) {

@@ -40,12 +40,12 @@ export class ViTForClassification {
   private readonly probs: Slot;
   private readonly losses: Slot;
   private readonly dlogits: Slot;
-  private readonly dcls: Slot;
   private readonly dclsNormed: Slot;
   private readonly buffers: BackwardBuffers;
   private readonly T: number;
   private lastBatch = 0;
-  private lastOutput = 0;
+  /** Whether the last forward pass ran the last Block for the [CLS] token alone. */
+  private clsOnly = false;
 
   private constructor(readonly engine: Engine, readonly config: ViTConfig, seed: number) {
     const c = config;
@@ -68,9 +68,8 @@ export class ViTForClassification {
     this.probs = ws.reserve(c.num_classes);
     this.losses = ws.reserve(1);
     this.dlogits = ws.reserve(c.num_classes);
-    this.dcls = ws.reserve(h);
-    this.dclsNormed = c.final_layernorm ? ws.reserve(h) : this.dcls;
     this.buffers = reserveBackwardBuffers(ws, this.T, h, c.intermediate_size);
+    this.dclsNormed = c.final_layernorm ? ws.reserve(h) : this.buffers.cls;
   }
 
   /** A model with the seed's initialization. `config` holds overrides of the seed config. */
@@ -107,15 +106,20 @@ export class ViTForClassification {
     return this.config.num_channels * this.config.image_size ** 2;
   }
 
-  /** Runs the model on the `batch` images set last; returns a view of the logits [batch, classes]. */
-  forward(batch: number, training = false): Float32Array {
+  /**
+   * Runs the model on the `batch` images set last; returns a view of the logits [batch, classes].
+   * Only the [CLS] token's output feeds the classifier, so the last Block continues after attention
+   * with that token alone, unless `allAttentions` asks for the last layer's full attention matrix
+   * (attentions() always has every layer's [CLS] row).
+   */
+  forward(batch: number, training = false, allAttentions = false): Float32Array {
     const { engine } = this;
     const h = this.config.hidden_size;
     this.workspace.ensure(batch);
+    this.clsOnly = !allAttentions;
     const x = this.embedding.forward(this.pixels.ptr, batch, training);
-    this.lastOutput = this.encoder.forward(x, batch, training);
-    // Only the [CLS] token's output feeds the classifier.
-    engine.run('copy_rows', this.cls.ptr, h, this.lastOutput, this.T * h, batch, h);
+    const output = this.encoder.forward(x, batch, training, this.clsOnly);
+    engine.run('copy_rows', this.cls.ptr, h, output, this.clsOnly ? h : this.T * h, batch, h);
     this.layernorm?.forward(this.clsNormed.ptr, this.cls.ptr, batch);
     this.classifier.forward(this.logits.ptr, this.clsNormed.ptr, batch);
     this.lastBatch = batch;
@@ -142,14 +146,18 @@ export class ViTForClassification {
     const { engine } = this;
     const b = this.lastBatch;
     const h = this.config.hidden_size;
+    const dcls = this.buffers.cls.ptr;
     this.classifier.backward(this.dclsNormed.ptr, this.dlogits.ptr, this.clsNormed.ptr, b);
     if (this.layernorm) {
-      engine.run('fill', this.dcls.ptr, b * h, 0);
-      this.layernorm.backward(this.dcls.ptr, this.dclsNormed.ptr, this.cls.ptr, b);
+      engine.run('fill', dcls, b * h, 0);
+      this.layernorm.backward(dcls, this.dclsNormed.ptr, this.cls.ptr, b);
     }
     const dres = this.buffers.residual.ptr;
-    engine.run('fill', dres, b * this.T * h, 0);
-    engine.run('copy_rows', dres, this.T * h, this.dcls.ptr, h, b, h);
+    if (!this.clsOnly) {
+      // The gradient reaches the token sequence at the [CLS] rows only.
+      engine.run('fill', dres, b * this.T * h, 0);
+      engine.run('copy_rows', dres, this.T * h, dcls, h, b, h);
+    }
     this.encoder.backward(b, this.buffers);
     this.embedding.backward(dres, b);
   }

@@ -9,8 +9,10 @@ export interface ParallelKernels {
   matmul_backward_weight(dweight: number, dbias: number, dout: number, inp: number, N: number, K: number, M: number): void;
   layernorm_forward(out: number, mean: number, rstd: number, inp: number, weight: number, bias: number, N: number, C: number, eps: number): void;
   layernorm_backward(dinp: number, partial: number, dout: number, inp: number, weight: number, mean: number, rstd: number, N: number, C: number): void;
-  attention_forward(out: number, att: number, qkv: number, scratch: number, B: number, T: number, C: number, NH: number, dropout: number, seed: number): void;
-  attention_backward(dqkv: number, dout: number, qkv: number, att: number, scratch: number, B: number, T: number, C: number, NH: number, dropout: number, seed: number): void;
+  attention_forward(out: number, att: number, qkv: number, scratch: number, B: number, T: number, C: number, NH: number, queries: number,
+                    dropout: number, seed: number): void;
+  attention_backward(dqkv: number, dout: number, qkv: number, att: number, scratch: number, B: number, T: number, C: number, NH: number,
+                     queries: number, dropout: number, seed: number): void;
   gelu_tanh_forward(out: number, inp: number, n: number): void;
   gelu_tanh_backward(dinp: number, inp: number, dout: number, n: number): void;
   gelu_erf_forward(out: number, inp: number, n: number): void;
@@ -47,6 +49,6 @@ export const PARALLEL_KERNELS: readonly ParallelKernelName[] = [
 ];
 
 /** The most arguments any parallel kernel takes after (tid, nt). */
-export const MAX_KERNEL_ARGS = 12;
+export const MAX_KERNEL_ARGS = 13;
 
 export type KernelFunction = (tid: number, nt: number, ...args: number[]) => void;

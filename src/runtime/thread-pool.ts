@@ -49,7 +49,7 @@ export class ThreadPool {
     for (let i = 0; i < args.length; i++) a[i] = args[i]!;
     const kernel = this.kernels[index]!;
     if (nt === 1) {
-      kernel(0, 1, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!);
+      kernel(0, 1, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
       return;
     }
     const ctl = this.ctl;
@@ -57,7 +57,7 @@ export class ThreadPool {
     Atomics.store(ctl, REMAINING, nt - 1);
     Atomics.add(ctl, GENERATION, 1);
     Atomics.notify(ctl, GENERATION);
-    kernel(0, nt, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!);
+    kernel(0, nt, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
     let remaining = Atomics.load(ctl, REMAINING);
     for (let i = 0; remaining !== 0 && i < SPIN_POLLS; i++) remaining = Atomics.load(ctl, REMAINING);
     while (remaining !== 0) {

@@ -31,7 +31,7 @@ export function serve(init: WorkerInit, ready: () => void): void {
     const k = ctl[KERNEL]!;
     if (k === STOP) return;
     kernels[k]!(tid, nt, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, args[8]!,
-      args[9]!, args[10]!, args[11]!);
+      args[9]!, args[10]!, args[11]!, args[12]!);
     if (Atomics.sub(ctl, REMAINING, 1) === 1) Atomics.notify(ctl, REMAINING);
   }
 }
