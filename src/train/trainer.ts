@@ -2,7 +2,7 @@
 // experiments in OUT/NAME), plus a schedule, label smoothing, gradient clipping, validation splits
 // and exact resumption from the checkpoint written after every epoch.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BatchMaker } from '../data/augment.js';
 import { IMAGE_BYTES, type ImageSet, readCifar10, subset } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
@@ -147,7 +147,7 @@ export async function train(options: TrainOptions, callbacks: TrainCallbacks = {
   // Data first: a missing data folder must not leave an empty experiment folder behind.
   const { trainSet, evalSet, evaluatedOn } = loadSets(settings);
   const experimentDir = resolve(settings.outDir, settings.expName);
-  prepareExperimentDir(experimentDir, resumed && options.resume !== undefined ? resolve(options.resume) : null);
+  prepareExperimentDir(experimentDir, options.resume !== undefined ? experimentDirOf(options.resume) : null);
   const model = await ViTForClassification.create(config, { engine, seed: settings.seed });
   const optimizer = new AdamW(model.parameters, { lr: settings.lr, weightDecay: settings.weightDecay });
   let dataRandom = new Random(settings.seed ^ DATA_SALT);
@@ -253,6 +253,11 @@ export async function train(options: TrainOptions, callbacks: TrainCallbacks = {
     model.parameters.release();
   }
   return { experimentDir, metrics, epochsDone, stopped, settings };
+}
+
+/** The experiment folder of a --resume path (the folder, or its checkpoint file). */
+function experimentDirOf(path: string): string {
+  return resolve(path.endsWith('.safetensors') ? dirname(path) : path);
 }
 
 /** The checkpoint of an experiment folder, or the file itself. */
