@@ -13,6 +13,7 @@ import { ViTForClassification } from '../src/model/vit.js';
 import { Random } from '../src/random.js';
 import { type Engine, getEngine } from '../src/runtime/engine.js';
 import { argmax, evaluate } from '../src/train/evaluate.js';
+import { readTrainingCheckpoint } from '../src/train/checkpoint.js';
 import { train } from '../src/train/trainer.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/weights/files.js';
 
@@ -84,6 +85,18 @@ describe('evaluate', () => {
 
     const { stdout } = await run(process.execPath, [CLI, 'eval', '--model', result.experimentDir, '--sample', '--threads', '2']);
     assert.match(stdout, /^Accuracy: 0\.\d{4} \(\d+\/500 test images\), Loss: \d+\.\d{4}\n$/);
+  });
+
+  it('vit eval on a run with no model file yet evaluates its training checkpoint', async () => {
+    const controller = new AbortController();
+    const result = await train({ expName: 'unfinished', outDir: root, dataDir: sampleDataDir(), engine, epochs: 3, batchSize: 50,
+      trainSamples: 100, testSamples: 50, config: TINY, signal: controller.signal }, { onEpochEnd: () => controller.abort() });
+    assert.equal(result.stopped, true);
+    const checkpoint = readTrainingCheckpoint(join(result.experimentDir, 'checkpoint.safetensors'));
+    const model = await ViTForClassification.create(checkpoint.config, { engine });
+    model.loadStateDict(checkpoint.params);
+    const expected = evaluate(model, readCifar10(sampleDataDir(), 'test'), 256);
+    assert.deepEqual(await cliEval(result.experimentDir), { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
   });
 
   it('vit eval names a missing data folder', async () => {

@@ -2,7 +2,10 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { loadModel, modelNormalization } from '../../api.js';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { readCifar10 } from '../../data/cifar10.js';
+import { CHECKPOINT_FILE, type TrainingCheckpoint, readTrainingCheckpoint } from '../../train/checkpoint.js';
 import { evaluate } from '../../train/evaluate.js';
 import { engineFor, modelOption, positiveInteger, threadsOption } from '../options.js';
 import { dataFolder } from './data.js';
@@ -31,11 +34,31 @@ export function register(program: Command): void {
     });
 }
 
+/**
+ * A run still training (or killed) has no model file yet, only its checkpoint: evaluate that.
+ * Returns null when `path` holds a model file, which is then preferred.
+ */
+function trainingCheckpointOf(path: string): TrainingCheckpoint | null {
+  let names: string[];
+  try {
+    if (!statSync(path).isDirectory()) return basename(path) === CHECKPOINT_FILE ? readTrainingCheckpoint(path) : null;
+    names = readdirSync(path);
+  } catch {
+    return null; // loadModel names the problem
+  }
+  const hasModel = names.some((n) => /^model_(final|\d+)\.safetensors$/.test(n));
+  return !hasModel && names.includes(CHECKPOINT_FILE) ? readTrainingCheckpoint(join(path, CHECKPOINT_FILE)) : null;
+}
+
 async function evalCommand(flags: EvalFlags): Promise<void> {
   const dir = dataFolder(flags)!;
   const engine = await engineFor(flags.threads);
   const test = readCifar10(dir, 'test');
-  const model = await loadModel(flags.model, { engine });
+  const checkpoint = trainingCheckpointOf(flags.model);
+  const model = checkpoint
+    ? await loadModel({ config: checkpoint.config, params: checkpoint.params }, { engine })
+    : await loadModel(flags.model, { engine });
+  if (checkpoint && !flags.json) process.stdout.write(`(the training checkpoint after epoch ${checkpoint.epoch})\n`);
   const { mean, std } = await modelNormalization(model);
   const result = evaluate(model, test, flags.batchSize, { mean: [...mean], std: [...std] });
   if (flags.json) {
