@@ -31,31 +31,44 @@ export function register(program: Command): void {
     });
 }
 
+/** Files decoded at once: bounds the memory full-size decoded photos take. */
+const CHUNK = 32;
+
 async function predict(files: string[], options: PredictOptions): Promise<void> {
   await engineFor(options.threads);
   const model = await loadModel(options.model);
   const size = model.config.image_size;
-  // Decode every file on its own, so that one bad file does not stop the others.
-  const decoded = await Promise.all(files.map(async (file): Promise<RgbImage | Error> => {
-    try {
-      return await loadImageForModel(file, size, file);
-    } catch (e) {
+  const results: Prediction[] = [];
+  let failures = 0;
+  for (let start = 0; start < files.length; start += CHUNK) {
+    const chunk = files.slice(start, start + CHUNK);
+    // Decode every file on its own, so that one bad file does not stop the others.
+    const decoded = await Promise.all(chunk.map((file) => loadImageForModel(file, size, file).catch((e: unknown) => {
       if (e instanceof UserError) return e;
       throw e;
+    })));
+    const readable: string[] = [];
+    const pictures: RgbImage[] = [];
+    decoded.forEach((d, i) => {
+      if (d instanceof UserError) {
+        process.stderr.write(`vit: ${d.message}\n`);
+        failures++;
+      } else {
+        readable.push(chunk[i]!);
+        pictures.push(d);
+      }
+    });
+    const ranked = await classifyAll(model, pictures, { topK: options.topK });
+    const predictions = readable.map((file, i): Prediction => ({ file, predictions: ranked[i]! }));
+    // Text goes out as it comes; JSON is one array, written at the end.
+    for (const prediction of predictions) {
+      if (!options.json) process.stdout.write((results.length > 0 ? '\n' : '') + formatPrediction(prediction));
+      results.push(prediction);
     }
-  }));
-  const readable = files.filter((_, i) => !(decoded[i] instanceof Error));
-  const pictures = decoded.filter((d): d is RgbImage => !(d instanceof Error));
-  const ranked = await classifyAll(model, pictures, { topK: options.topK });
-  const results: Prediction[] = readable.map((file, i) => ({ file, predictions: ranked[i]! }));
-
+  }
   if (options.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-  else process.stdout.write(results.map(formatPrediction).join('\n'));
-
-  const failures = decoded.filter((d): d is Error => d instanceof Error);
-  for (const failure of failures) process.stderr.write(`vit: ${failure.message}\n`);
-  if (failures.length > 0) {
-    throw new UserError(`${failures.length} of ${files.length} image${files.length === 1 ? '' : 's'} could not be read`);
+  if (failures > 0) {
+    throw new UserError(`${failures} of ${files.length} image${files.length === 1 ? '' : 's'} could not be read`);
   }
 }
 
