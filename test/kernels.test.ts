@@ -156,7 +156,7 @@ const packedFloats = (K: number, M: number): number => Math.ceil(M / 8) * 8 * K;
 const ENGINES: Array<{ label: string; options: EngineOptions }> = [
   { label: '1 thread', options: { threads: 1 } },
   { label: '3 threads', options: { threads: 3 } },
-  { label: '3 threads, plain SIMD (no relaxed fma)', options: { threads: 3, relaxedSimd: false } },
+  { label: '1 thread, plain SIMD (no relaxed fma)', options: { threads: 1, relaxedSimd: false } },
 ];
 
 for (const { label, options } of ENGINES) {
@@ -294,56 +294,75 @@ for (const { label, options } of ENGINES) {
 
     // ── attention ──────────────────────────────────────────────────────────────────────
 
-    /** Each head size with each sequence length; batch, heads and dropout vary from case to case. */
-    const attentionCases = (): Array<{ B: number; T: number; NH: number; hs: number; p: number; seed: number }> => {
+    /**
+     * Each head size with each sequence length, all query rows, with and without dropout, and
+     * with only some query rows (1: the [CLS] token alone, as the last block asks); batch and
+     * heads vary from case to case.
+     */
+    const attentionCases = (): Array<{ B: number; T: number; NH: number; hs: number; queries: number; p: number; seed: number }> => {
       const cases = [];
       let i = 0;
       for (const T of [2, 5, 17, 65]) {
         for (const hs of [1, 3, 4, 6, 12, 16, 20, 64]) {
           const B = 1 + (i % 2), NH = 1 + (i % 3);
-          cases.push({ B, T, NH, hs, p: 0, seed: 0 });
-          cases.push({ B, T, NH, hs, p: [0.1, 0.5, 0.25][i % 3]!, seed: [12345, 0xdeadbeef, 7][i % 3]! });
+          const p = [0.1, 0.5, 0.25][i % 3]!, seed = [12345, 0xdeadbeef, 7][i % 3]!;
+          cases.push({ B, T, NH, hs, queries: T, p: 0, seed: 0 });
+          cases.push({ B, T, NH, hs, queries: T, p, seed });
+          cases.push({ B, T, NH, hs, queries: i % 2 === 0 ? 1 : T - 1, p: i % 4 < 2 ? 0 : p, seed });
           i++;
         }
       }
       return cases;
     };
 
-    test('attention_forward, with and without dropout', () => {
+    /** Rows [0, queries) of each group of T rows of width `width`: the query rows computed. */
+    const queryRows = (x: ArrayLike<number>, groups: number, T: number, width: number, queries: number): Float64Array => {
+      const out = new Float64Array(groups * queries * width);
+      for (let g = 0; g < groups; g++) {
+        for (let i = 0; i < queries * width; i++) out[g * queries * width + i] = x[g * T * width + i]!;
+      }
+      return out;
+    };
+
+    test('attention_forward, with and without dropout, all or some query rows', () => {
       const rng = new Random(107);
-      for (const { B, T, NH, hs, p, seed } of attentionCases()) {
+      for (const { B, T, NH, hs, queries, p, seed } of attentionCases()) {
         const C = NH * hs;
-        const what = `attention_forward B=${B} T=${T} NH=${NH} hs=${hs} dropout=${p}`;
+        const what = `attention_forward B=${B} T=${T} NH=${NH} hs=${hs} queries=${queries} dropout=${p}`;
         withArena(engine, (arena) => {
           // scores of a few units, so the softmax is neither flat nor one-hot
           const qkv = arena.input('qkv', randn(rng, B * T * 3 * C, 1.5));
           const out = arena.output('out', B * T * C), att = arena.output('att', B * NH * T * T);
           const scratch = arena.output('scratch', engine.threads * engine.serial.attention_scratch_floats(T, hs));
-          engine.run('attention_forward', out.ptr, att.ptr, qkv.ptr, scratch.ptr, B, T, C, NH, p, seed);
+          engine.run('attention_forward', out.ptr, att.ptr, qkv.ptr, scratch.ptr, B, T, C, NH, queries, p, seed);
           arena.check();
-          const expected = ref.attentionForward(qkv.read(), B, T, C, NH, p, seed);
-          assertClose(att.read(), expected.att, `${what} att`, 1e-5, 1e-7);
-          assertClose(out.read(), expected.out, `${what} out`, 1e-5, 1e-6);
+          const expected = ref.attentionForward(qkv.read(), B, T, C, NH, p, seed, queries);
+          // rows past `queries` are left as they were: only the computed ones are compared
+          assertClose(queryRows(att.read(), B * NH, T, T, queries), queryRows(expected.att, B * NH, T, T, queries), `${what} att`, 1e-5, 1e-7);
+          assertClose(queryRows(out.read(), B, T, C, queries), queryRows(expected.out, B, T, C, queries), `${what} out`, 1e-5, 1e-6);
         });
       }
     });
 
-    test('attention_backward, with and without dropout, overwriting dqkv', () => {
+    test('attention_backward, with and without dropout, all or some query rows, overwriting dqkv', () => {
       const rng = new Random(108);
-      for (const { B, T, NH, hs, p, seed } of attentionCases()) {
+      for (const { B, T, NH, hs, queries, p, seed } of attentionCases()) {
         const C = NH * hs;
-        const what = `attention_backward B=${B} T=${T} NH=${NH} hs=${hs} dropout=${p}`;
+        const what = `attention_backward B=${B} T=${T} NH=${NH} hs=${hs} queries=${queries} dropout=${p}`;
         withArena(engine, (arena) => {
           const qkvData = randn(rng, B * T * 3 * C, 1.5);
-          const attData = Float32Array.from(ref.attentionForward(qkvData, B, T, C, NH, 0, 0).att);
-          const qkv = arena.input('qkv', qkvData), att = arena.input('att', attData);
-          const dout = arena.input('dout', randn(rng, B * T * C));
+          // the probability rows forward did not compute hold stale values: finite garbage here
+          const attData = Float32Array.from(ref.attentionForward(qkvData, B, T, C, NH, 0, 0).att,
+            (v, k) => (Math.floor(k / T) % T < queries ? v : 1e4 * (1 + (k % 7))));
+          // and the gradient of the rows not computed is 0, as the contract asks
+          const doutData = Float32Array.from(randn(rng, B * T * C), (v, k) => (Math.floor(k / C) % T < queries ? v : 0));
+          const qkv = arena.input('qkv', qkvData), att = arena.input('att', attData), dout = arena.input('dout', doutData);
           // dqkv is written, not added to: start it as garbage
           const dqkv = arena.inout('dqkv', randn(rng, B * T * 3 * C, 1000));
           const scratch = arena.output('scratch', engine.threads * engine.serial.attention_scratch_floats(T, hs));
-          engine.run('attention_backward', dqkv.ptr, dout.ptr, qkv.ptr, att.ptr, scratch.ptr, B, T, C, NH, p, seed);
+          engine.run('attention_backward', dqkv.ptr, dout.ptr, qkv.ptr, att.ptr, scratch.ptr, B, T, C, NH, queries, p, seed);
           arena.check();
-          const expected = ref.attentionBackward(dout.read(), qkvData, attData, B, T, C, NH, p, seed);
+          const expected = ref.attentionBackward(doutData, qkvData, attData, B, T, C, NH, p, seed, queries);
           const got = dqkv.read();
           // Q, K and V separately, so an error in a small part is not hidden by a large one
           for (const [part, name] of ['dq', 'dk', 'dv'].entries()) {
@@ -501,28 +520,34 @@ for (const { label, options } of ENGINES) {
 
     // ── loss ───────────────────────────────────────────────────────────────────────────
 
-    test('softmax_cross_entropy, with and without dlogits', () => {
+    test('softmax_cross_entropy, with and without dlogits and label smoothing', () => {
       const rng = new Random(116);
       for (const B of [1, 3, 17]) {
         for (const K of [1, 2, 3, 10, 13]) {
           for (const big of [false, true]) {
-            withArena(engine, (arena) => {
-              // big: logits in the hundreds, where exp overflows without the max subtracted
-              const logits = arena.input('logits', randn(rng, B * K, big ? 300 : 3));
-              const labelData = Array.from({ length: B }, () => rng.int(K));
-              const labels = arena.int32('labels', labelData);
-              const probs = arena.output('probs', B * K), losses = arena.output('losses', B);
-              const withGrad = rng.uniform() < 0.7;
-              const dlogits = withGrad ? arena.output('dlogits', B * K) : null;
-              const mean = engine.serial.softmax_cross_entropy(probs.ptr, losses.ptr, dlogits?.ptr ?? 0, logits.ptr, labels.ptr, B, K);
-              arena.check();
-              const expected = ref.softmaxCrossEntropy(logits.read(), labelData, B, K);
-              const what = `softmax_cross_entropy B=${B} K=${K} big=${big}`;
-              assertClose(probs.read(), expected.probs, `${what} probs`, 1e-5, 1e-7);
-              assertEach(losses.read(), expected.losses, `${what} losses`, 1e-5, 1e-5);
-              assert.ok(Math.abs(mean - expected.mean) <= 1e-5 * Math.abs(expected.mean) + 1e-5, `${what}: mean ${mean}, expected ${expected.mean}`);
-              if (dlogits) assertClose(dlogits.read(), expected.dlogits, `${what} dlogits`, 1e-5, 1e-7);
-            });
+            for (const smoothing of [0, 0.1]) {
+              withArena(engine, (arena) => {
+                // big: logits in the hundreds, where exp overflows without the max subtracted
+                const logits = arena.input('logits', randn(rng, B * K, big ? 300 : 3));
+                const labelData = Array.from({ length: B }, () => rng.int(K));
+                const labels = arena.int32('labels', labelData);
+                const probs = arena.output('probs', B * K), losses = arena.output('losses', B);
+                const withGrad = rng.uniform() < 0.7;
+                const dlogits = withGrad ? arena.output('dlogits', B * K) : null;
+                const mean = engine.serial.softmax_cross_entropy(probs.ptr, losses.ptr, dlogits?.ptr ?? 0, logits.ptr, labels.ptr,
+                  B, K, smoothing);
+                arena.check();
+                // smoothing arrives as a float32
+                const expected = ref.softmaxCrossEntropy(logits.read(), labelData, B, K, Math.fround(smoothing));
+                const what = `softmax_cross_entropy B=${B} K=${K} big=${big} smoothing=${smoothing}`;
+                assertClose(probs.read(), expected.probs, `${what} probs`, 1e-5, 1e-7);
+                // losses of logits in the hundreds are sums of terms in the hundreds: relative to those
+                const lossScale = big ? 1e-3 : 1e-5;
+                assertEach(losses.read(), expected.losses, `${what} losses`, 1e-5, lossScale);
+                assert.ok(Math.abs(mean - expected.mean) <= 1e-5 * Math.abs(expected.mean) + lossScale, `${what}: mean ${mean}, expected ${expected.mean}`);
+                if (dlogits) assertClose(dlogits.read(), expected.dlogits, `${what} dlogits`, 1e-5, 1e-7);
+              });
+            }
           }
         }
       }

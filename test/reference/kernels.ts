@@ -135,17 +135,18 @@ const qkvIndex = (b: number, t: number, part: number, h: number, d: number, T: n
 
 /**
  * out[B, T, C] = Σⱼ P[i, j]·M[i, j]·V[j] per head with P = softmax(Q·Kᵀ/√hs) and M the dropout
- * multipliers of index (bh·T + i)·T + j; att[B, NH, T, T] = P (before dropout).
+ * multipliers of index (bh·T + i)·T + j; att[B, NH, T, T] = P (before dropout). Only query rows
+ * i < queries are computed; the others stay 0.
  */
 export function attentionForward(qkv: ArrayLike<number>, B: number, T: number, C: number, NH: number,
-                                 p: number, seed: number): { out: Float64Array; att: Float64Array } {
+                                 p: number, seed: number, queries = T): { out: Float64Array; att: Float64Array } {
   const hs = C / NH;
   const out = new Float64Array(B * T * C), att = new Float64Array(B * NH * T * T);
   const scores = new Float64Array(T);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < NH; h++) {
       const bh = b * NH + h;
-      for (let i = 0; i < T; i++) {
+      for (let i = 0; i < queries; i++) {
         let max = -Infinity;
         for (let j = 0; j < T; j++) {
           let s = 0;
@@ -171,16 +172,17 @@ export function attentionForward(qkv: ArrayLike<number>, B: number, T: number, C
  * The gradient of attentionForward with respect to qkv, given dout and the probabilities P:
  * dV[j] = Σᵢ P·M[i, j]·dout[i]; dP[i, j] = M[i, j]·dout[i]·V[j];
  * dS[i, j] = P[i, j]·(dP[i, j] − Σₖ P[i, k]·dP[i, k]); dQ[i] = Σⱼ dS[i, j]·K[j]/√hs; dK[j] = Σᵢ dS[i, j]·Q[i]/√hs.
+ * Only query rows i < queries count (the rows attentionForward computed); dQ of the others is 0.
  */
 export function attentionBackward(dout: ArrayLike<number>, qkv: ArrayLike<number>, att: ArrayLike<number>,
-                                  B: number, T: number, C: number, NH: number, p: number, seed: number): Float64Array {
+                                  B: number, T: number, C: number, NH: number, p: number, seed: number, queries = T): Float64Array {
   const hs = C / NH;
   const dqkv = new Float64Array(B * T * 3 * C);
   const dP = new Float64Array(T);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < NH; h++) {
       const bh = b * NH + h;
-      for (let i = 0; i < T; i++) {
+      for (let i = 0; i < queries; i++) {
         const P = (j: number): number => att[(bh * T + i) * T + j]!;
         const mult = (j: number): number => (p > 0 ? dropMultiplier(seed, (bh * T + i) * T + j, p) : 1);
         const g = (d: number): number => dout[(b * T + i) * C + h * hs + d]!;
@@ -315,8 +317,11 @@ export function copyRows(dst: ArrayLike<number>, dstStride: number, src: ArrayLi
 
 // ── loss ──────────────────────────────────────────────────────────────────────────────────
 
-/** probs = softmax(logits); losses[b] = −log probs[b, label]; dlogits = (probs − onehot)/B; mean loss. */
-export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, B: number, K: number):
+/**
+ * probs = softmax(logits); with the target t = (1 − smoothing)·onehot(label) + smoothing/K,
+ * losses[b] = −Σₖ t[k]·log probs[b, k] and dlogits = (probs − t)/B; mean loss.
+ */
+export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, B: number, K: number, smoothing = 0):
   { probs: Float64Array; losses: Float64Array; dlogits: Float64Array; mean: number } {
   const probs = new Float64Array(B * K), losses = new Float64Array(B), dlogits = new Float64Array(B * K);
   let total = 0;
@@ -325,12 +330,16 @@ export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike
     for (let k = 0; k < K; k++) max = Math.max(max, logits[b * K + k]!);
     let sum = 0;
     for (let k = 0; k < K; k++) sum += Math.exp(logits[b * K + k]! - max);
+    let loss = 0;
     for (let k = 0; k < K; k++) {
-      probs[b * K + k] = Math.exp(logits[b * K + k]! - max) / sum;
-      dlogits[b * K + k] = (probs[b * K + k]! - (k === labels[b] ? 1 : 0)) / B;
+      const logProb = logits[b * K + k]! - max - Math.log(sum);
+      const target = (k === labels[b] ? 1 - smoothing : 0) + smoothing / K;
+      probs[b * K + k] = Math.exp(logProb);
+      dlogits[b * K + k] = (probs[b * K + k]! - target) / B;
+      loss -= target * logProb;
     }
-    losses[b] = -(logits[b * K + labels[b]!]! - max - Math.log(sum));
-    total += losses[b]!;
+    losses[b] = loss;
+    total += loss;
   }
   return { probs, losses, dlogits, mean: total / B };
 }

@@ -1,0 +1,207 @@
+// The whole model's backward pass against finite differences of its loss, on tiny configs with
+// wide initial weights (so the network is far from linear), at a sample of coordinates spread
+// over every parameter tensor.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Engine } from '../src/runtime/engine.js';
+import { ViTForClassification } from '../src/model/vit.js';
+import type { ViTConfig } from '../src/model/config.js';
+import { Random } from '../src/random.js';
+import { assertClose } from './helpers.js';
+
+const TINY: Partial<ViTConfig> = {
+  image_size: 8, patch_size: 4, num_channels: 3, hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 2,
+  intermediate_size: 12, num_classes: 3, initializer_range: 0.5,
+};
+const BATCH = 4;
+const SEED = 7;
+/**
+ * The finite-difference step h (2h is used too), before rounding to float32: smaller steps drown
+ * in float32 noise, larger ones in the curvature of these deliberately non-linear networks.
+ */
+const STEP = 2e-2;
+/** Relative error allowed on each coordinate: the worst seen is 1.3e-2. */
+const RTOL = 2e-2;
+/**
+ * The finite differences' own error, added to the limit: float32 rounding in the forward pass
+ * moves a loss of a few units in its last bits, which over 2h is up to 2.5e-5. (The key biases'
+ * gradients are exactly 0, softmax being blind to them; their differences show this noise.)
+ */
+const NOISE = 5e-5;
+/** Coordinates checked, at least two in each tensor. */
+const SAMPLES = 120;
+
+interface Coordinate { name: string; index: number }
+interface Comparison { coordinate: Coordinate; analytic: number; numeric: number }
+type Parameters = Map<string, Float32Array>;
+
+/** Every tensor (LayerNorm weights and all biases included) moved off its initial value. */
+function randomizeParameters(model: ViTForClassification, rng: Random): void {
+  for (const p of model.parameters.list) {
+    const v = model.parameters.values(p.name);
+    for (let i = 0; i < v.length; i++) v[i] = v[i]! + 0.3 * rng.normal();
+  }
+}
+
+/** Two coordinates of every tensor, the rest drawn over the whole parameter vector; no repeats. */
+function sampleCoordinates(model: ViTForClassification, rng: Random): Coordinate[] {
+  const list = model.parameters.list;
+  const chosen = new Map<string, Coordinate>();
+  const add = (name: string, index: number): void => void chosen.set(`${name}[${index}]`, { name, index });
+  // one in each half of every tensor, so the two differ
+  for (const p of list) for (let k = 0; k < Math.min(2, p.size); k++) add(p.name, (k * p.size + rng.int(p.size)) >> 1);
+  const total = list.reduce((s, p) => s + p.size, 0);
+  while (chosen.size < SAMPLES) {
+    let r = rng.int(total);
+    const p = list.find((q) => (r < q.size ? true : ((r -= q.size), false)))!;
+    add(p.name, r);
+  }
+  return [...chosen.values()];
+}
+
+/** A training forward pass and the mean of the per-image losses, summed in float64. */
+function meanLoss(model: ViTForClassification, labelSmoothing: number): number {
+  model.forward(BATCH, true);
+  model.loss(labelSmoothing);
+  let sum = 0;
+  for (const l of model.lossesView()) sum += l;
+  return sum / BATCH;
+}
+
+/**
+ * d loss / d x by Richardson extrapolation of central differences at steps h and 2h,
+ * (4·D(h) − D(2h))/3, which cancels the h² term; `lossAt(x)` evaluates the loss with the
+ * coordinate set to x, and each step is the float32 one actually taken.
+ */
+function numericDerivative(original: number, lossAt: (x: number) => number): number {
+  const central = (h: number): number => {
+    const up = Math.fround(original + h), down = Math.fround(original - h);
+    return (lossAt(up) - lossAt(down)) / (up - down);
+  };
+  return (4 * central(STEP) - central(2 * STEP)) / 3;
+}
+
+/** The coordinates where the analytic and numeric derivatives differ by more than the tolerance. */
+function mismatches(results: Comparison[], scale = 1): string[] {
+  return results.filter(({ analytic, numeric }) => {
+    const a = analytic * scale;
+    return !(Math.abs(a - numeric) <= RTOL * Math.max(Math.abs(a), Math.abs(numeric)) + NOISE);
+  }).map(({ coordinate: c, analytic, numeric }) => `${c.name}[${c.index}]: analytic ${analytic * scale}, numeric ${numeric}`);
+}
+
+function assertGradientsMatch(results: Comparison[], label: string): void {
+  const failures = mismatches(results);
+  assert.deepEqual(failures, [], `${label}: ${failures.length} of ${results.length} coordinates differ`);
+  // the check has teeth: a gradient 10% too large would fail on most coordinates
+  const caught = mismatches(results, 1.1).length;
+  assert.ok(caught >= 0.8 * results.length, `${label}: a 10% error would fail only ${caught} of ${results.length} coordinates`);
+}
+
+interface Problem { model: ViTForClassification; images: Float32Array; labels: number[]; coordinates: Coordinate[] }
+
+/** A model with randomized parameters, a batch of random images and labels, and the coordinates to check. */
+async function setUp(engine: Engine, config: Partial<ViTConfig>): Promise<Problem> {
+  const rng = new Random(11);
+  const model = await ViTForClassification.create(config, { engine, seed: SEED });
+  randomizeParameters(model, rng);
+  const images = Float32Array.from({ length: BATCH * model.imageFloats }, () => rng.normal());
+  const labels = Array.from({ length: BATCH }, () => rng.int(model.config.num_classes));
+  model.setImages(images, BATCH);
+  model.setLabels(labels, BATCH);
+  return { model, images, labels, coordinates: sampleCoordinates(model, rng) };
+}
+
+/** Every parameter's gradient of the mean loss (copies). */
+function analyticGradients(model: ViTForClassification, labelSmoothing: number): Parameters {
+  model.parameters.zeroGrad();
+  meanLoss(model, labelSmoothing);
+  model.backward();
+  return new Map(model.parameters.list.map((p) => [p.name, model.parameters.gradient(p.name).slice()]));
+}
+
+for (const { label, config, labelSmoothing } of [
+  { label: 'the seed architecture (tanh GELU, no final LayerNorm)', config: TINY, labelSmoothing: 0 },
+  { label: 'final LayerNorm, exact (erf) GELU, label smoothing 0.1', config: { ...TINY, final_layernorm: true, hidden_act: 'gelu' as const }, labelSmoothing: 0.1 },
+]) {
+  test(`gradient check: ${label}`, async () => {
+    // one thread: these passes are tiny, and the kernels' thread splits are tested in kernels.test
+    const engine = await Engine.create({ threads: 1 });
+    try {
+      const { model, coordinates } = await setUp(engine, config);
+      const gradients = analyticGradients(model, labelSmoothing);
+      const results = coordinates.map((coordinate) => {
+        const v = model.parameters.values(coordinate.name);
+        const original = v[coordinate.index]!;
+        const numeric = numericDerivative(original, (x) => {
+          v[coordinate.index] = x;
+          return meanLoss(model, labelSmoothing);
+        });
+        v[coordinate.index] = original;
+        return { coordinate, analytic: gradients.get(coordinate.name)![coordinate.index]!, numeric };
+      });
+      assertGradientsMatch(results, label);
+    } finally {
+      engine.close();
+    }
+  });
+}
+
+test('the model\'s gradient is the same on 3 threads as on 1', async () => {
+  const engines = await Promise.all([1, 3].map((threads) => Engine.create({ threads })));
+  try {
+    const config = { ...TINY, final_layernorm: true };
+    const [one, three] = await Promise.all(engines.map((engine) => setUp(engine, config)));
+    const expected = analyticGradients(one!.model, 0);
+    const got = analyticGradients(three!.model, 0);
+    for (const [name, g] of expected) assertClose(got.get(name)!, g, `${name} on 3 threads`, 1e-5, 1e-7);
+  } finally {
+    for (const e of engines) e.close();
+  }
+});
+
+test('gradient check with dropout, the masks held fixed', async () => {
+  // A model's masks come from its generator, which moves on at every training pass and cannot be
+  // rewound; but a fresh model with the same seed draws the same masks on its first pass. So each
+  // loss below is the first pass of a fresh model given the parameters under test.
+  const config = { ...TINY, hidden_dropout_prob: 0.2, attention_probs_dropout_prob: 0.2 };
+  const engine = await Engine.create({ threads: 1 });
+  try {
+    const { model, images, labels, coordinates } = await setUp(engine, config);
+    const state = model.stateDict();
+    const firstPassLoss = async (params: Parameters): Promise<number> => {
+      const fresh = await ViTForClassification.create(config, { engine, seed: SEED });
+      fresh.loadStateDict(params);
+      fresh.setImages(images, BATCH);
+      fresh.setLabels(labels, BATCH);
+      return meanLoss(fresh, 0);
+    };
+
+    // the premise: the same seed gives the same masks, and dropout is on (the next pass differs)
+    const gradients = analyticGradients(model, 0);
+    const first = model.lossesView().reduce((s, l) => s + l, 0) / BATCH;
+    assert.equal(await firstPassLoss(state), first, 'a fresh model with the same seed draws the same masks');
+    assert.notEqual(meanLoss(model, 0), first, 'the second training pass draws new masks');
+    model.forward(BATCH, false);
+    model.loss();
+    assert.notEqual(model.lossesView().reduce((s, l) => s + l, 0) / BATCH, first, 'evaluation (no dropout) differs from training');
+
+    const results: Comparison[] = [];
+    for (const coordinate of coordinates) {
+      const values = state.get(coordinate.name)!;
+      const original = values[coordinate.index]!;
+      const losses = new Map<number, number>();
+      for (const h of [STEP, 2 * STEP]) {
+        for (const x of [Math.fround(original + h), Math.fround(original - h)]) {
+          values[coordinate.index] = x;
+          losses.set(x, await firstPassLoss(state));
+        }
+      }
+      values[coordinate.index] = original;
+      const numeric = numericDerivative(original, (x) => losses.get(x)!);
+      results.push({ coordinate, analytic: gradients.get(coordinate.name)![coordinate.index]!, numeric });
+    }
+    assertGradientsMatch(results, 'dropout 0.2');
+  } finally {
+    engine.close();
+  }
+});
