@@ -5,11 +5,12 @@ import { at } from './simd';
 /**
  * For logits[B, K] and integer labels[B]: probs = softmax(logits) and the cross-entropy against
  * the target t = (1 − smoothing)·onehot(label) + smoothing/K (label smoothing; 0 = plain labels):
- * losses[b] = −Σ_k t_k·log probs[b, k], and, when dlogits ≠ 0, dlogits = (probs − t) / B, the
- * gradient of the mean loss. Returns the mean loss. Small (B·K), so it runs on one thread.
+ * losses[b] = −Σ_k t_k·log probs[b, k], and, when dlogits ≠ 0, dlogits = (probs − t) / norm: the
+ * gradient of the mean loss over `norm` images (B, or the whole batch when these B images are one
+ * chunk of it). Returns the mean loss of these B. Small (B·K), so it runs on one thread.
  */
 export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usize, logits: usize, labels: usize,
-                                      B: i32, K: i32, smoothing: f32): f32 {
+                                      B: i32, K: i32, smoothing: f32, norm: i32): f32 {
   let total: f64 = 0;
   for (let b = 0; b < B; b++) {
     const row = at(logits, b * K), p = at(probs, b * K);
@@ -36,7 +37,7 @@ export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usiz
       const d = at(dlogits, b * K);
       for (let k = 0; k < K; k++) {
         const target: f32 = (k == label ? <f32>1.0 - smoothing : <f32>0.0) + smoothing / <f32>K;
-        store<f32>(at(d, k), (load<f32>(at(p, k)) - target) / <f32>B);
+        store<f32>(at(d, k), (load<f32>(at(p, k)) - target) / <f32>norm);
       }
     }
   }

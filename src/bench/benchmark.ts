@@ -15,6 +15,8 @@ export interface BenchOptions {
   warmup?: number;
   /** Also time every kernel of the training steps. */
   profile?: boolean;
+  /** Images per pass (CreateOptions.chunk). */
+  chunk?: number;
 }
 
 export interface KernelTime {
@@ -43,7 +45,7 @@ export async function benchmark(options: BenchOptions = {}): Promise<BenchResult
   const warmup = options.warmup ?? 3;
   const engine = await Engine.create({ threads: options.threads });
   try {
-    const model = await ViTForClassification.create(options.config ?? {}, { engine });
+    const model = await ViTForClassification.create(options.config ?? {}, { engine, chunk: options.chunk });
     const { config } = model;
     const optimizer = new AdamW(model.parameters, { lr: 1e-3, weightDecay: 1e-2 });
     const rng = new Random(1);
@@ -53,9 +55,7 @@ export async function benchmark(options: BenchOptions = {}): Promise<BenchResult
 
     const trainStep = (): void => {
       model.parameters.zeroGrad();
-      model.forward(batch, true);
-      model.loss();
-      model.backward();
+      model.trainBatch(batch);
       optimizer.update();
     };
     for (let i = 0; i < warmup; i++) trainStep();
@@ -65,9 +65,9 @@ export async function benchmark(options: BenchOptions = {}): Promise<BenchResult
     const trainSeconds = (performance.now() - start) / 1000;
     engine.stopProfile();
 
-    for (let i = 0; i < warmup; i++) model.forward(batch, false);
+    for (let i = 0; i < warmup; i++) model.infer(batch);
     start = performance.now();
-    for (let i = 0; i < steps; i++) model.forward(batch, false);
+    for (let i = 0; i < steps; i++) model.infer(batch);
     const inferSeconds = (performance.now() - start) / 1000;
 
     const train = (batch * steps) / trainSeconds;

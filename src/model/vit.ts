@@ -17,7 +17,16 @@ export interface CreateOptions {
   engine?: Engine;
   /** Seed of the initial weights and of the dropout masks. */
   seed?: number;
+  /**
+   * Most images per pass in trainBatch() and infer(): a larger batch goes through in chunks of
+   * this many, which bounds the memory of the activations. Fewer, larger passes keep the threads'
+   * meeting points (one per kernel) rare, which matters most when other programs share the cores.
+   */
+  chunk?: number;
 }
+
+/** Default images per pass of trainBatch() and infer() (see CreateOptions.chunk). */
+export const DEFAULT_CHUNK = 256;
 
 export class ViTForClassification {
   readonly parameters: ParameterStore;
@@ -29,6 +38,9 @@ export class ViTForClassification {
   /** Generator of the dropout masks' seeds (saved with a training checkpoint). */
   readonly dropoutRandom: Random;
 
+  /** Inputs and outputs of a whole batch. */
+  private readonly io: Workspace;
+  /** Activations and gradients of one pass (a whole batch, or one chunk of it). */
   private readonly workspace: Workspace;
   /** Input images [B, channels, size, size], normalized. */
   private readonly pixels: Slot;
@@ -47,7 +59,7 @@ export class ViTForClassification {
   /** Whether the last forward pass ran the last Block for the [CLS] token alone. */
   private clsOnly = false;
 
-  private constructor(readonly engine: Engine, readonly config: ViTConfig, seed: number) {
+  private constructor(readonly engine: Engine, readonly config: ViTConfig, seed: number, readonly chunk: number) {
     const c = config;
     const h = c.hidden_size;
     this.T = sequenceLength(c);
@@ -55,19 +67,20 @@ export class ViTForClassification {
     const initRandom = new Random(seed);
     this.parameters.initialize(c.initializer_range, initRandom);
     this.dropoutRandom = new Random(seed ^ 0x5eed);
+    const io = (this.io = new Workspace(engine));
+    this.pixels = io.reserve(c.num_channels * c.image_size * c.image_size);
+    this.labels = io.reserve(1);
+    this.logits = io.reserve(c.num_classes);
+    this.probs = io.reserve(c.num_classes);
+    this.losses = io.reserve(1);
+    this.dlogits = io.reserve(c.num_classes);
     const ws = (this.workspace = new Workspace(engine));
-    this.pixels = ws.reserve(c.num_channels * c.image_size * c.image_size);
-    this.labels = ws.reserve(1);
     this.embedding = new Embeddings(engine, this.parameters, ws, c, this.dropoutRandom);
     this.encoder = new Encoder(engine, this.parameters, ws, c, this.dropoutRandom);
     this.layernorm = c.final_layernorm ? new LayerNorm(engine, this.parameters, ws, 'layernorm', h, c.layer_norm_eps, 1) : null;
     this.classifier = new Linear(engine, this.parameters, 'classifier', h, c.num_classes);
     this.cls = ws.reserve(h);
     this.clsNormed = c.final_layernorm ? ws.reserve(h) : this.cls;
-    this.logits = ws.reserve(c.num_classes);
-    this.probs = ws.reserve(c.num_classes);
-    this.losses = ws.reserve(1);
-    this.dlogits = ws.reserve(c.num_classes);
     this.buffers = reserveBackwardBuffers(ws, this.T, h, c.intermediate_size);
     this.dclsNormed = c.final_layernorm ? ws.reserve(h) : this.buffers.cls;
   }
@@ -75,25 +88,27 @@ export class ViTForClassification {
   /** A model with the seed's initialization. `config` holds overrides of the seed config. */
   static async create(config: Partial<ViTConfig> = {}, options: CreateOptions = {}): Promise<ViTForClassification> {
     const engine = options.engine ?? (await getEngine());
-    return new ViTForClassification(engine, resolveConfig(config as Record<string, unknown>), options.seed ?? 0);
+    const chunk = options.chunk ?? DEFAULT_CHUNK;
+    if (!Number.isInteger(chunk) || chunk < 1) throw new UserError(`chunk must be a positive whole number (got ${chunk})`);
+    return new ViTForClassification(engine, resolveConfig(config as Record<string, unknown>), options.seed ?? 0, chunk);
   }
 
   /** Copies `count` normalized images ([count, channels, size, size] floats) in as the next batch. */
   setImages(images: Float32Array, count: number): void {
     const per = this.imageFloats;
     if (images.length < count * per) throw new UserError(`expected ${count * per} floats for ${count} images, got ${images.length}`);
-    this.workspace.ensure(count);
+    this.io.ensure(count);
     this.engine.f32(this.pixels.ptr, count * per).set(images.subarray(0, count * per));
   }
 
   /** Where a caller may write the next batch of images directly (no copy): [count, channels, size, size]. */
   imageBuffer(count: number): Float32Array {
-    this.workspace.ensure(count);
+    this.io.ensure(count);
     return this.engine.f32(this.pixels.ptr, count * this.imageFloats);
   }
 
   setLabels(labels: ArrayLike<number>, count: number): void {
-    this.workspace.ensure(count);
+    this.io.ensure(count);
     const dst = this.engine.i32(this.labels.ptr, count);
     for (let i = 0; i < count; i++) {
       const y = labels[i]!;
@@ -107,23 +122,17 @@ export class ViTForClassification {
   }
 
   /**
-   * Runs the model on the `batch` images set last; returns a view of the logits [batch, classes].
-   * Only the [CLS] token's output feeds the classifier, so the last Block continues after attention
-   * with that token alone, unless `allAttentions` asks for the last layer's full attention matrix
-   * (attentions() always has every layer's [CLS] row).
+   * Runs the model on the `batch` images set last, in one pass; returns a view of the logits
+   * [batch, classes]. Only the [CLS] token's output feeds the classifier, so the last Block
+   * continues after attention with that token alone, unless `allAttentions` asks for the last
+   * layer's full attention matrix (attentions() always has every layer's [CLS] row).
    */
   forward(batch: number, training = false, allAttentions = false): Float32Array {
-    const { engine } = this;
-    const h = this.config.hidden_size;
+    this.io.ensure(batch);
     this.workspace.ensure(batch);
-    this.clsOnly = !allAttentions;
-    const x = this.embedding.forward(this.pixels.ptr, batch, training);
-    const output = this.encoder.forward(x, batch, training, this.clsOnly);
-    engine.run('copy_rows', this.cls.ptr, h, output, this.clsOnly ? h : this.T * h, batch, h);
-    this.layernorm?.forward(this.clsNormed.ptr, this.cls.ptr, batch);
-    this.classifier.forward(this.logits.ptr, this.clsNormed.ptr, batch);
+    this.forwardRange(0, batch, training, !allAttentions);
     this.lastBatch = batch;
-    return engine.f32(this.logits.ptr, batch * this.config.num_classes);
+    return this.engine.f32(this.logits.ptr, batch * this.config.num_classes);
   }
 
   /**
@@ -131,35 +140,97 @@ export class ViTForClassification {
    * d(logits) for backward(). labelSmoothing mixes the one-hot targets with the uniform distribution.
    */
   loss(labelSmoothing = 0): number {
-    const b = this.lastBatch;
-    return this.engine.serial.softmax_cross_entropy(this.probs.ptr, this.losses.ptr, this.dlogits.ptr, this.logits.ptr,
-      this.labels.ptr, b, this.config.num_classes, labelSmoothing);
+    return this.lossRange(0, this.lastBatch, this.lastBatch, labelSmoothing);
   }
 
-  /** Per-image losses of the last loss() call. */
+  /** Per-image losses of the last loss(), trainBatch() or the like. */
   lossesView(): Float32Array {
     return this.engine.f32(this.losses.ptr, this.lastBatch);
   }
 
   /** Adds the gradient of the last loss() to every parameter's gradient. */
   backward(): void {
+    this.backwardRange(0, this.lastBatch);
+  }
+
+  /**
+   * A training pass over the `batch` images and labels set last, in chunks (see CreateOptions.chunk):
+   * forward, loss and backward of each chunk in turn. Adds the gradient of the batch's mean loss to
+   * the parameters' gradients and returns that loss; the same as forward, loss and backward in one
+   * pass, up to the order of the sums (and the dropout masks drawn).
+   */
+  trainBatch(batch: number, labelSmoothing = 0): number {
+    this.io.ensure(batch);
+    const chunk = Math.min(this.chunk, batch);
+    this.workspace.ensure(chunk);
+    let total = 0;
+    for (let start = 0; start < batch; start += chunk) {
+      const n = Math.min(chunk, batch - start);
+      this.forwardRange(start, n, true, true);
+      total += this.lossRange(start, n, batch, labelSmoothing) * n;
+      this.backwardRange(start, n);
+    }
+    this.lastBatch = batch;
+    return total / batch;
+  }
+
+  /** Logits [batch, classes] of the `batch` images set last, in chunks; for inference. */
+  infer(batch: number): Float32Array {
+    this.io.ensure(batch);
+    const chunk = Math.min(this.chunk, batch);
+    this.workspace.ensure(chunk);
+    for (let start = 0; start < batch; start += chunk) this.forwardRange(start, Math.min(chunk, batch - start), false, true);
+    this.lastBatch = batch;
+    return this.engine.f32(this.logits.ptr, batch * this.config.num_classes);
+  }
+
+  /** Mean loss of the last infer() or forward() against the labels set last (no gradient needed). */
+  evaluateLoss(): number {
+    return this.lossRange(0, this.lastBatch, this.lastBatch, 0);
+  }
+
+  /** Images start … start + count − 1 through the model; their logits go to the logits at start. */
+  private forwardRange(start: number, count: number, training: boolean, clsOnly: boolean): void {
     const { engine } = this;
-    const b = this.lastBatch;
+    const h = this.config.hidden_size;
+    this.clsOnly = clsOnly;
+    const x = this.embedding.forward(this.pixels.ptr + start * this.imageFloats * 4, count, training);
+    const output = this.encoder.forward(x, count, training, clsOnly);
+    engine.run('copy_rows', this.cls.ptr, h, output, clsOnly ? h : this.T * h, count, h);
+    this.layernorm?.forward(this.clsNormed.ptr, this.cls.ptr, count);
+    this.classifier.forward(this.logits.ptr + this.classOffset(start), this.clsNormed.ptr, count);
+  }
+
+  /** Mean loss of images start … start + count − 1; their d(logits) is scaled for a mean over `norm` images. */
+  private lossRange(start: number, count: number, norm: number, labelSmoothing: number): number {
+    const offset = this.classOffset(start);
+    return this.engine.serial.softmax_cross_entropy(this.probs.ptr + offset, this.losses.ptr + start * 4, this.dlogits.ptr + offset,
+      this.logits.ptr + offset, this.labels.ptr + start * 4, count, this.config.num_classes, labelSmoothing, norm);
+  }
+
+  /** Backward pass of the last forwardRange (images start … start + count − 1). */
+  private backwardRange(start: number, count: number): void {
+    const { engine } = this;
     const h = this.config.hidden_size;
     const dcls = this.buffers.cls.ptr;
-    this.classifier.backward(this.dclsNormed.ptr, this.dlogits.ptr, this.clsNormed.ptr, b);
+    this.classifier.backward(this.dclsNormed.ptr, this.dlogits.ptr + this.classOffset(start), this.clsNormed.ptr, count);
     if (this.layernorm) {
-      engine.run('fill', dcls, b * h, 0);
-      this.layernorm.backward(dcls, this.dclsNormed.ptr, this.cls.ptr, b);
+      engine.run('fill', dcls, count * h, 0);
+      this.layernorm.backward(dcls, this.dclsNormed.ptr, this.cls.ptr, count);
     }
     const dres = this.buffers.residual.ptr;
     if (!this.clsOnly) {
       // The gradient reaches the token sequence at the [CLS] rows only.
-      engine.run('fill', dres, b * this.T * h, 0);
-      engine.run('copy_rows', dres, this.T * h, dcls, h, b, h);
+      engine.run('fill', dres, count * this.T * h, 0);
+      engine.run('copy_rows', dres, this.T * h, dcls, h, count, h);
     }
-    this.encoder.backward(b, this.buffers);
-    this.embedding.backward(dres, b);
+    this.encoder.backward(count, this.buffers);
+    this.embedding.backward(dres, count);
+  }
+
+  /** Byte offset of image `index`'s row in the [B, classes] buffers. */
+  private classOffset(index: number): number {
+    return index * this.config.num_classes * 4;
   }
 
   /** The attention probabilities of block `layer` in the last forward pass: [batch, heads, T, T]. */
@@ -179,8 +250,8 @@ export class ViTForClassification {
     this.parameters.load(tensors);
   }
 
-  /** Bytes of the shared memory this model holds for its activations at the current batch capacity. */
+  /** Bytes of the shared memory this model holds for its inputs, outputs and activations. */
   get activationBytes(): number {
-    return this.workspace.floats * 4;
+    return (this.io.floats + this.workspace.floats) * 4;
   }
 }

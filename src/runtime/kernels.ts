@@ -35,7 +35,7 @@ export interface SerialKernels {
   layernorm_reduce(dweight: number, dbias: number, partial: number, C: number, nt: number): void;
   attention_scratch_floats(T: number, hs: number): number;
   softmax_cross_entropy(probs: number, losses: number, dlogits: number, logits: number, labels: number, B: number, K: number,
-                        smoothing: number): number;
+                        smoothing: number, norm: number): number;
 }
 
 export type ParallelKernelName = keyof ParallelKernels;
