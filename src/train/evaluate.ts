@@ -42,10 +42,10 @@ export function evaluate(model: ViTForClassification, set: ImageSet, batchSize: 
     maker.fill(model.imageBuffer(count), set, order, start, count, false);
     for (let i = 0; i < count; i++) labels[i] = set.labels[start + i]!;
     model.setLabels(labels, count);
-    const logits = model.forward(count, false);
+    const logits = model.infer(count);
     for (let i = 0; i < count; i++) if (argmax(logits, i * classes, classes) === labels[i]) correct++;
     // The seed sums loss.item() × batch size and divides by the set's size.
-    totalLoss += model.loss() * count;
+    totalLoss += model.evaluateLoss() * count;
     options.onBatch?.(start + count, set.count);
   }
   return { accuracy: correct / set.count, loss: totalLoss / set.count, images: set.count };

@@ -179,7 +179,6 @@ export async function train(options: TrainOptions, callbacks: TrainCallbacks = {
 
   const order = new Uint32Array(trainSet.count);
   const labels = new Int32Array(Math.min(settings.batchSize, trainSet.count));
-  const classes = config.num_classes;
   let epochsDone = startEpoch;
   let stopped = false;
   try {
@@ -201,14 +200,14 @@ export async function train(options: TrainOptions, callbacks: TrainCallbacks = {
         for (let i = 0; i < count; i++) labels[i] = trainSet.labels[order[start + i]!]!;
         model.setLabels(labels, count);
         model.parameters.zeroGrad();
-        model.forward(count, true);
-        const loss = model.loss();
-        if (!Number.isFinite(loss)) {
-          throw new UserError(`training diverged: the loss is ${loss} at epoch ${epoch}, batch ${batch + 1}; ` +
+        const objective = model.trainBatch(count, settings.labelSmoothing);
+        // With label smoothing trainBatch returns the smoothed loss; the metrics keep plain cross-entropy,
+        // comparable with the test loss and with the seed's runs.
+        const loss = settings.labelSmoothing > 0 ? model.evaluateLoss() : objective;
+        if (!Number.isFinite(objective) || !Number.isFinite(loss)) {
+          throw new UserError(`training diverged: the loss is ${objective} at epoch ${epoch}, batch ${batch + 1}; ` +
             'try a lower --lr, --clip-grad 1 or a longer --warmup-epochs');
         }
-        if (settings.labelSmoothing > 0) smoothLogitGradient(logitGradientView(model, count), labels, count, classes, settings.labelSmoothing);
-        model.backward();
         clipper?.clip(settings.clipGrad);
         lr = learningRateAt(schedule, optimizer.step);
         optimizer.update(lr);
@@ -446,34 +445,6 @@ export function splitOff(set: ImageSet, count: number, rng: Random): { kept: Ima
     return { images, labels, count: n, classNames: set.classNames };
   };
   return { kept: pick(0, set.count - count), heldOut: pick(1, count) };
-}
-
-/**
- * Label smoothing on the gradient the model's loss() left: the target becomes (1 − ε)·onehot + ε/K,
- * and d/dz of the mean cross-entropy against it is (softmax − target)/B, so the gradient against the
- * one-hot target gains ε·(onehot − 1/K)/B.
- */
-export function smoothLogitGradient(dlogits: Float32Array, labels: ArrayLike<number>, count: number, classes: number, epsilon: number): void {
-  const everywhere = epsilon / classes / count;
-  const onLabel = epsilon / count;
-  for (let b = 0; b < count; b++) {
-    const row = b * classes;
-    for (let k = 0; k < classes; k++) dlogits[row + k] = dlogits[row + k]! - everywhere;
-    const at = row + labels[b]!;
-    dlogits[at] = dlogits[at]! + onLabel;
-  }
-}
-
-/**
- * The model's d(logits) buffer [count, classes], filled by loss() and read by backward().
- * ViTForClassification keeps it private (no public view yet), so it is looked up by its field name.
- */
-export function logitGradientView(model: ViTForClassification, count: number): Float32Array {
-  const slot: unknown = Reflect.get(model, 'dlogits');
-  if (typeof slot !== 'object' || slot === null || !('ptr' in slot) || typeof slot.ptr !== 'number') {
-    throw new Error('label smoothing needs the model\'s d(logits) buffer, and ViTForClassification no longer has a "dlogits" slot');
-  }
-  return model.engine.f32(slot.ptr, count * model.config.num_classes);
 }
 
 /** Clips the global L2 norm of all gradients, as torch.nn.utils.clip_grad_norm_. */
