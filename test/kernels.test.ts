@@ -520,7 +520,7 @@ for (const { label, options } of ENGINES) {
 
     // ── loss ───────────────────────────────────────────────────────────────────────────
 
-    test('softmax_cross_entropy, with and without dlogits and label smoothing', () => {
+    test('softmax_cross_entropy, with and without dlogits and label smoothing, as a batch or a chunk of one', () => {
       const rng = new Random(116);
       for (const B of [1, 3, 17]) {
         for (const K of [1, 2, 3, 10, 13]) {
@@ -534,12 +534,14 @@ for (const { label, options } of ENGINES) {
                 const probs = arena.output('probs', B * K), losses = arena.output('losses', B);
                 const withGrad = rng.uniform() < 0.7;
                 const dlogits = withGrad ? arena.output('dlogits', B * K) : null;
+                // these B images as the whole batch, or as a chunk of a batch of `norm`
+                const norm = rng.uniform() < 0.5 ? B : B + 1 + rng.int(40);
                 const mean = engine.serial.softmax_cross_entropy(probs.ptr, losses.ptr, dlogits?.ptr ?? 0, logits.ptr, labels.ptr,
-                  B, K, smoothing);
+                  B, K, smoothing, norm);
                 arena.check();
                 // smoothing arrives as a float32
-                const expected = ref.softmaxCrossEntropy(logits.read(), labelData, B, K, Math.fround(smoothing));
-                const what = `softmax_cross_entropy B=${B} K=${K} big=${big} smoothing=${smoothing}`;
+                const expected = ref.softmaxCrossEntropy(logits.read(), labelData, B, K, Math.fround(smoothing), norm);
+                const what = `softmax_cross_entropy B=${B} K=${K} big=${big} smoothing=${smoothing} norm=${norm}`;
                 assertClose(probs.read(), expected.probs, `${what} probs`, 1e-5, 1e-7);
                 // losses of logits in the hundreds are sums of terms in the hundreds: relative to those
                 const lossScale = big ? 1e-3 : 1e-5;

@@ -319,9 +319,11 @@ export function copyRows(dst: ArrayLike<number>, dstStride: number, src: ArrayLi
 
 /**
  * probs = softmax(logits); with the target t = (1 − smoothing)·onehot(label) + smoothing/K,
- * losses[b] = −Σₖ t[k]·log probs[b, k] and dlogits = (probs − t)/B; mean loss.
+ * losses[b] = −Σₖ t[k]·log probs[b, k] and dlogits = (probs − t)/norm (norm: the images the
+ * mean is over, B or a whole batch of which these B are a chunk); the mean loss of these B.
  */
-export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, B: number, K: number, smoothing = 0):
+export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, B: number, K: number, smoothing = 0,
+                                    norm = B):
   { probs: Float64Array; losses: Float64Array; dlogits: Float64Array; mean: number } {
   const probs = new Float64Array(B * K), losses = new Float64Array(B), dlogits = new Float64Array(B * K);
   let total = 0;
@@ -335,7 +337,7 @@ export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike
       const logProb = logits[b * K + k]! - max - Math.log(sum);
       const target = (k === labels[b] ? 1 - smoothing : 0) + smoothing / K;
       probs[b * K + k] = Math.exp(logProb);
-      dlogits[b * K + k] = (probs[b * K + k]! - target) / B;
+      dlogits[b * K + k] = (probs[b * K + k]! - target) / norm;
       loss -= target * logProb;
     }
     losses[b] = loss;
