@@ -29,6 +29,12 @@ export class Random {
     return Array.from(this.s);
   }
 
+  /** Continues from a state saved by state(). */
+  setState(words: readonly number[]): void {
+    if (words.length !== 4) throw new Error('Random state must have 4 words');
+    this.s.set(words);
+  }
+
   nextUint32(): number {
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;

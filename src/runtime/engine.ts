@@ -36,7 +36,7 @@ export class Engine {
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    const threads = options.threads ?? defaultThreads();
+    const threads = options.threads ?? (await defaultThreads());
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new UserError(`threads must be a whole number from 1 to 256 (got ${threads})`);
     }
@@ -126,13 +126,14 @@ export class Engine {
   }
 }
 
-function defaultThreads(): number {
+async function defaultThreads(): Promise<number> {
   const fromEnv = isNode ? process.env.VIT_THREADS : undefined;
   if (fromEnv !== undefined && fromEnv !== '') {
     const n = Number(fromEnv);
     if (!Number.isInteger(n) || n < 1) throw new UserError(`VIT_THREADS must be a positive whole number (got "${fromEnv}")`);
     return n;
   }
+  if (isNode) return (await import('node:os')).availableParallelism();
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   return nav?.hardwareConcurrency ?? 1;
 }

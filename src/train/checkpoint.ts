@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/safetensors.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
 import type { ViTForClassification } from '../model/vit.js';
-import { Random } from '../random.js';
+
 import type { AdamW } from './adamw.js';
 import { type Metrics, parseMetrics } from './metrics.js';
 
@@ -154,15 +154,5 @@ export function restoreTrainingCheckpoint(checkpoint: TrainingCheckpoint, model:
   }
   model.loadStateDict(checkpoint.params);
   optimizer.loadState({ step: checkpoint.step, m, v });
-  setRandomState(model.dropoutRandom, checkpoint.dropoutRandom);
-}
-
-/**
- * Puts `target` (a generator others hold a reference to, like model.dropoutRandom) into `state`.
- * Random has no setter, so this makes it equal to a generator built from the state, field by field.
- */
-export function setRandomState(target: Random, state: readonly number[]): void {
-  Object.assign(target, new Random(state));
-  const now = target.state();
-  if (now.some((w, i) => w !== state[i])) throw new Error('could not restore a random generator\'s state');
+  model.dropoutRandom.setState(checkpoint.dropoutRandom);
 }
