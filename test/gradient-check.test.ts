@@ -99,24 +99,32 @@ function assertGradientsMatch(results: Comparison[], label: string): void {
 
 interface Problem { model: ViTForClassification; images: Float32Array; labels: number[]; coordinates: Coordinate[] }
 
-/** A model with randomized parameters, a batch of random images and labels, and the coordinates to check. */
-async function setUp(engine: Engine, config: Partial<ViTConfig>): Promise<Problem> {
+/**
+ * A model with randomized parameters, a batch of random images and labels, and the coordinates
+ * to check; the same for the same config and batch, whatever the engine or chunk.
+ */
+async function setUp(engine: Engine, config: Partial<ViTConfig>, batch = BATCH, chunk?: number): Promise<Problem> {
   const rng = new Random(11);
-  const model = await ViTForClassification.create(config, { engine, seed: SEED });
+  const model = await ViTForClassification.create(config, { engine, seed: SEED, chunk });
   randomizeParameters(model, rng);
-  const images = Float32Array.from({ length: BATCH * model.imageFloats }, () => rng.normal());
-  const labels = Array.from({ length: BATCH }, () => rng.int(model.config.num_classes));
-  model.setImages(images, BATCH);
-  model.setLabels(labels, BATCH);
+  const images = Float32Array.from({ length: batch * model.imageFloats }, () => rng.normal());
+  const labels = Array.from({ length: batch }, () => rng.int(model.config.num_classes));
+  model.setImages(images, batch);
+  model.setLabels(labels, batch);
   return { model, images, labels, coordinates: sampleCoordinates(model, rng) };
 }
 
-/** Every parameter's gradient of the mean loss (copies). */
+/** Every parameter's gradient (copies). */
+function gradientsOf(model: ViTForClassification): Parameters {
+  return new Map(model.parameters.list.map((p) => [p.name, model.parameters.gradient(p.name).slice()]));
+}
+
+/** Every parameter's gradient of the mean loss of one training pass over BATCH images (copies). */
 function analyticGradients(model: ViTForClassification, labelSmoothing: number): Parameters {
   model.parameters.zeroGrad();
   meanLoss(model, labelSmoothing);
   model.backward();
-  return new Map(model.parameters.list.map((p) => [p.name, model.parameters.gradient(p.name).slice()]));
+  return gradientsOf(model);
 }
 
 for (const { label, config, labelSmoothing } of [
@@ -156,6 +164,44 @@ test('the model\'s gradient is the same on 3 threads as on 1', async () => {
     for (const [name, g] of expected) assertClose(got.get(name)!, g, `${name} on 3 threads`, 1e-5, 1e-7);
   } finally {
     for (const e of engines) e.close();
+  }
+});
+
+test('one pass, the full last block (allAttentions) and trainBatch in uneven chunks give the same loss and gradient', async () => {
+  // The finite differences above check one pass, whose last Block runs the [CLS] token alone;
+  // the other ways through the model must agree with it.
+  const engine = await Engine.create({ threads: 1 });
+  try {
+    const batch = 7, labelSmoothing = 0.1;
+    const config = { ...TINY, final_layernorm: true };
+    const { model } = await setUp(engine, config, batch);
+    const onePass = (allAttentions: boolean): { loss: number; logits: Float32Array; gradients: Parameters } => {
+      model.parameters.zeroGrad();
+      const logits = model.forward(batch, true, allAttentions).slice();
+      const loss = model.loss(labelSmoothing);
+      model.backward();
+      return { loss, logits, gradients: gradientsOf(model) };
+    };
+    const clsOnly = onePass(false), full = onePass(true);
+
+    // chunks of 3: 3 + 3 + 1 images, each chunk's d(logits) scaled for the batch's mean
+    const { model: chunked } = await setUp(engine, config, batch, 3);
+    chunked.parameters.zeroGrad();
+    const chunkedLoss = chunked.trainBatch(batch, labelSmoothing);
+    const chunkedGradients = gradientsOf(chunked);
+    const inferred = chunked.infer(batch).slice();
+
+    assertClose(full.logits, clsOnly.logits, 'logits with the full last block', 1e-6, 1e-7);
+    assertClose(inferred, clsOnly.logits, 'logits of infer() in chunks of 3', 1e-6, 1e-7);
+    for (const [what, loss] of [['full last block', full.loss], ['trainBatch in chunks of 3', chunkedLoss]] as const) {
+      assert.ok(Math.abs(loss - clsOnly.loss) <= 1e-6 * clsOnly.loss, `loss with the ${what}: ${loss}, one pass: ${clsOnly.loss}`);
+    }
+    for (const [name, g] of clsOnly.gradients) {
+      assertClose(full.gradients.get(name)!, g, `${name} with the full last block`, 1e-5, 1e-7);
+      assertClose(chunkedGradients.get(name)!, g, `${name} from trainBatch in chunks of 3`, 1e-5, 1e-7);
+    }
+  } finally {
+    engine.close();
   }
 });
 
