@@ -28,4 +28,11 @@ export { exportOnnx } from './export/onnx.js';
 export { type Tensor, readSafetensors, writeSafetensors } from './io/safetensors.js';
 export { UserError } from './errors.js';
 
-// Training: the training module's author re-exports its entry points here.
+// Training: the whole job with progress callbacks, its pieces, and the data it reads.
+export { train, type TrainOptions, type TrainCallbacks, type TrainResult, type TrainSettings, type BatchProgress } from './train/trainer.js';
+export { progressReporter } from './train/progress.js';
+export { evaluate, type Evaluation } from './train/evaluate.js';
+export { AdamW, type AdamWOptions } from './train/adamw.js';
+export { RECIPES, type Hyperparameters, type RecipeName } from './train/recipes.js';
+export { readCifar10, type ImageSet } from './data/cifar10.js';
+export { BatchMaker, type AugmentOptions } from './data/augment.js';
