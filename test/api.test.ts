@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import * as vit from '../src/index.js';
@@ -12,7 +12,7 @@ import { resizeRgb, rawToRgb } from '../src/images.js';
 import { getEngine } from '../src/runtime/engine.js';
 import { UserError } from '../src/errors.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/weights/files.js';
-import { fixturesDir } from './helpers.js';
+import { fixturesDir, staticPackages } from './helpers.js';
 
 const SEED_MODEL = join(fixturesDir, 'seed');
 let dir: string;
@@ -120,24 +120,6 @@ test('the package entry re-exports the API', () => {
   }
   assert.equal(vit.SEED_CONFIG.hidden_size, 48);
 });
-
-/** Follows the static imports (not import()) from a compiled module; returns the packages reached. */
-function staticPackages(entry: string): Set<string> {
-  const packages = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const source = readFileSync(file, 'utf8');
-    for (const m of source.matchAll(/^(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|^import\s+['"]([^'"]+)['"]/gm)) {
-      const specifier = (m[1] ?? m[2])!;
-      if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
-      else packages.add(specifier);
-    }
-  };
-  visit(entry);
-  return packages;
-}
 
 test('importing the API does not load sharp (it is loaded on first decode)', () => {
   const packages = staticPackages(fileURLToPath(new URL('../src/index.js', import.meta.url)));

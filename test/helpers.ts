@@ -1,7 +1,8 @@
 // Shared test helpers.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 /** test/fixtures in the source tree (tests run from dist/test). */
 export const fixturesDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'test', 'fixtures');
@@ -21,4 +22,22 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
   const limit = rtol * scale + atol;
   assert.ok(worst <= limit, `${what}: max abs error ${worst.toExponential(3)} at ${at} (got ${actual[at]}, expected ${expected[at]}) > ${limit.toExponential(3)} (scale ${scale.toExponential(3)})`);
+}
+
+/** Follows the static imports (not import()) from a compiled module; returns the packages reached. */
+export function staticPackages(entry: string): Set<string> {
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    for (const m of source.matchAll(/^(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|^import\s+['"]([^'"]+)['"]/gm)) {
+      const specifier = (m[1] ?? m[2])!;
+      if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
+      else packages.add(specifier);
+    }
+  };
+  visit(entry);
+  return packages;
 }

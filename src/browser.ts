@@ -1,0 +1,22 @@
+/**
+ * vit-ts in a browser (or any runtime without Node's file system): the model, the engine and the
+ * safetensors format, with nothing that imports `node:` modules. Serve dist/ (the kernels are
+ * fetched from dist/wasm/ beside it) with the headers that make SharedArrayBuffer available
+ * (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp), and run
+ * the model inside a Web Worker: a page's main thread may not block in Atomics.wait.
+ *
+ * ```ts
+ * import { ViTForClassification, parseSafetensors, toCanonical, resolveConfig } from 'vit-ts/browser';
+ * const { tensors, metadata } = parseSafetensors(new Uint8Array(await (await fetch('model.safetensors')).arrayBuffer()), 'model');
+ * const config = resolveConfig(JSON.parse(metadata.config!));
+ * const model = await ViTForClassification.create(config);
+ * model.loadStateDict(toCanonical(tensors, config, 'model'));
+ * ```
+ */
+export { ViTForClassification, type CreateOptions } from './model/vit.js';
+export { type ViTConfig, SEED_CONFIG, resolveConfig } from './model/config.js';
+export { Engine, type EngineOptions, getEngine } from './runtime/engine.js';
+export { type Tensor, parseSafetensors, encodeSafetensors } from './io/safetensors-format.js';
+export { toCanonical, fromCanonical, detectLayout, type Layout } from './weights/layouts.js';
+export { exportOnnx } from './export/onnx.js';
+export { UserError } from './errors.js';
