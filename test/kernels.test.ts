@@ -1,6 +1,7 @@
 // Every WebAssembly kernel against the plain references in reference/kernels.ts, on random inputs
 // and awkward shapes (sizes that are not multiples of the SIMD width 4 or the matmul panel 8), on
-// one thread and on three (more threads than work, so some threads get none). Every buffer is
+// one thread and on three (more threads than work, so some threads get none), and in the build
+// without relaxed SIMD (fused multiply-add) as well as the one with it. Every buffer is
 // surrounded by sentinels that must survive, inputs must come back unchanged, and outputs that
 // are written (not added to) start as NaN so that a skipped element shows.
 import { describe, test, before, after } from 'node:test';
@@ -15,7 +16,8 @@ const GUARD = 16;
 /** Finite, so a read past an input whose lanes are then discarded stays harmless, but any real use shows. */
 const SENTINEL = Math.fround(-1.2345e30);
 
-class Buffer {
+/** A buffer of n floats in the engine's memory, with GUARD sentinels on each side. */
+class Guarded {
   constructor(private readonly engine: Engine, readonly base: number, readonly n: number, readonly name: string) {}
 
   /** Byte address of the first float (64-byte aligned, as the allocator hands out). */
@@ -48,21 +50,21 @@ class Buffer {
 
 /** The buffers of one kernel call; check() verifies the sentinels and the inputs afterwards. */
 class Arena {
-  private readonly buffers: Buffer[] = [];
-  private readonly inputs: Array<{ buffer: Buffer; bits: Uint32Array }> = [];
+  private readonly buffers: Guarded[] = [];
+  private readonly inputs: Array<{ buffer: Guarded; bits: Uint32Array }> = [];
 
   constructor(readonly engine: Engine) {}
 
-  private make(name: string, n: number): Buffer {
+  private make(name: string, n: number): Guarded {
     const base = this.engine.allocate(n + 2 * GUARD);
     this.engine.f32(base, n + 2 * GUARD).fill(SENTINEL);
-    const b = new Buffer(this.engine, base, n, name);
+    const b = new Guarded(this.engine, base, n, name);
     this.buffers.push(b);
     return b;
   }
 
   /** A read-only input: must come back bit for bit. */
-  input(name: string, data: ArrayLike<number>): Buffer {
+  input(name: string, data: ArrayLike<number>): Guarded {
     const b = this.make(name, data.length);
     b.view().set(data);
     this.inputs.push({ buffer: b, bits: b.bits() });
@@ -70,21 +72,21 @@ class Arena {
   }
 
   /** An output the kernel adds to (or reads and writes): starts as `data`. */
-  inout(name: string, data: ArrayLike<number>): Buffer {
+  inout(name: string, data: ArrayLike<number>): Guarded {
     const b = this.make(name, data.length);
     b.view().set(data);
     return b;
   }
 
   /** An output the kernel must write completely: starts as NaN. */
-  output(name: string, n: number): Buffer {
+  output(name: string, n: number): Guarded {
     const b = this.make(name, n);
     b.view().fill(NaN);
     return b;
   }
 
   /** Integers (labels), read-only. */
-  int32(name: string, data: ArrayLike<number>): Buffer {
+  int32(name: string, data: ArrayLike<number>): Guarded {
     const b = this.make(name, data.length);
     this.engine.i32(b.ptr, data.length).set(data);
     this.inputs.push({ buffer: b, bits: b.bits() });
