@@ -1,6 +1,6 @@
 // Training a ViT on CIFAR-10 as the seed does (AdamW, cross-entropy, evaluate after every epoch,
 // experiments in OUT/NAME), plus a schedule, label smoothing, gradient clipping, validation splits
-// and exact resumption from the checkpoint written after every epoch.
+// exact resumption from the checkpoint written after every epoch, and fine-tuning a trained model.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BatchMaker } from '../data/augment.js';
@@ -12,7 +12,8 @@ import type { ParameterStore } from '../model/parameter-store.js';
 import { ViTForClassification } from '../model/vit.js';
 import { type Engine, getEngine } from '../runtime/engine.js';
 import { Random } from '../random.js';
-import { saveCheckpoint } from '../weights/files.js';
+import { type Preprocessor, saveCheckpoint, writePreprocessorConfig } from '../weights/files.js';
+import { initFrom } from '../weights/init-from.js';
 import { AdamW } from './adamw.js';
 import { checkpointPath, readTrainingCheckpoint, restoreTrainingCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
@@ -28,8 +29,13 @@ export interface TrainOptions extends Partial<Hyperparameters> {
   dataDir?: string;
   /** Where experiments go; default "experiments". */
   outDir?: string;
-  /** Overrides of the seed's model config. */
+  /** Overrides of the seed's model config (of the --init-from model's, when given). */
   config?: Partial<ViTConfig>;
+  /**
+   * A trained model to fine-tune (anything --model accepts, a Hugging Face ViT folder included):
+   * its weights and config, adapted to `config` as weights/init-from.ts does, and its normalization.
+   */
+  initFrom?: string;
   /** Default 'seed'; any hyper-parameter given here overrides the recipe's. */
   recipe?: RecipeName;
   /** Seeds the weights, the dropout masks, the subsets, the shuffling and the augmentation. Default 0. */
@@ -63,6 +69,11 @@ export interface TrainSettings extends Hyperparameters {
   valSplit: number;
   saveModelEvery: number;
   threads: number;
+  /** The model the run started from (resolved path); null when trained from the seed's initialization. */
+  initFrom: string | null;
+  /** Per channel (or one for all), on values in [0, 1]: the --init-from model's preprocessor, else the seed's 0.5. */
+  mean: number[];
+  std: number[];
 }
 
 export interface TrainStart {
@@ -132,23 +143,40 @@ const SETTING_FLAGS: Readonly<Record<keyof TrainSettings, string>> = Object.free
   valSplit: '--val-split',
   saveModelEvery: '--save-model-every',
   threads: '--threads',
+  initFrom: '--init-from',
+  mean: "the image mean (the --init-from model's)",
+  std: "the image std (the --init-from model's)",
 });
+
+/** Settings added after the first experiments were saved, with the values those runs had. */
+const LATER_SETTINGS: Readonly<Partial<TrainSettings>> = Object.freeze({ initFrom: null, mean: [0.5], std: [0.5] });
 
 /** Files whose presence means a folder already holds an experiment. */
 const EXPERIMENT_FILES = ['checkpoint.safetensors', 'metrics.json', 'model_final.safetensors'];
 
 /** Trains per `options`, writing the experiment folder as it goes; see TrainOptions and TrainCallbacks. */
 export async function train(options: TrainOptions, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
+  if (options.initFrom !== undefined && options.resume !== undefined) {
+    throw new UserError('--init-from and --resume cannot go together: a resumed run continues from its own checkpoint');
+  }
   const resumed = options.resume !== undefined ? readTrainingCheckpoint(checkpointPathOf(options.resume)) : null;
   const engine = options.engine ?? (await getEngine(options.threads !== undefined ? { threads: options.threads } : {}));
-  const settings = resumed ? resumeSettings(resumed, options, engine, callbacks) : freshSettings(options, engine);
-  const config = resumed ? resumed.config : resolveConfig((options.config ?? {}) as Record<string, unknown>, '--config');
+  const initial = options.initFrom !== undefined
+    ? initFrom(options.initFrom, options.config ?? {}, { seed: options.seed ?? 0, source: '--config' })
+    : null;
+  const settings = resumed ? resumeSettings(resumed, options, engine, callbacks) : freshSettings(options, engine, initial?.preprocessor);
+  const config = resumed ? resumed.config : initial ? initial.config : resolveConfig((options.config ?? {}) as Record<string, unknown>, '--config');
 
   // Data first: a missing data folder must not leave an empty experiment folder behind.
   const { trainSet, evalSet, evaluatedOn } = loadSets(settings);
   const experimentDir = resolve(settings.outDir, settings.expName);
   prepareExperimentDir(experimentDir, options.resume !== undefined ? experimentDirOf(options.resume) : null);
   const model = await ViTForClassification.create(config, { engine, seed: settings.seed });
+  if (initial) {
+    model.loadStateDict(initial.params);
+    const adapted = initial.changes.length > 0 ? `: ${initial.changes.join('; ')}` : '';
+    callbacks.onNotice?.(`Fine-tuning ${settings.initFrom}${adapted}`);
+  }
   const optimizer = new AdamW(model.parameters, { lr: settings.lr, weightDecay: settings.weightDecay });
   let dataRandom = new Random(settings.seed ^ DATA_SALT);
   let metrics = emptyMetrics(evaluatedOn);
@@ -168,9 +196,13 @@ export async function train(options: TrainOptions, callbacks: TrainCallbacks = {
     warmupSteps: Math.round(settings.warmupEpochs * batchesPerEpoch),
     totalSteps: settings.epochs * batchesPerEpoch,
   };
-  const maker = new BatchMaker(config.image_size, config.num_channels, augmentOptions(settings.augment), dataRandom);
+  // BatchMaker resizes the 32×32 images to the model's side (a pretrained model's 224, say).
+  const normalization = { mean: settings.mean, std: settings.std };
+  const maker = new BatchMaker(config.image_size, config.num_channels, { ...augmentOptions(settings.augment), ...normalization }, dataRandom);
   const clipper = settings.clipGrad > 0 ? new GradientClipper(model.parameters) : null;
   writeFileAtomic(join(experimentDir, 'config.json'), JSON.stringify({ ...config, training: settingsToJson(settings) }, null, 2) + '\n');
+  // eval and predict take the normalization from preprocessor_config.json beside the model; 0.5 is their default.
+  if (![...settings.mean, ...settings.std].every((v) => v === 0.5)) writePreprocessorConfig(experimentDir, normalization, config.image_size);
 
   callbacks.onStart?.({
     startEpoch, epochs: settings.epochs, batchesPerEpoch, trainImages: trainSet.count, evalImages: evalSet.count,
@@ -220,7 +252,7 @@ export async function train(options: TrainOptions, callbacks: TrainCallbacks = {
       }
       if (stopped) break;
       const trainSeconds = (performance.now() - started) / 1000;
-      const evaluation = evaluate(model, evalSet, settings.batchSize);
+      const evaluation = evaluate(model, evalSet, settings.batchSize, normalization);
       const result: EpochResult = {
         epoch, epochs: settings.epochs, trainLoss: lossSum / trainSet.count, testLoss: evaluation.loss, accuracy: evaluation.accuracy,
         seconds: (performance.now() - started) / 1000, imagesPerSecond: trainSet.count / trainSeconds, lr, evaluatedOn,
@@ -269,7 +301,8 @@ function missingDataDir(): never {
     'or --sample to use the small sample bundled with vit-ts');
 }
 
-function freshSettings(options: TrainOptions, engine: Engine): TrainSettings {
+/** `preprocessor`: the --init-from model's, whose normalization the run keeps. */
+function freshSettings(options: TrainOptions, engine: Engine, preprocessor: Preprocessor | undefined): TrainSettings {
   const recipe = options.recipe ?? 'seed';
   if (!isRecipeName(recipe)) throw new UserError(`--recipe: unknown recipe "${String(recipe)}" (choose seed or fast)`);
   const hyper = resolveHyperparameters(recipe, {
@@ -289,6 +322,9 @@ function freshSettings(options: TrainOptions, engine: Engine): TrainSettings {
     valSplit: options.valSplit ?? 0,
     saveModelEvery: options.saveModelEvery ?? 0,
     threads: engine.threads,
+    initFrom: options.initFrom !== undefined ? resolve(options.initFrom) : null,
+    mean: preprocessor ? [...preprocessor.mean] : [0.5],
+    std: preprocessor ? [...preprocessor.std] : [0.5],
   };
   checkSettings(settings);
   return settings;
@@ -354,6 +390,13 @@ function checkSettings(s: TrainSettings): void {
   for (const key of ['seed', 'valSplit', 'saveModelEvery'] as const) {
     if (!Number.isInteger(s[key]) || s[key] < 0) throw new UserError(`${SETTING_FLAGS[key]} must be a whole number ≥ 0 (got ${s[key]})`);
   }
+  if (s.initFrom !== null && typeof s.initFrom !== 'string') throw new UserError(`${SETTING_FLAGS.initFrom} must be a path (got ${JSON.stringify(s.initFrom)})`);
+  for (const key of ['mean', 'std'] as const) {
+    const v: unknown = s[key];
+    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'number' || !Number.isFinite(x) || (key === 'std' && x <= 0))) {
+      throw new UserError(`${SETTING_FLAGS[key]} must be a list of ${key === 'std' ? 'positive ' : ''}numbers (got ${JSON.stringify(v)})`);
+    }
+  }
 }
 
 /** config.json and the checkpoint keep the settings with snake_case keys, as the seed's config. */
@@ -362,7 +405,10 @@ export function settingsToJson(s: TrainSettings): Record<string, unknown> {
 }
 
 export function settingsFromJson(json: Record<string, unknown>, source: string): TrainSettings {
-  const camel = Object.fromEntries(Object.entries(json).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
+  const camel = {
+    ...LATER_SETTINGS,
+    ...Object.fromEntries(Object.entries(json).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v])),
+  };
   for (const key of Object.keys(SETTING_FLAGS)) {
     if (!(key in camel)) throw new UserError(`${source}: lacks "${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}"`);
   }

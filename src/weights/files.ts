@@ -211,18 +211,21 @@ export function saveCheckpoint(
   const configJson = layout === 'hf' ? toHfConfig(config) : config;
   writeSafetensors(join(path, 'model.safetensors'), tensors, metadata);
   writeFileAtomic(join(path, 'config.json'), JSON.stringify(configJson, null, 2) + '\n');
-  if (layout === 'hf' && options.preprocessor) {
-    const { mean, std, size = config.image_size } = options.preprocessor;
-    writeFileAtomic(join(path, 'preprocessor_config.json'), JSON.stringify({
-      do_normalize: true,
-      do_rescale: true,
-      do_resize: true,
-      image_mean: mean,
-      image_processor_type: 'ViTImageProcessor',
-      image_std: std,
-      resample: 2,
-      rescale_factor: 1 / 255,
-      size: { height: size, width: size },
-    }, null, 2) + '\n');
-  }
+  if (layout === 'hf' && options.preprocessor) writePreprocessorConfig(path, options.preprocessor, config.image_size);
+}
+
+/** Writes Hugging Face's preprocessor_config.json into `dir`: resize to `size` (default imageSize), rescale, normalize. */
+export function writePreprocessorConfig(dir: string, preprocessor: Preprocessor, imageSize: number): void {
+  const { mean, std, size = imageSize } = preprocessor;
+  writeFileAtomic(join(dir, 'preprocessor_config.json'), JSON.stringify({
+    do_normalize: true,
+    do_rescale: true,
+    do_resize: true,
+    image_mean: mean,
+    image_processor_type: 'ViTImageProcessor',
+    image_std: std,
+    resample: 2,
+    rescale_factor: 1 / 255,
+    size: { height: size, width: size },
+  }, null, 2) + '\n');
 }

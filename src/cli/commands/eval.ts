@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { readCifar10 } from '../../data/cifar10.js';
 import { CHECKPOINT_FILE, type TrainingCheckpoint, readTrainingCheckpoint } from '../../train/checkpoint.js';
 import { evaluate } from '../../train/evaluate.js';
+import type { Preprocessor } from '../../weights/files.js';
 import { engineFor, modelOption, positiveInteger, threadsOption } from '../options.js';
 import { dataFolder } from './data.js';
 
@@ -50,13 +51,20 @@ function trainingCheckpointOf(path: string): TrainingCheckpoint | null {
   return !hasModel && names.includes(CHECKPOINT_FILE) ? readTrainingCheckpoint(join(path, CHECKPOINT_FILE)) : null;
 }
 
+/** The run's normalization (a fine-tuned run keeps its --init-from model's), kept in the checkpoint's settings; else 0.5. */
+function trainingNormalization(checkpoint: TrainingCheckpoint): Preprocessor {
+  const numbers = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  const { mean, std } = checkpoint.settings;
+  return numbers(mean) && numbers(std) && std.every((s) => s > 0) ? { mean, std } : { mean: [0.5], std: [0.5] };
+}
+
 async function evalCommand(flags: EvalFlags): Promise<void> {
   const dir = dataFolder(flags)!;
   const engine = await engineFor(flags.threads);
   const test = readCifar10(dir, 'test');
   const checkpoint = trainingCheckpointOf(flags.model);
   const model = checkpoint
-    ? await loadModel({ config: checkpoint.config, params: checkpoint.params }, { engine })
+    ? await loadModel({ config: checkpoint.config, params: checkpoint.params, preprocessor: trainingNormalization(checkpoint) }, { engine })
     : await loadModel(flags.model, { engine });
   if (checkpoint && !flags.json) process.stdout.write(`(the training checkpoint after epoch ${checkpoint.epoch})\n`);
   const { mean, std } = await modelNormalization(model);

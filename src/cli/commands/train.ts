@@ -26,6 +26,7 @@ interface TrainFlags {
   testSamples?: number;
   recipe?: RecipeName;
   resume?: string;
+  initFrom?: string;
   valSplit?: number;
   warmupEpochs?: number;
   labelSmoothing?: number;
@@ -62,7 +63,7 @@ export function register(program: Command): void {
     .addOption(new Option('--save-model-every <n>', 'also save model_{epoch}.safetensors every N epochs; 0 = only model_final (default 0)').argParser(nonNegativeInteger('--save-model-every')))
     .option('--data <dir>', "the cifar-10-batches-bin folder (default: where 'vit data cifar10' puts it)")
     .option('--sample', 'train on the small sample bundled with vit-ts (2,000 training and 500 test images)')
-    .option('--config <file-or-json>', 'model config keys over the seed config: a JSON file, or JSON text like \'{"hidden_size":64}\'')
+    .option('--config <file-or-json>', 'model config keys over the seed config (or the --init-from model\'s): a JSON file, or JSON text like \'{"hidden_size":64}\'')
     .addOption(new Option('--seed <n>', 'seed of the weights, dropout, subsets, shuffling and augmentation (default 0)').argParser(nonNegativeInteger('--seed')))
     .addOption(threadsOption())
     .option('--out <dir>', 'the folder of experiments (default: experiments)')
@@ -70,6 +71,9 @@ export function register(program: Command): void {
     .addOption(new Option('--test-samples <n>', 'evaluate on a random subset of this many test images').argParser(positiveInteger('--test-samples')))
     .addOption(new Option('--val-split <n>', 'hold out N training images and evaluate on them instead of the test set (for choosing hyper-parameters)').argParser(nonNegativeInteger('--val-split')))
     .option('--resume <dir>', "continue an experiment from its checkpoint (the run's options are kept; --epochs may grow)")
+    .option('--init-from <path>', 'fine-tune a trained model (a Hugging Face ViT folder, an experiment, a .safetensors file) ' +
+      'with its normalization; --config may change num_classes (a fresh classifier), image_size (position embeddings ' +
+      'interpolated), the dropout and labels')
     .addHelpText('after', `
 Recipes:
   seed  the seed article: AdamW (lr 1e-2, weight decay 1e-2) at a constant learning rate,
@@ -81,7 +85,12 @@ Any option above overrides the recipe's value.
 
 A checkpoint is written after every epoch; after a crash or Ctrl-C,
   vit train --exp-name NAME --resume experiments/NAME
-continues exactly where the last finished epoch left off.`)
+continues exactly where the last finished epoch left off.
+
+Fine-tuning a pretrained ViT (e.g. google/vit-base-patch16-224 from the Hugging Face hub) on CIFAR-10:
+  vit train --exp-name vit-b16 --init-from DIR --config '{"num_classes": 10}' --recipe fast --epochs 3 \\
+    --warmup-epochs 0.5 --lr 5e-5 --batch-size 16
+The 32×32 images are resized to the model's image_size; the README's "Pretrained ImageNet ViTs" says more.`)
     .action(async (flags: TrainFlags) => {
       await trainCommand(flags);
     });
@@ -114,6 +123,7 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
     valSplit: flags.valSplit,
     saveModelEvery: flags.saveModelEvery,
     resume: flags.resume,
+    initFrom: flags.initFrom,
   };
 
   // Ctrl-C stops after the current batch, keeping the last finished epoch's files; a second one quits at once.
