@@ -163,7 +163,7 @@ export function runModel(model: ViTForClassification, pictures: readonly RgbImag
   // Filled synchronously right before forward: the view is only valid until the memory grows.
   const input = model.imageBuffer(count);
   pictures.forEach((picture, i) => normalizeInto(picture, model.config.num_channels, normalization, input, i * perImage));
-  return model.forward(count).slice();
+  return model.infer(count).slice();
 }
 
 /** Softmax of one row of logits; the `k` most likely classes, best first. */

@@ -21,12 +21,13 @@ export interface CreateOptions {
    * Most images per pass in trainBatch() and infer(): a larger batch goes through in chunks of
    * this many, which bounds the memory of the activations. Fewer, larger passes keep the threads'
    * meeting points (one per kernel) rare, which matters most when other programs share the cores.
+   * Default: 256, or fewer where a pass of 256 would need more than ACTIVATION_BUDGET bytes.
    */
   chunk?: number;
 }
 
-/** Default images per pass of trainBatch() and infer() (see CreateOptions.chunk). */
-export const DEFAULT_CHUNK = 256;
+/** Bytes of activations one pass may take by default (see CreateOptions.chunk). */
+export const ACTIVATION_BUDGET = 2 ** 30;
 
 export class ViTForClassification {
   readonly parameters: ParameterStore;
@@ -59,7 +60,10 @@ export class ViTForClassification {
   /** Whether the last forward pass ran the last Block for the [CLS] token alone. */
   private clsOnly = false;
 
-  private constructor(readonly engine: Engine, readonly config: ViTConfig, seed: number, readonly chunk: number) {
+  /** Most images per pass of trainBatch() and infer(). */
+  readonly chunk: number;
+
+  private constructor(readonly engine: Engine, readonly config: ViTConfig, seed: number, chunk: number | undefined) {
     const c = config;
     const h = c.hidden_size;
     this.T = sequenceLength(c);
@@ -83,13 +87,14 @@ export class ViTForClassification {
     this.clsNormed = c.final_layernorm ? ws.reserve(h) : this.cls;
     this.buffers = reserveBackwardBuffers(ws, this.T, h, c.intermediate_size);
     this.dclsNormed = c.final_layernorm ? ws.reserve(h) : this.buffers.cls;
+    this.chunk = chunk ?? Math.max(1, Math.min(256, Math.floor(ACTIVATION_BUDGET / ws.bytesPerItem)));
   }
 
   /** A model with the seed's initialization. `config` holds overrides of the seed config. */
   static async create(config: Partial<ViTConfig> = {}, options: CreateOptions = {}): Promise<ViTForClassification> {
     const engine = options.engine ?? (await getEngine());
-    const chunk = options.chunk ?? DEFAULT_CHUNK;
-    if (!Number.isInteger(chunk) || chunk < 1) throw new UserError(`chunk must be a positive whole number (got ${chunk})`);
+    const chunk = options.chunk;
+    if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new UserError(`chunk must be a positive whole number (got ${chunk})`);
     return new ViTForClassification(engine, resolveConfig(config as Record<string, unknown>), options.seed ?? 0, chunk);
   }
 

@@ -45,6 +45,11 @@ export class Workspace {
     this.capacity = batch;
   }
 
+  /** Bytes the block takes for each batch item. */
+  get bytesPerItem(): number {
+    return this.sizes.reduce((s, r) => s + r.perItem, 0) * 4;
+  }
+
   /** Floats in the block. */
   get floats(): number {
     return this.offsets.length ? this.sizes.reduce((s, r) => s + r.perItem * this.capacity + r.fixed, 0) : 0;
