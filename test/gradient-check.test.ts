@@ -186,6 +186,7 @@ test('one pass, the full last block (allAttentions) and trainBatch in uneven chu
 
     // chunks of 3: 3 + 3 + 1 images, each chunk's d(logits) scaled for the batch's mean
     const { model: chunked } = await setUp(engine, config, batch, 3);
+    assert.equal(chunked.chunk, 3, 'the model takes the chunk size asked for');
     chunked.parameters.zeroGrad();
     const chunkedLoss = chunked.trainBatch(batch, labelSmoothing);
     const chunkedGradients = gradientsOf(chunked);
