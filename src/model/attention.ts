@@ -25,7 +25,8 @@ export class MultiHeadAttention {
   private readonly clsResidual: Slot;
   /** The projected output before dropout, used only when output dropout is on. */
   private readonly projected: Slot;
-  private readonly scratch: number;
+  /** Each thread's working memory for the fused attention kernels. */
+  private readonly scratch: Slot;
   private readonly T: number;
   /** Whether the last forward pass computed the [CLS] token's output alone. */
   private clsOnly = false;
@@ -34,8 +35,8 @@ export class MultiHeadAttention {
               name: string, rng: Random) {
     const h = config.hidden_size;
     this.T = sequenceLength(config);
-    this.qkvProjection = new Linear(engine, store, `${name}.qkv_projection`, h, 3 * h);
-    this.outputProjection = new Linear(engine, store, `${name}.output_projection`, h, h);
+    this.qkvProjection = new Linear(engine, store, workspace, `${name}.qkv_projection`, h, 3 * h);
+    this.outputProjection = new Linear(engine, store, workspace, `${name}.output_projection`, h, h);
     this.attentionDropout = new Dropout(engine, config.attention_probs_dropout_prob, rng);
     this.outputDropout = new Dropout(engine, config.hidden_dropout_prob, rng);
     this.qkv = workspace.reserve(this.T * 3 * h);
@@ -45,7 +46,7 @@ export class MultiHeadAttention {
     this.clsResidual = workspace.reserve(h);
     this.projected = config.hidden_dropout_prob > 0 ? workspace.reserve(this.T * h) : this.context;
     const headSize = h / config.num_attention_heads;
-    this.scratch = engine.allocate(engine.threads * engine.serial.attention_scratch_floats(this.T, headSize));
+    this.scratch = workspace.reserve(0, engine.threads * engine.serial.attention_scratch_floats(this.T, headSize));
   }
 
   /**
@@ -59,7 +60,7 @@ export class MultiHeadAttention {
     this.clsOnly = clsOnly;
     this.qkvProjection.forward(this.qkv.ptr, x, batch * T);
     const seed = this.attentionDropout.draw(training);
-    engine.run('attention_forward', this.context.ptr, this.probabilities.ptr, this.qkv.ptr, this.scratch, batch, T, h, nh,
+    engine.run('attention_forward', this.context.ptr, this.probabilities.ptr, this.qkv.ptr, this.scratch.ptr, batch, T, h, nh,
       clsOnly ? 1 : T, seed >= 0 ? this.attentionDropout.p : 0, Math.max(seed, 0));
     let context = this.context.ptr;
     let rows = batch * T;
@@ -99,7 +100,7 @@ export class MultiHeadAttention {
       this.outputProjection.backward(dcontext, dprojected, this.context.ptr, rows);
     }
     const dropout = this.attentionDropout.active ? this.attentionDropout.p : 0;
-    engine.run('attention_backward', buffers.qkv.ptr, dcontext, this.qkv.ptr, this.probabilities.ptr, this.scratch,
+    engine.run('attention_backward', buffers.qkv.ptr, dcontext, this.qkv.ptr, this.probabilities.ptr, this.scratch.ptr,
       batch, T, h, nh, this.clsOnly ? 1 : T, dropout, this.attentionDropout.lastSeed);
     this.qkvProjection.backward(dx, buffers.qkv.ptr, x, batch * T);
   }

@@ -22,7 +22,7 @@ export class PatchEmbeddings {
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig) {
     const { patch_size: p, num_channels: ch, hidden_size: h } = config;
     this.numPatches = numPatches(config);
-    this.projection = new Linear(engine, store, 'embedding.patch_embeddings.projection', ch * p * p, h);
+    this.projection = new Linear(engine, store, workspace, 'embedding.patch_embeddings.projection', ch * p * p, h);
     this.patches = workspace.reserve(this.numPatches * ch * p * p);
     this.output = workspace.reserve(this.numPatches * h);
   }

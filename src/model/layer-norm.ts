@@ -9,7 +9,7 @@ export class LayerNorm {
   private readonly mean: Slot;
   private readonly rstd: Slot;
   /** Each thread's share of the weight and bias gradients, summed after the backward kernel. */
-  private readonly partial: number;
+  private readonly partial: Slot;
 
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, name: string,
               readonly size: number, readonly eps: number, rowsPerItem: number) {
@@ -17,7 +17,7 @@ export class LayerNorm {
     this.bias = store.get(`${name}.bias`);
     this.mean = workspace.reserve(rowsPerItem);
     this.rstd = workspace.reserve(rowsPerItem);
-    this.partial = engine.allocate(engine.threads * 2 * size);
+    this.partial = workspace.reserve(0, engine.threads * 2 * size);
   }
 
   forward(out: number, inp: number, rows: number): void {
@@ -27,7 +27,7 @@ export class LayerNorm {
   /** Adds the input gradient to dinp and the parameter gradients to theirs. */
   backward(dinp: number, dout: number, inp: number, rows: number): void {
     const { engine } = this;
-    engine.run('layernorm_backward', dinp, this.partial, dout, inp, this.weight.ptr, this.mean.ptr, this.rstd.ptr, rows, this.size);
-    engine.serial.layernorm_reduce(this.weight.grad, this.bias.grad, this.partial, this.size, engine.threads);
+    engine.run('layernorm_backward', dinp, this.partial.ptr, dout, inp, this.weight.ptr, this.mean.ptr, this.rstd.ptr, rows, this.size);
+    engine.serial.layernorm_reduce(this.weight.grad, this.bias.grad, this.partial.ptr, this.size, engine.threads);
   }
 }

@@ -1,26 +1,27 @@
 // A Linear layer, out = inp · Wᵀ + b, as nn.Linear: the weight is [out_features, in_features].
 import type { Engine } from '../runtime/engine.js';
 import type { Parameter, ParameterStore } from './parameter-store.js';
+import type { Slot, Workspace } from './workspace.js';
 
 export class Linear {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
   /** The weight, repacked into column panels for the matrix kernel before each use. */
-  private readonly packed: number;
+  private readonly packed: Slot;
 
-  constructor(private readonly engine: Engine, store: ParameterStore, name: string,
+  constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, name: string,
               readonly inFeatures: number, readonly outFeatures: number) {
     this.weight = store.get(`${name}.weight`);
     this.bias = store.has(`${name}.bias`) ? store.get(`${name}.bias`) : null;
     const panel = (n: number): number => Math.ceil(n / 8) * 8;
-    this.packed = engine.allocate(Math.max(panel(outFeatures) * inFeatures, panel(inFeatures) * outFeatures));
+    this.packed = workspace.reserve(0, Math.max(panel(outFeatures) * inFeatures, panel(inFeatures) * outFeatures));
   }
 
   /** out[rows, out] = inp[rows, in] · Wᵀ + b, plus residual[rows, out] when given (fused residual connection). */
   forward(out: number, inp: number, rows: number, residual = 0): void {
     const { engine, inFeatures, outFeatures } = this;
-    engine.run('pack_bt', this.packed, this.weight.ptr, inFeatures, outFeatures);
-    engine.run('gemm', out, inp, this.packed, this.bias?.ptr ?? 0, residual, rows, inFeatures, outFeatures, 0);
+    engine.run('pack_bt', this.packed.ptr, this.weight.ptr, inFeatures, outFeatures);
+    engine.run('gemm', out, inp, this.packed.ptr, this.bias?.ptr ?? 0, residual, rows, inFeatures, outFeatures, 0);
   }
 
   /**
@@ -31,7 +32,7 @@ export class Linear {
     const { engine, inFeatures, outFeatures } = this;
     engine.run('matmul_backward_weight', this.weight.grad, this.bias?.grad ?? 0, dout, inp, rows, inFeatures, outFeatures);
     if (dinp === 0) return;
-    engine.run('pack_b', this.packed, this.weight.ptr, outFeatures, inFeatures);
-    engine.run('gemm', dinp, dout, this.packed, 0, 0, rows, outFeatures, inFeatures, accumulate ? 1 : 0);
+    engine.run('pack_b', this.packed.ptr, this.weight.ptr, outFeatures, inFeatures);
+    engine.run('gemm', dinp, dout, this.packed.ptr, 0, 0, rows, outFeatures, inFeatures, accumulate ? 1 : 0);
   }
 }

@@ -28,8 +28,8 @@ export class MLP {
               name: string, rng: Random) {
     const { hidden_size: h, intermediate_size: inter } = config;
     const T = sequenceLength(config);
-    this.dense1 = new Linear(engine, store, `${name}.dense_1`, h, inter);
-    this.dense2 = new Linear(engine, store, `${name}.dense_2`, inter, h);
+    this.dense1 = new Linear(engine, store, workspace, `${name}.dense_1`, h, inter);
+    this.dense2 = new Linear(engine, store, workspace, `${name}.dense_2`, inter, h);
     this.dropout = new Dropout(engine, config.hidden_dropout_prob, rng);
     this.preActivation = workspace.reserve(T * inter);
     this.activated = workspace.reserve(T * inter);

@@ -82,7 +82,7 @@ export class ViTForClassification {
     this.embedding = new Embeddings(engine, this.parameters, ws, c, this.dropoutRandom);
     this.encoder = new Encoder(engine, this.parameters, ws, c, this.dropoutRandom);
     this.layernorm = c.final_layernorm ? new LayerNorm(engine, this.parameters, ws, 'layernorm', h, c.layer_norm_eps, 1) : null;
-    this.classifier = new Linear(engine, this.parameters, 'classifier', h, c.num_classes);
+    this.classifier = new Linear(engine, this.parameters, ws, 'classifier', h, c.num_classes);
     this.cls = ws.reserve(h);
     this.clsNormed = c.final_layernorm ? ws.reserve(h) : this.cls;
     this.buffers = reserveBackwardBuffers(ws, this.T, h, c.intermediate_size);
@@ -253,6 +253,13 @@ export class ViTForClassification {
 
   loadStateDict(tensors: Map<string, Float32Array>): void {
     this.parameters.load(tensors);
+  }
+
+  /** Frees the model's memory in the engine; the model cannot be used afterwards. */
+  release(): void {
+    this.parameters.release();
+    this.io.release();
+    this.workspace.release();
   }
 
   /** Bytes of the shared memory this model holds for its inputs, outputs and activations. */

@@ -281,7 +281,7 @@ export async function train(options: TrainOptions, callbacks: TrainCallbacks = {
   } finally {
     clipper?.release();
     optimizer.release();
-    model.parameters.release();
+    model.release();
   }
   return { experimentDir, metrics, epochsDone, stopped, settings };
 }
