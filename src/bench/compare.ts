@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     }
     const trainG = gf(train, runs[0]!, 'train'), inferG = gf(infer, runs[0]!, 'infer');
     if (python) {
-      say(`| training | ${train.toFixed(0)} | ${trainG.toFixed(1)} | ${pct(trainG)} | PyTorch ${bestTorchLabel(bestTorch.key)} | ${bestTorch.train.toFixed(0)} | ${(train / bestTorch.train).toFixed(2)}× |`);
+      say(`| training | ${train.toFixed(0)} | ${trainG.toFixed(1)} | ${pct(trainG)} | PyTorch (best: ${bestTorch.key}) | ${bestTorch.train.toFixed(0)} | ${(train / bestTorch.train).toFixed(2)}× |`);
       say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | PyTorch, best | ${bestTorch.infer.toFixed(0)} | ${(infer / bestTorch.infer).toFixed(2)}× |`);
     } else {
       say(`| training | ${train.toFixed(0)} | ${trainG.toFixed(1)} | ${pct(trainG)} | — | — | — |`);
@@ -133,8 +133,6 @@ async function main(): Promise<void> {
   writeFileSync(report, lines.join('\n') + '\n');
   process.stdout.write(`\n(written to ${report})\n`);
 }
-
-const bestTorchLabel = (key: string): string => `(best: ${key})`;
 
 /** The seed model as ONNX: PyTorch's own export when torch is here, else vit-ts's exporter. */
 async function onnxForPeer(python: string | null, script: string, config: ViTConfig): Promise<{ path: string; source: string; cleanup(): void } | null> {

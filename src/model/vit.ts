@@ -262,8 +262,4 @@ export class ViTForClassification {
     this.workspace.release();
   }
 
-  /** Bytes of the shared memory this model holds for its inputs, outputs and activations. */
-  get activationBytes(): number {
-    return (this.io.floats + this.workspace.floats) * 4;
-  }
 }

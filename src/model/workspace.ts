@@ -50,10 +50,6 @@ export class Workspace {
     return this.sizes.reduce((s, r) => s + r.perItem, 0) * 4;
   }
 
-  /** Floats in the block. */
-  get floats(): number {
-    return this.offsets.length ? this.sizes.reduce((s, r) => s + r.perItem * this.capacity + r.fixed, 0) : 0;
-  }
 
   release(): void {
     if (this.block) this.engine.release(this.block);

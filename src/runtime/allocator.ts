@@ -55,12 +55,6 @@ export class Allocator {
     if (last && last.start + last.size === this.top) { this.top = last.start; this.free.pop(); }
   }
 
-  /** Bytes in use, padding included. */
-  get used(): number {
-    let total = 0;
-    for (const s of this.sizes.values()) total += s;
-    return total;
-  }
 }
 
 const align = (n: number): number => Math.ceil(n / Allocator.ALIGN) * Allocator.ALIGN;

@@ -116,11 +116,6 @@ export class Engine {
     return new Float64Array(this.memory.buffer, ptr, length);
   }
 
-  /** Bytes of the memory handed out. */
-  get bytesInUse(): number {
-    return this.allocator.used;
-  }
-
   close(): void {
     this.pool.close();
   }
