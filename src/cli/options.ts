@@ -2,9 +2,11 @@
  * Option parsers and options shared by the `vit` commands. Parsers throw UserError naming the
  * flag, so a bad value prints `vit: <message>` like every other input error.
  */
+import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import { UserError } from '../errors.js';
 import { type Engine, getEngine } from '../runtime/engine.js';
+import type { ViTConfig } from '../model/config.js';
 
 /** A parser for a whole number ≥ 1, for commander's argParser; `flag` names the option in errors. */
 export function positiveInteger(flag: string): (value: string) => number {
@@ -54,4 +56,25 @@ export function threadsOption(): Option {
  */
 export function engineFor(threads: number | undefined): Promise<Engine> {
   return getEngine(threads === undefined ? {} : { threads });
+}
+
+/** --config: JSON text, or the path of a JSON file (a seed config or an experiment's config.json). */
+export function readConfigFlag(value: string): Partial<ViTConfig> {
+  const inline = value.trim().startsWith('{');
+  let text = value;
+  if (!inline) {
+    try {
+      text = readFileSync(value, 'utf8');
+    } catch (e) {
+      throw new UserError(`--config ${value}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`--config ${inline ? '' : value + ' '}is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError('--config must be a JSON object of config keys');
+  return json as Partial<ViTConfig>;
 }

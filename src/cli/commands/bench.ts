@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { benchmark } from '../../bench/benchmark.js';
 import { resolveConfig } from '../../model/config.js';
-import { positiveInteger, threadsOption } from '../options.js';
-import { readConfigFlag } from './train.js';
+import { positiveInteger, readConfigFlag, threadsOption } from '../options.js';
 
 interface BenchFlags {
   json?: boolean;

@@ -1,13 +1,10 @@
 // `vit train`: trains a ViT on CIFAR-10 into an experiment folder, as the seed's train.py does.
-import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { UserError } from '../../errors.js';
-import type { ViTConfig } from '../../model/config.js';
 import { type AugmentName, type Hyperparameters, type RecipeName, AUGMENT_NAMES, RECIPES, RECIPE_NAMES } from '../../train/recipes.js';
 import { progressReporter } from '../../train/progress.js';
 import { readCheckpointSettings } from '../../train/checkpoint.js';
 import { type TrainOptions, checkpointPathOf, train } from '../../train/trainer.js';
-import { engineFor, finiteNumber, nonNegativeInteger, positiveInteger, threadsOption } from '../options.js';
+import { engineFor, finiteNumber, nonNegativeInteger, positiveInteger, readConfigFlag, threadsOption } from '../options.js';
 import { dataFolder } from './data.js';
 
 interface TrainFlags {
@@ -154,23 +151,3 @@ function savedThreads(resume: string): number | undefined {
   return typeof threads === 'number' && Number.isInteger(threads) && threads >= 1 ? threads : undefined;
 }
 
-/** --config: JSON text, or the path of a JSON file (a seed config or an experiment's config.json). */
-export function readConfigFlag(value: string): Partial<ViTConfig> {
-  const inline = value.trim().startsWith('{');
-  let text = value;
-  if (!inline) {
-    try {
-      text = readFileSync(value, 'utf8');
-    } catch (e) {
-      throw new UserError(`--config ${value}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`--config ${inline ? '' : value + ' '}is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError('--config must be a JSON object of config keys');
-  return json as Partial<ViTConfig>;
-}
