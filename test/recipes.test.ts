@@ -48,13 +48,13 @@ describe('recipes', () => {
     assert.deepEqual([rrc.mean, rrc.std], [[0.5], [0.5]]);
   });
 
-  it('fast uses warmup, cosine decay, label smoothing, clipping and padded crops', () => {
+  it('fast uses warmup, cosine decay, clipping and padded crops', () => {
     const fast = RECIPES.fast;
     assert.equal(fast.schedule, 'cosine');
     assert.ok(fast.warmupEpochs >= 2 && fast.warmupEpochs <= 5);
     assert.ok(fast.lr >= 2e-3 && fast.lr <= 5e-3);
     assert.ok(fast.epochs >= 30 && fast.epochs <= 40);
-    assert.ok(fast.labelSmoothing > 0 && fast.clipGrad > 0);
+    assert.ok(fast.clipGrad > 0);
     assert.equal(fast.augment, 'crop');
     const crop = augmentOptions('crop');
     assert.equal(crop.randomResizedCrop, null);

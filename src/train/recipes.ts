@@ -42,24 +42,25 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<Hyperparameters>>> = 
     clipGrad: 0,
     augment: 'rrc',
   }),
-  // Reasoned defaults, not yet tuned on a validation split (see docs in the CLI help):
-  // - lr 3e-3 peak: 1e-2 is at the edge of stability for AdamW on a ViT; warmup + cosine lets a
-  //   lower peak still move fast early and anneal late, which is most of the gain in short runs.
-  // - batch 128: twice the updates per epoch of the seed for the same images/s, which matters when
-  //   the budget is counted in epochs.
-  // - 3 warmup epochs: Adam's second moments are poor estimates over the first few hundred steps.
-  // - label smoothing 0.1, weight decay 0.05 (DeiT's values): a small ViT on 50k images overfits.
-  // - clip at 1.0: guards the warmup and higher lr against rare large gradients.
+  // Chosen on a validation split (--val-split 5000, never the test set); see the README's results.
+  // - warmup + cosine decay: a peak lr well below the seed's 1e-2 still moves fast early and anneals
+  //   late, which is most of the gain in a short run. 3 warmup epochs: Adam's second moments are
+  //   poor estimates over the first few hundred steps.
+  // - batch 128: twice the updates per epoch of the seed for the same images/s.
+  // - weight decay 1e-2 (the seed's) and no label smoothing: with DeiT's 0.05 and 0.1 this
+  //   119k-parameter model under-fit (train loss level with test loss); on the validation split,
+  //   8 epochs, lr 5e-3 / wd 1e-2 / no smoothing reached 61.3% against 59.8% for 3e-3 / 0.05 / 0.1.
+  // - clip at 1.0: guards the warmup and the higher lr against rare large gradients.
   // - padded crop + flip: the standard CIFAR-10 augmentation; keeps the whole object at full scale.
   fast: Object.freeze<Hyperparameters>({
-    epochs: 30,
+    epochs: 40,
     batchSize: 128,
-    lr: 3e-3,
+    lr: 5e-3,
     minLr: 1e-5,
     schedule: 'cosine',
     warmupEpochs: 3,
-    weightDecay: 5e-2,
-    labelSmoothing: 0.1,
+    weightDecay: 1e-2,
+    labelSmoothing: 0,
     clipGrad: 1,
     augment: 'crop',
   }),
