@@ -1,6 +1,6 @@
 // Runs a kernel on all threads: the calling thread takes share 0, the workers the rest.
-import { ARGS_OFFSET, CONTROL_BYTES, GENERATION, KERNEL, REMAINING, SPIN_POLLS, STOP } from './control.js';
-import { MAX_KERNEL_ARGS, type KernelFunction } from './kernels.js';
+import { ARGS_OFFSET, CONTROL_BYTES, FAILED, GENERATION, KERNEL, MESSAGE_OFFSET, REMAINING, SPIN_POLLS, STOP } from './control.js';
+import { MAX_KERNEL_ARGS, PARALLEL_KERNELS, type KernelFunction } from './kernels.js';
 import type { WorkerInit } from './worker.js';
 
 interface WorkerHandle {
@@ -12,6 +12,8 @@ const isNode = typeof process !== 'undefined' && process.versions?.node !== unde
 export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly args: Float64Array;
+  /** Where a worker leaves the message of an error it caught (see FAILED). */
+  private readonly message: Uint8Array;
   /** Atomics.wait is refused on a browser's main thread; there the caller polls instead. */
   private readonly canWait: boolean;
 
@@ -24,6 +26,7 @@ export class ThreadPool {
   ) {
     this.ctl = new Int32Array(memory.buffer, control, CONTROL_BYTES / 4);
     this.args = new Float64Array(memory.buffer, control + ARGS_OFFSET, MAX_KERNEL_ARGS);
+    this.message = new Uint8Array(memory.buffer, control + MESSAGE_OFFSET, CONTROL_BYTES - MESSAGE_OFFSET);
     this.canWait = isNode || typeof (globalThis as { document?: unknown }).document === 'undefined';
   }
 
@@ -54,10 +57,25 @@ export class ThreadPool {
     }
     const ctl = this.ctl;
     ctl[KERNEL] = index;
+    ctl[FAILED] = 0;
     Atomics.store(ctl, REMAINING, nt - 1);
     Atomics.add(ctl, GENERATION, 1);
     Atomics.notify(ctl, GENERATION);
-    kernel(0, nt, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
+    try {
+      kernel(0, nt, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
+    } finally {
+      // Even when share 0 threw: the next dispatch must not start while workers still run this one.
+      this.waitForWorkers();
+    }
+    const failed = Atomics.load(ctl, FAILED);
+    if (failed !== 0) {
+      const message = new TextDecoder().decode(this.message.slice()).replace(/\0+$/, '');
+      throw new Error(`kernel ${PARALLEL_KERNELS[index]} failed on worker thread ${failed}: ${message}`);
+    }
+  }
+
+  private waitForWorkers(): void {
+    const ctl = this.ctl;
     let remaining = Atomics.load(ctl, REMAINING);
     for (let i = 0; remaining !== 0 && i < SPIN_POLLS; i++) remaining = Atomics.load(ctl, REMAINING);
     while (remaining !== 0) {

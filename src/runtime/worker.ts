@@ -1,7 +1,7 @@
 // A worker thread of the kernel pool: instantiates the same compiled module on the shared
 // memory, then runs its share of each dispatched kernel until told to stop.
-import { ARGS_OFFSET, CONTROL_BYTES, GENERATION, KERNEL, REMAINING, SPIN_POLLS, STOP } from './control.js';
-import { PARALLEL_KERNELS, type KernelFunction } from './kernels.js';
+import { ARGS_OFFSET, CONTROL_BYTES, FAILED, GENERATION, KERNEL, MESSAGE_OFFSET, REMAINING, SPIN_POLLS, STOP } from './control.js';
+import { MAX_KERNEL_ARGS, PARALLEL_KERNELS, type KernelFunction } from './kernels.js';
 
 export interface WorkerInit {
   module: WebAssembly.Module;
@@ -16,7 +16,8 @@ export function serve(init: WorkerInit, ready: () => void): void {
   const exports = instance.exports as Record<string, unknown>;
   const kernels = PARALLEL_KERNELS.map((name) => exports[name] as KernelFunction);
   const ctl = new Int32Array(init.memory.buffer, init.control, CONTROL_BYTES / 4);
-  const args = new Float64Array(init.memory.buffer, init.control + ARGS_OFFSET, (CONTROL_BYTES - ARGS_OFFSET) / 8);
+  const args = new Float64Array(init.memory.buffer, init.control + ARGS_OFFSET, MAX_KERNEL_ARGS);
+  const message = new Uint8Array(init.memory.buffer, init.control + MESSAGE_OFFSET, CONTROL_BYTES - MESSAGE_OFFSET);
   const { tid, nt } = init;
   let seen = Atomics.load(ctl, GENERATION);
   ready();
@@ -30,8 +31,15 @@ export function serve(init: WorkerInit, ready: () => void): void {
     seen = generation;
     const k = ctl[KERNEL]!;
     if (k === STOP) return;
-    kernels[k]!(tid, nt, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, args[8]!,
-      args[9]!, args[10]!, args[11]!, args[12]!);
+    try {
+      kernels[k]!(tid, nt, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, args[8]!,
+        args[9]!, args[10]!, args[11]!, args[12]!);
+    } catch (error) {
+      // A trap (an out-of-bounds access, say) must reach the caller, which would otherwise wait
+      // for this thread forever: leave the message in the control block and report done.
+      new TextEncoder().encodeInto(String(error), message.fill(0));
+      Atomics.store(ctl, FAILED, tid);
+    }
     if (Atomics.sub(ctl, REMAINING, 1) === 1) Atomics.notify(ctl, REMAINING);
   }
 }
