@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../src/errors.js';
 import { encodeSafetensors, readSafetensors, readSafetensorsHeader } from '../src/io/safetensors.js';
 import { resolveConfig } from '../src/model/config.js';
+import { parameterSpecs } from '../src/model/parameters.js';
 import { fromHfConfig } from '../src/weights/hf-config.js';
 import { loadCheckpoint, resolveModelPath, saveCheckpoint } from '../src/weights/files.js';
 
@@ -90,6 +91,31 @@ test('an experiment folder: model_final, else the latest epoch; nested "model" c
     // Flat seed keys beside unknown ones work too.
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model, epochs: 12, batch_size: 256 }));
     assert.deepEqual(resolveModelPath(dir).config, resolveConfig(model));
+  });
+});
+
+test("a run with no model file yet: its training checkpoint's parameters, without the optimizer's state", () => {
+  withTemp((dir) => {
+    const fixture = join(FIXTURES, 'img16-h24-heads3');
+    const { config, params } = loadCheckpoint(fixture);
+    // As train/checkpoint.ts lays it out: the parameters under "model.", AdamW's moments beside them.
+    const tensors: [string, { shape: number[]; data: Float32Array }][] = [];
+    for (const { name, shape } of parameterSpecs(config)) {
+      const data = params.get(name)!;
+      tensors.push([`model.${name}`, { shape, data }]);
+      tensors.push([`adamw.m.${name}`, { shape, data: new Float32Array(data.length).fill(7) }]);
+    }
+    const checkpoint = join(dir, 'checkpoint.safetensors');
+    writeFileSync(checkpoint, encodeSafetensors(tensors, { format: 'vit-ts-training-checkpoint', config: JSON.stringify(config) }));
+    for (const path of [dir, checkpoint]) {
+      const loaded = loadCheckpoint(path);
+      assert.equal(loaded.files.weightsPath, checkpoint);
+      assert.deepEqual(loaded.config, config);
+      assert.deepEqual(loaded.params, params);
+    }
+    // A saved model, once there, is preferred to the checkpoint.
+    copyFileSync(join(fixture, 'weights.safetensors'), join(dir, 'model_1.safetensors'));
+    assert.equal(resolveModelPath(dir).weightsPath, join(dir, 'model_1.safetensors'));
   });
 });
 

@@ -15,7 +15,9 @@ export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const FORMAT = 'vit-ts-training-checkpoint';
 const VERSION = '1';
 
-const PARAM = 'model.';
+/** The parameters' names carry this prefix, beside the optimizer's moments (model files read them too). */
+export const CHECKPOINT_PARAM_PREFIX = 'model.';
+const PARAM = CHECKPOINT_PARAM_PREFIX;
 const MOMENT1 = 'adamw.m.';
 const MOMENT2 = 'adamw.v.';
 

@@ -1,6 +1,7 @@
 /**
  * Finding, loading and saving a model from the path a user passes to --model: a .safetensors
- * file, a training experiment's folder, or a Hugging Face model folder.
+ * file, a training experiment's folder (also one still training, which has only its checkpoint),
+ * or a Hugging Face model folder.
  */
 import { type Stats, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -8,6 +9,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/safetensors.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
+import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX } from '../train/checkpoint.js';
 import { fromHfConfig, toHfConfig } from './hf-config.js';
 import { type Layout, detectLayout, fromCanonical, toCanonical } from './layouts.js';
 
@@ -20,13 +22,15 @@ export interface Preprocessor {
 
 export interface ModelFiles {
   weightsPath: string;
+  /** The prefix of the parameters' names in the file: '' but in a training checkpoint. */
+  tensorPrefix: string;
   config: ViTConfig;
   layout: Layout;
   preprocessor?: Preprocessor;
 }
 
 const EXPECTED = 'expected a .safetensors file, or a folder holding config.json and model_final.safetensors, ' +
-  'model_{epoch}.safetensors, weights.safetensors or model.safetensors';
+  `model_{epoch}.safetensors, ${CHECKPOINT_FILE}, weights.safetensors or model.safetensors`;
 
 function statOrNull(path: string): Stats | null {
   try {
@@ -80,7 +84,10 @@ function configFromMetadata(weightsPath: string): ViTConfig | undefined {
   return interpretConfig(json as Record<string, unknown>, `${weightsPath} (metadata "config")`).config;
 }
 
-/** Picks the weights in a folder: the final model of an experiment, else its latest epoch, else the usual names. */
+/**
+ * Picks the weights in a folder: the final model of an experiment, else its latest saved epoch,
+ * else the training checkpoint (a run still going, or killed), else the usual names.
+ */
 function pickWeights(dir: string, hf: boolean): string {
   const files = new Set(readdirSync(dir));
   if (hf) {
@@ -101,7 +108,7 @@ function pickWeights(dir: string, hf: boolean): string {
     }
   }
   if (latest !== undefined) return join(dir, latest);
-  for (const name of ['weights.safetensors', 'model.safetensors']) if (files.has(name)) return join(dir, name);
+  for (const name of [CHECKPOINT_FILE, 'weights.safetensors', 'model.safetensors']) if (files.has(name)) return join(dir, name);
   const any = [...files].filter((f) => f.endsWith('.safetensors'));
   if (any.length === 1) return join(dir, any[0]!);
   if (any.length > 1) throw new UserError(`${dir}: cannot tell which weights to load among ${any.join(', ')}; pass the file itself`);
@@ -160,8 +167,10 @@ export function resolveModelPath(path: string): ModelFiles {
   if (config === undefined) {
     throw new UserError(`${weightsPath}: no config.json beside it and no "config" in its metadata; the model's shape is unknown`);
   }
-  const layout = detectLayout(readSafetensorsHeader(weightsPath).entries.keys(), weightsPath);
-  const files: ModelFiles = { weightsPath, config, layout };
+  const tensorPrefix = basename(weightsPath) === CHECKPOINT_FILE ? CHECKPOINT_PARAM_PREFIX : '';
+  const names = [...readSafetensorsHeader(weightsPath).entries.keys()].filter((n) => n.startsWith(tensorPrefix));
+  const layout = detectLayout(names.map((n) => n.slice(tensorPrefix.length)), weightsPath);
+  const files: ModelFiles = { weightsPath, tensorPrefix, config, layout };
   const preprocessorPath = join(dir, 'preprocessor_config.json');
   if (statOrNull(preprocessorPath)?.isFile()) files.preprocessor = readPreprocessor(preprocessorPath, config);
   return files;
@@ -171,7 +180,10 @@ export function resolveModelPath(path: string): ModelFiles {
 export function loadCheckpoint(path: string): { config: ViTConfig; params: Map<string, Float32Array>; files: ModelFiles } {
   const files = resolveModelPath(path);
   const { tensors } = readSafetensors(files.weightsPath);
-  return { config: files.config, params: toCanonical(tensors, files.config, files.weightsPath), files };
+  // A training checkpoint also holds the optimizer's moments: keep the parameters alone.
+  const prefix = files.tensorPrefix;
+  const own = new Map([...tensors].filter(([name]) => name.startsWith(prefix)).map(([name, t]) => [name.slice(prefix.length), t]));
+  return { config: files.config, params: toCanonical(own, files.config, files.weightsPath), files };
 }
 
 export interface SaveOptions {
