@@ -33,6 +33,8 @@ export interface BenchResult {
   infer_gflop_s: number;
   threads: number;
   batch: number;
+  /** Images per forward/backward pass. */
+  chunk: number;
   relaxed_simd: boolean;
   params: number;
   config: ViTConfig;
@@ -79,6 +81,7 @@ export async function benchmark(options: BenchOptions = {}): Promise<BenchResult
       infer_gflop_s: round((infer * forwardFlopsPerImage(config)) / 1e9),
       threads: engine.threads,
       batch,
+      chunk: Math.min(model.chunk, batch),
       relaxed_simd: engine.relaxedSimd,
       params: model.parameters.list.reduce((n, p) => n + p.size, 0),
       config,

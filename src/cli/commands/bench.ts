@@ -12,6 +12,7 @@ interface BenchFlags {
   threads?: number;
   steps: number;
   profile?: boolean;
+  chunk?: number;
 }
 
 export function register(program: Command): void {
@@ -24,10 +25,13 @@ export function register(program: Command): void {
     .addOption(new Option('--steps <n>', 'timed steps of each kind').default(10).argParser(positiveInteger('--steps')))
     .addOption(threadsOption())
     .option('--profile', 'also show where a training step spends its time, kernel by kernel')
+    .addOption(new Option('--chunk <n>', 'images per forward/backward pass within a batch (default: as many as fit the cache budget)')
+      .argParser(positiveInteger('--chunk')))
     .action(async (flags: BenchFlags) => {
       const config = flags.config === undefined ? {} : readConfigFlag(flags.config);
       resolveConfig(config as Record<string, unknown>, '--config');
-      const result = await benchmark({ config, batch: flags.batchSize, threads: flags.threads, steps: flags.steps, profile: flags.profile });
+      const result = await benchmark({ config, batch: flags.batchSize, threads: flags.threads, steps: flags.steps, profile: flags.profile,
+        chunk: flags.chunk });
       if (flags.json) {
         process.stdout.write(JSON.stringify(result) + '\n');
         return;
@@ -36,7 +40,7 @@ export function register(program: Command): void {
       process.stdout.write(
         `vit-ts: hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, ${c.num_attention_heads} heads, ` +
         `intermediate ${c.intermediate_size}, patch ${c.patch_size}, image ${c.image_size} (${result.params} parameters)\n` +
-        `batch ${result.batch}, ${result.threads} thread${result.threads > 1 ? 's' : ''}, ` +
+        `batch ${result.batch} in passes of ${result.chunk}, ${result.threads} thread${result.threads > 1 ? 's' : ''}, ` +
         `${result.relaxed_simd ? 'relaxed SIMD (fused multiply-add)' : '128-bit SIMD'}\n` +
         `train: ${result.train_img_s.toFixed(1)} images/s (${result.train_gflop_s.toFixed(1)} GFLOP/s)\n` +
         `infer: ${result.infer_img_s.toFixed(1)} images/s (${result.infer_gflop_s.toFixed(1)} GFLOP/s)\n`);
