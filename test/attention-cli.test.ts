@@ -5,7 +5,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { clsAttentionMaps } from '../src/cli/commands/attention.js';
 import { readSafetensors } from '../src/io/safetensors.js';
@@ -13,9 +12,8 @@ import { ViTForClassification } from '../src/model/vit.js';
 import { getEngine } from '../src/runtime/engine.js';
 import { type AttentionItem, layoutAttentionFigure } from '../src/viz/attention-figure.js';
 import { loadCheckpoint } from '../src/weights/files.js';
-import { fixturesDir } from './helpers.js';
+import { CLI, fixturesDir } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const SEED_MODEL = join(fixturesDir, 'seed');
 
 function vit(...args: string[]): { status: number | null; stdout: string; stderr: string } {

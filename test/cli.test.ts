@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { CLI } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const PACKAGE = fileURLToPath(new URL('../../package.json', import.meta.url));
 const COMMANDS = ['data', 'train', 'eval', 'predict', 'attention', 'plot', 'export', 'bench'];
 

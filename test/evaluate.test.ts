@@ -1,37 +1,26 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { readCifar10, subset } from '../src/data/cifar10.js';
 import { sampleDataDir } from '../src/data/location.js';
 import { UserError } from '../src/errors.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { Random } from '../src/random.js';
-import { type Engine, getEngine } from '../src/runtime/engine.js';
 import { argmax, evaluate } from '../src/train/evaluate.js';
 import { readTrainingCheckpoint } from '../src/train/checkpoint.js';
 import { train } from '../src/train/trainer.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/weights/files.js';
+import { CLI, TINY_CONFIG, trainingSandbox } from './helpers.js';
 
-const TINY = { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, patch_size: 8 };
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const run = promisify(execFile);
 
-let engine: Engine;
-let root: string;
-before(async () => {
-  engine = await getEngine({ threads: 2 });
-  root = mkdtempSync(join(tmpdir(), 'vit-eval-'));
-});
-after(() => rmSync(root, { recursive: true, force: true }));
+const sandbox = trainingSandbox('vit-eval-');
 
 async function loaded(path: string): Promise<ViTForClassification> {
   const { config, params } = loadCheckpoint(path);
-  const model = await ViTForClassification.create(config, { engine });
+  const model = await ViTForClassification.create(config, { engine: sandbox.engine });
   model.loadStateDict(params);
   return model;
 }
@@ -43,7 +32,7 @@ async function cliEval(model: string, ...extra: string[]): Promise<{ accuracy: n
 
 describe('evaluate', () => {
   it('counts the images whose largest logit is their label, and averages the cross-entropy', async () => {
-    const model = await ViTForClassification.create(TINY, { engine, seed: 5 });
+    const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine, seed: 5 });
     const set = subset(readCifar10(sampleDataDir(), 'test'), 37, new Random(3));
     const whole = evaluate(model, set, 16);
     // one image at a time, by hand
@@ -68,8 +57,8 @@ describe('evaluate', () => {
   });
 
   it('vit eval on a saved model file prints what evaluate() computes', async () => {
-    const model = await ViTForClassification.create(TINY, { engine, seed: 11 });
-    const file = join(root, 'tiny.safetensors');
+    const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine, seed: 11 });
+    const file = join(sandbox.root, 'tiny.safetensors');
     saveCheckpoint(file, model.config, model.stateDict());
     const expected = evaluate(await loaded(file), readCifar10(sampleDataDir(), 'test'), 100);
     assert.deepEqual(await cliEval(file, '--batch-size', '100'), { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
@@ -77,8 +66,8 @@ describe('evaluate', () => {
 
   it('vit eval works on an experiment folder and on a resized model', async () => {
     // image_size 16: BatchMaker resizes the 32×32 test images
-    const result = await train({ expName: 'exp', outDir: root, dataDir: sampleDataDir(), engine, epochs: 1, batchSize: 50,
-      trainSamples: 100, testSamples: 50, config: { ...TINY, image_size: 16, patch_size: 4 } });
+    const result = await train({ expName: 'exp', outDir: sandbox.root, dataDir: sampleDataDir(), engine: sandbox.engine, epochs: 1, batchSize: 50,
+      trainSamples: 100, testSamples: 50, config: { ...TINY_CONFIG, image_size: 16, patch_size: 4 } });
     const expected = evaluate(await loaded(result.experimentDir), readCifar10(sampleDataDir(), 'test'), 256);
     const printed = await cliEval(result.experimentDir);
     assert.deepEqual(printed, { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
@@ -89,19 +78,19 @@ describe('evaluate', () => {
 
   it('vit eval on a run with no model file yet evaluates its training checkpoint', async () => {
     const controller = new AbortController();
-    const result = await train({ expName: 'unfinished', outDir: root, dataDir: sampleDataDir(), engine, epochs: 3, batchSize: 50,
-      trainSamples: 100, testSamples: 50, config: TINY, signal: controller.signal }, { onEpochEnd: () => controller.abort() });
+    const result = await train({ expName: 'unfinished', outDir: sandbox.root, dataDir: sampleDataDir(), engine: sandbox.engine, epochs: 3, batchSize: 50,
+      trainSamples: 100, testSamples: 50, config: TINY_CONFIG, signal: controller.signal }, { onEpochEnd: () => controller.abort() });
     assert.equal(result.stopped, true);
     const checkpoint = readTrainingCheckpoint(join(result.experimentDir, 'checkpoint.safetensors'));
-    const model = await ViTForClassification.create(checkpoint.config, { engine });
+    const model = await ViTForClassification.create(checkpoint.config, { engine: sandbox.engine });
     model.loadStateDict(checkpoint.params);
     const expected = evaluate(model, readCifar10(sampleDataDir(), 'test'), 256);
     assert.deepEqual(await cliEval(result.experimentDir), { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
   });
 
   it('vit eval names a missing data folder', async () => {
-    const missing = join(root, 'nowhere');
-    await assert.rejects(run(process.execPath, [CLI, 'eval', '--model', join(root, 'tiny.safetensors'), '--data', missing]),
+    const missing = join(sandbox.root, 'nowhere');
+    await assert.rejects(run(process.execPath, [CLI, 'eval', '--model', join(sandbox.root, 'tiny.safetensors'), '--data', missing]),
       (e: unknown) => {
         const stderr = (e as { stderr?: string }).stderr ?? '';
         return stderr.includes(missing) && stderr.includes('vit data cifar10') && stderr.includes('--sample');

@@ -5,15 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { readSafetensors, readSafetensorsHeader } from '../src/io/safetensors.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { getEngine } from '../src/runtime/engine.js';
 import { loadCheckpoint } from '../src/weights/files.js';
-import { fixturesDir } from './helpers.js';
+import { CLI, fixturesDir } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 function vit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, VIT_THREADS: '1' } });

@@ -1,8 +1,45 @@
 // Shared test helpers.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { after, before } from 'node:test';
+import { type Engine, getEngine } from '../src/runtime/engine.js';
+
+/** The compiled command line, for tests that run `vit` as a user does. */
+export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+/** A model small enough to train for a few epochs in seconds: the training tests' model. */
+export const TINY_CONFIG = Object.freeze({ hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, patch_size: 8 });
+
+/** What the training tests share: an engine on two threads and a temporary folder for experiments. */
+export interface TrainingSandbox {
+  readonly engine: Engine;
+  /** Made before the file's tests, removed after them. */
+  readonly root: string;
+}
+
+/** Registers the hooks that set up and remove a TrainingSandbox around the calling file's tests. */
+export function trainingSandbox(prefix: string): TrainingSandbox {
+  let engine: Engine | undefined;
+  let root: string | undefined;
+  before(async () => {
+    engine = await getEngine({ threads: 2 });
+    root = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(() => {
+    if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the training sandbox is used before its tests run');
+    return value;
+  };
+  return {
+    get engine() { return ready(engine); },
+    get root() { return ready(root); },
+  };
+}
 
 /** test/fixtures in the source tree (tests run from dist/test). */
 export const fixturesDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'test', 'fixtures');

@@ -5,7 +5,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { UserError } from '../src/errors.js';
 import { type ViTConfig, resolveConfig } from '../src/model/config.js';
@@ -15,8 +14,8 @@ import { Random } from '../src/random.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/weights/files.js';
 import { settingsFromJson } from '../src/train/trainer.js';
 import { initFrom } from '../src/weights/init-from.js';
+import { CLI } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const HIDDEN = 16;
 const LABELS = ['ant', 'bee', 'cat', 'dog', 'eel', 'fox', 'gnu'];
 /** A small ViT shaped like google/vit-base-patch16-224: final LayerNorm, exact GELU, named classes. */

@@ -5,7 +5,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { readCifar10 } from '../src/data/cifar10.js';
 import { sampleDataDir } from '../src/data/location.js';
@@ -14,9 +13,8 @@ import { Random } from '../src/random.js';
 import { getEngine } from '../src/runtime/engine.js';
 import { loadCheckpoint } from '../src/weights/files.js';
 import { ViTForClassification } from '../src/model/vit.js';
-import { fixturesDir } from './helpers.js';
+import { CLI, fixturesDir } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const SEED_MODEL = join(fixturesDir, 'seed');
 const IMAGES = 3;
 

@@ -1,34 +1,22 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { sampleDataDir } from '../src/data/location.js';
 import { UserError } from '../src/errors.js';
 import { readSafetensors } from '../src/io/safetensors.js';
-import { type Engine, getEngine } from '../src/runtime/engine.js';
 import { readTrainingCheckpoint } from '../src/train/checkpoint.js';
 import { type TrainOptions, type TrainResult, train } from '../src/train/trainer.js';
+import { CLI, TINY_CONFIG, trainingSandbox } from './helpers.js';
 
 // Dropout on, so that the dropout generator's state must be restored too.
-const TINY = {
-  hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, patch_size: 8,
-  hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
-};
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const TINY_WITH_DROPOUT = { ...TINY_CONFIG, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 };
 
-let engine: Engine;
-let root: string;
-before(async () => {
-  engine = await getEngine({ threads: 2 });
-  root = mkdtempSync(join(tmpdir(), 'vit-resume-'));
-});
-after(() => rmSync(root, { recursive: true, force: true }));
+const sandbox = trainingSandbox('vit-resume-');
 
 const run = (expName: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
-  expName, outDir: root, dataDir: sampleDataDir(), config: TINY, engine,
+  expName, outDir: sandbox.root, dataDir: sampleDataDir(), config: TINY_WITH_DROPOUT, engine: sandbox.engine,
   batchSize: 40, lr: 3e-3, trainSamples: 200, testSamples: 80, seed: 7, ...extra,
 });
 
@@ -56,7 +44,7 @@ describe('resume', () => {
     const first = await train(run('seed-resumed', { epochs: 1 }));
     assert.equal(first.metrics.train_losses.length, 1);
     const notices: string[] = [];
-    const resumed = await train({ expName: 'seed-resumed', outDir: root, engine, epochs: 2, resume: first.experimentDir },
+    const resumed = await train({ expName: 'seed-resumed', outDir: sandbox.root, engine: sandbox.engine, epochs: 2, resume: first.experimentDir },
       { onNotice: (n) => notices.push(n) });
     assert.deepEqual(notices, []);
     assert.equal(resumed.epochsDone, 2);
@@ -71,29 +59,29 @@ describe('resume', () => {
     assert.equal(stopped.stopped, true);
     assert.equal(stopped.epochsDone, 1);
     // options left out come from the checkpoint, not from the defaults
-    const resumed = await train({ expName: 'fast-resumed', outDir: root, engine, resume: stopped.experimentDir });
+    const resumed = await train({ expName: 'fast-resumed', outDir: sandbox.root, engine: sandbox.engine, resume: stopped.experimentDir });
     assert.equal(resumed.settings.recipe, 'fast');
     assertSameRun(resumed, straight);
   });
 
   it('resumes into a new experiment folder, and refuses options that would change the run', async () => {
-    const from = join(root, 'seed-straight');
-    const forked = await train({ expName: 'forked', outDir: root, engine, epochs: 3, resume: from });
+    const from = join(sandbox.root, 'seed-straight');
+    const forked = await train({ expName: 'forked', outDir: sandbox.root, engine: sandbox.engine, epochs: 3, resume: from });
     assert.equal(forked.metrics.train_losses.length, 3);
-    assert.ok(existsSync(join(root, 'forked', 'model_final.safetensors')));
-    await assert.rejects(train({ expName: 'forked2', outDir: root, engine, lr: 1, resume: from }),
+    assert.ok(existsSync(join(sandbox.root, 'forked', 'model_final.safetensors')));
+    await assert.rejects(train({ expName: 'forked2', outDir: sandbox.root, engine: sandbox.engine, lr: 1, resume: from }),
       (e: unknown) => e instanceof UserError && e.message.includes('--lr') && e.message.includes('differs'));
-    await assert.rejects(train({ expName: 'forked3', outDir: root, engine, epochs: 1, resume: from }),
+    await assert.rejects(train({ expName: 'forked3', outDir: sandbox.root, engine: sandbox.engine, epochs: 1, resume: from }),
       (e: unknown) => e instanceof UserError && e.message.includes('--epochs'));
-    await assert.rejects(train({ expName: 'x', outDir: root, engine, resume: join(root, 'nothing-here') }),
+    await assert.rejects(train({ expName: 'x', outDir: sandbox.root, engine: sandbox.engine, resume: join(sandbox.root, 'nothing-here') }),
       (e: unknown) => e instanceof UserError && e.message.includes('nothing-here'));
   });
 
   it('a killed run leaves whole files, and resuming removes its temporaries', async () => {
     const name = 'killed';
-    const dir = join(root, name);
-    const child: ChildProcess = spawn(process.execPath, [CLI, 'train', '--exp-name', name, '--out', root, '--sample',
-      '--config', JSON.stringify(TINY), '--epochs', '1000', '--batch-size', '20', '--train-samples', '60', '--test-samples', '20',
+    const dir = join(sandbox.root, name);
+    const child: ChildProcess = spawn(process.execPath, [CLI, 'train', '--exp-name', name, '--out', sandbox.root, '--sample',
+      '--config', JSON.stringify(TINY_WITH_DROPOUT), '--epochs', '1000', '--batch-size', '20', '--train-samples', '60', '--test-samples', '20',
       '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -115,7 +103,7 @@ describe('resume', () => {
     assert.ok([checkpoint.epoch, checkpoint.epoch - 1].includes(metrics.train_losses.length));
     assert.deepEqual(metrics.train_losses, checkpoint.metrics.train_losses.slice(0, metrics.train_losses.length));
 
-    const resumed = await train({ expName: name, outDir: root, engine, epochs: checkpoint.epoch + 1, resume: dir });
+    const resumed = await train({ expName: name, outDir: sandbox.root, engine: sandbox.engine, epochs: checkpoint.epoch + 1, resume: dir });
     assert.equal(resumed.metrics.train_losses.length, checkpoint.epoch + 1);
     assert.deepEqual(resumed.metrics.train_losses.slice(0, -1), checkpoint.metrics.train_losses);
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), []);

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { dataFolder } from '../src/cli/commands/data.js';
 import { readCifar10 } from '../src/data/cifar10.js';
 import { sampleDataDir } from '../src/data/location.js';
@@ -10,23 +9,16 @@ import { UserError } from '../src/errors.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { Random } from '../src/random.js';
-import { type Engine, getEngine } from '../src/runtime/engine.js';
 import { readTrainingCheckpoint } from '../src/train/checkpoint.js';
 import { GradientClipper, type TrainOptions, splitOff, train } from '../src/train/trainer.js';
 import { loadCheckpoint } from '../src/weights/files.js';
+import { TINY_CONFIG, trainingSandbox } from './helpers.js';
 
-const TINY = { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, patch_size: 8 };
 
-let engine: Engine;
-let root: string;
-before(async () => {
-  engine = await getEngine({ threads: 2 });
-  root = mkdtempSync(join(tmpdir(), 'vit-train-'));
-});
-after(() => rmSync(root, { recursive: true, force: true }));
+const sandbox = trainingSandbox('vit-train-');
 
 const tinyRun = (expName: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
-  expName, outDir: root, dataDir: sampleDataDir(), config: TINY, engine,
+  expName, outDir: sandbox.root, dataDir: sampleDataDir(), config: TINY_CONFIG, engine: sandbox.engine,
   epochs: 2, batchSize: 50, lr: 3e-3, trainSamples: 300, testSamples: 100, ...extra,
 });
 
@@ -35,7 +27,7 @@ describe('train', () => {
     const lines: number[] = [];
     const result = await train(tinyRun('short', { epochs: 3, saveModelEvery: 1 }), { onEpochEnd: (r) => lines.push(r.epoch) });
     assert.deepEqual(lines, [1, 2, 3]);
-    const dir = join(root, 'short');
+    const dir = join(sandbox.root, 'short');
     const losses = result.metrics.train_losses;
     assert.ok(losses[2]! < losses[0]!, `train loss should fall: ${losses.join(', ')}`);
 
@@ -102,7 +94,7 @@ describe('train', () => {
     });
     assert.equal(result.stopped, true);
     assert.equal(result.epochsDone, 1);
-    const dir = join(root, 'stopped');
+    const dir = join(sandbox.root, 'stopped');
     const files = readdirSync(dir);
     assert.deepEqual(files.filter((f) => f.includes('.tmp')), []);
     // the last good epoch's checkpoint and metrics, and no final model
@@ -112,16 +104,16 @@ describe('train', () => {
   });
 
   it('names a missing data folder and says how to get the data', async () => {
-    const missing = join(root, 'no-such-data');
+    const missing = join(sandbox.root, 'no-such-data');
     await assert.rejects(train(tinyRun('nodata', { dataDir: missing })), (e: unknown) =>
       e instanceof UserError && e.message.includes(missing) && e.message.includes('vit data cifar10') && e.message.includes('--sample'));
-    assert.ok(!existsSync(join(root, 'nodata')), 'no experiment folder is left behind');
+    assert.ok(!existsSync(join(sandbox.root, 'nodata')), 'no experiment folder is left behind');
 
     const saved = process.env['VIT_CACHE_DIR'];
-    process.env['VIT_CACHE_DIR'] = join(root, 'empty-cache');
+    process.env['VIT_CACHE_DIR'] = join(sandbox.root, 'empty-cache');
     try {
       assert.throws(() => dataFolder({}), (e: unknown) =>
-        e instanceof UserError && e.message.includes(join(root, 'empty-cache')) && e.message.includes('vit data cifar10') &&
+        e instanceof UserError && e.message.includes(join(sandbox.root, 'empty-cache')) && e.message.includes('vit data cifar10') &&
         e.message.includes('--sample'));
     } finally {
       if (saved === undefined) delete process.env['VIT_CACHE_DIR'];
@@ -152,7 +144,7 @@ describe('training step', () => {
   }
 
   it('label smoothing\'s gradient matches finite differences of the smoothed loss', async () => {
-    const model = await ViTForClassification.create(TINY, { engine, seed: 3 });
+    const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine, seed: 3 });
     const count = 6;
     const classes = model.config.num_classes;
     const rng = new Random(9);
@@ -196,9 +188,9 @@ describe('training step', () => {
   });
 
   it('clips the gradients\' global norm as clip_grad_norm_', async () => {
-    const model = await ViTForClassification.create(TINY, { engine, seed: 1 });
+    const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine, seed: 1 });
     const store = model.parameters;
-    const grads = engine.f32(store.grads, store.count);
+    const grads = sandbox.engine.f32(store.grads, store.count);
     const rng = new Random(2);
     let sum = 0;
     for (const p of store.list) {
@@ -221,7 +213,7 @@ describe('training step', () => {
   });
 
   it('writes model files that load and a checkpoint whose tensors are plain F32', () => {
-    const { tensors, metadata } = readSafetensors(join(root, 'short', 'checkpoint.safetensors'));
+    const { tensors, metadata } = readSafetensors(join(sandbox.root, 'short', 'checkpoint.safetensors'));
     assert.equal(metadata['format'], 'vit-ts-training-checkpoint');
     assert.ok([...tensors.values()].every((t) => t.dtype === 'F32'));
     assert.ok([...tensors.keys()].some((k) => k.startsWith('adamw.m.')));
