@@ -1,16 +1,20 @@
 // GELU (the seed's tanh form and the exact erf form) and dropout, element by element.
 
-import { fma, vexp, vtanh, verf, share, at, uniformAt } from './simd';
+import { fma, vexp, verf, share, at, uniformAt } from './simd';
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const GELU_CUBIC: f32 = 0.044715;
 const INV_SQRT_2: f32 = 0.7071067811865476;
 const INV_SQRT_2PI: f32 = 0.3989422804014327;
 
+/**
+ * −2u for the tanh form's u = √(2/π)·(x + 0.044715·x³). The form is computed as
+ * 0.5·x·(1 + tanh(u)) = x·σ(2u) = x / (1 + e^{−2u}): one exp and one division, where tanh
+ * would add a second division and more.
+ */
 // @ts-ignore: decorator
-@inline function tanhArgument(x: v128): v128 {
-  const x3 = f32x4.mul(f32x4.mul(x, x), x);
-  return f32x4.mul(f32x4.splat(SQRT_2_OVER_PI), fma(f32x4.splat(GELU_CUBIC), x3, x));
+@inline function minusTwoU(x: v128, x2: v128): v128 {
+  return f32x4.mul(x, fma(x2, f32x4.splat(-2 * SQRT_2_OVER_PI * GELU_CUBIC), f32x4.splat(-2 * SQRT_2_OVER_PI)));
 }
 
 /** Four-float steps over this thread's share of n (shares are multiples of 4; the last one takes the tail). */
@@ -25,8 +29,8 @@ export function gelu_tanh_forward(tid: i32, nt: i32, out: usize, inp: usize, n: 
   let i = chunkStart(n, tid, nt);
   for (; i + 4 <= end; i += 4) {
     const x = v128.load(at(inp, i));
-    const t = vtanh(tanhArgument(x));
-    v128.store(at(out, i), f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.add(f32x4.splat(1), t)));
+    const e = vexp(minusTwoU(x, f32x4.mul(x, x)));
+    v128.store(at(out, i), f32x4.div(x, f32x4.add(f32x4.splat(1), e)));
   }
   for (; i < end; i++) {
     const x = load<f32>(at(inp, i));
@@ -34,18 +38,23 @@ export function gelu_tanh_forward(tid: i32, nt: i32, out: usize, inp: usize, n: 
   }
 }
 
-/** dinp = dout · GELU'(inp), tanh form. dinp may be dout. */
+/**
+ * dinp = dout · GELU'(inp), tanh form. dinp may be dout. With s = σ(2u) and e = e^{−2u}:
+ * GELU' = s + x·s·(1 − s)·2u' = s + x·2u'·e·s², free of the cancellation in 1 − s.
+ */
 export function gelu_tanh_backward(tid: i32, nt: i32, dinp: usize, inp: usize, dout: usize, n: i32): void {
   const end = chunkEnd(n, tid, nt);
   let i = chunkStart(n, tid, nt);
-  const half = f32x4.splat(0.5), one = f32x4.splat(1);
+  const one = f32x4.splat(1);
   for (; i + 4 <= end; i += 4) {
     const x = v128.load(at(inp, i));
-    const t = vtanh(tanhArgument(x));
     const x2 = f32x4.mul(x, x);
-    const du = f32x4.mul(f32x4.splat(SQRT_2_OVER_PI), fma(f32x4.splat(3 * GELU_CUBIC), x2, one));
-    const sech2 = f32x4.sub(one, f32x4.mul(t, t));
-    const local = fma(f32x4.mul(f32x4.mul(half, x), sech2), du, f32x4.mul(half, f32x4.add(one, t)));
+    // Capped so that s stays a normal float: denormals are slow, and s² would underflow.
+    const e = vexp(f32x4.pmin(minusTwoU(x, x2), f32x4.splat(80)));
+    const s = f32x4.div(one, f32x4.add(one, e));
+    const twoDu = fma(x2, f32x4.splat(6 * SQRT_2_OVER_PI * GELU_CUBIC), f32x4.splat(2 * SQRT_2_OVER_PI));
+    // (e·s)·s ≤ s first: e alone can be 5e34 and s² underflows, so other orders give inf · 0.
+    const local = fma(f32x4.mul(f32x4.mul(e, s), s), f32x4.mul(x, twoDu), s);
     v128.store(at(dinp, i), f32x4.mul(local, v128.load(at(dout, i))));
   }
   for (; i < end; i++) {

@@ -1,4 +1,4 @@
-// Small SIMD building blocks shared by the kernels: fused multiply-add, exp, tanh, erf,
+// Small SIMD building blocks shared by the kernels: fused multiply-add, exp, erf,
 // horizontal reductions, partial stores, and the split of work between threads.
 
 /** a·b + c. With relaxed SIMD this is one fused instruction; otherwise a multiply and an add. */
@@ -63,13 +63,6 @@
   // The integer n sits in shifted's low bits; (bits + 127) << 23 is 2^n's bit pattern.
   const scale = i32x4.shl(i32x4.add(shifted, i32x4.splat(127)), 23);
   return f32x4.mul(p, scale);
-}
-
-/** tanh for four lanes, as 1 − 2 / (e^{2x} + 1). */
-// @ts-ignore: decorator
-@inline export function vtanh(x: v128): v128 {
-  const e = vexp(f32x4.add(x, x));
-  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
 }
 
 /** erf for four lanes (Abramowitz & Stegun 7.1.26, absolute error below 1.5e-7). */
