@@ -41,12 +41,13 @@
 /**
  * e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor series to r^7
  * (relative error about 2e-8), 2^n built in the exponent bits. Inputs are clamped to
- * [-87.3, 88.3] so the result stays a normal float. pmin/pmax and the round-by-adding-1.5·2^23
+ * [-80, 88.3]: e^-80 ≈ 2e-35 (not 0) keeps the result, and a softmax's probabilities made from
+ * it, normal floats, since x86 takes a slow path for every denormal it produces. pmin/pmax and the round-by-adding-1.5·2^23
  * trick keep to single x86 instructions, where min/max/nearest/trunc_sat expand to many.
  */
 // @ts-ignore: decorator
 @inline export function vexp(x: v128): v128 {
-  x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(88.3)), f32x4.splat(-87.3));
+  x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(88.3)), f32x4.splat(-80.0));
   const magic = f32x4.splat(12582912.0); // 1.5·2^23: adding it rounds to an integer in the low mantissa bits
   const shifted = fma(x, f32x4.splat(1.44269504088896341), magic);
   const n = f32x4.sub(shifted, magic);
