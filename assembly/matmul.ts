@@ -135,8 +135,13 @@ export function matmul_backward_weight(tid: i32, nt: i32, dweight: usize, dbias:
     for (let m = mStart; m < mEnd; m += 4) {
       const rows = min(4, mEnd - m);
       let k = 0;
-      for (; k + 8 <= K; k += 8) weightGradientBlock(true, dweight, dout, inp, n0, n1, m, rows, k, 8, K, M);
-      if (k < K) weightGradientBlock(false, dweight, dout, inp, n0, n1, m, rows, k, K - k, K, M);
+      if (rows == 4) {
+        for (; k + 8 <= K; k += 8) weightGradientBlock(true, true, dweight, dout, inp, n0, n1, m, 4, k, 8, K, M);
+        if (k < K) weightGradientBlock(false, true, dweight, dout, inp, n0, n1, m, 4, k, K - k, K, M);
+      } else {
+        for (; k + 8 <= K; k += 8) weightGradientBlock(true, false, dweight, dout, inp, n0, n1, m, rows, k, 8, K, M);
+        if (k < K) weightGradientBlock(false, false, dweight, dout, inp, n0, n1, m, rows, k, K - k, K, M);
+      }
     }
   }
   if (dbias) {
@@ -151,11 +156,12 @@ export function matmul_backward_weight(tid: i32, nt: i32, dweight: usize, dbias:
 
 /**
  * dweight[m..m+rows, k..k+cols] += Σ_{n0 ≤ n < n1} dout[n, m+i] · inp[n, k+j], with rows ≤ 4 and
- * cols ≤ 8. `full` (cols == 8, a constant at each call site) loads whole vectors; a narrow last
- * block gathers its columns without reading past the row.
+ * cols ≤ 8. `full` (cols == 8) loads whole vectors; a narrow last block gathers its columns
+ * without reading past the row. `fourRows` (rows == 4) reads dout's four values at constant
+ * offsets, which saves the loop three address computations. Both are constants at each call site.
  */
 // @ts-ignore: decorator
-@inline function weightGradientBlock(full: bool, dweight: usize, dout: usize, inp: usize, n0: i32, n1: i32,
+@inline function weightGradientBlock(full: bool, fourRows: bool, dweight: usize, dout: usize, inp: usize, n0: i32, n1: i32,
                                      m: i32, rows: i32, k: i32, cols: i32, K: i32, M: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
@@ -167,8 +173,10 @@ export function matmul_backward_weight(tid: i32, nt: i32, dweight: usize, dbias:
   for (let n = n0; n < n1; n++) {
     const b0 = full ? v128.load(pi) : gather4(pi, cols);
     const b1 = full ? v128.load(pi, 16) : cols > 4 ? gather4(pi + 16, cols - 4) : f32x4.splat(0);
-    const a0 = v128.load32_splat(pd), a1 = v128.load32_splat(pd + (<usize>r1 << 2));
-    const a2 = v128.load32_splat(pd + (<usize>r2 << 2)), a3 = v128.load32_splat(pd + (<usize>r3 << 2));
+    const a0 = v128.load32_splat(pd);
+    const a1 = fourRows ? v128.load32_splat(pd, 4) : v128.load32_splat(pd + (<usize>r1 << 2));
+    const a2 = fourRows ? v128.load32_splat(pd, 8) : v128.load32_splat(pd + (<usize>r2 << 2));
+    const a3 = fourRows ? v128.load32_splat(pd, 12) : v128.load32_splat(pd + (<usize>r3 << 2));
     c00 = fma(a0, b0, c00); c01 = fma(a0, b1, c01);
     c10 = fma(a1, b0, c10); c11 = fma(a1, b1, c11);
     c20 = fma(a2, b0, c20); c21 = fma(a2, b1, c21);
