@@ -1,6 +1,7 @@
 // Matrix products for Linear layers. The right-hand matrix is first packed into panels of
 // 8 columns ([K][8] each, zero-padded), so the inner loop reads it contiguously and keeps a
-// 4×8 block of the output in eight SIMD registers.
+// 4×8 block of the output in eight SIMD registers; four rows of the left-hand matrix are
+// interleaved likewise just before they are used.
 
 import { fma, storePartial, alignedShare, share, at } from './simd';
 
@@ -34,35 +35,44 @@ export function pack_b(tid: i32, nt: i32, dst: usize, w: usize, K: i32, M: i32):
   }
 }
 
+/** Floats of scratch memory each thread needs for gemm's rows of a (see gemm). */
+export function gemm_scratch_floats(K: i32): i32 {
+  return 4 * K;
+}
+
 /**
  * out[N, M] = a[N, K] · B[K, M] (+ bias[M]) (+ residual[N, M]) (+ out, when accumulate ≠ 0).
  * B comes packed by pack_bt or pack_b. bias and residual are 0 when absent. Rows are split
- * between threads.
+ * between threads. Each block of four rows of a is first interleaved into the thread's share
+ * of `scratch` ([K][4]), so the inner loop reads all four rows from one pointer at constant
+ * offsets: fewer instructions per multiply-add than four row pointers would take.
  */
-export function gemm(tid: i32, nt: i32, out: usize, a: usize, packed: usize, bias: usize, residual: usize,
+export function gemm(tid: i32, nt: i32, out: usize, a: usize, packed: usize, scratch: usize, bias: usize, residual: usize,
                      N: i32, K: i32, M: i32, accumulate: i32): void {
   const start = alignedShare(N, tid, nt, 4);
   const end = alignedShare(N, tid + 1, nt, 4);
   const panels = (M + PANEL - 1) / PANEL;
   const rowBytes = <usize>K << 2;
+  const rows = at(scratch, tid * gemm_scratch_floats(K));
   let n = start;
   for (; n + 4 <= end; n += 4) {
+    interleaveFourRows(rows, a + <usize>n * rowBytes, K);
     for (let p = 0; p < panels; p++) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
       let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-      let pa = a + <usize>n * rowBytes;
+      let pa = rows;
       let pb = packed + (<usize>(p * K * PANEL) << 2);
       for (let k = 0; k < K; k++) {
         const b0 = v128.load(pb), b1 = v128.load(pb, 16);
         const a0 = v128.load32_splat(pa);
-        const a1 = v128.load32_splat(pa + rowBytes);
-        const a2 = v128.load32_splat(pa + 2 * rowBytes);
-        const a3 = v128.load32_splat(pa + 3 * rowBytes);
+        const a1 = v128.load32_splat(pa, 4);
+        const a2 = v128.load32_splat(pa, 8);
+        const a3 = v128.load32_splat(pa, 12);
         c00 = fma(a0, b0, c00); c01 = fma(a0, b1, c01);
         c10 = fma(a1, b0, c10); c11 = fma(a1, b1, c11);
         c20 = fma(a2, b0, c20); c21 = fma(a2, b1, c21);
         c30 = fma(a3, b0, c30); c31 = fma(a3, b1, c31);
-        pa += 4; pb += 32;
+        pa += 16; pb += 32;
       }
       const m = p * PANEL;
       const cols = min(PANEL, M - m);
@@ -86,6 +96,26 @@ export function gemm(tid: i32, nt: i32, out: usize, a: usize, packed: usize, bia
       const m = p * PANEL;
       epilogue(out, bias, residual, n, m, M, min(PANEL, M - m), accumulate, c0, c1);
     }
+  }
+}
+
+/** dst[k][r] = src[r][k] for the four rows r of K floats at src (a 4×4 transpose per four k). */
+function interleaveFourRows(dst: usize, src: usize, K: i32): void {
+  const rowBytes = <usize>K << 2;
+  let k = 0;
+  for (; k + 4 <= K; k += 4) {
+    const p = at(src, k);
+    const r0 = v128.load(p), r1 = v128.load(p + rowBytes), r2 = v128.load(p + 2 * rowBytes), r3 = v128.load(p + 3 * rowBytes);
+    const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+    const lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+    const q = at(dst, 4 * k);
+    v128.store(q, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+    v128.store(q, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
+    v128.store(q, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
+    v128.store(q, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
+  }
+  for (; k < K; k++) {
+    for (let r = 0; r < 4; r++) store<f32>(at(dst, 4 * k + r), load<f32>(at(src, k) + <usize>r * rowBytes));
   }
 }
 

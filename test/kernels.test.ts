@@ -186,9 +186,10 @@ for (const { label, options } of ENGINES) {
         const previous = randn(rng, N * M);
         const out = accumulate ? arena.inout('out', previous) : arena.output('out', N * M);
         const packed = arena.output('packed', packedFloats(K, M));
+        const scratch = arena.output('scratch', engine.threads * engine.serial.gemm_scratch_floats(K));
         if (transposed) engine.run('pack_bt', packed.ptr, w.ptr, K, M);
         else engine.run('pack_b', packed.ptr, w.ptr, K, M);
-        engine.run('gemm', out.ptr, a.ptr, packed.ptr, bias?.ptr ?? 0, residual?.ptr ?? 0, N, K, M, accumulate ? 1 : 0);
+        engine.run('gemm', out.ptr, a.ptr, packed.ptr, scratch.ptr, bias?.ptr ?? 0, residual?.ptr ?? 0, N, K, M, accumulate ? 1 : 0);
         arena.check();
         const B = transposed ? ref.transpose(wData, M, K) : wData;
         const expected = ref.gemm(a.read(), B, bias?.read() ?? null, residual?.read() ?? null, accumulate ? previous : null, N, K, M);

@@ -8,6 +8,8 @@ export class Linear {
   readonly bias: Parameter | null;
   /** The weight, repacked into column panels for the matrix kernel before each use. */
   private readonly packed: Slot;
+  /** Each thread's rows of the left-hand matrix, interleaved by the matrix kernel. */
+  private readonly scratch: Slot;
 
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, name: string,
               readonly inFeatures: number, readonly outFeatures: number) {
@@ -15,13 +17,14 @@ export class Linear {
     this.bias = store.has(`${name}.bias`) ? store.get(`${name}.bias`) : null;
     const panel = (n: number): number => Math.ceil(n / 8) * 8;
     this.packed = workspace.reserve(0, Math.max(panel(outFeatures) * inFeatures, panel(inFeatures) * outFeatures));
+    this.scratch = workspace.reserve(0, engine.threads * engine.serial.gemm_scratch_floats(Math.max(inFeatures, outFeatures)));
   }
 
   /** out[rows, out] = inp[rows, in] · Wᵀ + b, plus residual[rows, out] when given (fused residual connection). */
   forward(out: number, inp: number, rows: number, residual = 0): void {
     const { engine, inFeatures, outFeatures } = this;
     engine.run('pack_bt', this.packed.ptr, this.weight.ptr, inFeatures, outFeatures);
-    engine.run('gemm', out, inp, this.packed.ptr, this.bias?.ptr ?? 0, residual, rows, inFeatures, outFeatures, 0);
+    engine.run('gemm', out, inp, this.packed.ptr, this.scratch.ptr, this.bias?.ptr ?? 0, residual, rows, inFeatures, outFeatures, 0);
   }
 
   /**
@@ -33,6 +36,6 @@ export class Linear {
     engine.run('matmul_backward_weight', this.weight.grad, this.bias?.grad ?? 0, dout, inp, rows, inFeatures, outFeatures);
     if (dinp === 0) return;
     engine.run('pack_b', this.packed.ptr, this.weight.ptr, outFeatures, inFeatures);
-    engine.run('gemm', dinp, dout, this.packed.ptr, 0, 0, rows, outFeatures, inFeatures, accumulate ? 1 : 0);
+    engine.run('gemm', dinp, dout, this.packed.ptr, this.scratch.ptr, 0, 0, rows, outFeatures, inFeatures, accumulate ? 1 : 0);
   }
 }

@@ -5,7 +5,8 @@
 export interface ParallelKernels {
   pack_bt(dst: number, w: number, K: number, M: number): void;
   pack_b(dst: number, w: number, K: number, M: number): void;
-  gemm(out: number, a: number, packed: number, bias: number, residual: number, N: number, K: number, M: number, accumulate: number): void;
+  gemm(out: number, a: number, packed: number, scratch: number, bias: number, residual: number, N: number, K: number, M: number,
+       accumulate: number): void;
   matmul_backward_weight(dweight: number, dbias: number, dout: number, inp: number, N: number, K: number, M: number): void;
   layernorm_forward(out: number, mean: number, rstd: number, inp: number, weight: number, bias: number, N: number, C: number, eps: number): void;
   layernorm_backward(dinp: number, partial: number, dout: number, inp: number, weight: number, mean: number, rstd: number, N: number, C: number): void;
@@ -33,6 +34,7 @@ export interface ParallelKernels {
 /** Kernels called directly on the calling thread: small, or needing no split. */
 export interface SerialKernels {
   layernorm_reduce(dweight: number, dbias: number, partial: number, C: number, nt: number): void;
+  gemm_scratch_floats(K: number): number;
   attention_scratch_floats(T: number, hs: number): number;
   softmax_cross_entropy(probs: number, losses: number, dlogits: number, logits: number, labels: number, B: number, K: number,
                         smoothing: number, norm: number): number;
