@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .addOption(new Option('--steps <n>', 'timed steps of each kind').default(10).argParser(positiveInteger('--steps')))
     .addOption(threadsOption())
     .option('--profile', 'also show where a training step spends its time, kernel by kernel')
-    .addOption(new Option('--chunk <n>', 'images per forward/backward pass within a batch (default: as many as fit the cache budget)')
+    .addOption(new Option('--chunk <n>', 'images per forward/backward pass within a batch (default: up to 256, within 1 GiB of activations)')
       .argParser(positiveInteger('--chunk')))
     .action(async (flags: BenchFlags) => {
       const config = flags.config === undefined ? {} : readConfigFlag(flags.config);
