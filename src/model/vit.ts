@@ -261,5 +261,4 @@ export class ViTForClassification {
     this.io.release();
     this.workspace.release();
   }
-
 }

@@ -50,7 +50,6 @@ export class Workspace {
     return this.sizes.reduce((s, r) => s + r.perItem, 0) * 4;
   }
 
-
   release(): void {
     if (this.block) this.engine.release(this.block);
     this.block = 0;

@@ -54,7 +54,6 @@ export class Allocator {
     const last = this.free[this.free.length - 1];
     if (last && last.start + last.size === this.top) { this.top = last.start; this.free.pop(); }
   }
-
 }
 
 const align = (n: number): number => Math.ceil(n / Allocator.ALIGN) * Allocator.ALIGN;

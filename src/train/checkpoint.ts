@@ -17,7 +17,6 @@ const VERSION = '1';
 
 /** The parameters' names carry this prefix, beside the optimizer's moments (model files read them too). */
 export const CHECKPOINT_PARAM_PREFIX = 'model.';
-const PARAM = CHECKPOINT_PARAM_PREFIX;
 const MOMENT1 = 'adamw.m.';
 const MOMENT2 = 'adamw.v.';
 
@@ -54,7 +53,7 @@ export function saveTrainingCheckpoint(path: string, model: ViTForClassification
   const store = model.parameters;
   // Per-parameter slices of the flat buffers; the alignment padding between them is always zero.
   for (const p of store.list) {
-    tensors.push([PARAM + p.name, { shape: [...p.shape], data: store.values(p.name).slice() }]);
+    tensors.push([CHECKPOINT_PARAM_PREFIX + p.name, { shape: [...p.shape], data: store.values(p.name).slice() }]);
     tensors.push([MOMENT1 + p.name, { shape: [...p.shape], data: m.subarray(p.offset, p.offset + p.size) }]);
     tensors.push([MOMENT2 + p.name, { shape: [...p.shape], data: v.subarray(p.offset, p.offset + p.size) }]);
   }
@@ -109,7 +108,7 @@ export function readTrainingCheckpoint(path: string): TrainingCheckpoint {
   const moment2 = new Map<string, Float32Array>();
   for (const [name, tensor] of tensors) {
     if (!(tensor.data instanceof Float32Array)) throw new UserError(`${path}: tensor ${name} is ${tensor.dtype}, expected F32`);
-    if (name.startsWith(PARAM)) params.set(name.slice(PARAM.length), tensor.data);
+    if (name.startsWith(CHECKPOINT_PARAM_PREFIX)) params.set(name.slice(CHECKPOINT_PARAM_PREFIX.length), tensor.data);
     else if (name.startsWith(MOMENT1)) moment1.set(name.slice(MOMENT1.length), tensor.data);
     else if (name.startsWith(MOMENT2)) moment2.set(name.slice(MOMENT2.length), tensor.data);
     else throw new UserError(`${path}: unexpected tensor ${name} in a training checkpoint`);

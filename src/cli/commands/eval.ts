@@ -7,7 +7,7 @@ import { readCifar10 } from '../../data/cifar10.js';
 import { readSafetensorsHeader } from '../../io/safetensors.js';
 import { CHECKPOINT_FILE } from '../../train/checkpoint.js';
 import { evaluate } from '../../train/evaluate.js';
-import { resolveModelPath } from '../../weights/files.js';
+import { loadCheckpoint } from '../../weights/files.js';
 import { engineFor, modelOption, positiveInteger, threadsOption } from '../options.js';
 import { dataFolder } from './data.js';
 
@@ -39,10 +39,11 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
   const dir = dataFolder(flags)!;
   const engine = await engineFor(flags.threads);
   const test = readCifar10(dir, 'test');
-  const model = await loadModel(flags.model, { engine });
-  const { weightsPath } = resolveModelPath(flags.model);
-  if (basename(weightsPath) === CHECKPOINT_FILE && !flags.json) {
-    process.stdout.write(`(no model file yet: the training checkpoint after epoch ${readSafetensorsHeader(weightsPath).metadata['epoch']})\n`);
+  // Resolved here once (not by loadModel) so that the file it picked can be named.
+  const { config, params, files } = loadCheckpoint(flags.model);
+  const model = await loadModel({ config, params, preprocessor: files.preprocessor }, { engine });
+  if (basename(files.weightsPath) === CHECKPOINT_FILE && !flags.json) {
+    process.stdout.write(`(no model file yet: the training checkpoint after epoch ${readSafetensorsHeader(files.weightsPath).metadata['epoch']})\n`);
   }
   const { mean, std } = await modelNormalization(model);
   const result = evaluate(model, test, flags.batchSize, { mean: [...mean], std: [...std] });
