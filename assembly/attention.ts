@@ -2,28 +2,33 @@
 // sum of values never leave a thread's cache. qkv is [B, T, 3C]: the queries of all heads, then
 // the keys, then the values; head h owns columns h·hs … (h+1)·hs of each third.
 
-import { fma, vexp, hsum, hmax, storePartial, share, at, uniformAt } from './simd';
+import { fma, vexp, hsum, splatMax, splatSum, storePartial, share, at, uniformAt, transpose4x4 } from './simd';
 
 // @ts-ignore: decorator
 @inline function padded(T: i32): i32 { return (T + 3) & ~3; }
 
 /** Floats of scratch memory each thread needs (see attention_forward / attention_backward). */
 export function attention_scratch_floats(T: i32, hs: i32): i32 {
-  return (hs + 2 * T + 1) * padded(T);
+  const forward = (hs + QUERY_BLOCK) * padded(T) + QUERY_BLOCK * hs;
+  const backward = (hs + 2 * T) * padded(T);
+  return max(forward, backward);
 }
 
+/** Query rows whose scores attention_forward computes together. */
+const QUERY_BLOCK: i32 = 4;
+
 /**
- * dst[d] = Σ_j coeff[j·coeffStride] · src[j·stride + d] for j < T, d < hs: a row of P·V or dS·K
- * (coeffStride 1), or a row of dSᵀ·Q or Pᵀ·dOut (coeff walking down a column).
+ * dst[d] = scale · Σ_j coeff[j·coeffStride] · src[j·stride + d] for j < T, d < hs: a row of P·V or
+ * dS·K (coeffStride 1), or a row of dSᵀ·Q or Pᵀ·dOut (coeff walking down a column).
  */
-function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, stride: i32, T: i32, hs: i32): void {
+function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, stride: i32, T: i32, hs: i32, scale: v128): void {
   for (let d = 0; d < hs; d += 16) {
     const left = hs - d;
     // Each width gets its own copy of the loop, with only the registers it needs.
-    if (left > 12) weightedRowSumBlock(4, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
-    else if (left > 8) weightedRowSumBlock(3, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
-    else if (left > 4) weightedRowSumBlock(2, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
-    else weightedRowSumBlock(1, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
+    if (left > 12) weightedRowSumBlock(4, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left, scale);
+    else if (left > 8) weightedRowSumBlock(3, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left, scale);
+    else if (left > 4) weightedRowSumBlock(2, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left, scale);
+    else weightedRowSumBlock(1, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left, scale);
   }
 }
 
@@ -34,7 +39,7 @@ function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, 
  */
 // @ts-ignore: decorator
 @inline function weightedRowSumBlock(vectors: i32, dst: usize, coeff: usize, coeffStride: i32, src: usize, stride: i32,
-                                     T: i32, left: i32): void {
+                                     T: i32, left: i32, scale: v128): void {
   const strideBytes = <usize>stride << 2;
   const coeffBytes = <usize>coeffStride << 2;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -60,10 +65,10 @@ function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, 
     if (vectors > 2) a2 = fma(w, v128.load(p, 32), a2);
     if (vectors > 3) a3 = fma(w, v128.load(p, 48), a3);
   }
-  storePartial(dst, f32x4.add(a0, e0), left);
-  if (vectors > 1) storePartial(dst + 16, f32x4.add(a1, e1), left - 4);
-  if (vectors > 2) storePartial(dst + 32, f32x4.add(a2, e2), left - 8);
-  if (vectors > 3) storePartial(dst + 48, f32x4.add(a3, e3), left - 12);
+  storePartial(dst, f32x4.mul(f32x4.add(a0, e0), scale), left);
+  if (vectors > 1) storePartial(dst + 16, f32x4.mul(f32x4.add(a1, e1), scale), left - 4);
+  if (vectors > 2) storePartial(dst + 32, f32x4.mul(f32x4.add(a2, e2), scale), left - 8);
+  if (vectors > 3) storePartial(dst + 48, f32x4.mul(f32x4.add(a3, e3), scale), left - 12);
 }
 
 /**
@@ -100,13 +105,70 @@ function rowTimesTransposed(row: usize, vec: usize, transposed: usize, hs: i32, 
   }
 }
 
-/** transposed[d·Tp + j] = scale · src[j·stride + d] for j < T (zero for T ≤ j < Tp). */
-function transposeHead(transposed: usize, src: usize, stride: i32, T: i32, Tp: i32, hs: i32, scale: f32): void {
-  for (let j = 0; j < Tp; j++) {
-    const row = at(src, j * stride);
+/**
+ * scores[r·Tp + j] = Σ_d queries[4d + r] · transposed[d·Tp + j] for four query rows r (interleaved
+ * [hs][4] by interleaveQueries) against all Tp keys: a 4×8 block of scores in eight registers,
+ * so each key vector loaded serves four rows.
+ */
+function fourRowsTimesTransposed(scores: usize, queries: usize, transposed: usize, hs: i32, Tp: i32): void {
+  const strideBytes = <usize>Tp << 2;
+  let j = 0;
+  for (; j + 8 <= Tp; j += 8) {
+    let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+    let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+    let pk = at(transposed, j), pq = queries;
     for (let d = 0; d < hs; d++) {
-      store<f32>(at(transposed, d * Tp + j), j < T ? load<f32>(at(row, d)) * scale : 0);
+      const k0 = v128.load(pk), k1 = v128.load(pk, 16);
+      const q0 = v128.load32_splat(pq), q1 = v128.load32_splat(pq, 4);
+      const q2 = v128.load32_splat(pq, 8), q3 = v128.load32_splat(pq, 12);
+      c00 = fma(q0, k0, c00); c01 = fma(q0, k1, c01);
+      c10 = fma(q1, k0, c10); c11 = fma(q1, k1, c11);
+      c20 = fma(q2, k0, c20); c21 = fma(q2, k1, c21);
+      c30 = fma(q3, k0, c30); c31 = fma(q3, k1, c31);
+      pk += strideBytes; pq += 16;
     }
+    const row = at(scores, j);
+    v128.store(row, c00); v128.store(row, c01, 16);
+    v128.store(row + strideBytes, c10); v128.store(row + strideBytes, c11, 16);
+    v128.store(row + 2 * strideBytes, c20); v128.store(row + 2 * strideBytes, c21, 16);
+    v128.store(row + 3 * strideBytes, c30); v128.store(row + 3 * strideBytes, c31, 16);
+  }
+  for (; j < Tp; j += 4) {
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+    let pk = at(transposed, j), pq = queries;
+    for (let d = 0; d < hs; d++) {
+      const k = v128.load(pk);
+      c0 = fma(v128.load32_splat(pq), k, c0); c1 = fma(v128.load32_splat(pq, 4), k, c1);
+      c2 = fma(v128.load32_splat(pq, 8), k, c2); c3 = fma(v128.load32_splat(pq, 12), k, c3);
+      pk += strideBytes; pq += 16;
+    }
+    const row = at(scores, j);
+    v128.store(row, c0); v128.store(row + strideBytes, c1);
+    v128.store(row + 2 * strideBytes, c2); v128.store(row + 3 * strideBytes, c3);
+  }
+}
+
+/** dst[4d + r] = src[r·stride + d] for the four rows r of hs floats at src. */
+function interleaveQueries(dst: usize, src: usize, stride: i32, hs: i32): void {
+  const strideBytes = <usize>stride << 2;
+  let d = 0;
+  for (; d + 4 <= hs; d += 4) transpose4x4(at(dst, QUERY_BLOCK * d), 16, at(src, d), strideBytes);
+  for (; d < hs; d++) {
+    for (let r = 0; r < QUERY_BLOCK; r++) store<f32>(at(dst, QUERY_BLOCK * d + r), load<f32>(at(src, r * stride + d)));
+  }
+}
+
+/** transposed[d·Tp + j] = src[j·stride + d] for j < T (zero for T ≤ j < Tp): a head's keys or values. */
+function transposeHead(transposed: usize, src: usize, stride: i32, T: i32, Tp: i32, hs: i32): void {
+  const strideBytes = <usize>stride << 2, TpBytes = <usize>Tp << 2;
+  let j = 0;
+  if ((hs & 3) == 0) {
+    for (; j + 4 <= T; j += 4) {
+      for (let d = 0; d < hs; d += 4) transpose4x4(at(transposed, d * Tp + j), TpBytes, at(src, j * stride + d), strideBytes);
+    }
+  }
+  for (; j < Tp; j++) {
+    for (let d = 0; d < hs; d++) store<f32>(at(transposed, d * Tp + j), j < T ? load<f32>(at(src, j * stride + d)) : 0);
   }
 }
 
@@ -118,47 +180,73 @@ function transposeHead(transposed: usize, src: usize, stride: i32, T: i32, Tp: i
 
 /**
  * out[B, T, C] = softmax(Q·Kᵀ/√hs)·V per head; att[B, NH, T, T] keeps the probabilities
- * (before dropout, as PyTorch returns them). dropout = 0 turns attention dropout off.
- * Only the first `queries` query rows of each image are computed (T for all; 1 for the [CLS]
- * token alone, when nothing else reads the other rows).
+ * (before dropout, as PyTorch returns them). dropout = 0 turns attention dropout off. Only the first `queries` query rows of each image are computed (T for all; 1 for
+ * the [CLS] token alone, when nothing else reads the other rows). Scores are computed four
+ * query rows at a time; each row's weighted sum of values uses its unnormalized exponentials and
+ * is scaled by 1/Σ once, rather than each exponential.
  */
 export function attention_forward(tid: i32, nt: i32, out: usize, att: usize, qkv: usize, scratch: usize,
                                   B: i32, T: i32, C: i32, NH: i32, queries: i32, dropout: f32, seed: u32): void {
   const hs = C / NH, Tp = padded(T), C3 = 3 * C;
   const scale: f32 = 1.0 / Mathf.sqrt(<f32>hs);
   const keysT = at(scratch, tid * attention_scratch_floats(T, hs));
-  const row = at(keysT, hs * Tp);
+  const scores = at(keysT, hs * Tp);
+  const block = at(scores, QUERY_BLOCK * Tp);
+  const tail = tailMask(T);
   for (let bh = share(B * NH, tid, nt), end = share(B * NH, tid + 1, nt); bh < end; bh++) {
     const b = bh / NH, h = bh % NH;
     const base = at(qkv, b * T * C3);
-    transposeHead(keysT, at(base, C + h * hs), C3, T, Tp, hs, scale);
-    for (let i = 0; i < queries; i++) {
-      rowTimesTransposed(row, at(base, i * C3 + h * hs), keysT, hs, Tp);
-      for (let j = T; j < Tp; j++) store<f32>(at(row, j), -3.0e38);
-      let vmax = f32x4.splat(-3.0e38);
-      for (let j = 0; j < Tp; j += 4) vmax = f32x4.pmax(vmax, v128.load(at(row, j)));
-      const rowMax = f32x4.splat(hmax(vmax));
-      let vsum = f32x4.splat(0);
-      for (let j = 0; j < Tp; j += 4) {
-        const e = vexp(f32x4.sub(v128.load(at(row, j)), rowMax));
-        vsum = f32x4.add(vsum, e);
-        v128.store(at(row, j), e);
+    transposeHead(keysT, at(base, C + h * hs), C3, T, Tp, hs);
+    for (let i0 = 0; i0 < queries; i0 += QUERY_BLOCK) {
+      const rows = min(QUERY_BLOCK, queries - i0);
+      if (rows == QUERY_BLOCK) {
+        interleaveQueries(block, at(base, i0 * C3 + h * hs), C3, hs);
+        fourRowsTimesTransposed(scores, block, keysT, hs, Tp);
+      } else {
+        for (let r = 0; r < rows; r++) rowTimesTransposed(at(scores, r * Tp), at(base, (i0 + r) * C3 + h * hs), keysT, hs, Tp);
       }
-      const inv = f32x4.splat(1.0 / hsum(vsum));
-      const attRow = at(att, (bh * T + i) * T);
-      for (let j = 0; j < Tp; j += 4) {
-        const p = f32x4.mul(v128.load(at(row, j)), inv);
-        storePartial(at(attRow, j), p, T - j);
-        v128.store(at(row, j), p);
-      }
-      if (dropout > 0) {
-        for (let j = 0; j < T; j++) {
-          store<f32>(at(row, j), load<f32>(at(row, j)) * dropMultiplier(seed, <u32>((bh * T + i) * T + j), dropout));
+      for (let r = 0; r < rows; r++) {
+        const i = i0 + r;
+        const row = at(scores, r * Tp);
+        const inv = exponentiate(row, Tp, scale, tail);
+        const attRow = at(att, (bh * T + i) * T);
+        for (let j = 0; j < Tp; j += 4) storePartial(at(attRow, j), f32x4.mul(v128.load(at(row, j)), inv), T - j);
+        if (dropout > 0) {
+          for (let j = 0; j < T; j++) {
+            store<f32>(at(row, j), load<f32>(at(row, j)) * dropMultiplier(seed, <u32>((bh * T + i) * T + j), dropout));
+          }
         }
+        weightedRowSum(at(out, (b * T + i) * C + h * hs), row, 1, at(base, 2 * C + h * hs), C3, T, hs, inv);
       }
-      weightedRowSum(at(out, (b * T + i) * C + h * hs), row, 1, at(base, 2 * C + h * hs), C3, T, hs);
     }
   }
+}
+
+/**
+ * row[j] ← e^(scale·(row[j] − max)) for j < T (a negligible e^-80 for the padding up to Tp);
+ * returns 1 / Σ_j row[j] in every lane: the factor that turns them into softmax probabilities.
+ * `tail` (tailMask) marks the real entries of the last vector, so one vector store turns the
+ * padding into -3e38 (scalar stores there would stall the vector loads that follow).
+ */
+function exponentiate(row: usize, Tp: i32, scale: f32, tail: v128): v128 {
+  const last = at(row, Tp - 4);
+  v128.store(last, v128.bitselect(v128.load(last), f32x4.splat(-3.0e38), tail));
+  let vmax = f32x4.splat(-3.0e38);
+  for (let j = 0; j < Tp; j += 4) vmax = f32x4.pmax(vmax, v128.load(at(row, j)));
+  const rowMax = splatMax(vmax), vscale = f32x4.splat(scale);
+  let vsum = f32x4.splat(0);
+  for (let j = 0; j < Tp; j += 4) {
+    const e = vexp(f32x4.mul(f32x4.sub(v128.load(at(row, j)), rowMax), vscale));
+    vsum = f32x4.add(vsum, e);
+    v128.store(at(row, j), e);
+  }
+  return f32x4.div(f32x4.splat(1), splatSum(vsum));
+}
+
+/** Lanes j of the last vector of a padded row (j from padded(T) − 4) that hold a real entry, j < T. */
+function tailMask(T: i32): v128 {
+  const first = padded(T) - 4;
+  return i32x4.lt_s(i32x4(first, first + 1, first + 2, first + 3), i32x4.splat(T));
 }
 
 /**
@@ -180,7 +268,7 @@ export function attention_backward(tid: i32, nt: i32, dqkv: usize, dout: usize, 
     const base = at(qkv, b * T * C3);
     const dbase = at(dqkv, b * T * C3);
     const probs = at(att, bh * T * T);
-    transposeHead(valuesT, at(base, 2 * C + h * hs), C3, T, Tp, hs, 1);
+    transposeHead(valuesT, at(base, 2 * C + h * hs), C3, T, Tp, hs);
     for (let i = queries; i < T; i++) memory.fill(at(dbase, i * C3 + h * hs), 0, <usize>hs << 2);
     for (let i = 0; i < queries; i++) {
       const g = at(dout, (b * T + i) * C + h * hs);
@@ -204,13 +292,13 @@ export function attention_backward(tid: i32, nt: i32, dqkv: usize, dout: usize, 
         v128.store(at(ds, j), f32x4.mul(f32x4.mul(v128.load(at(p, j)), f32x4.sub(v128.load(at(ds, j)), vd)), vs));
       }
       for (; j < T; j++) store<f32>(at(ds, j), load<f32>(at(p, j)) * (load<f32>(at(ds, j)) - dot) * scale);
-      weightedRowSum(at(dbase, i * C3 + h * hs), ds, 1, at(base, C + h * hs), C3, T, hs);
+      weightedRowSum(at(dbase, i * C3 + h * hs), ds, 1, at(base, C + h * hs), C3, T, hs, f32x4.splat(1));
     }
     const gbase = at(dout, b * T * C + h * hs);
     for (let j = 0; j < T; j++) {
-      weightedRowSum(at(dbase, j * C3 + C + h * hs), at(dscores, j), Tp, at(base, h * hs), C3, queries, hs);
-      if (dropout > 0) weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(kept, j), Tp, gbase, C, queries, hs);
-      else weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(probs, j), T, gbase, C, queries, hs);
+      weightedRowSum(at(dbase, j * C3 + C + h * hs), at(dscores, j), Tp, at(base, h * hs), C3, queries, hs, f32x4.splat(1));
+      if (dropout > 0) weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(kept, j), Tp, gbase, C, queries, hs, f32x4.splat(1));
+      else weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(probs, j), T, gbase, C, queries, hs, f32x4.splat(1));
     }
   }
 }

@@ -3,7 +3,7 @@
 // 4×8 block of the output in eight SIMD registers; four rows of the left-hand matrix are
 // interleaved likewise just before they are used.
 
-import { fma, storePartial, alignedShare, share, at } from './simd';
+import { fma, storePartial, alignedShare, share, at, transpose4x4 } from './simd';
 
 const PANEL: i32 = 8;
 
@@ -103,17 +103,7 @@ export function gemm(tid: i32, nt: i32, out: usize, a: usize, packed: usize, scr
 function interleaveFourRows(dst: usize, src: usize, K: i32): void {
   const rowBytes = <usize>K << 2;
   let k = 0;
-  for (; k + 4 <= K; k += 4) {
-    const p = at(src, k);
-    const r0 = v128.load(p), r1 = v128.load(p + rowBytes), r2 = v128.load(p + 2 * rowBytes), r3 = v128.load(p + 3 * rowBytes);
-    const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-    const lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-    const q = at(dst, 4 * k);
-    v128.store(q, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-    v128.store(q, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
-    v128.store(q, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
-    v128.store(q, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
-  }
+  for (; k + 4 <= K; k += 4) transpose4x4(at(dst, 4 * k), 16, at(src, k), rowBytes);
   for (; k < K; k++) {
     for (let r = 0; r < 4; r++) store<f32>(at(dst, 4 * k + r), load<f32>(at(src, k) + <usize>r * rowBytes));
   }

@@ -13,9 +13,18 @@
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
+/** The largest of v's lanes, in every lane. Shuffles and pmax stay in SIMD registers: a scalar max is a branchy NaN check on x86. */
 // @ts-ignore: decorator
-@inline export function hmax(v: v128): f32 {
-  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+@inline export function splatMax(v: v128): v128 {
+  v = f32x4.pmax(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.pmax(v, v128.shuffle<f32>(v, v, 1, 0, 3, 2));
+}
+
+/** The sum of v's lanes, in every lane. */
+// @ts-ignore: decorator
+@inline export function splatSum(v: v128): v128 {
+  v = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.add(v, v128.shuffle<f32>(v, v, 1, 0, 3, 2));
 }
 
 /** Stores the first `count` (0..4) lanes of v at ptr: the tail of a row whose length is not a multiple of 4. */
@@ -79,6 +88,22 @@
   p = f32x4.mul(p, t);
   const y = f32x4.sub(f32x4.splat(1), f32x4.mul(p, vexp(f32x4.neg(f32x4.mul(a, a)))));
   return v128.bitselect(f32x4.neg(y), y, f32x4.lt(x, f32x4.splat(0)));
+}
+
+/**
+ * Transposes a 4×4 block of floats: row i of the source (4 floats at src + i·srcStride bytes)
+ * becomes column i of the destination (rows at dst + i·dstStride bytes).
+ */
+// @ts-ignore: decorator
+@inline export function transpose4x4(dst: usize, dstStride: usize, src: usize, srcStride: usize): void {
+  const r0 = v128.load(src), r1 = v128.load(src + srcStride);
+  const r2 = v128.load(src + 2 * srcStride), r3 = v128.load(src + 3 * srcStride);
+  const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+  v128.store(dst + dstStride, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+  v128.store(dst + 2 * dstStride, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+  v128.store(dst + 3 * dstStride, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
 }
 
 /** The first index of thread `tid`'s share when `total` items are split into `nt` near-equal runs. */
