@@ -72,6 +72,54 @@ function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, 
 }
 
 /**
+ * dst[r·dstStride + d] = Σ_{i < count} coeff[i·coeffStride + r] · src[i·srcStride + d] for the
+ * first `rows` (≤ 4) of four rows r, d < hs: four rows of dSᵀ·Q (dK) or Pᵀ·dOut (dV) at once,
+ * whose four coefficients for one i sit side by side. Like gemm's inner loop: a 4×8 block of
+ * the result in eight registers and the coefficients read at constant offsets from one pointer.
+ * Coefficients of rows past `rows` are read but their sums are not stored.
+ */
+function fourColumnsSum(dst: usize, dstStride: i32, rows: i32, coeff: usize, coeffStride: i32, src: usize, srcStride: i32,
+                        count: i32, hs: i32): void {
+  const coeffBytes = <usize>coeffStride << 2, srcBytes = <usize>srcStride << 2;
+  for (let d = 0; d < hs; d += 8) {
+    const left = hs - d;
+    let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+    let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+    let pc = coeff, ps = at(src, d);
+    if (left > 4) {
+      for (let i = 0; i < count; i++) {
+        const s0 = v128.load(ps), s1 = v128.load(ps, 16);
+        const a0 = v128.load32_splat(pc), a1 = v128.load32_splat(pc, 4);
+        const a2 = v128.load32_splat(pc, 8), a3 = v128.load32_splat(pc, 12);
+        c00 = fma(a0, s0, c00); c01 = fma(a0, s1, c01);
+        c10 = fma(a1, s0, c10); c11 = fma(a1, s1, c11);
+        c20 = fma(a2, s0, c20); c21 = fma(a2, s1, c21);
+        c30 = fma(a3, s0, c30); c31 = fma(a3, s1, c31);
+        pc += coeffBytes; ps += srcBytes;
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        const s0 = v128.load(ps);
+        c00 = fma(v128.load32_splat(pc), s0, c00); c10 = fma(v128.load32_splat(pc, 4), s0, c10);
+        c20 = fma(v128.load32_splat(pc, 8), s0, c20); c30 = fma(v128.load32_splat(pc, 12), s0, c30);
+        pc += coeffBytes; ps += srcBytes;
+      }
+    }
+    storeRowPart(at(dst, d), left, c00, c01);
+    if (rows > 1) storeRowPart(at(dst, dstStride + d), left, c10, c11);
+    if (rows > 2) storeRowPart(at(dst, 2 * dstStride + d), left, c20, c21);
+    if (rows > 3) storeRowPart(at(dst, 3 * dstStride + d), left, c30, c31);
+  }
+}
+
+/** Stores min(left, 8) floats from lo and hi at ptr. */
+// @ts-ignore: decorator
+@inline function storeRowPart(ptr: usize, left: i32, lo: v128, hi: v128): void {
+  storePartial(ptr, lo, left);
+  if (left > 4) storePartial(ptr + 16, hi, left - 4);
+}
+
+/**
  * row[j] = Σ_d vec[d] · transposed[d·Tp + j] for j < Tp: one row of Q·Kᵀ (or dOut·Vᵀ)
  * against a head's keys (values) transposed to [hs][Tp] in scratch.
  */
@@ -295,10 +343,11 @@ export function attention_backward(tid: i32, nt: i32, dqkv: usize, dout: usize, 
       weightedRowSum(at(dbase, i * C3 + h * hs), ds, 1, at(base, C + h * hs), C3, T, hs, f32x4.splat(1));
     }
     const gbase = at(dout, b * T * C + h * hs);
-    for (let j = 0; j < T; j++) {
-      weightedRowSum(at(dbase, j * C3 + C + h * hs), at(dscores, j), Tp, at(base, h * hs), C3, queries, hs, f32x4.splat(1));
-      if (dropout > 0) weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(kept, j), Tp, gbase, C, queries, hs, f32x4.splat(1));
-      else weightedRowSum(at(dbase, j * C3 + 2 * C + h * hs), at(probs, j), T, gbase, C, queries, hs, f32x4.splat(1));
+    for (let j = 0; j < T; j += 4) {
+      const rows = min(4, T - j);
+      fourColumnsSum(at(dbase, j * C3 + C + h * hs), C3, rows, at(dscores, j), Tp, at(base, h * hs), C3, queries, hs);
+      if (dropout > 0) fourColumnsSum(at(dbase, j * C3 + 2 * C + h * hs), C3, rows, at(kept, j), Tp, gbase, C, queries, hs);
+      else fourColumnsSum(at(dbase, j * C3 + 2 * C + h * hs), C3, rows, at(probs, j), T, gbase, C, queries, hs);
     }
   }
 }
