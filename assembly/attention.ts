@@ -7,15 +7,15 @@ import { fma, vexp, hsum, splatMax, splatSum, storePartial, share, at, uniformAt
 // @ts-ignore: decorator
 @inline function padded(T: i32): i32 { return (T + 3) & ~3; }
 
+/** Query rows whose scores attention_forward computes together. */
+const QUERY_BLOCK: i32 = 4;
+
 /** Floats of scratch memory each thread needs (see attention_forward / attention_backward). */
 export function attention_scratch_floats(T: i32, hs: i32): i32 {
   const forward = (hs + QUERY_BLOCK) * padded(T) + QUERY_BLOCK * hs;
   const backward = (hs + 2 * T) * padded(T);
   return max(forward, backward);
 }
-
-/** Query rows whose scores attention_forward computes together. */
-const QUERY_BLOCK: i32 = 4;
 
 /**
  * dst[d] = scale · Σ_j coeff[j·coeffStride] · src[j·stride + d] for j < T, d < hs: a row of P·V or
@@ -76,7 +76,8 @@ function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, 
  * first `rows` (≤ 4) of four rows r, d < hs: four rows of dSᵀ·Q (dK) or Pᵀ·dOut (dV) at once,
  * whose four coefficients for one i sit side by side. Like gemm's inner loop: a 4×8 block of
  * the result in eight registers and the coefficients read at constant offsets from one pointer.
- * Coefficients of rows past `rows` are read but their sums are not stored.
+ * Coefficients of rows past `rows` are read (within dS's padded rows, or into the next row of P
+ * and at most 12 bytes past its end, inside the allocator's padding) but their sums are not stored.
  */
 function fourColumnsSum(dst: usize, dstStride: i32, rows: i32, coeff: usize, coeffStride: i32, src: usize, srcStride: i32,
                         count: i32, hs: i32): void {
@@ -228,10 +229,11 @@ function transposeHead(transposed: usize, src: usize, stride: i32, T: i32, Tp: i
 
 /**
  * out[B, T, C] = softmax(Q·Kᵀ/√hs)·V per head; att[B, NH, T, T] keeps the probabilities
- * (before dropout, as PyTorch returns them). dropout = 0 turns attention dropout off. Only the first `queries` query rows of each image are computed (T for all; 1 for
- * the [CLS] token alone, when nothing else reads the other rows). Scores are computed four
- * query rows at a time; each row's weighted sum of values uses its unnormalized exponentials and
- * is scaled by 1/Σ once, rather than each exponential.
+ * (before dropout, as PyTorch returns them). dropout = 0 turns attention dropout off.
+ * Only the first `queries` query rows of each image are computed (T for all; 1 for the [CLS]
+ * token alone, when nothing else reads the other rows). Scores are computed four query rows at
+ * a time; each row's weighted sum of values uses its unnormalized exponentials and is scaled by
+ * 1/Σ once, rather than each exponential.
  */
 export function attention_forward(tid: i32, nt: i32, out: usize, att: usize, qkv: usize, scratch: usize,
                                   B: i32, T: i32, C: i32, NH: i32, queries: i32, dropout: f32, seed: u32): void {

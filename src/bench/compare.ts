@@ -59,9 +59,13 @@ async function main(): Promise<void> {
     const resolved = resolveConfig(config as Record<string, unknown>);
     const runs: BenchResult[] = [];
     const torchRuns = new Map<string, { train: number[]; infer: number[] }>();
+    const onnx = name === 'seed' ? await onnxForPeer(python, flags.peer, resolved) : null;
+    const ortRuns: number[] = [];
     for (let rep = 0; rep < flags.reps; rep++) {
       // Interleave vit-ts and the peers so drifts of the machine's speed hit them alike.
       runs.push(vitBench(config, batch));
+      const ort = onnx ? await ortInference(onnx.path, batch, resolved) : null;
+      if (ort !== null) ortRuns.push(ort);
       if (python) {
         for (const threads of [1, 2]) for (const fused of [false, true]) {
           const key = `${threads} thread${threads > 1 ? 's' : ''}${fused ? ', fused qkv' : ''}`;
@@ -96,14 +100,8 @@ async function main(): Promise<void> {
       say(`| training | ${train.toFixed(0)} | ${trainG.toFixed(1)} | ${pct(trainG)} | — | — | — |`);
       say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | — | — | — |`);
     }
+    onnx?.cleanup();
     if (name === 'seed') {
-      const onnx = await onnxForPeer(python, flags.peer, resolved);
-      const ortRuns: number[] = [];
-      for (let rep = 0; rep < flags.reps && onnx; rep++) {
-        const r = await ortInference(onnx.path, batch, resolved);
-        if (r !== null) ortRuns.push(r);
-      }
-      onnx?.cleanup();
       if (ortRuns.length) {
         const o = median(ortRuns);
         say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | ONNX Runtime (Node, ${onnx?.source}) | ${o.toFixed(0)} | ${(infer / o).toFixed(2)}× |`);
