@@ -74,50 +74,52 @@ function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, 
 /**
  * dst[r·dstStride + d] = Σ_{i < count} coeff[i·coeffStride + r] · src[i·srcStride + d] for the
  * first `rows` (≤ 4) of four rows r, d < hs: four rows of dSᵀ·Q (dK) or Pᵀ·dOut (dV) at once,
- * whose four coefficients for one i sit side by side. Like gemm's inner loop: a 4×8 block of
- * the result in eight registers and the coefficients read at constant offsets from one pointer.
- * Coefficients of rows past `rows` are read (within dS's padded rows, or into the next row of P
- * and at most 12 bytes past its end, inside the allocator's padding) but their sums are not stored.
+ * whose four coefficients for one i sit side by side. Coefficients of rows past `rows` are read
+ * (within dS's padded rows, or into the next row of P and at most 12 bytes past its end, inside
+ * the allocator's padding) but their sums are not stored.
  */
 function fourColumnsSum(dst: usize, dstStride: i32, rows: i32, coeff: usize, coeffStride: i32, src: usize, srcStride: i32,
                         count: i32, hs: i32): void {
-  const coeffBytes = <usize>coeffStride << 2, srcBytes = <usize>srcStride << 2;
+  const dstBytes = <usize>dstStride << 2, coeffBytes = <usize>coeffStride << 2, srcBytes = <usize>srcStride << 2;
   for (let d = 0; d < hs; d += 8) {
     const left = hs - d;
-    let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-    let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-    let pc = coeff, ps = at(src, d);
-    if (left > 4) {
-      for (let i = 0; i < count; i++) {
-        const s0 = v128.load(ps), s1 = v128.load(ps, 16);
-        const a0 = v128.load32_splat(pc), a1 = v128.load32_splat(pc, 4);
-        const a2 = v128.load32_splat(pc, 8), a3 = v128.load32_splat(pc, 12);
-        c00 = fma(a0, s0, c00); c01 = fma(a0, s1, c01);
-        c10 = fma(a1, s0, c10); c11 = fma(a1, s1, c11);
-        c20 = fma(a2, s0, c20); c21 = fma(a2, s1, c21);
-        c30 = fma(a3, s0, c30); c31 = fma(a3, s1, c31);
-        pc += coeffBytes; ps += srcBytes;
-      }
-    } else {
-      for (let i = 0; i < count; i++) {
-        const s0 = v128.load(ps);
-        c00 = fma(v128.load32_splat(pc), s0, c00); c10 = fma(v128.load32_splat(pc, 4), s0, c10);
-        c20 = fma(v128.load32_splat(pc, 8), s0, c20); c30 = fma(v128.load32_splat(pc, 12), s0, c30);
-        pc += coeffBytes; ps += srcBytes;
-      }
-    }
-    storeRowPart(at(dst, d), left, c00, c01);
-    if (rows > 1) storeRowPart(at(dst, dstStride + d), left, c10, c11);
-    if (rows > 2) storeRowPart(at(dst, 2 * dstStride + d), left, c20, c21);
-    if (rows > 3) storeRowPart(at(dst, 3 * dstStride + d), left, c30, c31);
+    if (left > 4) block4x8(true, at(dst, d), dstBytes, rows, left, coeff, coeffBytes, at(src, d), srcBytes, count);
+    else block4x8(false, at(dst, d), dstBytes, rows, left, coeff, coeffBytes, at(src, d), srcBytes, count);
   }
 }
 
-/** Stores min(left, 8) floats from lo and hi at ptr. */
+/**
+ * The 4×8 register block shared by attention's products (gemm's inner loop, with its own
+ * epilogue): dst[r·dstBytes + j] = Σ_{i < count} a[i·aStep + 4r] · b[i·bStep + j] for rows r < 4
+ * and j < 8 (j < 4 when not `wide`, a constant at each call site); the four a values are read at
+ * constant offsets from one pointer. Only the first `rows` rows and `cols` columns are stored.
+ */
 // @ts-ignore: decorator
-@inline function storeRowPart(ptr: usize, left: i32, lo: v128, hi: v128): void {
-  storePartial(ptr, lo, left);
-  if (left > 4) storePartial(ptr + 16, hi, left - 4);
+@inline function block4x8(wide: bool, dst: usize, dstBytes: usize, rows: i32, cols: i32, a: usize, aStep: usize,
+                          b: usize, bStep: usize, count: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let pa = a, pb = b;
+  for (let i = 0; i < count; i++) {
+    const b0 = v128.load(pb);
+    const b1 = wide ? v128.load(pb, 16) : b0;
+    const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa, 4);
+    const a2 = v128.load32_splat(pa, 8), a3 = v128.load32_splat(pa, 12);
+    c00 = fma(a0, b0, c00); c10 = fma(a1, b0, c10); c20 = fma(a2, b0, c20); c30 = fma(a3, b0, c30);
+    if (wide) { c01 = fma(a0, b1, c01); c11 = fma(a1, b1, c11); c21 = fma(a2, b1, c21); c31 = fma(a3, b1, c31); }
+    pa += aStep; pb += bStep;
+  }
+  storeRowPart(dst, cols, c00, c01);
+  if (rows > 1) storeRowPart(dst + dstBytes, cols, c10, c11);
+  if (rows > 2) storeRowPart(dst + 2 * dstBytes, cols, c20, c21);
+  if (rows > 3) storeRowPart(dst + 3 * dstBytes, cols, c30, c31);
+}
+
+/** Stores min(cols, 8) floats from lo and hi at ptr. */
+// @ts-ignore: decorator
+@inline function storeRowPart(ptr: usize, cols: i32, lo: v128, hi: v128): void {
+  storePartial(ptr, lo, cols);
+  if (cols > 4) storePartial(ptr + 16, hi, cols - 4);
 }
 
 /**
@@ -156,45 +158,14 @@ function rowTimesTransposed(row: usize, vec: usize, transposed: usize, hs: i32, 
 
 /**
  * scores[r·Tp + j] = Σ_d queries[4d + r] · transposed[d·Tp + j] for four query rows r (interleaved
- * [hs][4] by interleaveQueries) against all Tp keys: a 4×8 block of scores in eight registers,
- * so each key vector loaded serves four rows.
+ * [hs][4] by interleaveQueries) against all Tp keys, eight keys at a time: each key vector
+ * loaded serves four rows.
  */
 function fourRowsTimesTransposed(scores: usize, queries: usize, transposed: usize, hs: i32, Tp: i32): void {
-  const strideBytes = <usize>Tp << 2;
+  const TpBytes = <usize>Tp << 2;
   let j = 0;
-  for (; j + 8 <= Tp; j += 8) {
-    let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-    let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-    let pk = at(transposed, j), pq = queries;
-    for (let d = 0; d < hs; d++) {
-      const k0 = v128.load(pk), k1 = v128.load(pk, 16);
-      const q0 = v128.load32_splat(pq), q1 = v128.load32_splat(pq, 4);
-      const q2 = v128.load32_splat(pq, 8), q3 = v128.load32_splat(pq, 12);
-      c00 = fma(q0, k0, c00); c01 = fma(q0, k1, c01);
-      c10 = fma(q1, k0, c10); c11 = fma(q1, k1, c11);
-      c20 = fma(q2, k0, c20); c21 = fma(q2, k1, c21);
-      c30 = fma(q3, k0, c30); c31 = fma(q3, k1, c31);
-      pk += strideBytes; pq += 16;
-    }
-    const row = at(scores, j);
-    v128.store(row, c00); v128.store(row, c01, 16);
-    v128.store(row + strideBytes, c10); v128.store(row + strideBytes, c11, 16);
-    v128.store(row + 2 * strideBytes, c20); v128.store(row + 2 * strideBytes, c21, 16);
-    v128.store(row + 3 * strideBytes, c30); v128.store(row + 3 * strideBytes, c31, 16);
-  }
-  for (; j < Tp; j += 4) {
-    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-    let pk = at(transposed, j), pq = queries;
-    for (let d = 0; d < hs; d++) {
-      const k = v128.load(pk);
-      c0 = fma(v128.load32_splat(pq), k, c0); c1 = fma(v128.load32_splat(pq, 4), k, c1);
-      c2 = fma(v128.load32_splat(pq, 8), k, c2); c3 = fma(v128.load32_splat(pq, 12), k, c3);
-      pk += strideBytes; pq += 16;
-    }
-    const row = at(scores, j);
-    v128.store(row, c0); v128.store(row + strideBytes, c1);
-    v128.store(row + 2 * strideBytes, c2); v128.store(row + 3 * strideBytes, c3);
-  }
+  for (; j + 8 <= Tp; j += 8) block4x8(true, at(scores, j), TpBytes, 4, 8, queries, 16, at(transposed, j), TpBytes, hs);
+  if (j < Tp) block4x8(false, at(scores, j), TpBytes, 4, 4, queries, 16, at(transposed, j), TpBytes, hs);
 }
 
 /** dst[4d + r] = src[r·stride + d] for the four rows r of hs floats at src. */
