@@ -11,6 +11,8 @@ export const REMAINING = 1;
 export const KERNEL = 2;
 /** The worker thread (its tid) whose share of the last kernel threw; 0 = none. */
 export const FAILED = 3;
+/** The memory's size in 64 KiB pages, published by the caller each time it grows the memory. */
+export const PAGES = 4;
 /** Float64 slots hold the arguments from this byte offset within the block. */
 export const ARGS_OFFSET = 64;
 /** The failed worker's error message, UTF-8, from this byte offset to the end of the block. */

@@ -95,6 +95,7 @@ export class Engine {
       } catch {
         throw new UserError(`out of WebAssembly memory: ${Math.round(needed / 2 ** 20)} MiB needed; try a smaller --batch-size`);
       }
+      this.pool.memoryGrew(this.memory.buffer.byteLength / PAGE);
     }
     return this.allocator.allocate(bytes);
   }

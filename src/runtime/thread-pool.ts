@@ -1,5 +1,5 @@
 // Runs a kernel on all threads: the calling thread takes share 0, the workers the rest.
-import { ARGS_OFFSET, CONTROL_BYTES, FAILED, GENERATION, KERNEL, MESSAGE_OFFSET, REMAINING, SPIN_POLLS, STOP } from './control.js';
+import { ARGS_OFFSET, CONTROL_BYTES, FAILED, GENERATION, KERNEL, MESSAGE_OFFSET, PAGES, REMAINING, SPIN_POLLS, STOP } from './control.js';
 import { MAX_KERNEL_ARGS, PARALLEL_KERNELS, type KernelFunction } from './kernels.js';
 import type { WorkerInit } from './worker.js';
 
@@ -72,6 +72,11 @@ export class ThreadPool {
       const message = new TextDecoder().decode(this.message.slice()).replace(/\0+$/, '');
       throw new Error(`kernel ${PARALLEL_KERNELS[index]} failed on worker thread ${failed}: ${message}`);
     }
+  }
+
+  /** Tells the workers that the memory now has `pages` pages (see worker.ts). */
+  memoryGrew(pages: number): void {
+    Atomics.store(this.ctl, PAGES, pages);
   }
 
   private waitForWorkers(): void {

@@ -1,6 +1,6 @@
 // A worker thread of the kernel pool: instantiates the same compiled module on the shared
 // memory, then runs its share of each dispatched kernel until told to stop.
-import { ARGS_OFFSET, CONTROL_BYTES, FAILED, GENERATION, KERNEL, MESSAGE_OFFSET, REMAINING, SPIN_POLLS, STOP } from './control.js';
+import { ARGS_OFFSET, CONTROL_BYTES, FAILED, GENERATION, KERNEL, MESSAGE_OFFSET, PAGES, REMAINING, SPIN_POLLS, STOP } from './control.js';
 import { MAX_KERNEL_ARGS, PARALLEL_KERNELS, type KernelFunction } from './kernels.js';
 
 export interface WorkerInit {
@@ -20,6 +20,7 @@ export function serve(init: WorkerInit, ready: () => void): void {
   const message = new Uint8Array(init.memory.buffer, init.control + MESSAGE_OFFSET, CONTROL_BYTES - MESSAGE_OFFSET);
   const { tid, nt } = init;
   let seen = Atomics.load(ctl, GENERATION);
+  let pages = Atomics.load(ctl, PAGES);
   ready();
   for (;;) {
     let generation = Atomics.load(ctl, GENERATION);
@@ -31,6 +32,13 @@ export function serve(init: WorkerInit, ready: () => void): void {
     seen = generation;
     const k = ctl[KERNEL]!;
     if (k === STOP) return;
+    if (ctl[PAGES] !== pages) {
+      // The caller grew the memory. V8 tells this thread's instance of the module the new size
+      // by an interrupt, which a kernel started at once could outrun and trap on the new pages
+      // (seen, rarely, under load); growing by zero pages updates this thread synchronously.
+      pages = ctl[PAGES]!;
+      init.memory.grow(0);
+    }
     try {
       kernels[k]!(tid, nt, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, args[8]!,
         args[9]!, args[10]!, args[11]!, args[12]!);
