@@ -18,17 +18,17 @@ export function attention_scratch_floats(T: i32, hs: i32): i32 {
 }
 
 /**
- * dst[d] = scale · Σ_j coeff[j·coeffStride] · src[j·stride + d] for j < T, d < hs: a row of P·V or
- * dS·K (coeffStride 1), or a row of dSᵀ·Q or Pᵀ·dOut (coeff walking down a column).
+ * dst[d] = Σ_j coeff[j·coeffStride] · src[j·stride + d] for j < T, d < hs: a row of P·V or dS·K
+ * (coeffStride 1), or a row of dSᵀ·Q or Pᵀ·dOut (coeff walking down a column).
  */
-function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, stride: i32, T: i32, hs: i32, scale: v128): void {
+function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, stride: i32, T: i32, hs: i32): void {
   for (let d = 0; d < hs; d += 16) {
     const left = hs - d;
     // Each width gets its own copy of the loop, with only the registers it needs.
-    if (left > 12) weightedRowSumBlock(4, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left, scale);
-    else if (left > 8) weightedRowSumBlock(3, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left, scale);
-    else if (left > 4) weightedRowSumBlock(2, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left, scale);
-    else weightedRowSumBlock(1, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left, scale);
+    if (left > 12) weightedRowSumBlock(4, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
+    else if (left > 8) weightedRowSumBlock(3, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
+    else if (left > 4) weightedRowSumBlock(2, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
+    else weightedRowSumBlock(1, at(dst, d), coeff, coeffStride, at(src, d), stride, T, left);
   }
 }
 
@@ -39,7 +39,7 @@ function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, 
  */
 // @ts-ignore: decorator
 @inline function weightedRowSumBlock(vectors: i32, dst: usize, coeff: usize, coeffStride: i32, src: usize, stride: i32,
-                                     T: i32, left: i32, scale: v128): void {
+                                     T: i32, left: i32): void {
   const strideBytes = <usize>stride << 2;
   const coeffBytes = <usize>coeffStride << 2;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -65,10 +65,10 @@ function weightedRowSum(dst: usize, coeff: usize, coeffStride: i32, src: usize, 
     if (vectors > 2) a2 = fma(w, v128.load(p, 32), a2);
     if (vectors > 3) a3 = fma(w, v128.load(p, 48), a3);
   }
-  storePartial(dst, f32x4.mul(f32x4.add(a0, e0), scale), left);
-  if (vectors > 1) storePartial(dst + 16, f32x4.mul(f32x4.add(a1, e1), scale), left - 4);
-  if (vectors > 2) storePartial(dst + 32, f32x4.mul(f32x4.add(a2, e2), scale), left - 8);
-  if (vectors > 3) storePartial(dst + 48, f32x4.mul(f32x4.add(a3, e3), scale), left - 12);
+  storePartial(dst, f32x4.add(a0, e0), left);
+  if (vectors > 1) storePartial(dst + 16, f32x4.add(a1, e1), left - 4);
+  if (vectors > 2) storePartial(dst + 32, f32x4.add(a2, e2), left - 8);
+  if (vectors > 3) storePartial(dst + 48, f32x4.add(a3, e3), left - 12);
 }
 
 /**
@@ -203,8 +203,7 @@ function transposeHead(transposed: usize, src: usize, stride: i32, T: i32, Tp: i
  * (before dropout, as PyTorch returns them). dropout = 0 turns attention dropout off.
  * Only the first `queries` query rows of each image are computed (T for all; 1 for the [CLS]
  * token alone, when nothing else reads the other rows). Scores are computed four query rows at
- * a time; each row's weighted sum of values uses its unnormalized exponentials and is scaled by
- * 1/Σ once, rather than each exponential.
+ * a time.
  */
 export function attention_forward(tid: i32, nt: i32, out: usize, att: usize, qkv: usize, scratch: usize,
                                   B: i32, T: i32, C: i32, NH: i32, queries: i32, dropout: f32, seed: u32): void {
@@ -231,13 +230,17 @@ export function attention_forward(tid: i32, nt: i32, out: usize, att: usize, qkv
         const row = at(scores, r * Tp);
         const inv = exponentiate(row, Tp, scale, tail);
         const attRow = at(att, (bh * T + i) * T);
-        for (let j = 0; j < Tp; j += 4) storePartial(at(attRow, j), f32x4.mul(v128.load(at(row, j)), inv), T - j);
+        for (let j = 0; j < Tp; j += 4) {
+          const p = f32x4.mul(v128.load(at(row, j)), inv);
+          storePartial(at(attRow, j), p, T - j);
+          v128.store(at(row, j), p);
+        }
         if (dropout > 0) {
           for (let j = 0; j < T; j++) {
             store<f32>(at(row, j), load<f32>(at(row, j)) * dropMultiplier(seed, <u32>((bh * T + i) * T + j), dropout));
           }
         }
-        weightedRowSum(at(out, (b * T + i) * C + h * hs), row, 1, at(base, 2 * C + h * hs), C3, T, hs, inv);
+        weightedRowSum(at(out, (b * T + i) * C + h * hs), row, 1, at(base, 2 * C + h * hs), C3, T, hs);
       }
     }
   }
@@ -313,7 +316,7 @@ export function attention_backward(tid: i32, nt: i32, dqkv: usize, dout: usize, 
         v128.store(at(ds, j), f32x4.mul(f32x4.mul(v128.load(at(p, j)), f32x4.sub(v128.load(at(ds, j)), vd)), vs));
       }
       for (; j < T; j++) store<f32>(at(ds, j), load<f32>(at(p, j)) * (load<f32>(at(ds, j)) - dot) * scale);
-      weightedRowSum(at(dbase, i * C3 + h * hs), ds, 1, at(base, C + h * hs), C3, T, hs, f32x4.splat(1));
+      weightedRowSum(at(dbase, i * C3 + h * hs), ds, 1, at(base, C + h * hs), C3, T, hs);
     }
     const gbase = at(dout, b * T * C + h * hs);
     for (let j = 0; j < T; j += 4) {
