@@ -77,6 +77,7 @@ async function main(): Promise<void> {
         }
       }
     }
+    onnx?.cleanup();
     const train = median(runs.map((r) => r.train_img_s));
     const infer = median(runs.map((r) => r.infer_img_s));
     const gf = (imgs: number, r: BenchResult, kind: 'train' | 'infer'): number =>
@@ -100,7 +101,6 @@ async function main(): Promise<void> {
       say(`| training | ${train.toFixed(0)} | ${trainG.toFixed(1)} | ${pct(trainG)} | — | — | — |`);
       say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | — | — | — |`);
     }
-    onnx?.cleanup();
     if (name === 'seed') {
       if (ortRuns.length) {
         const o = median(ortRuns);
