@@ -1,0 +1,120 @@
+// What the browser tests (test/app-*.test.ts) share: one headless Chromium per test file, the
+// built page served by `vit app`'s own server (cross-origin isolated or not), pages that collect
+// their console errors and uncaught exceptions, and where screenshots go.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
+import chromium from '@sparticuz/chromium';
+import { chromium as playwright, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { serveFolder, type RunningServer } from '../src/app/serve.js';
+
+/** The built page (`npm run build:app` writes it; tests run from dist/test). */
+export const APP_DIR = fileURLToPath(new URL('../app', import.meta.url));
+
+/** Kept by the test run, git-ignored. */
+export const SCREENSHOTS_DIR = fileURLToPath(new URL('../../test-results/screenshots', import.meta.url));
+
+/** Where a test saves the screenshot called `name` (the folder is made if needed). */
+export function screenshotPath(name: string): string {
+  mkdirSync(SCREENSHOTS_DIR, { recursive: true });
+  return join(SCREENSHOTS_DIR, `${name}.png`);
+}
+
+export interface ServeChoice {
+  /** The folder to serve; default the built page, dist/app. */
+  readonly root?: string;
+  /** With the COOP/COEP/CORP headers (default) or as a host that cannot set headers. */
+  readonly isolated?: boolean;
+}
+
+export interface OpenOptions extends ServeChoice {
+  /** Default 1280×800, the size the page is designed for. */
+  readonly viewport?: { width: number; height: number };
+}
+
+/** A page in its own browser context (its own storage), with what went wrong in it so far. */
+export interface OpenPage {
+  readonly page: Page;
+  readonly context: BrowserContext;
+  /** console.error messages, with where they came from. */
+  readonly consoleErrors: string[];
+  /** Exceptions nothing caught. */
+  readonly pageErrors: string[];
+  close(): Promise<void>;
+}
+
+export interface BrowserHarness {
+  readonly browser: Browser;
+  /** The base URL (ending in /) of a server for this choice, started on first use and closed after the file. */
+  serve(choice?: ServeChoice): Promise<string>;
+  /** Opens `path` (relative to the served folder, default the page itself) in a new context. */
+  open(path?: string, options?: OpenOptions): Promise<OpenPage>;
+}
+
+/** Launches Chromium as the browser tests need it: site isolation on, so crossOriginIsolated can be true. */
+export async function launchChromium(): Promise<Browser> {
+  // Not the package's own chromium.args: they turn site isolation off.
+  return playwright.launch({
+    executablePath: await chromium.executablePath(),
+    args: ['--headless=new', '--no-sandbox'],
+    ignoreDefaultArgs: ['--headless'],
+  });
+}
+
+/**
+ * Registers before/after hooks on the calling test file: Chromium is launched once before its
+ * tests, and the browser (with its contexts) and the servers are closed after them.
+ */
+export function browserHarness(): BrowserHarness {
+  let browser: Browser | undefined;
+  const servers = new Map<string, Promise<RunningServer>>();
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await Promise.all([...servers.values()].map(async (server) => (await server).close()));
+  });
+  const launched = (): Browser => {
+    if (browser === undefined) throw new Error('the browser harness is used before its tests run');
+    return browser;
+  };
+
+  const serve = async (choice: ServeChoice = {}): Promise<string> => {
+    const root = choice.root ?? APP_DIR;
+    const isolated = choice.isolated ?? true;
+    const key = `${isolated ? 'isolated' : 'plain'}:${root}`;
+    let server = servers.get(key);
+    if (server === undefined) {
+      server = serveFolder({ root, isolated });
+      servers.set(key, server);
+    }
+    return (await server).url;
+  };
+
+  const open = async (path = '', options: OpenOptions = {}): Promise<OpenPage> => {
+    const base = await serve(options);
+    const context = await launched().newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const consoleErrors: string[] = [];
+    const pageErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      const { url, lineNumber } = message.location();
+      consoleErrors.push(url ? `${message.text()} (${url}:${lineNumber})` : message.text());
+    });
+    page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
+    await page.goto(new URL(path, base).href);
+    return {
+      page, context, consoleErrors, pageErrors,
+      close: () => context.close(),
+    };
+  };
+
+  return {
+    get browser() { return launched(); },
+    serve,
+    open,
+  };
+}
