@@ -14,6 +14,18 @@ export interface EngineOptions {
   threads?: number;
   /** Use relaxed SIMD's fused multiply-add where the runtime has it (default true). */
   relaxedSimd?: boolean;
+  /**
+   * Where to fetch the compiled kernels from. Default: dist/wasm/ beside this module, which is
+   * right for Node and for dist/ served as is; a bundler that renames assets (Vite) passes the
+   * URLs it emitted.
+   */
+  kernelUrls?: KernelUrls;
+}
+
+/** The URLs of the two builds of the kernels (see scripts/build-wasm.js). */
+export interface KernelUrls {
+  simd: string | URL;
+  relaxed: string | URL;
 }
 
 export class Engine {
@@ -41,7 +53,8 @@ export class Engine {
       throw new UserError(`threads must be a whole number from 1 to 256 (got ${threads})`);
     }
     const relaxed = (options.relaxedSimd ?? true) && (await relaxedSimdAvailable());
-    const module = await compileOptimized(await loadWasm(relaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm'));
+    const urls = options.kernelUrls ?? DEFAULT_KERNEL_URLS;
+    const module = await compileOptimized(await loadWasm(relaxed ? urls.relaxed : urls.simd));
     // The module's own data sits in its first page; the control block and the heap follow.
     const memory = new WebAssembly.Memory({ initial: 2, maximum: isNode ? 65536 : 16384, shared: true });
     const control = PAGE;
@@ -134,8 +147,14 @@ async function defaultThreads(): Promise<number> {
   return nav?.hardwareConcurrency ?? 1;
 }
 
-async function loadWasm(file: string): Promise<Uint8Array<ArrayBuffer>> {
-  const url = new URL(`../../wasm/${file}`, import.meta.url);
+// Bundlers are told to leave these alone: from the sources the built kernels are elsewhere (dist/wasm).
+const DEFAULT_KERNEL_URLS: KernelUrls = {
+  simd: new URL(/* @vite-ignore */ '../../wasm/kernels.wasm', import.meta.url),
+  relaxed: new URL(/* @vite-ignore */ '../../wasm/kernels-relaxed.wasm', import.meta.url),
+};
+
+async function loadWasm(location: string | URL): Promise<Uint8Array<ArrayBuffer>> {
+  const url = new URL(location, import.meta.url);
   if (isNode) {
     const { readFile } = await import('node:fs/promises');
     try {

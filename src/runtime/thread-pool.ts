@@ -101,9 +101,10 @@ export class ThreadPool {
 }
 
 async function spawn(init: WorkerInit): Promise<{ handle: WorkerHandle; started: Promise<void> }> {
-  const url = new URL('./worker.js', import.meta.url);
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
+    // Not in the `new Worker(new URL(…))` form, which a bundler would take for a web worker to bundle.
+    const url = new URL(/* @vite-ignore */ './worker.js', import.meta.url);
     const worker = new Worker(url, { workerData: init });
     // Idle workers must not keep a finished program alive.
     worker.unref();
@@ -113,7 +114,8 @@ async function spawn(init: WorkerInit): Promise<{ handle: WorkerHandle; started:
     });
     return { handle: worker, started };
   }
-  const worker = new Worker(url, { type: 'module' });
+  // Written in the one form bundlers (Vite) recognise, so that they bundle worker.ts and point here.
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const started = new Promise<void>((resolve, reject) => {
     worker.onmessage = () => resolve();
     worker.onerror = (e) => reject(new Error(e.message));

@@ -1,0 +1,9 @@
+// The engine as the page's workers start it: the kernels come from the URLs the build emitted.
+// A page's main thread may not block in Atomics.wait, so call this inside a Web Worker only.
+import simd from '@kernels/kernels.wasm?url';
+import relaxed from '@kernels/kernels-relaxed.wasm?url';
+import { Engine } from '../../src/runtime/engine.js';
+
+export function startEngine(threads: number): Promise<Engine> {
+  return Engine.create({ threads, kernelUrls: { simd, relaxed } });
+}

@@ -1,0 +1,30 @@
+// The page: the isolation notice, the error line, the tab bar and the four views.
+import './style.css';
+import { createContext } from './context.js';
+import { createTabs } from './tabs.js';
+import { mountTrain } from './train/index.js';
+import { mountClassify, mountLookInside, mountModel } from './inspect/index.js';
+
+const isolated = globalThis.crossOriginIsolated === true;
+// Without cross-origin isolation there is no SharedArrayBuffer, so the kernels run on the page's worker alone.
+const threads = isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
+
+const warning = document.querySelector<HTMLElement>('[data-testid="isolation-warning"]')!;
+if (!isolated) {
+  warning.textContent =
+    'This page is not cross-origin isolated, so training and inference run on one thread. ' +
+    'Serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp ' +
+    '(`npx vit app` does) to use every core.';
+  warning.hidden = false;
+}
+
+const ctx = createContext({ threads, isolated, errorLine: document.querySelector<HTMLElement>('[data-testid="error"]')! });
+// Errors nobody caught still reach the user as one line, not only the console.
+addEventListener('unhandledrejection', (event) => ctx.showError(String(event.reason instanceof Error ? event.reason.message : event.reason)));
+
+createTabs(document.querySelector<HTMLElement>('#tabs')!, document.querySelector<HTMLElement>('#views')!, [
+  { id: 'train', label: 'Train', mount: (panel) => mountTrain(panel, ctx) },
+  { id: 'inside', label: 'Look inside', mount: (panel) => mountLookInside(panel, ctx) },
+  { id: 'classify', label: 'Classify', mount: (panel) => mountClassify(panel, ctx) },
+  { id: 'model', label: 'Model', mount: (panel) => mountModel(panel, ctx) },
+]);
