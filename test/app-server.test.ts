@@ -1,14 +1,20 @@
-// `vit app`'s server (src/app/serve.ts) and the browser harness, on a tiny folder made here:
-// the headers, MIME types, what must not be served, and what Chromium makes of it.
+// `vit app`'s server (src/app/serve.ts) and the browser harness, first on a tiny folder made here
+// (the headers, MIME types, what must not be served, what Chromium makes of it), then `vit app`
+// itself on the built page: isolated in Chromium, and still working, with a notice, when not.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveFolder, type RunningServer } from '../src/app/serve.js';
+import { createInterface } from 'node:readline';
+import { ISOLATION_HEADERS, serveFolder, type RunningServer } from '../src/app/serve.js';
 import { UserError } from '../src/errors.js';
-import { browserHarness } from './browser-harness.js';
+import { benchmark, type BenchResult } from '../src/bench/benchmark.js';
+import { APP_DIR, browserHarness, screenshotPath } from './browser-harness.js';
+import { CLI } from './helpers.js';
 
 // The smallest valid wasm module: magic number and version.
 const EMPTY_WASM = Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
@@ -44,9 +50,9 @@ after(async () => {
 interface RawResponse { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
 /** A request with the path sent exactly as written (fetch would normalize away the ../). */
-function get(path: string, method = 'GET'): Promise<RawResponse> {
+function get(path: string, method = 'GET', port = server.port): Promise<RawResponse> {
   return new Promise((done, fail) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path, method }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { body += chunk; });
@@ -129,6 +135,108 @@ test('the harness collects console errors and uncaught exceptions', async () => 
     assert.equal(opened.consoleErrors.length, 1);
     assert.match(opened.consoleErrors[0]!, /a console error the harness must see/);
     assert.match(opened.pageErrors.join('\n'), /thrown in the page/);
+  } finally {
+    await opened.close();
+  }
+});
+
+test('`vit app` serves the built page from the package, isolated, and stops on Ctrl+C', async () => {
+  // Run from elsewhere: the page is found beside the installed code, not in the working folder.
+  const child = spawn(process.execPath, [CLI, 'app', '--port', '0'], { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const [line] = await once(createInterface({ input: child.stdout }), 'line') as [string];
+    const url = /^vit app: serving the page at (http:\/\/127\.0\.0\.1:(\d+)\/) \(Ctrl\+C to stop\)$/.exec(line);
+    assert.ok(url, `first line: ${line}`);
+    const port = Number(url[2]);
+    const page = await get('/', 'GET', port);
+    assert.equal(page.status, 200);
+    assert.equal(page.body, readFileSync(join(APP_DIR, 'index.html'), 'utf8'));
+    for (const [name, value] of Object.entries(ISOLATION_HEADERS)) assert.equal(page.headers[name.toLowerCase()], value, name);
+    const wasm = readdirSync(join(APP_DIR, 'assets')).find((name) => name.endsWith('.wasm'));
+    assert.ok(wasm, 'the build emits the kernels');
+    assert.equal((await get(`/assets/${wasm}`, 'GET', port)).headers['content-type'], 'application/wasm');
+    // dist/app/../../package.json is the package's own manifest.
+    for (const path of ['/../../package.json', '/%2e%2e/%2e%2e/package.json']) assert.equal((await get(path, 'GET', port)).status, 404, path);
+  } finally {
+    child.kill('SIGINT');
+  }
+  const [code] = await once(child, 'exit') as [number | null];
+  assert.equal(code, 0);
+});
+
+test('`vit app` with a bad port says so in one line and exits 1', async () => {
+  const child = spawn(process.execPath, [CLI, 'app', '--port', '70000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const [code] = await once(child, 'exit') as [number | null];
+  assert.equal(code, 1);
+  assert.equal(stderr, 'vit: --port must be a whole number from 0 to 65535 (got "70000")\n');
+});
+
+test('the build has a _headers file for static hosts with the same headers as `vit app`', () => {
+  const lines = readFileSync(join(APP_DIR, '_headers'), 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+  assert.deepEqual(lines, ['/*', ...Object.entries(ISOLATION_HEADERS).map(([name, value]) => `  ${name}: ${value}`)]);
+});
+
+test('the page served by `vit app` is cross-origin isolated in Chromium, with no console error and no notice', async () => {
+  const opened = await harness.open();
+  try {
+    assert.equal(await opened.page.evaluate(() => crossOriginIsolated), true);
+    await opened.page.getByRole('tab', { name: 'Train' }).waitFor();
+    assert.equal(await opened.page.getByTestId('isolation-warning').isVisible(), false);
+    assert.deepEqual(opened.consoleErrors, []);
+    assert.deepEqual(opened.pageErrors, []);
+  } finally {
+    await opened.close();
+  }
+});
+
+test('served without the headers the page still works and says why it runs on one thread', async () => {
+  const opened = await harness.open('', { isolated: false });
+  try {
+    const { page } = opened;
+    assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+    const warning = page.getByTestId('isolation-warning');
+    await warning.waitFor();
+    assert.match(await warning.innerText(), /one thread/);
+    assert.match(await warning.innerText(), /Cross-Origin-Opener-Policy: same-origin/);
+    // Still a working page: the tabs answer.
+    await page.getByRole('tab', { name: 'Classify' }).click();
+    assert.equal(await page.getByRole('tab', { name: 'Classify' }).getAttribute('aria-selected'), 'true');
+    await page.getByRole('tab', { name: 'Train' }).click();
+    await page.screenshot({ path: screenshotPath('isolation-fallback'), fullPage: true });
+    assert.deepEqual(opened.consoleErrors, []);
+    assert.deepEqual(opened.pageErrors, []);
+  } finally {
+    await opened.close();
+  }
+});
+
+test('the benchmark page runs `vit bench`\'s benchmark in a worker on 2 threads, on the model Node builds', async () => {
+  const opened = await harness.open('bench.html?threads=2&steps=1&batch=8');
+  try {
+    const output = opened.page.getByTestId('bench-result');
+    await output.waitFor({ timeout: 60_000 });
+    const inPage = JSON.parse(await output.innerText()) as BenchResult;
+    const inNode = await benchmark({ threads: 1, steps: 1, batch: 8, warmup: 0 });
+    assert.equal(inPage.threads, 2);
+    assert.equal(inPage.params, inNode.params);
+    assert.deepEqual(inPage.config, inNode.config);
+    assert.ok(inPage.train_img_s > 0 && inPage.infer_img_s > 0);
+    assert.deepEqual(opened.consoleErrors, []);
+    assert.deepEqual(opened.pageErrors, []);
+  } finally {
+    await opened.close();
+  }
+});
+
+test('the benchmark page names a bad query parameter in one visible line', async () => {
+  const opened = await harness.open('bench.html?threads=2&steps=abc');
+  try {
+    const error = opened.page.getByTestId('error');
+    await error.waitFor();
+    assert.equal(await error.innerText(), '?steps= must be a positive whole number (got "abc")');
+    assert.deepEqual(opened.pageErrors, []);
   } finally {
     await opened.close();
   }

@@ -5,8 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
-import chromium from '@sparticuz/chromium';
-import { chromium as playwright, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../src/app/chromium.js';
 import { serveFolder, type RunningServer } from '../src/app/serve.js';
 
 /** The built page (`npm run build:app` writes it; tests run from dist/test). */
@@ -50,16 +50,6 @@ export interface BrowserHarness {
   serve(choice?: ServeChoice): Promise<string>;
   /** Opens `path` (relative to the served folder, default the page itself) in a new context. */
   open(path?: string, options?: OpenOptions): Promise<OpenPage>;
-}
-
-/** Launches Chromium as the browser tests need it: site isolation on, so crossOriginIsolated can be true. */
-export async function launchChromium(): Promise<Browser> {
-  // Not the package's own chromium.args: they turn site isolation off.
-  return playwright.launch({
-    executablePath: await chromium.executablePath(),
-    args: ['--headless=new', '--no-sandbox'],
-    ignoreDefaultArgs: ['--headless'],
-  });
 }
 
 /**

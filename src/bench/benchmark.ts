@@ -1,4 +1,5 @@
-// Training and inference throughput of the model on random data, after a warm-up.
+// Training and inference throughput of the model on random data, after a warm-up. Platform-free:
+// `vit bench` runs it in Node, `npm run bench:browser` also in a page's worker (app/src/bench-worker.ts).
 import { Engine } from '../runtime/engine.js';
 import { ViTForClassification } from '../model/vit.js';
 import { type ViTConfig } from '../model/config.js';
@@ -9,7 +10,10 @@ import { forwardFlopsPerImage, trainingFlopsPerImage } from './flops.js';
 export interface BenchOptions {
   config?: Partial<ViTConfig>;
   batch?: number;
+  /** Threads of the engine made for the run (ignored when `engine` is given). */
   threads?: number;
+  /** The engine to run on, left open; default: a new one, closed at the end. */
+  engine?: Engine;
   /** Timed steps of each kind. */
   steps?: number;
   warmup?: number;
@@ -45,7 +49,7 @@ export async function benchmark(options: BenchOptions = {}): Promise<BenchResult
   const batch = options.batch ?? 256;
   const steps = options.steps ?? 10;
   const warmup = options.warmup ?? 3;
-  const engine = await Engine.create({ threads: options.threads });
+  const engine = options.engine ?? await Engine.create({ threads: options.threads });
   try {
     const model = await ViTForClassification.create(options.config ?? {}, { engine, chunk: options.chunk });
     const { config } = model;
@@ -94,7 +98,7 @@ export async function benchmark(options: BenchOptions = {}): Promise<BenchResult
     }
     return result;
   } finally {
-    engine.close();
+    if (options.engine === undefined) engine.close();
   }
 }
 

@@ -13,6 +13,7 @@ import { register as registerPredict } from './commands/predict.js';
 import { register as registerAttention } from './commands/attention.js';
 import { register as registerPlot } from './commands/plot.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerApp } from './commands/app.js';
 import { register as registerBench } from './commands/bench.js';
 
 function version(): string {
@@ -30,7 +31,8 @@ function buildProgram(): Command {
     // Commander's own usage errors read like ours; commands created below inherit this.
     .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'vit: ')) })
     .showHelpAfterError('(add --help for usage)');
-  // In the order of a workflow: get data, train, evaluate, use, look inside, plot, ship; then measure.
+  // In the order of a workflow: get data, train, evaluate, use, look inside, plot, ship; all of it in
+  // the page; then measure.
   registerData(program);
   registerTrain(program);
   registerEval(program);
@@ -38,6 +40,7 @@ function buildProgram(): Command {
   registerAttention(program);
   registerPlot(program);
   registerExport(program);
+  registerApp(program);
   registerBench(program);
   return program;
 }

@@ -1,0 +1,87 @@
+// `npm run bench:browser`: training speed of the seed config in Chromium against Node, at the same
+// thread count, in one run. The same benchmark() runs in both: here in Node, and in the page's
+// worker (dist/app/bench.html) served by `vit app`'s server. Rounds alternate Node, page, Node,
+// page… so that a busy moment on the machine hits both alike; the medians are compared.
+//
+//   npm run bench:browser -- [--rounds 5] [--threads 2] [--steps 10] [--batch-size 256]
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../app/chromium.js';
+import { serveFolder } from '../app/serve.js';
+import { packageRoot } from '../data/location.js';
+import { benchmark, type BenchResult } from './benchmark.js';
+
+interface Flags {
+  rounds: number;
+  threads: number;
+  steps: number;
+  batchSize: number;
+}
+
+/** One benchmark in a fresh page (its own engine, compiled anew, as a user's tab would). */
+async function inPage(browser: Browser, benchUrl: string): Promise<BenchResult> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(benchUrl);
+    const done = page.locator('[data-testid="bench-result"]:not([hidden]), [data-testid="error"]:not([hidden])');
+    await done.waitFor({ timeout: 600_000 });
+    const error = page.getByTestId('error');
+    if (await error.isVisible()) throw new Error(`the page failed: ${await error.innerText()}`);
+    return JSON.parse(await page.getByTestId('bench-result').innerText()) as BenchResult;
+  } finally {
+    await context.close();
+  }
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive whole number is needed.');
+  return n;
+}
+
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const simd = (r: BenchResult): string => (r.relaxed_simd ? 'relaxed SIMD' : '128-bit SIMD');
+
+async function main(): Promise<void> {
+  const flags = new Command('bench:browser')
+    .option('--rounds <n>', 'Node/page pairs (medians are compared)', positive, 5)
+    .option('--threads <n>', 'threads in both', positive, 2)
+    .option('--steps <n>', 'timed steps of each kind per measurement', positive, 10)
+    .option('--batch-size <n>', 'images per step', positive, 256)
+    .parse()
+    .opts<Flags>();
+  const server = await serveFolder({ root: join(packageRoot(), 'dist', 'app') });
+  const browser = await launchChromium();
+  try {
+    const benchUrl = new URL(`bench.html?threads=${flags.threads}&steps=${flags.steps}&batch=${flags.batchSize}`, server.url).href;
+    process.stdout.write(`seed config, batch ${flags.batchSize}, ${flags.threads} threads, ${flags.steps} timed steps; ` +
+      `Node ${process.version} against Chromium ${browser.version()}\n\nround   Node train  page train   Node infer  page infer  (images/s)\n`);
+    const node: BenchResult[] = [];
+    const page: BenchResult[] = [];
+    for (let round = 1; round <= flags.rounds; round++) {
+      node.push(await benchmark({ threads: flags.threads, steps: flags.steps, batch: flags.batchSize }));
+      page.push(await inPage(browser, benchUrl));
+      const [n, p] = [node.at(-1)!, page.at(-1)!];
+      process.stdout.write(`${String(round).padStart(5)} ${n.train_img_s.toFixed(1).padStart(12)} ${p.train_img_s.toFixed(1).padStart(11)} ` +
+        `${n.infer_img_s.toFixed(1).padStart(12)} ${p.infer_img_s.toFixed(1).padStart(11)}\n`);
+    }
+    const train = [median(node.map((r) => r.train_img_s)), median(page.map((r) => r.train_img_s))] as const;
+    const infer = [median(node.map((r) => r.infer_img_s)), median(page.map((r) => r.infer_img_s))] as const;
+    process.stdout.write(
+      `\nmedian train: Node ${train[0].toFixed(1)} images/s (${simd(node[0]!)}), page ${train[1].toFixed(1)} images/s (${simd(page[0]!)})\n` +
+      `median infer: Node ${infer[0].toFixed(1)} images/s, page ${infer[1].toFixed(1)} images/s\n` +
+      `page/Node: training x${(train[1] / train[0]).toFixed(3)}, inference x${(infer[1] / infer[0]).toFixed(3)}\n`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+await main();
