@@ -29,10 +29,13 @@ export { type Tensor, readSafetensors, writeSafetensors } from './io/safetensors
 export { UserError } from './errors.js';
 
 // Training: the whole job with progress callbacks, its pieces, and the data it reads.
-export { train, type TrainOptions, type TrainCallbacks, type TrainResult, type TrainSettings, type BatchProgress } from './train/trainer.js';
+export { train, type TrainOptions, type TrainCallbacks, type TrainResult } from './train/experiment-folder.js';
+export { Trainer, type RunStore, type RunSpec, type TrainStart, type BatchProgress } from './train/trainer.js';
+export { type TrainSettings, resolveSettings } from './train/settings.js';
 export { progressReporter } from './train/progress.js';
 export { evaluate, type Evaluation } from './train/evaluate.js';
 export { AdamW, type AdamWOptions } from './train/adamw.js';
 export { RECIPES, type Hyperparameters, type RecipeName } from './train/recipes.js';
-export { readCifar10, type ImageSet } from './data/cifar10.js';
+export { type ImageSet, parseCifar10 } from './data/cifar10.js';
+export { readCifar10 } from './data/cifar10-files.js';
 export { BatchMaker, type AugmentOptions } from './data/augment.js';

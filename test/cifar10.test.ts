@@ -4,7 +4,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join, win32 } from 'node:path';
 import { after, test } from 'node:test';
 import { UserError } from '../src/errors.js';
-import { CIFAR10_CLASSES, IMAGE_BYTES, RECORD_BYTES, readCifar10, subset } from '../src/data/cifar10.js';
+import { CIFAR10_CLASSES, IMAGE_BYTES, RECORD_BYTES, subset } from '../src/data/cifar10.js';
+import { readCifar10 } from '../src/data/cifar10-files.js';
 import { defaultDataDir, packageRoot, sampleDataDir } from '../src/data/location.js';
 import { Random } from '../src/random.js';
 

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { create } from 'tar';
 import { UserError } from '../src/errors.js';
-import { RECORD_BYTES, readCifar10 } from '../src/data/cifar10.js';
+import { RECORD_BYTES } from '../src/data/cifar10.js';
+import { readCifar10 } from '../src/data/cifar10-files.js';
 import { downloadCifar10, holdsCifar10 } from '../src/data/download.js';
 
 // Only a local server on 127.0.0.1 is ever contacted.

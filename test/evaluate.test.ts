@@ -3,14 +3,14 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { readCifar10, subset } from '../src/data/cifar10.js';
+import { subset } from '../src/data/cifar10.js';
+import { readCifar10 } from '../src/data/cifar10-files.js';
 import { sampleDataDir } from '../src/data/location.js';
 import { UserError } from '../src/errors.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { Random } from '../src/random.js';
 import { argmax, evaluate } from '../src/train/evaluate.js';
-import { readTrainingCheckpoint } from '../src/train/checkpoint.js';
-import { train } from '../src/train/trainer.js';
+import { readTrainingCheckpoint, train } from '../src/train/experiment-folder.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/weights/files.js';
 import { CLI, TINY_CONFIG, trainingSandbox } from './helpers.js';
 

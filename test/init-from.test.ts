@@ -12,7 +12,7 @@ import { resizeBicubic } from '../src/model/interpolate.js';
 import { parameterSpecs, sizeOf } from '../src/model/parameters.js';
 import { Random } from '../src/random.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/weights/files.js';
-import { settingsFromJson } from '../src/train/trainer.js';
+import { settingsFromJson } from '../src/train/settings.js';
 import { initFrom } from '../src/weights/init-from.js';
 import { CLI } from './helpers.js';
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SEED_AUGMENT } from '../src/data/augment.js';
 import { UserError } from '../src/errors.js';
-import { RECIPES, augmentOptions, resolveHyperparameters } from '../src/train/recipes.js';
+import { RECIPES, augmentOptions } from '../src/train/recipes.js';
+import { resolveHyperparameters } from '../src/train/settings.js';
 import { learningRateAt } from '../src/train/schedule.js';
 
 const close = (actual: number, expected: number, what: string): void => {

@@ -6,8 +6,7 @@ import { describe, it } from 'node:test';
 import { sampleDataDir } from '../src/data/location.js';
 import { UserError } from '../src/errors.js';
 import { readSafetensors } from '../src/io/safetensors.js';
-import { readTrainingCheckpoint } from '../src/train/checkpoint.js';
-import { type TrainOptions, type TrainResult, train } from '../src/train/trainer.js';
+import { type TrainOptions, type TrainResult, readTrainingCheckpoint, train } from '../src/train/experiment-folder.js';
 import { CLI, TINY_CONFIG, trainingSandbox } from './helpers.js';
 
 // Dropout on, so that the dropout generator's state must be restored too.

@@ -3,14 +3,15 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dataFolder } from '../src/cli/commands/data.js';
-import { readCifar10 } from '../src/data/cifar10.js';
+import { readCifar10 } from '../src/data/cifar10-files.js';
 import { sampleDataDir } from '../src/data/location.js';
 import { UserError } from '../src/errors.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { Random } from '../src/random.js';
-import { readTrainingCheckpoint } from '../src/train/checkpoint.js';
-import { GradientClipper, type TrainOptions, splitOff, train } from '../src/train/trainer.js';
+import { splitOff } from '../src/train/data-sets.js';
+import { type TrainOptions, readTrainingCheckpoint, train } from '../src/train/experiment-folder.js';
+import { GradientClipper } from '../src/train/gradient-clipper.js';
 import { loadCheckpoint } from '../src/weights/files.js';
 import { TINY_CONFIG, trainingSandbox } from './helpers.js';
 

@@ -1,5 +1,5 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// CIFAR-10's binary format (no file system here: the page parses the files it is given too; Node reads
+// them from a folder in cifar10-files.ts), and random subsets.
 import { UserError } from '../errors.js';
 import type { Random } from '../random.js';
 
@@ -28,57 +28,55 @@ export interface ImageSet {
 export type Split = 'train' | 'test';
 
 const TRAIN_FILE = /^data_batch_(\d+)\.bin$/;
-const TEST_FILE = 'test_batch.bin';
-const META_FILE = 'batches.meta.txt';
+export const TEST_FILE = 'test_batch.bin';
+export const META_FILE = 'batches.meta.txt';
 
-const HOW_TO_GET_DATA =
-  "Run 'vit data cifar10' to download it, pass --data DIR to point at an existing copy of " +
-  "cifar-10-batches-bin, or use --sample to train on the small sample bundled with vit-ts.";
+/** A file of the data set, read by whoever has it: Node from a folder, a page from a picked or dropped file. */
+export interface DataFile {
+  /** Its path or name, for messages; the base name decides what it is. */
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** Whether a file's base name is one of `split`'s files (data_batch_N.bin, test_batch.bin). */
+export function isSplitFile(name: string, split: Split): boolean {
+  const base = baseName(name);
+  return split === 'test' ? base === TEST_FILE : TRAIN_FILE.test(base);
+}
+
+const baseName = (name: string): string => name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+
+/** Orders train batches by N (data_batch_2 before data_batch_10). */
+export function batchOrder(a: string, b: string): number {
+  const n = (name: string): number => Number(TRAIN_FILE.exec(baseName(name))?.[1] ?? 0);
+  return n(a) - n(b);
+}
 
 /**
- * Reads a split of CIFAR-10 in the official binary format from `dir`
- * (the cifar-10-batches-bin folder). The train split is every data_batch_N.bin in the folder,
- * in order of N, so a folder holding a smaller sample works too.
+ * Parses a split of CIFAR-10 in the official binary format: `files` are the split's batches in
+ * order, `classNames` the labels' names (batches.meta.txt, see parseClassNames).
  */
-export function readCifar10(dir: string, split: Split): ImageSet {
-  let isDir: boolean;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    throw new UserError(`The CIFAR-10 data folder ${dir} does not exist. ${HOW_TO_GET_DATA}`);
-  }
-  if (!isDir) throw new UserError(`${dir} is not a folder; expected the CIFAR-10 cifar-10-batches-bin folder. ${HOW_TO_GET_DATA}`);
-
-  const files = dataFiles(dir, split);
-  if (files.length === 0) {
-    const wanted = split === 'train' ? 'data_batch_*.bin files' : TEST_FILE;
-    throw new UserError(`The CIFAR-10 data folder ${dir} holds no ${wanted}. ${HOW_TO_GET_DATA}`);
-  }
-
-  const classNames = readClassNames(dir);
-  const contents = files.map((file) => {
-    const bytes = readFileSync(file);
+export function parseCifar10(files: readonly DataFile[], classNames: readonly string[]): ImageSet {
+  for (const { name, bytes } of files) {
     if (bytes.length === 0 || bytes.length % RECORD_BYTES !== 0) {
       throw new UserError(
-        `${file} is ${bytes.length} bytes, not a whole number of ${RECORD_BYTES}-byte CIFAR-10 records ` +
+        `${name} is ${bytes.length} bytes, not a whole number of ${RECORD_BYTES}-byte CIFAR-10 records ` +
           '(the file is damaged or not CIFAR-10 binary data)',
       );
     }
-    return { file, bytes };
-  });
-
-  const count = contents.reduce((sum, c) => sum + c.bytes.length / RECORD_BYTES, 0);
+  }
+  const count = files.reduce((sum, f) => sum + f.bytes.length / RECORD_BYTES, 0);
   const images = new Uint8Array(count * IMAGE_BYTES);
   const labels = new Uint8Array(count);
   let n = 0;
-  for (const { file, bytes } of contents) {
+  for (const { name, bytes } of files) {
     const records = bytes.length / RECORD_BYTES;
     for (let r = 0; r < records; r++, n++) {
       const offset = r * RECORD_BYTES;
       const label = bytes[offset]!;
       if (label >= classNames.length) {
         throw new UserError(
-          `${file}: record ${r} has label ${label}, but there are only ${classNames.length} classes ` +
+          `${name}: record ${r} has label ${label}, but there are only ${classNames.length} classes ` +
             `(labels 0–${classNames.length - 1})`,
         );
       }
@@ -86,33 +84,14 @@ export function readCifar10(dir: string, split: Split): ImageSet {
       images.set(bytes.subarray(offset + 1, offset + RECORD_BYTES), n * IMAGE_BYTES);
     }
   }
-  return { images, labels, count, classNames };
+  return { images, labels, count, classNames: [...classNames] };
 }
 
-/** The split's files in `dir`, train batches in numeric order. */
-function dataFiles(dir: string, split: Split): string[] {
-  const names = readdirSync(dir);
-  if (split === 'test') return names.includes(TEST_FILE) ? [join(dir, TEST_FILE)] : [];
-  return names
-    .map((name) => ({ name, match: TRAIN_FILE.exec(name) }))
-    .filter((f): f is { name: string; match: RegExpExecArray } => f.match !== null)
-    .sort((a, b) => Number(a.match[1]) - Number(b.match[1]))
-    .map((f) => join(dir, f.name));
-}
-
-/** Class names from batches.meta.txt, one a line; the standard names when the file is absent. */
-function readClassNames(dir: string): string[] {
-  const file = join(dir, META_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [...CIFAR10_CLASSES];
-    throw error;
-  }
+/** Class names from batches.meta.txt's text, one a line; `name` names the file in errors. */
+export function parseClassNames(text: string, name: string): string[] {
   const names = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0);
-  if (names.length === 0) throw new UserError(`${file} lists no class names (expected one a line)`);
-  if (names.length > 256) throw new UserError(`${file} lists ${names.length} class names; a label byte allows at most 256`);
+  if (names.length === 0) throw new UserError(`${name} lists no class names (expected one a line)`);
+  if (names.length > 256) throw new UserError(`${name} lists ${names.length} class names; a label byte allows at most 256`);
   return names;
 }
 

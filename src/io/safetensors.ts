@@ -32,13 +32,16 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
 }
 
 export function readSafetensors(path: string): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
-  let bytes: Uint8Array;
+  return parseSafetensors(readSafetensorsBytes(path), path);
+}
+
+/** A .safetensors file's bytes, unparsed; a missing or unreadable file is a UserError naming it. */
+export function readSafetensorsBytes(path: string): Uint8Array {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (e) {
     throw fileError(path, e);
   }
-  return parseSafetensors(bytes, path);
 }
 
 function openFile(path: string): number {

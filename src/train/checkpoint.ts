@@ -1,22 +1,20 @@
 // The training checkpoint (checkpoint.safetensors in an experiment folder): everything a run needs
 // to continue exactly where it stopped. The parameters and AdamW's moments are tensors; the epoch,
 // the generators' states, the schedule's position, the metrics so far and the run's options are
-// JSON in the metadata. Written atomically at the end of every epoch.
-import { join } from 'node:path';
+// JSON in the metadata. Bytes in, bytes out: Node writes them into the experiment folder after every
+// epoch, the page into its storage.
 import { UserError } from '../errors.js';
-import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/safetensors.js';
+import { CHECKPOINT_PARAM_PREFIX } from '../io/experiment-layout.js';
+import { encodeSafetensors, parseSafetensors } from '../io/safetensors-format.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
 import type { ViTForClassification } from '../model/vit.js';
 
 import type { AdamW } from './adamw.js';
 import { type Metrics, parseMetrics } from './metrics.js';
 
-export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const FORMAT = 'vit-ts-training-checkpoint';
 const VERSION = '1';
 
-/** The parameters' names carry this prefix, beside the optimizer's moments (model files read them too). */
-export const CHECKPOINT_PARAM_PREFIX = 'model.';
 const MOMENT1 = 'adamw.m.';
 const MOMENT2 = 'adamw.v.';
 
@@ -41,12 +39,8 @@ export interface TrainingCheckpoint extends CheckpointState {
   moment2: Map<string, Float32Array>;
 }
 
-export function checkpointPath(experimentDir: string): string {
-  return join(experimentDir, CHECKPOINT_FILE);
-}
-
-/** Writes the model's parameters, the optimizer's state and `state` to `path`, atomically. */
-export function saveTrainingCheckpoint(path: string, model: ViTForClassification, optimizer: AdamW, state: CheckpointState): void {
+/** The model's parameters, the optimizer's state and `state`, as safetensors bytes. */
+export function encodeTrainingCheckpoint(model: ViTForClassification, optimizer: AdamW, state: CheckpointState): Uint8Array {
   if (optimizer.step !== state.step) throw new Error(`checkpoint step ${state.step} differs from the optimizer's ${optimizer.step}`);
   const { m, v } = optimizer.state();
   const tensors: [string, { shape: number[]; data: Float32Array }][] = [];
@@ -57,7 +51,7 @@ export function saveTrainingCheckpoint(path: string, model: ViTForClassification
     tensors.push([MOMENT1 + p.name, { shape: [...p.shape], data: m.subarray(p.offset, p.offset + p.size) }]);
     tensors.push([MOMENT2 + p.name, { shape: [...p.shape], data: v.subarray(p.offset, p.offset + p.size) }]);
   }
-  writeSafetensors(path, tensors, {
+  return encodeSafetensors(tensors, {
     format: FORMAT,
     version: VERSION,
     epoch: String(state.epoch),
@@ -69,9 +63,9 @@ export function saveTrainingCheckpoint(path: string, model: ViTForClassification
   });
 }
 
-/** Reads and checks a checkpoint written by saveTrainingCheckpoint. */
-export function readTrainingCheckpoint(path: string): TrainingCheckpoint {
-  const { tensors, metadata } = readSafetensors(path);
+/** Parses and checks a checkpoint written by encodeTrainingCheckpoint; `path` names it in errors. */
+export function decodeTrainingCheckpoint(bytes: Uint8Array, path: string): TrainingCheckpoint {
+  const { tensors, metadata } = parseSafetensors(bytes, path);
   if (metadata['format'] !== FORMAT) {
     throw new UserError(`${path}: not a vit-ts training checkpoint (its metadata "format" is ${JSON.stringify(metadata['format'] ?? null)})`);
   }
@@ -125,19 +119,6 @@ export function readTrainingCheckpoint(path: string): TrainingCheckpoint {
     moment1,
     moment2,
   };
-}
-
-/** The run's options saved in a checkpoint, read from its header alone (for choosing the engine before loading). */
-export function readCheckpointSettings(path: string): Record<string, unknown> {
-  const text = readSafetensorsHeader(path).metadata['training'];
-  let json: unknown;
-  try {
-    json = JSON.parse(text ?? 'null');
-  } catch {
-    json = null;
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${path}: not a vit-ts training checkpoint (no "training" metadata)`);
-  return json as Record<string, unknown>;
 }
 
 /** Puts a checkpoint's parameters, moments and dropout generator into a freshly built model and optimizer. */

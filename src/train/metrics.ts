@@ -1,6 +1,5 @@
 // An experiment's metrics.json (the seed's keys, one entry per epoch) and the per-epoch summary line.
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
 
 export type EvaluatedOn = 'test' | 'validation';
 
@@ -67,8 +66,9 @@ export function parseMetrics(value: unknown, source: string): Metrics {
   return metrics;
 }
 
-export function writeMetrics(path: string, metrics: Metrics): void {
-  writeFileAtomic(path, JSON.stringify(metrics, null, 2) + '\n');
+/** metrics.json's text. */
+export function metricsJson(metrics: Metrics): string {
+  return JSON.stringify(metrics, null, 2) + '\n';
 }
 
 /** The seed's line, "Epoch: N, Train loss: X, Test loss: Y, Accuracy: Z", plus time and speed. */

@@ -2,7 +2,8 @@
 // loss, ETA) that gives way to the seed's epoch line; elsewhere (logs, pipes), plain lines only.
 import cliProgress from 'cli-progress';
 import { formatDuration, formatEpochLine } from './metrics.js';
-import type { BatchProgress, TrainCallbacks, TrainStart } from './trainer.js';
+import type { TrainCallbacks } from './experiment-folder.js';
+import type { BatchProgress, TrainStart } from './trainer.js';
 
 export interface ProgressOptions {
   /** Where the epoch lines go (default process.stdout). */
@@ -42,11 +43,11 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
       epochs = start.epochs;
       const s = start.settings;
       const evalName = start.evaluatedOn === 'validation' ? 'validation images (held out of training)' : 'test images';
-      if (start.startEpoch > 0) write(`Resuming ${start.experimentDir} after epoch ${start.startEpoch} of ${start.epochs}`);
+      if (start.startEpoch > 0) write(`Resuming ${start.location} after epoch ${start.startEpoch} of ${start.epochs}`);
       write(`Training on ${start.trainImages} images (${start.batchesPerEpoch} batches of ${s.batchSize}), evaluating on ` +
         `${start.evalImages} ${evalName}; ${start.parameters.toLocaleString('en-US')} parameters, recipe ${s.recipe}, ` +
         `${s.threads} thread${s.threads === 1 ? '' : 's'}`);
-      write(`Experiment folder: ${start.experimentDir}`);
+      write(`Experiment folder: ${start.location}`);
     },
     onEpochStart(epoch: number, batches: number): void {
       lastPlain = performance.now();

@@ -1,7 +1,7 @@
-// Training recipes: named sets of hyper-parameters that any single option can override.
+// Training recipes: named sets of hyper-parameters that any single option can override (the
+// settings table, settings.ts, takes its defaults from here).
 // 'seed' reproduces the seed article's run exactly; 'fast' aims at the seed's accuracy in fewer epochs.
 import { type AugmentOptions, SEED_AUGMENT } from '../data/augment.js';
-import { UserError } from '../errors.js';
 
 export type RecipeName = 'seed' | 'fast';
 export type AugmentName = 'rrc' | 'crop' | 'none';
@@ -27,6 +27,7 @@ export interface Hyperparameters {
 
 export const RECIPE_NAMES: readonly RecipeName[] = ['seed', 'fast'];
 export const AUGMENT_NAMES: readonly AugmentName[] = ['rrc', 'crop', 'none'];
+export const SCHEDULE_NAMES: readonly ScheduleName[] = ['constant', 'cosine'];
 
 export const RECIPES: Readonly<Record<RecipeName, Readonly<Hyperparameters>>> = Object.freeze({
   // The seed article: constant lr 1e-2, AdamW (wd 1e-2), RandomResizedCrop + flip, 100 epochs of 256.
@@ -67,51 +68,6 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<Hyperparameters>>> = 
     augment: 'crop',
   }),
 });
-
-export function isRecipeName(name: string): name is RecipeName {
-  return (RECIPE_NAMES as readonly string[]).includes(name);
-}
-
-/** The recipe's hyper-parameters with `overrides` (options the user set) on top, checked. */
-export function resolveHyperparameters(recipe: RecipeName, overrides: Partial<Hyperparameters> = {}): Hyperparameters {
-  const base = RECIPES[recipe];
-  if (!base) throw new UserError(`--recipe: unknown recipe "${recipe}" (choose ${RECIPE_NAMES.join(' or ')})`);
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  const h: Hyperparameters = { ...base, ...defined };
-  checkHyperparameters(h);
-  return h;
-}
-
-/** The CLI flag that sets each hyper-parameter, for error messages. */
-export const HYPERPARAMETER_FLAGS: Readonly<Record<keyof Hyperparameters, string>> = Object.freeze({
-  epochs: '--epochs',
-  batchSize: '--batch-size',
-  lr: '--lr',
-  minLr: '--min-lr',
-  schedule: '--schedule',
-  warmupEpochs: '--warmup-epochs',
-  weightDecay: '--weight-decay',
-  labelSmoothing: '--label-smoothing',
-  clipGrad: '--clip-grad',
-  augment: '--augment',
-});
-
-export function checkHyperparameters(h: Hyperparameters): void {
-  const fail = (key: keyof Hyperparameters, why: string): never => {
-    throw new UserError(`${HYPERPARAMETER_FLAGS[key]} ${why} (got ${JSON.stringify(h[key])})`);
-  };
-  if (!Number.isInteger(h.epochs) || h.epochs < 1) fail('epochs', 'must be a whole number ≥ 1');
-  if (!Number.isInteger(h.batchSize) || h.batchSize < 1) fail('batchSize', 'must be a whole number ≥ 1');
-  if (!(h.lr > 0 && Number.isFinite(h.lr))) fail('lr', 'must be a number > 0');
-  if (!(h.minLr >= 0 && h.minLr <= h.lr)) fail('minLr', `must be a number from 0 to --lr (${h.lr})`);
-  if (h.schedule !== 'constant' && h.schedule !== 'cosine') fail('schedule', 'must be "constant" or "cosine"');
-  // Longer than the run is allowed (the warmup just never ends): short trial runs keep the recipe's warmup.
-  if (!(h.warmupEpochs >= 0 && Number.isFinite(h.warmupEpochs))) fail('warmupEpochs', 'must be a number ≥ 0');
-  if (!(h.weightDecay >= 0 && Number.isFinite(h.weightDecay))) fail('weightDecay', 'must be a number ≥ 0');
-  if (!(h.labelSmoothing >= 0 && h.labelSmoothing < 1)) fail('labelSmoothing', 'must be a number in [0, 1)');
-  if (!(h.clipGrad >= 0 && Number.isFinite(h.clipGrad))) fail('clipGrad', 'must be a number ≥ 0 (0 = off)');
-  if (!(AUGMENT_NAMES as readonly string[]).includes(h.augment)) fail('augment', `must be ${AUGMENT_NAMES.join(', ')}`);
-}
 
 // One value serves every channel, so one-channel (grayscale) models work too.
 const HALF = { mean: [0.5], std: [0.5] };

@@ -7,11 +7,12 @@ import { type Stats, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/safetensors.js';
+import { readSafetensors, readSafetensorsHeader } from '../io/safetensors.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
-import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX } from '../train/checkpoint.js';
+import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX, FINAL_MODEL_FILE, PREPROCESSOR_FILE, epochOfModelFile } from '../io/experiment-layout.js';
 import { fromHfConfig, toHfConfig } from './hf-config.js';
-import { type Layout, detectLayout, fromCanonical, toCanonical } from './layouts.js';
+import { type Layout, detectLayout, toCanonical } from './layouts.js';
+import { encodeModelFile } from './model-file.js';
 
 export interface Preprocessor {
   mean: number[];
@@ -29,7 +30,7 @@ export interface ModelFiles {
   preprocessor?: Preprocessor;
 }
 
-const EXPECTED = 'expected a .safetensors file, or a folder holding config.json and model_final.safetensors, ' +
+const EXPECTED = `expected a .safetensors file, or a folder holding config.json and ${FINAL_MODEL_FILE}, ` +
   `model_{epoch}.safetensors, ${CHECKPOINT_FILE}, weights.safetensors or model.safetensors`;
 
 function statOrNull(path: string): Stats | null {
@@ -97,13 +98,13 @@ function pickWeights(dir: string, hf: boolean): string {
     if (other) throw new UserError(`${dir}: holds ${other}, but only safetensors weights can be read; expected model.safetensors`);
     throw new UserError(`${dir}: a Hugging Face model folder without model.safetensors`);
   }
-  if (files.has('model_final.safetensors')) return join(dir, 'model_final.safetensors');
+  if (files.has(FINAL_MODEL_FILE)) return join(dir, FINAL_MODEL_FILE);
   let latest: string | undefined;
   let best = -1;
   for (const f of files) {
-    const m = /^model_(\d+)\.safetensors$/.exec(f);
-    if (m && Number(m[1]) > best) {
-      best = Number(m[1]);
+    const epoch = epochOfModelFile(f);
+    if (epoch !== null && epoch > best) {
+      best = epoch;
       latest = f;
     }
   }
@@ -171,7 +172,7 @@ export function resolveModelPath(path: string): ModelFiles {
   const names = [...readSafetensorsHeader(weightsPath).entries.keys()].filter((n) => n.startsWith(tensorPrefix));
   const layout = detectLayout(names.map((n) => n.slice(tensorPrefix.length)), weightsPath);
   const files: ModelFiles = { weightsPath, tensorPrefix, config, layout };
-  const preprocessorPath = join(dir, 'preprocessor_config.json');
+  const preprocessorPath = join(dir, PREPROCESSOR_FILE);
   if (statOrNull(preprocessorPath)?.isFile()) files.preprocessor = readPreprocessor(preprocessorPath, config);
   return files;
 }
@@ -206,11 +207,9 @@ export function saveCheckpoint(
   options: SaveOptions = {},
 ): void {
   const layout = options.layout ?? 'seed';
-  const tensors = fromCanonical(params, config, layout);
-  // transformers refuses safetensors files without a "format" entry.
-  const metadata = { format: 'pt', ...options.metadata, config: JSON.stringify(config) };
+  const bytes = encodeModelFile(config, params, { layout, metadata: options.metadata });
   if (path.endsWith('.safetensors')) {
-    writeSafetensors(path, tensors, metadata);
+    writeFileAtomic(path, bytes);
     return;
   }
   const stat = statOrNull(path);
@@ -221,7 +220,7 @@ export function saveCheckpoint(
     throw new UserError(`${path}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const configJson = layout === 'hf' ? toHfConfig(config) : config;
-  writeSafetensors(join(path, 'model.safetensors'), tensors, metadata);
+  writeFileAtomic(join(path, 'model.safetensors'), bytes);
   writeFileAtomic(join(path, 'config.json'), JSON.stringify(configJson, null, 2) + '\n');
   if (layout === 'hf' && options.preprocessor) writePreprocessorConfig(path, options.preprocessor, config.image_size);
 }
@@ -229,7 +228,7 @@ export function saveCheckpoint(
 /** Writes Hugging Face's preprocessor_config.json into `dir`: resize to `size` (default imageSize), rescale, normalize. */
 export function writePreprocessorConfig(dir: string, preprocessor: Preprocessor, imageSize: number): void {
   const { mean, std, size = imageSize } = preprocessor;
-  writeFileAtomic(join(dir, 'preprocessor_config.json'), JSON.stringify({
+  writeFileAtomic(join(dir, PREPROCESSOR_FILE), JSON.stringify({
     do_normalize: true,
     do_rescale: true,
     do_resize: true,

@@ -3,6 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
+import { METRICS_FIGURE_FILE, METRICS_FILE } from '../../io/experiment-layout.js';
 import { validateMetrics, writeMetricsFigure } from '../../viz/metrics-plot.js';
 
 interface PlotOptions {
@@ -12,9 +13,9 @@ interface PlotOptions {
 export function register(program: Command): void {
   program
     .command('plot')
-    .description("draw an experiment's loss and accuracy curves from its metrics.json")
-    .argument('<experiment>', 'the experiment folder (or its metrics.json)')
-    .option('--out <file>', 'the figure to write, .png or .svg (default: EXPERIMENT/metrics.png)')
+    .description(`draw an experiment's loss and accuracy curves from its ${METRICS_FILE}`)
+    .argument('<experiment>', `the experiment folder (or its ${METRICS_FILE})`)
+    .option('--out <file>', `the figure to write, .png or .svg (default: EXPERIMENT/${METRICS_FIGURE_FILE})`)
     .action(async (experiment: string, options: PlotOptions) => {
       await plot(experiment, options);
     });
@@ -32,7 +33,7 @@ async function plot(experiment: string, options: PlotOptions): Promise<void> {
     throw new UserError(`${metricsPath}: cannot read (${code ?? (e as Error).message})`);
   }
   const metrics = validateMetrics(json, metricsPath);
-  const out = options.out ?? join(dir, 'metrics.png');
+  const out = options.out ?? join(dir, METRICS_FIGURE_FILE);
   // The experiment's name is its folder's name; resolve() names "." too.
   await writeMetricsFigure(metrics, basename(resolve(dir)), out);
   process.stdout.write(`wrote ${out}\n`);
@@ -43,8 +44,8 @@ function locateMetrics(experiment: string): { dir: string; metricsPath: string }
   try {
     isFile = statSync(experiment).isFile();
   } catch {
-    throw new UserError(`${experiment}: no such folder; expected a training experiment's folder holding metrics.json`);
+    throw new UserError(`${experiment}: no such folder; expected a training experiment's folder holding ${METRICS_FILE}`);
   }
   if (isFile) return { dir: dirname(experiment), metricsPath: experiment };
-  return { dir: experiment, metricsPath: join(experiment, 'metrics.json') };
+  return { dir: experiment, metricsPath: join(experiment, METRICS_FILE) };
 }

@@ -1,0 +1,45 @@
+// CIFAR-10 from a cifar-10-batches-bin folder on disk (Node): the split's files, checked, parsed.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { CIFAR10_CLASSES, type ImageSet, META_FILE, type Split, TEST_FILE, batchOrder, isSplitFile, parseCifar10, parseClassNames } from './cifar10.js';
+
+const HOW_TO_GET_DATA =
+  "Run 'vit data cifar10' to download it, pass --data DIR to point at an existing copy of " +
+  "cifar-10-batches-bin, or use --sample to train on the small sample bundled with vit-ts.";
+
+/**
+ * Reads a split of CIFAR-10 in the official binary format from `dir`
+ * (the cifar-10-batches-bin folder). The train split is every data_batch_N.bin in the folder,
+ * in order of N, so a folder holding a smaller sample works too.
+ */
+export function readCifar10(dir: string, split: Split): ImageSet {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new UserError(`The CIFAR-10 data folder ${dir} does not exist. ${HOW_TO_GET_DATA}`);
+  }
+  if (!isDir) throw new UserError(`${dir} is not a folder; expected the CIFAR-10 cifar-10-batches-bin folder. ${HOW_TO_GET_DATA}`);
+
+  const files = readdirSync(dir).filter((name) => isSplitFile(name, split)).sort(batchOrder).map((name) => join(dir, name));
+  if (files.length === 0) {
+    const wanted = split === 'train' ? 'data_batch_*.bin files' : TEST_FILE;
+    throw new UserError(`The CIFAR-10 data folder ${dir} holds no ${wanted}. ${HOW_TO_GET_DATA}`);
+  }
+  const classNames = readClassNames(dir);
+  return parseCifar10(files.map((name) => ({ name, bytes: readFileSync(name) })), classNames);
+}
+
+/** Class names from batches.meta.txt; the standard names when the file is absent. */
+function readClassNames(dir: string): string[] {
+  const file = join(dir, META_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [...CIFAR10_CLASSES];
+    throw error;
+  }
+  return parseClassNames(text, file);
+}
