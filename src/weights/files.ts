@@ -8,18 +8,14 @@ import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, readSafetensorsHeader } from '../io/safetensors.js';
-import { type ViTConfig, resolveConfig } from '../model/config.js';
+import type { ViTConfig } from '../model/config.js';
 import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX, FINAL_MODEL_FILE, PREPROCESSOR_FILE, epochOfModelFile } from '../io/experiment-layout.js';
-import { fromHfConfig, toHfConfig } from './hf-config.js';
+import { toHfConfig } from './hf-config.js';
 import { type Layout, detectLayout, toCanonical } from './layouts.js';
 import { encodeModelFile } from './model-file.js';
+import { type Preprocessor, configFromMetadata, interpretConfig, parseJsonObject, parsePreprocessor } from './model-config.js';
 
-export interface Preprocessor {
-  mean: number[];
-  std: number[];
-  /** The side the image is resized to, when the preprocessor says. */
-  size?: number;
-}
+export type { Preprocessor } from './model-config.js';
 
 export interface ModelFiles {
   weightsPath: string;
@@ -49,40 +45,7 @@ function readJson(path: string): Record<string, unknown> {
   } catch (e) {
     throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${path}: expected a JSON object`);
-  return json as Record<string, unknown>;
-}
-
-/**
- * Reads a config in any of the forms this project meets: Hugging Face's (has model_type), an
- * experiment's (the model's keys under "model", beside training options), or the seed's flat keys.
- */
-function interpretConfig(json: Record<string, unknown>, source: string): { config: ViTConfig; hf: boolean } {
-  const model = json['model'];
-  if (typeof model === 'object' && model !== null && !Array.isArray(model)) {
-    return { config: resolveConfig(model as Record<string, unknown>, `${source} ("model")`), hf: false };
-  }
-  if (json['model_type'] !== undefined) return { config: fromHfConfig(json, source), hf: true };
-  return { config: resolveConfig(json, source), hf: false };
-}
-
-function configFromMetadata(weightsPath: string): ViTConfig | undefined {
-  const text = readSafetensorsHeader(weightsPath).metadata['config'];
-  if (text === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${weightsPath}: metadata "config" is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${weightsPath}: metadata "config" is not a JSON object`);
-  return interpretConfig(json as Record<string, unknown>, `${weightsPath} (metadata "config")`).config;
+  return parseJsonObject(text, path);
 }
 
 /**
@@ -116,34 +79,6 @@ function pickWeights(dir: string, hf: boolean): string {
   throw new UserError(`${dir}: no model weights found; ${EXPECTED}`);
 }
 
-function numberList(value: unknown, channels: number, key: string, source: string): number[] {
-  const list = typeof value === 'number' ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0 || list.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
-    throw new UserError(`${source}: "${key}" must be a number or a list of numbers (got ${JSON.stringify(value)})`);
-  }
-  if (list.length === 1) return new Array<number>(channels).fill(list[0] as number);
-  if (list.length !== channels) throw new UserError(`${source}: "${key}" has ${list.length} values, the model has ${channels} channels`);
-  return list as number[];
-}
-
-/** Reads Hugging Face's preprocessor_config.json: the normalization, and the resize when it is a square. */
-function readPreprocessor(path: string, config: ViTConfig): Preprocessor {
-  const json = readJson(path);
-  const normalize = json['do_normalize'] !== false;
-  const mean = normalize ? numberList(json['image_mean'] ?? [0.5], config.num_channels, 'image_mean', path) : new Array<number>(config.num_channels).fill(0);
-  const std = normalize ? numberList(json['image_std'] ?? [0.5], config.num_channels, 'image_std', path) : new Array<number>(config.num_channels).fill(1);
-  if (std.some((s) => s === 0)) throw new UserError(`${path}: "image_std" must not hold 0`);
-  const preprocessor: Preprocessor = { mean, std };
-  const size = json['size'];
-  if (typeof size === 'number') preprocessor.size = size;
-  else if (typeof size === 'object' && size !== null) {
-    const s = size as Record<string, unknown>;
-    if (typeof s['height'] === 'number' && s['height'] === s['width']) preprocessor.size = s['height'];
-    else if (typeof s['shortest_edge'] === 'number') preprocessor.size = s['shortest_edge'];
-  }
-  return preprocessor;
-}
-
 /** Locates the weights, config and preprocessing of the model at `path` (see the module comment). */
 export function resolveModelPath(path: string): ModelFiles {
   const stat = statOrNull(path);
@@ -164,7 +99,7 @@ export function resolveModelPath(path: string): ModelFiles {
   const configPath = join(dir, 'config.json');
   const fromJson = statOrNull(configPath)?.isFile() ? interpretConfig(readJson(configPath), configPath) : undefined;
   weightsPath ??= pickWeights(dir, fromJson?.hf ?? false);
-  const config = fromJson?.config ?? configFromMetadata(weightsPath);
+  const config = fromJson?.config ?? configFromMetadata(readSafetensorsHeader(weightsPath).metadata, weightsPath);
   if (config === undefined) {
     throw new UserError(`${weightsPath}: no config.json beside it and no "config" in its metadata; the model's shape is unknown`);
   }
@@ -173,7 +108,7 @@ export function resolveModelPath(path: string): ModelFiles {
   const layout = detectLayout(names.map((n) => n.slice(tensorPrefix.length)), weightsPath);
   const files: ModelFiles = { weightsPath, tensorPrefix, config, layout };
   const preprocessorPath = join(dir, PREPROCESSOR_FILE);
-  if (statOrNull(preprocessorPath)?.isFile()) files.preprocessor = readPreprocessor(preprocessorPath, config);
+  if (statOrNull(preprocessorPath)?.isFile()) files.preprocessor = parsePreprocessor(readJson(preprocessorPath), config, preprocessorPath);
   return files;
 }
 
