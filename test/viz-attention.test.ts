@@ -7,13 +7,12 @@ import sharp from 'sharp';
 import { UserError } from '../src/errors.js';
 import {
   layoutAttentionFigure,
-  normalizeMinMax,
   renderAttentionFigure,
-  upsampleBilinear,
   writeAttentionFigure,
   type AttentionItem,
   type Box,
 } from '../src/viz/attention-figure.js';
+import { normalizeMinMax, upsampleBilinear } from '../src/viz/attention-map.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vit-viz-attention-'));
 after(() => rmSync(root, { recursive: true, force: true }));

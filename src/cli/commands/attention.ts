@@ -8,6 +8,7 @@ import { readCifar10 } from '../../data/cifar10-files.js';
 import { sampleDataDir } from '../../data/location.js';
 import { UserError } from '../../errors.js';
 import { type RgbImage, loadImageForModel, normalizeInto } from '../../images.js';
+import { type LayerChoice, clsAttentionMaps } from '../../model/cls-attention.js';
 import { numPatches } from '../../model/config.js';
 import type { ViTForClassification } from '../../model/vit.js';
 import { Random } from '../../random.js';
@@ -25,9 +26,6 @@ interface AttentionOptions {
   columns?: number;
   threads?: number;
 }
-
-/** Which attention to draw: one block's (0-based), or the mean over all blocks. */
-export type LayerChoice = number | 'all';
 
 /** Images per forward pass: bounds the memory the attention probabilities take. */
 const BATCH = 32;
@@ -144,30 +142,6 @@ function predictWithAttention(model: ViTForClassification, count: number, layer:
     return best;
   });
   return { predictions, maps: clsAttentionMaps(model, count, layer) };
-}
-
-/**
- * The [CLS] token's attention to each patch after the last forward pass: row 0 of the attention
- * probabilities without its own column, averaged over the heads (and over the blocks for 'all').
- * One patch-grid map (row-major) per image.
- */
-export function clsAttentionMaps(model: ViTForClassification, count: number, layer: LayerChoice): Float32Array[] {
-  const patches = numPatches(model.config);
-  const tokens = patches + 1;
-  const heads = model.config.num_attention_heads;
-  const layers = layer === 'all' ? Array.from({ length: model.config.num_hidden_layers }, (_, i) => i) : [layer];
-  const sums = Array.from({ length: count }, () => new Float64Array(patches));
-  for (const l of layers) {
-    const probabilities = model.attentions(l); // [count, heads, T, T]
-    for (let b = 0; b < count; b++) {
-      for (let h = 0; h < heads; h++) {
-        const row = (b * heads + h) * tokens * tokens; // query 0 is [CLS]
-        for (let p = 0; p < patches; p++) sums[b]![p]! += probabilities[row + 1 + p]!;
-      }
-    }
-  }
-  const scale = 1 / (heads * layers.length);
-  return sums.map((sum) => Float32Array.from(sum, (v) => v * scale));
 }
 
 /** Test image `index` of the set, from its R, G, B planes to interleaved RGB bytes. */
