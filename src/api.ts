@@ -3,18 +3,15 @@
  * transformers.js' image-classification pipeline: [{ label, score }], best first.
  */
 import { UserError } from './errors.js';
-import {
-  type ImageSource,
-  type Normalization,
-  type RgbImage,
-  SEED_NORMALIZATION,
-  loadImageForModel,
-  normalizeInto,
-} from './images.js';
+import { CIFAR10_CLASSES } from './data/cifar10.js';
+import { type ImageSource, type Normalization, SEED_NORMALIZATION, loadImageForModel } from './images.js';
 import type { ViTConfig } from './model/config.js';
 import { ViTForClassification } from './model/vit.js';
 import type { Engine } from './runtime/engine.js';
 import type { Preprocessor } from './weights/files.js';
+import { type Classification, DEFAULT_TOP_K, namedClasses, runModel, topClasses } from './predictions.js';
+
+export { type Classification, DEFAULT_TOP_K, runModel, topClasses } from './predictions.js';
 
 /** A model given as values rather than a path: a (partial) config over the seed's, and canonical parameters. */
 export interface ModelSource {
@@ -27,12 +24,6 @@ export interface ModelSource {
 export interface LoadModelOptions {
   /** The engine to run on (default: the program's shared engine, see getEngine). */
   engine?: Engine;
-}
-
-/** One class and its probability. */
-export interface Classification {
-  label: string;
-  score: number;
 }
 
 export interface ClassifyOptions {
@@ -48,7 +39,6 @@ interface ModelExtras {
 
 const extras = new WeakMap<ViTForClassification, ModelExtras>();
 
-export const DEFAULT_TOP_K = 5;
 /** Images per forward pass when classifying many: bounds the activations' memory. */
 const CLASSIFY_BATCH = 32;
 
@@ -88,9 +78,7 @@ export async function loadModel(source: string | ModelSource, options: LoadModel
  * sample's batches.meta.txt); else LABEL_0, LABEL_1, … as transformers names unnamed classes.
  */
 export async function classLabels(config: ViTConfig): Promise<string[]> {
-  if (config.labels) return [...config.labels];
-  if (config.num_classes === 10) return cifar10Names();
-  return Array.from({ length: config.num_classes }, (_, i) => `LABEL_${i}`);
+  return namedClasses(config, config.labels === undefined && config.num_classes === 10 ? await cifar10Names() : undefined);
 }
 
 async function cifar10Names(): Promise<string[]> {
@@ -101,7 +89,6 @@ async function cifar10Names(): Promise<string[]> {
   } catch {
     // no file system (a browser) or no bundled sample: the standard names below are the same
   }
-  const { CIFAR10_CLASSES } = await import('./data/cifar10.js');
   return [...CIFAR10_CLASSES];
 }
 
@@ -156,24 +143,3 @@ export async function classifyAll(
   return results;
 }
 
-/** Runs the model on model-sized RGB pictures; returns a copy of the logits [count, classes]. */
-export function runModel(model: ViTForClassification, pictures: readonly RgbImage[], normalization: Normalization): Float32Array {
-  const count = pictures.length;
-  const perImage = model.imageFloats;
-  // Filled synchronously right before forward: the view is only valid until the memory grows.
-  const input = model.imageBuffer(count);
-  pictures.forEach((picture, i) => normalizeInto(picture, model.config.num_channels, normalization, input, i * perImage));
-  return model.infer(count).slice();
-}
-
-/** Softmax of one row of logits; the `k` most likely classes, best first. */
-export function topClasses(logits: ArrayLike<number>, labels: readonly string[], k: number): Classification[] {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
-  const exps = Array.from({ length: logits.length }, (_, i) => Math.exp(logits[i]! - max));
-  const total = exps.reduce((a, b) => a + b, 0);
-  return exps
-    .map((e, i) => ({ label: labels[i] ?? `LABEL_${i}`, score: e / total }))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, k);
-}
