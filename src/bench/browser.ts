@@ -41,11 +41,13 @@ function positive(value: string): number {
   return n;
 }
 
-const median = (xs: number[]): number => {
+/** The median, and the median with the range as text: "373.6 (321.4–534.6)". */
+function summary(xs: number[]): { median: number; text: string } {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, text: `${median.toFixed(1)} (${sorted[0]!.toFixed(1)}–${sorted.at(-1)!.toFixed(1)})` };
+}
 
 const simd = (r: BenchResult): string => (r.relaxed_simd ? 'relaxed SIMD' : '128-bit SIMD');
 
@@ -62,7 +64,8 @@ async function main(): Promise<void> {
   try {
     const benchUrl = new URL(`bench.html?threads=${flags.threads}&steps=${flags.steps}&batch=${flags.batchSize}`, server.url).href;
     process.stdout.write(`seed config, batch ${flags.batchSize}, ${flags.threads} threads, ${flags.steps} timed steps; ` +
-      `Node ${process.version} against Chromium ${browser.version()}\n\nround   Node train  page train   Node infer  page infer  (images/s)\n`);
+      `Node ${process.version} against Chromium ${browser.version()}\n\n` +
+      'round   Node train  page train  page/Node   Node infer  page infer  page/Node  (images/s)\n');
     const node: BenchResult[] = [];
     const page: BenchResult[] = [];
     for (let round = 1; round <= flags.rounds; round++) {
@@ -70,14 +73,16 @@ async function main(): Promise<void> {
       page.push(await inPage(browser, benchUrl));
       const [n, p] = [node.at(-1)!, page.at(-1)!];
       process.stdout.write(`${String(round).padStart(5)} ${n.train_img_s.toFixed(1).padStart(12)} ${p.train_img_s.toFixed(1).padStart(11)} ` +
-        `${n.infer_img_s.toFixed(1).padStart(12)} ${p.infer_img_s.toFixed(1).padStart(11)}\n`);
+        `${(p.train_img_s / n.train_img_s).toFixed(3).padStart(10)} ${n.infer_img_s.toFixed(1).padStart(12)} ${p.infer_img_s.toFixed(1).padStart(11)} ` +
+        `${(p.infer_img_s / n.infer_img_s).toFixed(3).padStart(10)}\n`);
     }
-    const train = [median(node.map((r) => r.train_img_s)), median(page.map((r) => r.train_img_s))] as const;
-    const infer = [median(node.map((r) => r.infer_img_s)), median(page.map((r) => r.infer_img_s))] as const;
+    const train = [summary(node.map((r) => r.train_img_s)), summary(page.map((r) => r.train_img_s))] as const;
+    const infer = [summary(node.map((r) => r.infer_img_s)), summary(page.map((r) => r.infer_img_s))] as const;
     process.stdout.write(
-      `\nmedian train: Node ${train[0].toFixed(1)} images/s (${simd(node[0]!)}), page ${train[1].toFixed(1)} images/s (${simd(page[0]!)})\n` +
-      `median infer: Node ${infer[0].toFixed(1)} images/s, page ${infer[1].toFixed(1)} images/s\n` +
-      `page/Node: training x${(train[1] / train[0]).toFixed(3)}, inference x${(infer[1] / infer[0]).toFixed(3)}\n`);
+      `\ntrain, median (range) images/s: Node ${train[0].text} with ${simd(node[0]!)}, page ${train[1].text} with ${simd(page[0]!)}\n` +
+      `infer, median (range) images/s: Node ${infer[0].text}, page ${infer[1].text}\n` +
+      `page/Node (ratio of the medians): training x${(train[1].median / train[0].median).toFixed(3)}, ` +
+      `inference x${(infer[1].median / infer[0].median).toFixed(3)}\n`);
   } finally {
     await browser.close();
     await server.close();
