@@ -3,13 +3,14 @@
 // itself on the built page: isolated in Chromium, and still working, with a notice, when not.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { ISOLATION_HEADERS, serveFolder, type RunningServer } from '../src/app/serve.js';
 import { UserError } from '../src/errors.js';
 import { benchmark, type BenchResult } from '../src/bench/benchmark.js';
@@ -140,11 +141,21 @@ test('the harness collects console errors and uncaught exceptions', async () => 
   }
 });
 
+/** The child's first line on stdout; rejects with its stderr if it exits before writing one. */
+function firstLine(child: ChildProcessByStdio<null, Readable, Readable>): Promise<string> {
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  return new Promise((done, fail) => {
+    createInterface({ input: child.stdout }).once('line', done);
+    child.once('exit', (code) => fail(new Error(`vit app exited (${code}) before printing its URL: ${stderr}`)));
+  });
+}
+
 test('`vit app` serves the built page from the package, isolated, and stops on Ctrl+C', async () => {
   // Run from elsewhere: the page is found beside the installed code, not in the working folder.
   const child = spawn(process.execPath, [CLI, 'app', '--port', '0'], { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const [line] = await once(createInterface({ input: child.stdout }), 'line') as [string];
+    const line = await firstLine(child);
     const url = /^vit app: serving the page at (http:\/\/127\.0\.0\.1:(\d+)\/) \(Ctrl\+C to stop\)$/.exec(line);
     assert.ok(url, `first line: ${line}`);
     const port = Number(url[2]);

@@ -64,7 +64,8 @@ export function browserHarness(): BrowserHarness {
   });
   after(async () => {
     await browser?.close();
-    await Promise.all([...servers.values()].map(async (server) => (await server).close()));
+    // A server that failed to start has nothing to close (its test already failed).
+    await Promise.all([...servers.values()].map((server) => server.then((running) => running.close(), () => undefined)));
   });
   const launched = (): Browser => {
     if (browser === undefined) throw new Error('the browser harness is used before its tests run');
