@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { InferenceSession, Tensor as OrtTensor } from './onnx-runtime.js';
 import { readSafetensors, readSafetensorsHeader } from '../src/io/safetensors.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { getEngine } from '../src/runtime/engine.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { InferenceSession, Tensor as OrtTensor } from './onnx-runtime.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { exportOnnx } from '../src/export/onnx.js';
 import { loadCheckpoint } from '../src/weights/files.js';

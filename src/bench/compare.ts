@@ -5,7 +5,7 @@
 // Peers that are not installed are reported as missing, with how to install them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { packageRoot } from '../data/location.js';
@@ -14,7 +14,7 @@ import { exportOnnx } from '../export/onnx.js';
 import { ViTForClassification } from '../model/vit.js';
 import { Engine } from '../runtime/engine.js';
 import type { BenchResult } from './benchmark.js';
-import { findTorchPython, ortInference, peakRssMiB, sgemmPeak, torchBench, torchOnnx } from './peers.js';
+import { findTorchPython, nativeOrt, ortInference, type OrtPeer, peakRssMiB, sgemmPeak, torchBench, torchOnnx, wasmOrt } from './peers.js';
 
 const WIDE: Partial<ViTConfig> = { hidden_size: 192, num_hidden_layers: 6, num_attention_heads: 6, intermediate_size: 384 };
 
@@ -54,18 +54,23 @@ async function main(): Promise<void> {
   else if (!python) say('PyTorch peer: missing (install Debian\'s PyTorch: apt-get install -y python3-torch libopenblas0-pthread)');
   const peak = python ? sgemmPeak(python) : null;
   if (peak) say(`machine SGEMM peak (PyTorch, 2048², all cores): ${peak.toFixed(0)} GFLOP/s`);
+  const ortPeers: OrtPeer[] = [nativeOrt(root), await wasmOrt(root, availableParallelism())];
+  for (const peer of ortPeers) if ('missing' in peer) say(`ONNX Runtime peer: missing (${peer.missing})`);
 
   for (const [name, config] of [['seed', {}], ['wide (hidden 192, 6 layers, 6 heads, intermediate 384)', WIDE]] as const) {
     const resolved = resolveConfig(config as Record<string, unknown>);
     const runs: BenchResult[] = [];
     const torchRuns = new Map<string, { train: number[]; infer: number[] }>();
     const onnx = name === 'seed' ? await onnxForPeer(python, flags.peer, resolved) : null;
-    const ortRuns: number[] = [];
+    const ortRuns = new Map<string, number[]>();
     for (let rep = 0; rep < flags.reps; rep++) {
       // Interleave vit-ts and the peers so drifts of the machine's speed hit them alike.
       runs.push(vitBench(config, batch));
-      const ort = onnx ? await ortInference(onnx.path, batch, resolved) : null;
-      if (ort !== null) ortRuns.push(ort);
+      if (onnx) for (const peer of ortPeers) {
+        if ('missing' in peer) continue;
+        const rate = await ortInference(peer.ort, onnx.path, batch, resolved);
+        ortRuns.set(peer.label, [...ortRuns.get(peer.label) ?? [], rate]);
+      }
       if (python) {
         for (const threads of [1, 2]) for (const fused of [false, true]) {
           const key = `${threads} thread${threads > 1 ? 's' : ''}${fused ? ', fused qkv' : ''}`;
@@ -102,11 +107,9 @@ async function main(): Promise<void> {
       say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | — | — | — |`);
     }
     if (name === 'seed') {
-      if (ortRuns.length) {
-        const o = median(ortRuns);
-        say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | ONNX Runtime (Node, ${onnx?.source}) | ${o.toFixed(0)} | ${(infer / o).toFixed(2)}× |`);
-      } else {
-        say('ONNX Runtime peer: missing (npm install --save-dev onnxruntime-node)');
+      for (const [label, rates] of ortRuns) {
+        const o = median(rates);
+        say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | ${label}, ${onnx?.source} | ${o.toFixed(0)} | ${(infer / o).toFixed(2)}× |`);
       }
       if (python) {
         say();

@@ -1,8 +1,10 @@
 // The peers that vit-ts is measured against, each optional: PyTorch through the reference script
-// ../shared/peer/torch_vit.py (Debian's python3-torch), and ONNX Runtime for Node (a dev dependency).
+// ../shared/peer/torch_vit.py (Debian's python3-torch), and ONNX Runtime: native for Node (installed on first
+// use) and its WebAssembly build (the dev dependency onnxruntime-web).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type ViTConfig } from '../model/config.js';
 
@@ -47,15 +49,51 @@ export function sgemmPeak(python: string): number | null {
   return r.status === 0 ? Number(r.stdout.trim()) : null;
 }
 
-/** ONNX Runtime's inference images/s on an ONNX file, all cores, random input. */
-export async function ortInference(onnxPath: string, batch: number, config: ViTConfig, steps = 10): Promise<number | null> {
-  let ort: typeof import('onnxruntime-node');
-  try {
-    ort = await import('onnxruntime-node');
-  } catch {
-    return null;
+/** The part of ONNX Runtime's JavaScript API the bench uses; onnxruntime-node and onnxruntime-web both export it. */
+export type OrtApi = Pick<typeof import('onnxruntime-web'), 'InferenceSession' | 'Tensor'>;
+
+/** An ONNX Runtime build to measure, or why it is missing. */
+export type OrtPeer = { ort: OrtApi; label: string } | { missing: string };
+
+/** The ONNX Runtime release of the dev dependency onnxruntime-web (the tests' runtime), e.g. "1.30.0". */
+function ortWebVersion(root: string): string {
+  const manifest = JSON.parse(readFileSync(join(root, 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+/**
+ * Native ONNX Runtime for Node, the peer a Node user would otherwise pick. At 288 MB it is no dev dependency:
+ * the bench installs the onnxruntime-web release's twin on first use into node_modules/.cache (from the npm
+ * registry), skipping its install script (that only fetches CUDA binaries; the CPU build is in the package).
+ */
+export function nativeOrt(root: string): OrtPeer {
+  const version = ortWebVersion(root);
+  const prefix = join(root, 'node_modules', '.cache', 'vit-bench', `onnxruntime-node-${version}`);
+  if (!existsSync(join(prefix, 'node_modules', 'onnxruntime-node', 'package.json'))) {
+    process.stderr.write(`installing onnxruntime-node@${version} into ${prefix} for the bench…\n`);
+    const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `onnxruntime-node@${version}`],
+      { encoding: 'utf8', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+    if (r.status !== 0) return { missing: `npm install onnxruntime-node@${version} failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}` };
   }
-  const session = await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: availableParallelism(), graphOptimizationLevel: 'all' });
+  // onnxruntime-node is CommonJS, and exports the onnxruntime-common API that OrtApi names.
+  const ort = createRequire(join(prefix, 'package.json'))('onnxruntime-node') as OrtApi;
+  return { ort, label: `ONNX Runtime ${version}, native (onnxruntime-node)` };
+}
+
+/** ONNX Runtime's WebAssembly build (onnxruntime-web, a dev dependency) running in Node: the same platform as vit-ts. */
+export async function wasmOrt(root: string, threads: number): Promise<OrtPeer> {
+  try {
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = threads; // read once, when the first session starts the runtime
+    return { ort, label: `ONNX Runtime ${ortWebVersion(root)}, WebAssembly (onnxruntime-web in Node)` };
+  } catch (error) {
+    return { missing: `onnxruntime-web: ${String(error)} (npm install)` };
+  }
+}
+
+/** ONNX Runtime's inference images/s on an ONNX file, all cores, random input. */
+export async function ortInference(ort: OrtApi, onnxPath: string, batch: number, config: ViTConfig, steps = 10): Promise<number> {
+  const session = await ort.InferenceSession.create(readFileSync(onnxPath), { intraOpNumThreads: availableParallelism(), graphOptimizationLevel: 'all' });
   const size = config.num_channels * config.image_size ** 2;
   const input = new ort.Tensor('float32', Float32Array.from({ length: batch * size }, () => Math.random() * 2 - 1),
     [batch, config.num_channels, config.image_size, config.image_size]);
