@@ -81,8 +81,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\ntrain, median (range) images/s: Node ${train[0].text} with ${simd(node[0]!)}, page ${train[1].text} with ${simd(page[0]!)}\n` +
       `infer, median (range) images/s: Node ${infer[0].text}, page ${infer[1].text}\n` +
-      `page/Node (ratio of the medians): training x${(train[1].median / train[0].median).toFixed(3)}, ` +
-      `inference x${(infer[1].median / infer[0].median).toFixed(3)}\n`);
+      `page/Node, ratio of the medians: training x${(train[1].median / train[0].median).toFixed(3)}, ` +
+      `inference x${(infer[1].median / infer[0].median).toFixed(3)}\n` +
+      // Each round's pair ran back to back, so its ratio is less touched by the machine's load drifting.
+      `page/Node, median of the rounds' ratios: training x${summary(page.map((p, i) => p.train_img_s / node[i]!.train_img_s)).median.toFixed(3)}, ` +
+      `inference x${summary(page.map((p, i) => p.infer_img_s / node[i]!.infer_img_s)).median.toFixed(3)}\n`);
   } finally {
     await browser.close();
     await server.close();
