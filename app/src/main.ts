@@ -1,4 +1,5 @@
 // The page: the isolation notice, the error line, the tab bar and the four views.
+import './locale-guard.js';
 import './style.css';
 import { createContext } from './context.js';
 import { createTabs } from './tabs.js';

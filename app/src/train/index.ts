@@ -1,6 +1,219 @@
-// The Train view (being built; see app/src/train/).
-import type { AppContext } from '../context.js';
+// The Train view: data, model and recipe, start / pause / resume / stop / continue, the live
+// progress and the run's files. The training itself runs in ./worker.ts on the core's loop.
+import { parseSafetensors } from '../../../src/io/safetensors-format.js';
+import { FINAL_MODEL_FILE } from '../../../src/io/experiment-layout.js';
+import { resolveConfig } from '../../../src/model/config.js';
+import { SEED_NORMALIZATION } from '../../../src/images.js';
+import { type Metrics, emptyMetrics, recordEpoch } from '../../../src/train/metrics.js';
+import { toCanonical } from '../../../src/weights/layouts.js';
+import type { AppContext, CurrentModel } from '../context.js';
+import { DataPanel } from './data-panel.js';
+import { Downloads } from './downloads.js';
+import { SettingsForm } from './form.js';
+import { ProgressView, percent } from './progress-view.js';
+import type { DataChoice, FromWorker, ToWorker } from './protocol.js';
+import { type RunRecord, loadFinalModel, loadRun } from './run-store.js';
 
-export function mountTrain(root: HTMLElement, _ctx: AppContext): void {
-  root.textContent = 'Train';
+type Phase = 'idle' | 'loading' | 'running';
+
+export function mountTrain(root: HTMLElement, ctx: AppContext): void {
+  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  const send = (message: ToWorker): void => worker.postMessage(message);
+  const sampleUrl = new URL('sample/', document.baseURI).href;
+
+  let phase: Phase = 'idle';
+  let paused = false;
+  let data: DataChoice | null = null;
+  let dataSummary = '';
+  /** The run kept in storage (what Continue continues), and the metrics of the run shown. */
+  let saved: RunRecord | undefined;
+  let metrics: Metrics = emptyMetrics('test');
+  let runName = 'page run';
+
+  const panel = new DataPanel({
+    useSample: () => load({ type: 'load-sample', baseUrl: sampleUrl }, 'the bundled sample'),
+    useFiles: (files) => load({ type: 'load-files', files }, files.map((f) => f.name).join(', ')),
+  });
+  const form = new SettingsForm({ value: ctx.threads, fixed: !ctx.isolated });
+  const progress = new ProgressView();
+  const downloads = new Downloads();
+
+  const buttons = document.createElement('div');
+  buttons.className = 'buttons';
+  const button = (label: string, testid: string, onClick: () => void, primary = false): HTMLButtonElement => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    b.dataset.testid = testid;
+    if (primary) b.className = 'primary';
+    b.addEventListener('click', onClick);
+    buttons.append(b);
+    return b;
+  };
+  const start = button('Start', 'start', startRun, true);
+  const pause = button('Pause', 'pause', () => setPaused(true));
+  const resume = button('Resume', 'resume', () => setPaused(false));
+  const stop = button('Stop', 'stop', () => send({ type: 'stop' }));
+  const continueRun = button('Continue run', 'continue-run', continueSaved);
+  const status = document.createElement('p');
+  status.dataset.testid = 'train-status';
+  status.setAttribute('aria-live', 'polite');
+
+  const controls = document.createElement('section');
+  controls.className = 'card';
+  controls.setAttribute('aria-label', 'Run');
+  controls.append(buttons, status);
+  const settings = document.createElement('div');
+  settings.className = 'grid sidebar';
+  const left = document.createElement('div');
+  left.className = 'stack';
+  left.append(panel.element, controls, downloads.element);
+  const right = document.createElement('div');
+  right.className = 'stack';
+  right.append(progress.element, form.element);
+  settings.append(left, right);
+  root.append(settings);
+
+  worker.onmessage = (event: MessageEvent<FromWorker>) => handle(event.data);
+  worker.onerror = (event) => {
+    ctx.showError(`The training worker failed: ${event.message}`);
+    setPhase('idle');
+  };
+
+  function handle(message: FromWorker): void {
+    switch (message.type) {
+      case 'data': {
+        data = message.data;
+        dataSummary = message.description;
+        panel.loaded(message.description, message.trainImages, message.test.count, message.data.kind === 'files' ? message.data.files : []);
+        ctx.setTestImages({ source: message.description, set: message.test });
+        if (phase === 'loading') setPhase('idle');
+        return;
+      }
+      case 'start':
+        progress.begin(message.start.epochs, metrics);
+        status.textContent = `Training ${message.start.parameters.toLocaleString('en-US')} parameters on ${message.start.trainImages.toLocaleString('en-US')} images, ` +
+          `evaluating on ${message.start.evalImages.toLocaleString('en-US')}, from epoch ${message.start.startEpoch + 1} of ${message.start.epochs}.`;
+        return;
+      case 'batch':
+        progress.batch(message.progress, message.step, message.runningLoss);
+        return;
+      case 'epoch':
+        recordEpoch(metrics, message.result);
+        progress.epoch(message.result);
+        downloads.offer({ metrics });
+        return;
+      case 'notice':
+        status.textContent = message.message;
+        return;
+      case 'done':
+        metrics = message.metrics;
+        downloads.offer({ metrics, configJson: message.configJson, ...(message.model ? { model: message.model } : {}) });
+        if (message.model) adoptModel(message.model, runName);
+        status.textContent = message.stopped
+          ? `Stopped after epoch ${metrics.accuracies.length}. Continue run picks up from there.`
+          : `Finished: ${epochs(metrics.accuracies.length)}, test accuracy ${percent(metrics.accuracies.at(-1) ?? 0)}.`;
+        setPhase('idle');
+        void refreshSaved();
+        return;
+      case 'error':
+        ctx.showError(message.message);
+        if (phase === 'loading') panel.failed(data === null ? null : dataSummary);
+        setPhase('idle');
+        return;
+    }
+  }
+
+  function load(message: ToWorker, what: string): void {
+    ctx.clearError();
+    panel.loading(what);
+    setPhase('loading');
+    send(message);
+  }
+
+  function startRun(): void {
+    ctx.clearError();
+    metrics = emptyMetrics('test');
+    runName = `page run, ${new Date().toLocaleString('en-US')}`;
+    downloads.clear();
+    setPhase('running');
+    send({ type: 'start', request: form.request() });
+  }
+
+  /** Continues the kept run from its last checkpoint, on its own data (loaded again if need be). */
+  function continueSaved(): void {
+    if (!saved) return;
+    ctx.clearError();
+    form.show(saved.request);
+    metrics = structuredClone(saved.metrics);
+    runName = 'continued page run';
+    downloads.clear();
+    if (saved.data.kind === 'sample' && data?.kind !== 'sample') load({ type: 'load-sample', baseUrl: sampleUrl }, 'the bundled sample');
+    setPhase('running');
+    send({ type: 'continue' });
+  }
+
+  function setPaused(value: boolean): void {
+    paused = value;
+    send({ type: value ? 'pause' : 'resume' });
+    status.textContent = value ? 'Paused.' : 'Training.';
+    setPhase(phase);
+  }
+
+  function setPhase(next: Phase): void {
+    phase = next;
+    if (phase !== 'running') paused = false;
+    const running = phase === 'running';
+    panel.disabled = phase !== 'idle';
+    form.disabled = phase !== 'idle';
+    start.disabled = phase !== 'idle' || data === null;
+    pause.hidden = !running || paused;
+    resume.hidden = !running || !paused;
+    stop.hidden = !running;
+    continueRun.hidden = running || !canContinue(saved);
+    continueRun.disabled = phase !== 'idle';
+  }
+
+  function adoptModel(bytes: Uint8Array, name: string): void {
+    const { tensors, metadata } = parseSafetensors(bytes, FINAL_MODEL_FILE);
+    const config = resolveConfig(JSON.parse(metadata.config ?? '{}') as Record<string, unknown>, FINAL_MODEL_FILE);
+    const model: CurrentModel = { name, config, params: toCanonical(tensors, config, FINAL_MODEL_FILE), normalization: SEED_NORMALIZATION, metrics };
+    ctx.setModel(model);
+  }
+
+  /** Reads the kept run: offers to continue it, or (finished) its files and model. */
+  async function refreshSaved(): Promise<void> {
+    saved = await loadRun();
+    setPhase(phase);
+  }
+
+  async function restoreSaved(): Promise<void> {
+    await refreshSaved();
+    if (!saved) return;
+    metrics = structuredClone(saved.metrics);
+    progress.begin(saved.epochs, metrics);
+    downloads.offer({ metrics, configJson: saved.configJson });
+    if (canContinue(saved)) {
+      form.show(saved.request);
+      status.textContent = `A run stopped after epoch ${saved.epochsDone} of ${saved.epochs}: Continue run picks up from there.`;
+      return;
+    }
+    const model = await loadFinalModel();
+    if (model) {
+      downloads.offer({ model });
+      adoptModel(model, 'the last page run');
+      status.textContent = `The last run: ${epochs(saved.epochsDone)}, test accuracy ${percent(saved.metrics.accuracies.at(-1) ?? 0)}.`;
+    }
+  }
+
+  setPhase('idle');
+  load({ type: 'load-sample', baseUrl: sampleUrl }, 'the bundled sample');
+  restoreSaved().catch((error: unknown) => ctx.showError(`Could not read the saved run: ${error instanceof Error ? error.message : String(error)}`));
+}
+
+const epochs = (n: number): string => `${n} epoch${n === 1 ? '' : 's'}`;
+
+/** A run can continue when it has a checkpoint (an epoch done) and epochs left. */
+function canContinue(run: RunRecord | undefined): boolean {
+  return run !== undefined && !run.finished && run.epochsDone > 0 && run.epochsDone < run.epochs;
 }

@@ -1,0 +1,142 @@
+// The run's settings as a form: the model config, the recipe and its main knobs, the threads.
+// Empty knobs mean "the recipe's value" (shown as the placeholder), as leaving out a flag does.
+import { SEED_CONFIG } from '../../../src/model/config.js';
+import { RECIPES, RECIPE_NAMES, type RecipeName } from '../../../src/train/recipes.js';
+import type { ModelChoice, RunRequest } from './protocol.js';
+
+interface NumberField {
+  key: string;
+  label: string;
+  /** Shown when empty; undefined = the field must be filled. */
+  placeholder?: (recipe: RecipeName) => string;
+  value?: number;
+  step?: string;
+  min?: number;
+}
+
+const MODEL_FIELDS: readonly (NumberField & { key: keyof ModelChoice })[] = [
+  { key: 'patch_size', label: 'Patch size', value: SEED_CONFIG.patch_size, min: 1 },
+  { key: 'hidden_size', label: 'Hidden size', value: SEED_CONFIG.hidden_size, min: 1 },
+  { key: 'num_hidden_layers', label: 'Layers', value: SEED_CONFIG.num_hidden_layers, min: 1 },
+  { key: 'num_attention_heads', label: 'Heads', value: SEED_CONFIG.num_attention_heads, min: 1 },
+  { key: 'intermediate_size', label: 'Intermediate size', value: SEED_CONFIG.intermediate_size, min: 1 },
+];
+
+const RECIPE_FIELDS: readonly NumberField[] = [
+  { key: 'seed', label: 'Seed', value: 0, min: 0 },
+  { key: 'epochs', label: 'Epochs', placeholder: (r) => String(RECIPES[r].epochs), min: 1 },
+  { key: 'batchSize', label: 'Batch size', placeholder: (r) => String(RECIPES[r].batchSize), min: 1 },
+  { key: 'lr', label: 'Learning rate', placeholder: (r) => String(RECIPES[r].lr), step: 'any', min: 0 },
+  { key: 'trainSamples', label: 'Training images', placeholder: () => 'all', min: 1 },
+  { key: 'testSamples', label: 'Test images', placeholder: () => 'all', min: 1 },
+];
+
+export class SettingsForm {
+  readonly element: HTMLFormElement;
+  private readonly inputs = new Map<string, HTMLInputElement>();
+  private readonly recipe: HTMLSelectElement;
+
+  constructor(threads: { value: number; fixed: boolean }) {
+    this.element = document.createElement('form');
+    this.element.className = 'grid two';
+    this.element.addEventListener('submit', (event) => event.preventDefault());
+    const model = fieldset('Model', 'model-settings');
+    for (const field of MODEL_FIELDS) model.append(this.numberInput(field));
+    const training = fieldset('Recipe', 'recipe-settings');
+    this.recipe = document.createElement('select');
+    this.recipe.name = 'recipe';
+    this.recipe.dataset.testid = 'setting-recipe';
+    for (const name of RECIPE_NAMES) this.recipe.append(new Option(name === 'seed' ? 'seed (the article)' : 'fast (warmup + cosine)', name));
+    this.recipe.addEventListener('change', () => this.showRecipeDefaults());
+    training.append(labelled('Recipe', this.recipe));
+    for (const field of RECIPE_FIELDS) training.append(this.numberInput(field));
+    const threadInput = this.numberInput({ key: 'threads', label: 'Threads', value: threads.value, min: 1 });
+    if (threads.fixed) {
+      this.inputs.get('threads')!.disabled = true;
+      this.inputs.get('threads')!.dataset.fixed = 'true';
+    }
+    training.append(threadInput);
+    this.element.append(model, training);
+    this.showRecipeDefaults();
+  }
+
+  /** The request the form describes; the core checks the values (and names the bad one). */
+  request(): RunRequest {
+    const optional = (key: string): number | undefined => {
+      const text = this.inputs.get(key)!.value.trim();
+      return text === '' ? undefined : Number(text);
+    };
+    const required = (key: string): number => optional(key) ?? NaN;
+    const model = Object.fromEntries(MODEL_FIELDS.map((f) => [f.key, required(f.key)])) as unknown as ModelChoice;
+    const request: RunRequest = {
+      model,
+      recipe: this.recipe.value as RecipeName,
+      seed: required('seed'),
+      trainSamples: optional('trainSamples') ?? null,
+      testSamples: optional('testSamples') ?? null,
+      threads: required('threads'),
+    };
+    for (const key of ['epochs', 'batchSize', 'lr'] as const) {
+      const value = optional(key);
+      if (value !== undefined) request[key] = value;
+    }
+    return request;
+  }
+
+  /** Shows a saved run's request (a continued run keeps its settings). */
+  show(request: RunRequest): void {
+    const { model, recipe, ...knobs } = request;
+    this.recipe.value = recipe;
+    const values: Record<string, number | null | undefined> = { ...model, ...knobs };
+    for (const [key, input] of this.inputs) {
+      const value = values[key];
+      input.value = value === undefined || value === null ? '' : String(value);
+    }
+    this.showRecipeDefaults();
+  }
+
+  set disabled(disabled: boolean) {
+    for (const control of this.element.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) {
+      control.disabled = disabled || (control.name === 'threads' && control.dataset.fixed === 'true');
+    }
+  }
+
+  private numberInput(field: NumberField): HTMLLabelElement {
+    const input = document.createElement('input');
+    input.type = 'number';
+    input.name = field.key;
+    input.inputMode = field.step === 'any' ? 'decimal' : 'numeric';
+    input.step = field.step ?? '1';
+    if (field.min !== undefined) input.min = String(field.min);
+    if (field.value !== undefined) input.value = String(field.value);
+    input.dataset.testid = `setting-${field.key}`;
+    this.inputs.set(field.key, input);
+    return labelled(field.label, input);
+  }
+
+  private showRecipeDefaults(): void {
+    const recipe = this.recipe.value as RecipeName;
+    for (const field of RECIPE_FIELDS) {
+      if (field.placeholder) this.inputs.get(field.key)!.placeholder = field.placeholder(recipe);
+    }
+  }
+}
+
+function fieldset(legend: string, testid: string): HTMLFieldSetElement {
+  const set = document.createElement('fieldset');
+  set.className = 'card';
+  set.dataset.testid = testid;
+  const title = document.createElement('legend');
+  title.textContent = legend;
+  set.append(title);
+  return set;
+}
+
+function labelled(text: string, control: HTMLElement): HTMLLabelElement {
+  const label = document.createElement('label');
+  label.className = 'field';
+  const span = document.createElement('span');
+  span.textContent = text;
+  label.append(span, control);
+  return label;
+}

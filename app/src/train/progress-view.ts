@@ -1,0 +1,100 @@
+// What a run shows while it goes: epoch, step, running loss, images/s, time left and the last
+// accuracy, over the live running-loss curve and the article's two per-epoch plots.
+import { type EpochResult, type Metrics, formatDuration } from '../../../src/train/metrics.js';
+import type { BatchProgress } from '../../../src/train/trainer.js';
+import { LiveChart } from './charts.js';
+
+const STATS = [
+  ['epoch', 'Epoch'],
+  ['step', 'Step'],
+  ['running-loss', 'Running loss'],
+  ['images-per-second', 'Images/s'],
+  ['time-left', 'Time left'],
+  ['accuracy', 'Test accuracy'],
+] as const;
+
+type StatKey = (typeof STATS)[number][0];
+
+export class ProgressView {
+  readonly element: HTMLElement;
+  private readonly values = new Map<StatKey, HTMLElement>();
+  private readonly runningLoss: LiveChart;
+  private readonly losses: LiveChart;
+  private readonly accuracy: LiveChart;
+  private epochs = 0;
+  /** Wall time of the last finished epoch, for the time left; null before the first. */
+  private lastEpochSeconds: number | null = null;
+
+  constructor() {
+    this.element = document.createElement('section');
+    this.element.className = 'card';
+    this.element.setAttribute('aria-label', 'Progress');
+    const stats = document.createElement('div');
+    stats.className = 'stats';
+    for (const [key, label] of STATS) {
+      const stat = document.createElement('div');
+      stat.className = 'stat';
+      const name = document.createElement('span');
+      name.textContent = label;
+      const value = document.createElement('strong');
+      value.dataset.testid = key;
+      value.textContent = '–';
+      stat.append(name, value);
+      stats.append(stat);
+      this.values.set(key, value);
+    }
+    // The running loss across the card; below it the article's two plots side by side.
+    const live = document.createElement('div');
+    const perEpoch = document.createElement('div');
+    perEpoch.className = 'grid two';
+    const lossCell = document.createElement('div');
+    const accuracyCell = document.createElement('div');
+    perEpoch.append(lossCell, accuracyCell);
+    this.element.append(stats, live, perEpoch);
+    this.runningLoss = new LiveChart(live, 'Running loss', 'step', [{ label: 'train', stroke: '#2f5fd0' }], 'chart-running-loss');
+    this.losses = new LiveChart(lossCell, 'Loss per epoch', 'epoch',
+      [{ label: 'train', stroke: '#2f5fd0' }, { label: 'test', stroke: '#d0702f' }], 'chart-loss');
+    this.accuracy = new LiveChart(accuracyCell, 'Test accuracy per epoch', 'epoch', [{ label: 'accuracy', stroke: '#1d7a3e' }], 'chart-accuracy');
+  }
+
+  /** A run (re)starts: the epochs it will run to and the epochs already done. */
+  begin(epochs: number, history: Metrics): void {
+    this.epochs = epochs;
+    const xs = history.train_losses.map((_, i) => i + 1);
+    this.losses.reset(xs, [history.train_losses, history.test_losses]);
+    this.accuracy.reset(xs, [history.accuracies]);
+    this.runningLoss.reset([], [[]]);
+    this.lastEpochSeconds = history.epoch_seconds.at(-1) ?? null;
+    this.set('epoch', `${history.train_losses.length} / ${epochs}`);
+    const accuracy = history.accuracies.at(-1);
+    this.set('accuracy', accuracy === undefined ? '–' : percent(accuracy));
+  }
+
+  batch(progress: BatchProgress, step: number, runningLoss: number): void {
+    this.runningLoss.push(step, [runningLoss]);
+    this.set('epoch', `${progress.epoch} / ${this.epochs}`);
+    this.set('step', `${progress.batch} / ${progress.batches}`);
+    this.set('running-loss', runningLoss.toFixed(4));
+    this.set('images-per-second', Math.round(progress.images / progress.seconds).toLocaleString('en-US'));
+    const done = progress.batch / progress.batches;
+    const epochSeconds = this.lastEpochSeconds ?? progress.seconds / done;
+    this.set('time-left', formatDuration(Math.max(0, (1 - done) * epochSeconds + (this.epochs - progress.epoch) * epochSeconds)));
+  }
+
+  epoch(result: EpochResult): void {
+    this.losses.push(result.epoch, [result.trainLoss, result.testLoss]);
+    this.accuracy.push(result.epoch, [result.accuracy]);
+    this.lastEpochSeconds = result.seconds;
+    this.set('accuracy', percent(result.accuracy));
+    this.set('time-left', formatDuration((this.epochs - result.epoch) * result.seconds));
+  }
+
+  private set(key: StatKey, text: string): void {
+    this.values.get(key)!.textContent = text;
+  }
+}
+
+/** Accuracy as the CLI prints it, e.g. 41.20%. */
+export function percent(accuracy: number): string {
+  return `${(accuracy * 100).toFixed(2)}%`;
+}

@@ -1,0 +1,52 @@
+// The messages between the Train view (page) and its training worker.
+import type { ImageSet } from '../../../src/data/cifar10.js';
+import type { ViTConfig } from '../../../src/model/config.js';
+import type { BatchProgress, TrainStart } from '../../../src/train/trainer.js';
+import type { EpochResult, Metrics } from '../../../src/train/metrics.js';
+import type { RecipeName } from '../../../src/train/recipes.js';
+
+/** The model config keys the form offers; the rest stay the seed's. */
+export type ModelChoice = Pick<ViTConfig, 'patch_size' | 'hidden_size' | 'num_hidden_layers' | 'num_attention_heads' | 'intermediate_size'>;
+
+/** What the form asks for: the model, the recipe and its main knobs (left out = the recipe's), the threads. */
+export interface RunRequest {
+  model: ModelChoice;
+  recipe: RecipeName;
+  seed: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  /** Train or evaluate on a random subset of this many images; null = all. */
+  trainSamples: number | null;
+  testSamples: number | null;
+  threads: number;
+}
+
+export interface FileChecksum {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** The data a run trains on: the bundled sample, or files the user gave (known again by their checksums). */
+export type DataChoice = { kind: 'sample' } | { kind: 'files'; files: FileChecksum[] };
+
+export type ToWorker =
+  | { type: 'load-sample'; baseUrl: string }
+  | { type: 'load-files'; files: File[] }
+  | { type: 'start'; request: RunRequest }
+  /** Continue the run kept in IndexedDB from its last checkpoint, as `vit train --resume`. */
+  | { type: 'continue' }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'data'; data: DataChoice; description: string; trainImages: number; test: ImageSet }
+  | { type: 'start'; start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'batchesPerEpoch' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn'> }
+  | { type: 'batch'; progress: BatchProgress; step: number; runningLoss: number }
+  | { type: 'epoch'; result: EpochResult }
+  | { type: 'notice'; message: string }
+  /** The run ended: finished (with the final model and config.json) or stopped. */
+  | { type: 'done'; stopped: boolean; metrics: Metrics; model?: Uint8Array; configJson: string }
+  | { type: 'error'; message: string };

@@ -1,0 +1,118 @@
+// The training worker: loads the data, then runs `vit train`'s own loop (src/train/trainer.ts)
+// on an engine whose kernel threads are nested workers. The page's main thread only draws.
+import { UserError } from '../../../src/errors.js';
+import { resolveConfig } from '../../../src/model/config.js';
+import { decodeTrainingCheckpoint, type TrainingCheckpoint } from '../../../src/train/checkpoint.js';
+import { trainingData } from '../../../src/train/data-sets.js';
+import { type TrainSettings, resolveSettings, resumedSettings, settingsFromJson } from '../../../src/train/settings.js';
+import { Trainer } from '../../../src/train/trainer.js';
+import type { ViTConfig } from '../../../src/model/config.js';
+import { startEngine } from '../engine.js';
+import { type LoadedData, loadFiles, loadSample, sameData } from './data-loading.js';
+import { PageStore } from './page-store.js';
+import type { FromWorker, RunRequest, ToWorker } from './protocol.js';
+import { RunControls } from './run-controls.js';
+import { beginRun, loadCheckpoint, loadRun } from './run-store.js';
+
+const post = (message: FromWorker, transfer: Transferable[] = []): void => postMessage(message, { transfer });
+
+let data: LoadedData | null = null;
+let controls: RunControls | null = null;
+/** Loading and runs take turns, in the order asked; pause, resume and stop act at once. */
+let queue = Promise.resolve();
+const enqueue = (task: () => Promise<void>): void => {
+  queue = queue.then(() => report(task));
+};
+
+onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  switch (message.type) {
+    case 'load-sample':
+      return enqueue(async () => announce(await loadSample(message.baseUrl)));
+    case 'load-files':
+      return enqueue(async () => announce(await loadFiles(message.files)));
+    case 'start':
+      return enqueue(() => startRun(message.request));
+    case 'continue':
+      return enqueue(continueRun);
+    case 'pause':
+      return controls?.pause();
+    case 'resume':
+      return controls?.resume();
+    case 'stop':
+      return controls?.stop();
+  }
+};
+
+/** Runs `task`, turning what it throws into one line for the page. */
+async function report(task: () => Promise<void>): Promise<void> {
+  try {
+    await task();
+  } catch (error) {
+    // A UserError's message says what to fix; anything else is a bug, worth its name.
+    const message = error instanceof UserError ? error.message : `${error instanceof Error ? error.name : 'Error'}: ${error instanceof Error ? error.message : String(error)}`;
+    post({ type: 'error', message });
+  }
+}
+
+function announce(loaded: LoadedData): void {
+  data = loaded;
+  post({ type: 'data', data: loaded.choice, description: loaded.description, trainImages: loaded.train.count, test: loaded.test });
+}
+
+function requireData(): LoadedData {
+  if (data === null) throw new UserError('no data loaded yet: choose the bundled sample or your CIFAR-10 files');
+  return data;
+}
+
+async function startRun(request: RunRequest): Promise<void> {
+  const loaded = requireData();
+  const config = resolveConfig({ ...request.model }, 'the model settings');
+  const settings = resolveSettings({
+    expName: 'page', dataDir: loaded.description, recipe: request.recipe, seed: request.seed, epochs: request.epochs,
+    batchSize: request.batchSize, lr: request.lr, trainSamples: request.trainSamples, testSamples: request.testSamples,
+    threads: request.threads,
+  });
+  await beginRun({
+    request, data: loaded.choice, configJson: '', metrics: { train_losses: [], test_losses: [], accuracies: [], epoch_seconds: [], evaluated_on: 'test' },
+    epochsDone: 0, epochs: settings.epochs, finished: false, updatedAt: Date.now(),
+  });
+  await run(loaded, config, settings);
+}
+
+/** Continues the kept run from its checkpoint: its settings, its thread count, as `vit train --resume`. */
+async function continueRun(): Promise<void> {
+  const loaded = requireData();
+  const [record, bytes] = await Promise.all([loadRun(), loadCheckpoint()]);
+  if (!record || !bytes) throw new UserError('there is no saved run to continue');
+  if (!sameData(loaded.choice, record.data)) {
+    throw new UserError(`the run to continue was trained on other data: load the same files first (${describeFiles(record.data)})`);
+  }
+  const source = "the saved run's checkpoint";
+  const resume = decodeTrainingCheckpoint(bytes, source);
+  const settings = resumedSettings(settingsFromJson(resume.settings, source), {});
+  await run(loaded, resume.config, settings, resume);
+}
+
+function describeFiles(choice: LoadedData['choice']): string {
+  return choice.kind === 'sample' ? 'the bundled sample' : choice.files.map((f) => `${f.name}, SHA-256 ${f.sha256.slice(0, 12)}…`).join('; ');
+}
+
+async function run(loaded: LoadedData, config: ViTConfig, settings: TrainSettings, resume?: TrainingCheckpoint): Promise<void> {
+  if (controls !== null) throw new UserError('a run is already going: stop it first');
+  const engine = await startEngine(settings.threads);
+  const store = new PageStore();
+  const runControls = new RunControls(post);
+  controls = runControls;
+  const sets = trainingData(loaded.train, () => loaded.test, settings);
+  const trainer = await Trainer.create({ engine, config, settings, ...(resume ? { resume } : {}) }, sets.evaluatedOn, store, runControls.callbacks);
+  try {
+    const outcome = await trainer.train(sets, runControls.signal);
+    const model = store.finalModel;
+    post({ type: 'done', stopped: outcome.stopped, metrics: outcome.metrics, configJson: store.configJson, ...(model ? { model } : {}) });
+  } finally {
+    controls = null;
+    trainer.release();
+    engine.close();
+  }
+}

@@ -1,0 +1,176 @@
+// The Train view in Chromium: a run on the bundled sample with 2 threads (live curves, a falling
+// loss, no long task on the main thread), its model evaluated by `vit eval` in Node, a run reloaded
+// midway and continued (metrics equal to `vit train`'s uninterrupted run: the loop is shared), the
+// user's own archive (checksum shown; a truncated one is one visible error), and screenshots.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { create as createTar } from 'tar';
+import type { Page } from 'playwright-core';
+import { browserHarness, screenshotPath } from './browser-harness.js';
+import { CLI } from './helpers.js';
+
+const SAMPLE_DIR = fileURLToPath(new URL('../../data/cifar10-sample', import.meta.url));
+const ARCHIVE = 'cifar-10-binary.tar.gz';
+const browser = browserHarness();
+
+let work: string;
+/** The sample packed as the official archive is (cifar-10-batches-bin/…), and a truncated copy. */
+let archive: string;
+let truncated: Buffer;
+before(() => {
+  work = mkdtempSync(join(tmpdir(), 'vit-app-train-'));
+  const folder = join(work, 'cifar-10-batches-bin');
+  mkdirSync(folder);
+  for (const name of ['data_batch_1.bin', 'test_batch.bin', 'batches.meta.txt']) cpSync(join(SAMPLE_DIR, name), join(folder, name));
+  archive = join(work, ARCHIVE);
+  createTar({ gzip: true, file: archive, cwd: work, sync: true }, ['cifar-10-batches-bin']);
+  truncated = readFileSync(archive).subarray(0, 1_000_000);
+});
+after(() => {
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+/** The Train view with the bundled sample loaded. */
+async function openTrain(): Promise<Awaited<ReturnType<typeof browser.open>>> {
+  const opened = await browser.open();
+  await opened.page.getByTestId('data-status').filter({ hasText: '2,000 training and 500 test images' }).waitFor();
+  return opened;
+}
+
+async function fill(page: Page, settings: Record<string, number>): Promise<void> {
+  for (const [key, value] of Object.entries(settings)) await page.getByTestId(`setting-${key}`).fill(String(value));
+}
+
+async function waitFinished(page: Page): Promise<void> {
+  await page.getByTestId('train-status').filter({ hasText: /^Finished/ }).waitFor({ timeout: 90_000 });
+}
+
+async function download(page: Page, testid: string, name: string): Promise<string> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()]);
+  assert.equal(file.suggestedFilename(), name);
+  const path = join(work, `${testid}-${Date.now()}-${name}`);
+  await file.saveAs(path);
+  return path;
+}
+
+interface MetricsFile {
+  train_losses: number[];
+  test_losses: number[];
+  accuracies: number[];
+  evaluated_on: string;
+}
+
+const readMetrics = (path: string): MetricsFile => JSON.parse(readFileSync(path, 'utf8')) as MetricsFile;
+
+test('one epoch on the sample with 2 threads: live curves, the loss falls, the main thread stays free, and vit eval agrees with the page', { timeout: 150_000 }, async () => {
+  const { page, consoleErrors, pageErrors, close } = await openTrain();
+  try {
+    await fill(page, { epochs: 1, batchSize: 64, threads: 2 });
+    // Long tasks on the page's main thread while training (the Long Tasks API reports those over 50 ms).
+    await page.evaluate(() => {
+      const w = window as unknown as { longTasks: number[] };
+      w.longTasks = [];
+      new PerformanceObserver((list) => w.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+    });
+    await page.getByTestId('start').click();
+    const live = page.getByTestId('chart-running-loss');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-running-loss"]')?.getAttribute('data-points')) >= 1);
+    const firstLoss = Number(await page.getByTestId('running-loss').textContent());
+    await waitFinished(page);
+    const lastLoss = Number(await page.getByTestId('running-loss').textContent());
+    const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+
+    // 2,000 images in batches of 64: 32 steps, drawn every few.
+    assert.ok(Number(await live.getAttribute('data-points')) >= 5, 'the running-loss chart got points');
+    assert.equal(await page.getByTestId('chart-loss').getAttribute('data-points'), '1');
+    assert.equal(await page.getByTestId('chart-accuracy').getAttribute('data-points'), '1');
+    assert.ok(lastLoss < firstLoss, `the running loss falls (${firstLoss} → ${lastLoss})`);
+    assert.ok(Math.max(0, ...longTasks) <= 100, `no main-thread task over 100 ms while training (longest ${Math.max(0, ...longTasks)} ms)`);
+
+    const metrics = readMetrics(await download(page, 'download-metrics', 'metrics.json'));
+    // Better than the untrained model's uniform guess, whose cross-entropy is ln 10.
+    assert.ok(metrics.test_losses[0]! < Math.log(10), `test loss ${metrics.test_losses[0]} below ln 10`);
+    const shown = await page.getByTestId('accuracy').textContent();
+    assert.equal(shown, `${(metrics.accuracies[0]! * 100).toFixed(2)}%`);
+
+    const model = await download(page, 'download-model', 'model_final.safetensors');
+    const config = JSON.parse(readFileSync(await download(page, 'download-config', 'config.json'), 'utf8')) as { hidden_size: number; training: { threads: number; batch_size: number } };
+    assert.equal(config.hidden_size, 48);
+    assert.deepEqual([config.training.threads, config.training.batch_size], [2, 64]);
+    const evaluation = JSON.parse(execFileSync('node', [CLI, 'eval', '--model', model, '--sample', '--json', '--threads', '2'], { encoding: 'utf8' })) as { accuracy: number; images: number };
+    assert.equal(evaluation.images, 500);
+    assert.equal(evaluation.accuracy, metrics.accuracies[0], 'vit eval in Node gives the accuracy the page measured');
+
+    await page.evaluate(() => scrollTo(0, 0));
+    await page.screenshot({ path: screenshotPath('train') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: screenshotPath('train-phone'), fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.equal(overflow, 0, 'nothing wider than a phone screen');
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});
+
+test('a run reloaded midway continues from its last epoch to the metrics of an uninterrupted `vit train`', { timeout: 150_000 }, async () => {
+  const settings = { epochs: 3, batchSize: 50, trainSamples: 500, testSamples: 200, threads: 2, seed: 3 };
+  const { page, consoleErrors, pageErrors, close } = await openTrain();
+  try {
+    await fill(page, settings);
+    await page.getByTestId('start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="chart-accuracy"]')?.getAttribute('data-points') === '1');
+    await page.reload();
+    const continueRun = page.getByTestId('continue-run');
+    await continueRun.waitFor();
+    assert.match(await page.getByTestId('train-status').textContent() ?? '', /stopped after epoch [12] of 3/);
+    await continueRun.click();
+    await waitFinished(page);
+    const resumed = readMetrics(await download(page, 'download-metrics', 'metrics.json'));
+
+    const out = join(work, 'experiments');
+    execFileSync('node', [CLI, 'train', '--sample', '--exp-name', 'uninterrupted', '--out', out, '--epochs', '3', '--batch-size', '50',
+      '--train-samples', '500', '--test-samples', '200', '--threads', '2', '--seed', '3'], { encoding: 'utf8' });
+    const node = readMetrics(join(out, 'uninterrupted', 'metrics.json'));
+    assert.deepEqual(
+      { train: resumed.train_losses, test: resumed.test_losses, accuracy: resumed.accuracies, on: resumed.evaluated_on },
+      { train: node.train_losses, test: node.test_losses, accuracy: node.accuracies, on: node.evaluated_on },
+    );
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});
+
+test('the user\'s archive: a truncated one dropped is one visible error naming it; the whole one loads with its SHA-256', { timeout: 60_000 }, async () => {
+  const { page, consoleErrors, pageErrors, close } = await openTrain();
+  try {
+    await page.evaluate(({ name, base64 }) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], name));
+      document.querySelector('[data-testid="data-drop"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, { name: ARCHIVE, base64: truncated.toString('base64') });
+    const error = page.getByTestId('error');
+    await error.filter({ hasText: ARCHIVE }).waitFor();
+    assert.match(await error.textContent() ?? '', /cifar-10-binary\.tar\.gz is truncated/);
+    assert.equal(await page.getByTestId('data-status').textContent(), 'Still using the bundled sample.');
+    assert.equal(await page.getByTestId('start').isEnabled(), true);
+
+    // The page goes on: the whole archive, picked this time.
+    await page.getByTestId('data-files').setInputFiles(archive);
+    await page.getByTestId('data-status').filter({ hasText: `${ARCHIVE}: 2,000 training and 500 test images` }).waitFor();
+    const sha256 = createHash('sha256').update(readFileSync(archive)).digest('hex');
+    assert.match(await page.getByTestId('data-checksums').textContent() ?? '', new RegExp(`SHA-256 ${sha256}`));
+    assert.equal(await error.isHidden(), true, 'the error line is cleared by the next load');
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});
