@@ -38,4 +38,6 @@ export { AdamW, type AdamWOptions } from './train/adamw.js';
 export { RECIPES, type Hyperparameters, type RecipeName } from './train/recipes.js';
 export { type ImageSet, parseCifar10 } from './data/cifar10.js';
 export { readCifar10 } from './data/cifar10-files.js';
+/** The CIFAR-10 sample inside the package (2,000 train and 500 test images): `train({ dataDir: sampleDataDir() })`. */
+export { sampleDataDir } from './data/location.js';
 export { BatchMaker, type AugmentOptions } from './data/augment.js';

@@ -28,6 +28,16 @@ export interface KernelUrls {
   relaxed: string | URL;
 }
 
+/**
+ * The engine's view of its WebAssembly.Memory (shared by all threads). Named here rather than as
+ * WebAssembly.Memory so that vit-ts's declarations type-check in a Node project whose lib has no
+ * WebAssembly types (ES2022 alone, as the DOM and WebWorker libs declare them).
+ */
+export interface EngineMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(pages: number): number;
+}
+
 export class Engine {
   private readonly allocator: Allocator;
   private readonly kernelIndex = new Map<string, number>();
@@ -35,7 +45,7 @@ export class Engine {
   readonly serial: SerialKernels;
 
   private constructor(
-    readonly memory: WebAssembly.Memory,
+    readonly memory: EngineMemory,
     private readonly pool: ThreadPool,
     exports: Record<string, unknown>,
     heapBase: number,
