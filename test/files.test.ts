@@ -88,9 +88,13 @@ test('an experiment folder: model_final, else the latest epoch; nested "model" c
     assert.deepEqual(resolveModelPath(dir).config, resolveConfig(model));
     copyFileSync(weights, join(dir, 'model_final.safetensors'));
     assert.equal(resolveModelPath(dir).weightsPath, join(dir, 'model_final.safetensors'));
-    // Flat seed keys beside unknown ones work too.
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model, epochs: 12, batch_size: 256 }));
+    // Flat seed keys beside the run's settings under "training" (as vit train writes config.json) work too…
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model, training: { epochs: 12, batch_size: 256 } }));
     assert.deepEqual(resolveModelPath(dir).config, resolveConfig(model));
+    // …but a misspelt key is an error naming the file, with the key it was probably meant to be.
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model, hiden_size: 64 }));
+    assert.throws(() => resolveModelPath(dir), (e: unknown) => e instanceof UserError &&
+      e.message === `${join(dir, 'config.json')}: unknown config key "hiden_size"; did you mean "hidden_size"?`);
   });
 });
 

@@ -5,7 +5,7 @@
  * new patch grid, as transformers' interpolate_pos_encoding and timm do), dropout and class names.
  */
 import { UserError } from '../errors.js';
-import { type ViTConfig, resolveConfig } from '../model/config.js';
+import { type ViTConfig, checkConfigKeys, resolveConfig } from '../model/config.js';
 import { resizeBicubic } from '../model/interpolate.js';
 import { Random } from '../random.js';
 import { type Preprocessor, loadCheckpoint } from './files.js';
@@ -42,10 +42,11 @@ const POSITIONS = 'embedding.position_embeddings';
 export function initFrom(path: string, overrides: Partial<ViTConfig> = {}, options: InitFromOptions = {}): InitialModel {
   const source = options.source ?? 'overrides';
   const { config: base, params: loaded, files } = loadCheckpoint(path);
+  checkConfigKeys(overrides, source);
   const picked: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(overrides) as [string, unknown][]) {
-    // As resolveConfig: unknown keys are other tools' and are ignored, null means "not given".
-    if (value === undefined || value === null || !(key in base || key === 'labels')) continue;
+    // As resolveConfig: null means "not given".
+    if (value === undefined || value === null) continue;
     const current = base[key as keyof ViTConfig];
     if (!CHANGEABLE_KEYS.has(key) && JSON.stringify(value) !== JSON.stringify(current)) {
       throw new UserError(`${source}: "${key}" cannot change when fine-tuning ${path} (it is ${JSON.stringify(current)}, ` +

@@ -36,7 +36,9 @@ export function interpretConfig(json: Record<string, unknown>, source: string): 
     return { config: resolveConfig(model as Record<string, unknown>, `${source} ("model")`), hf: false };
   }
   if (json['model_type'] !== undefined) return { config: fromHfConfig(json, source), hf: true };
-  return { config: resolveConfig(json, source), hf: false };
+  // An experiment's config.json: the model's keys, and the run's settings under "training".
+  const { training: _training, ...modelKeys } = json;
+  return { config: resolveConfig(modelKeys, source), hf: false };
 }
 
 /** The config a .safetensors file carries in its metadata ("config"), if any; `source` names the file. */
