@@ -167,3 +167,28 @@ test('file errors name the path', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('offsets must tile the data exactly: gaps, trailing bytes and huge shapes are UserErrors naming the tensor', () => {
+  const expectError = (bytes: Uint8Array, pattern: RegExp): void => {
+    assert.throws(() => parseSafetensors(bytes, 'm.safetensors'), (e: unknown) => e instanceof UserError && pattern.test(e.message));
+  };
+  // A gap between two tensors, and bytes after the last one, as the reference reader refuses them.
+  expectError(rawFile({
+    a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+    b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+  }, new Uint8Array(12)), /^m\.safetensors: 4 bytes between tensor "a" and tensor "b" belong to no tensor/);
+  expectError(rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)),
+    /^m\.safetensors: 4 bytes between the start of the data and tensor "a"/);
+  expectError(rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)),
+    /^m\.safetensors: 4 bytes after tensor "a" belong to no tensor/);
+  expectError(rawFile({}, new Uint8Array(3)), /3 bytes after the start of the data belong to no tensor/);
+  // A shape whose product overflows is a size mismatch, found before anything is allocated.
+  expectError(rawFile({ w: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } }, new Uint8Array(4)), /"w": holds 4 bytes, but shape/);
+  expectError(rawFile({ w: { dtype: 'F32', shape: [1.5], data_offsets: [0, 4] } }, new Uint8Array(4)), /"w": shape \[1.5\]/);
+  // Zero-sized tensors may share an offset with a neighbour.
+  const shared = rawFile({
+    e: { dtype: 'F32', shape: [0], data_offsets: [0, 0] },
+    a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+  }, new Uint8Array(4));
+  assert.deepEqual([...parseSafetensors(shared, 'm').tensors.keys()].sort(), ['a', 'e']);
+});

@@ -5,6 +5,7 @@
  * https://github.com/huggingface/safetensors#format
  */
 import { UserError } from '../errors.js';
+import { kindOf } from '../arguments.js';
 
 export type DType = 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8';
 export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
@@ -100,11 +101,19 @@ export function parseHeader(prefix: Uint8Array, fileSize: number, source: string
     entries.push([name, { dtype: dt, shape: shape as number[], begin, end }]);
   }
   entries.sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
-  for (let i = 1; i < entries.length; i++) {
-    const [prevName, prev] = entries[i - 1]!;
-    const [name, entry] = entries[i]!;
-    // Zero-sized tensors may share an offset; anything else overlapping means a corrupt header.
-    if (entry.begin < prev.end) throw new UserError(`${source}: tensors "${prevName}" and "${name}" overlap in the file`);
+  // As the reference reader: the tensors tile the data section exactly, with no overlap, gap or
+  // trailing bytes (zero-sized tensors may share an offset).
+  let covered = 0;
+  let previous: string | undefined;
+  const after = (): string => (previous === undefined ? 'the start of the data' : `tensor "${previous}"`);
+  for (const [name, entry] of entries) {
+    if (entry.begin < covered) throw new UserError(`${source}: tensors "${previous}" and "${name}" overlap in the file`);
+    if (entry.begin > covered) throw new UserError(`${source}: ${entry.begin - covered} bytes between ${after()} and tensor "${name}" belong to no tensor`);
+    covered = entry.end;
+    previous = name;
+  }
+  if (covered !== dataLength) {
+    throw new UserError(`${source}: ${dataLength - covered} bytes after ${after()} belong to no tensor (the header's data_offsets do not cover the file)`);
   }
   return { entries: new Map(entries), metadata, dataStart };
 }
@@ -155,6 +164,7 @@ function readTensors(header: SafetensorsHeader, bytes: Uint8Array): Map<string, 
 
 /** Parses a whole safetensors file held in memory (e.g. fetched in a browser). `source` names it in errors. */
 export function parseSafetensors(bytes: Uint8Array, source: string): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+  if (!(bytes instanceof Uint8Array)) throw new UserError(`parseSafetensors: bytes must be a Uint8Array (got ${kindOf(bytes)})`);
   const header = parseHeader(bytes, bytes.length, source);
   return { tensors: readTensors(header, bytes), metadata: header.metadata };
 }
@@ -182,6 +192,12 @@ export function encodeSafetensors(
   const blobs: Uint8Array[] = [];
   let offset = 0;
   for (const [name, { shape, data }] of tensors) {
+    if (!(data instanceof Float32Array || data instanceof BigInt64Array || data instanceof Int32Array || data instanceof Uint8Array)) {
+      throw new UserError(`encodeSafetensors: tensor "${name}" must hold a Float32Array, BigInt64Array, Int32Array or Uint8Array (got ${kindOf(data)})`);
+    }
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      throw new UserError(`encodeSafetensors: tensor "${name}" has shape ${JSON.stringify(shape)}, not a list of whole numbers ≥ 0`);
+    }
     if (name === '__metadata__' || Object.hasOwn(header, name)) throw new Error(`encodeSafetensors: duplicate or reserved tensor name "${name}"`);
     if (product(shape) !== data.length) {
       throw new Error(`encodeSafetensors: tensor "${name}" has ${data.length} values, shape [${shape.join(', ')}] needs ${product(shape)}`);

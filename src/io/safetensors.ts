@@ -4,6 +4,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { kindOf } from '../arguments.js';
 import { writeFileAtomic } from './atomic.js';
 import {
   type EncodableData, type SafetensorsHeader, type Tensor, MAX_HEADER_BYTES, encodeSafetensors, parseHeader, parseSafetensors,
@@ -13,6 +14,7 @@ export * from './safetensors-format.js';
 
 /** Reads only the header: names, dtypes, shapes and metadata, without the tensor data. */
 export function readSafetensorsHeader(path: string): SafetensorsHeader {
+  checkPath(path, 'readSafetensorsHeader');
   const fd = openFile(path);
   try {
     const size = fstatSync(fd).size;
@@ -32,6 +34,7 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
 }
 
 export function readSafetensors(path: string): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+  checkPath(path, 'readSafetensors');
   return parseSafetensors(readSafetensorsBytes(path), path);
 }
 
@@ -42,6 +45,10 @@ export function readSafetensorsBytes(path: string): Uint8Array {
   } catch (e) {
     throw fileError(path, e);
   }
+}
+
+function checkPath(path: unknown, caller: string): void {
+  if (typeof path !== 'string' || path === '') throw new UserError(`${caller}: the path must be a string naming a file (got ${kindOf(path)})`);
 }
 
 function openFile(path: string): number {
@@ -66,5 +73,6 @@ export function writeSafetensors(
   tensors: Iterable<[string, { shape: number[]; data: EncodableData }]>,
   metadata?: Record<string, string>,
 ): void {
+  checkPath(path, 'writeSafetensors');
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }

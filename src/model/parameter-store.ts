@@ -107,6 +107,8 @@ export class ParameterStore {
       const t = tensors.get(p.name);
       if (!t) throw new UserError(`missing tensor ${p.name}`);
       if (t.length !== p.size) throw new UserError(`tensor ${p.name} has ${t.length} values, expected ${p.size} (shape [${p.shape.join(', ')}])`);
+      const bad = nonFinite(t);
+      if (bad !== undefined) throw new UserError(`tensor ${p.name} ${bad}`);
       this.values(p.name).set(t);
     }
   }
@@ -115,4 +117,17 @@ export class ParameterStore {
     this.engine.release(this.params);
     this.engine.release(this.grads);
   }
+}
+
+/**
+ * `holds NaN at index 7` when `values` has a NaN or an infinity (the weights of a diverged run,
+ * which would make every prediction NaN), else undefined.
+ */
+export function nonFinite(values: Float32Array): string | undefined {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    // v - v is 0 for every finite v, NaN for NaN and ±Infinity: one comparison in the common case.
+    if (v - v !== 0) return `holds ${v} at index ${i}; a model with non-finite weights cannot make predictions`;
+  }
+  return undefined;
 }

@@ -11,6 +11,7 @@ import { UserError } from '../errors.js';
 import type { Tensor } from '../io/safetensors.js';
 import { type ViTConfig, headSize } from '../model/config.js';
 import { parameterSpecs, sizeOf } from '../model/parameters.js';
+import { nonFinite } from '../model/parameter-store.js';
 
 export type Layout = 'seed' | 'fused' | 'hf';
 
@@ -135,6 +136,9 @@ export function toCanonical(tensors: Map<string, Tensor>, config: ViTConfig, sou
       problems.push(`tensor "${name}" has shape ${shapeText(t.shape)}, expected ${shapeText(part.shape)}`);
     } else if (!(t.data instanceof Float32Array)) {
       problems.push(`tensor "${name}" has dtype ${t.dtype}, expected a float type (F32, F16 or BF16)`);
+    } else {
+      const bad = nonFinite(t.data);
+      if (bad !== undefined) throw new UserError(`${source}: tensor "${name}" ${bad}`);
     }
   }
   for (const name of expected.keys()) {

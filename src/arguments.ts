@@ -1,0 +1,20 @@
+/** Checks of what a library caller passes: each failure is a UserError naming the argument. */
+import { UserError } from './errors.js';
+
+/** What a wrong argument is, for error messages: "null", "a string", "an Array", "a Map". */
+export function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an Array';
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: string } }).constructor?.name;
+    return name === undefined || name === 'Object' ? 'an object' : `a ${name}`;
+  }
+  return `${/^[aeiou]/.test(typeof value) ? 'an' : 'a'} ${typeof value}`;
+}
+
+/** `argument` must be a plain object (options, a config) or undefined. */
+export function checkOptionalObject(value: unknown, argument: string): asserts value is Record<string, unknown> | undefined {
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw new UserError(`${argument} must be an object (got ${kindOf(value)})`);
+  }
+}
