@@ -4,12 +4,37 @@
  * sharp and node:fs are imported on demand; the pixel work that needs neither is in pixels.ts.
  */
 import { UserError } from './errors.js';
+import { kindOf } from './arguments.js';
 import { type RawImage, type RgbImage, rawToRgb, resizeRgb } from './pixels.js';
 
 export { type RawImage, type RgbImage, type Normalization, SEED_NORMALIZATION, rawToRgb, resizeRgb, normalizeInto } from './pixels.js';
 
 /** An image file's path, an encoded image's bytes (PNG, JPEG, …), or raw pixels. */
 export type ImageSource = string | Uint8Array | RawImage;
+
+/**
+ * The most pixels one image may have (100 megapixels: a large phone photo). A decoded image takes
+ * 3 bytes a pixel, and sharp more while decoding: this bounds the memory one image can take.
+ */
+export const MAX_IMAGE_PIXELS = 100_000_000;
+
+const SUPPORTED_FORMATS = 'expected a PNG, JPEG, GIF, WebP, TIFF, AVIF or SVG image';
+
+/** Throws a UserError naming `argument` unless `source` is a path, encoded bytes or raw pixels. */
+export function checkImageSource(source: unknown, argument: string): asserts source is ImageSource {
+  if (typeof source === 'string') {
+    if (source === '') throw new UserError(`${argument}: expected an image file's path, got an empty string`);
+    return;
+  }
+  if (source instanceof Uint8Array) return;
+  if (typeof source === 'object' && source !== null && 'data' in source) {
+    const { data } = source as { data: unknown };
+    if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) return;
+    throw new UserError(`${argument}: raw pixels' "data" must be a Uint8Array or Uint8ClampedArray (got ${kindOf(data)})`);
+  }
+  throw new UserError(`${argument}: expected an image file's path, encoded image bytes (Uint8Array) or raw pixels ` +
+    `{ data, width, height } (got ${kindOf(source)})`);
+}
 
 /** How an image is named in error messages. */
 function describe(source: ImageSource, name: string | undefined): string {
@@ -28,12 +53,25 @@ function isRawImage(source: ImageSource): source is RawImage {
  * `name` (e.g. the file the bytes came from) is used in error messages.
  */
 export async function decodeImage(source: ImageSource, name?: string): Promise<RgbImage> {
+  checkImageSource(source, name ?? 'image');
   const what = describe(source, name);
   if (isRawImage(source)) return rawToRgb(source, what);
   const bytes = typeof source === 'string' ? await readImageFile(source) : source;
   const sharp = (await import('sharp')).default;
+  // The header's size, before anything is decoded: a small file can claim gigapixels.
+  let width: number | undefined;
+  let height: number | undefined;
   try {
-    const { data, info } = await sharp(bytes)
+    ({ width, height } = await sharp(bytes, { limitInputPixels: false }).metadata());
+  } catch (e) {
+    throw new UserError(`${what}: cannot decode the image (${(e as Error).message}); ${SUPPORTED_FORMATS}`);
+  }
+  if (width !== undefined && height !== undefined && width * height > MAX_IMAGE_PIXELS) {
+    throw new UserError(`${what}: ${width}×${height} is ${(width * height / 1e6).toFixed(0)} megapixels, ` +
+      `more than the ${MAX_IMAGE_PIXELS / 1e6} this decodes; scale it down first`);
+  }
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS })
       .rotate() // EXIF orientation, as transformers' load_image applies
       .toColourspace('srgb')
       .removeAlpha()
@@ -42,7 +80,7 @@ export async function decodeImage(source: ImageSource, name?: string): Promise<R
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   } catch (e) {
-    throw new UserError(`${what}: cannot decode the image (${(e as Error).message}); expected a PNG or JPEG`);
+    throw new UserError(`${what}: cannot decode the image (${(e as Error).message}); ${SUPPORTED_FORMATS}`);
   }
 }
 

@@ -31,7 +31,7 @@ export function register(program: Command): void {
     });
 }
 
-/** Files decoded at once: bounds the memory full-size decoded photos take. */
+/** Files per forward pass (each decoded on its own, one at a time). */
 const CHUNK = 32;
 
 async function predict(files: string[], options: PredictOptions): Promise<void> {
@@ -42,11 +42,15 @@ async function predict(files: string[], options: PredictOptions): Promise<void> 
   let failures = 0;
   for (let start = 0; start < files.length; start += CHUNK) {
     const chunk = files.slice(start, start + CHUNK);
-    // Decode every file on its own, so that one bad file does not stop the others.
-    const decoded = await Promise.all(chunk.map((file) => loadImageForModel(file, size, file).catch((e: unknown) => {
-      if (e instanceof UserError) return e;
-      throw e;
-    })));
+    // Decode every file on its own, so that one bad file does not stop the others, and one at a
+    // time: a full-size decoded photo is large, and only its resized copy is kept.
+    const decoded: (RgbImage | UserError)[] = [];
+    for (const file of chunk) {
+      decoded.push(await loadImageForModel(file, size, file).catch((e: unknown) => {
+        if (e instanceof UserError) return e;
+        throw e;
+      }));
+    }
     const readable: string[] = [];
     const pictures: RgbImage[] = [];
     decoded.forEach((d, i) => {
