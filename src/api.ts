@@ -4,7 +4,8 @@
  */
 import { UserError } from './errors.js';
 import { CIFAR10_CLASSES } from './data/cifar10.js';
-import { type ImageSource, type Normalization, SEED_NORMALIZATION, loadImageForModel } from './images.js';
+import { type ImageSource, type Normalization, SEED_NORMALIZATION, checkImageSource, loadImageForModel } from './images.js';
+import { checkOptionalObject, kindOf } from './arguments.js';
 import type { ViTConfig } from './model/config.js';
 import { ViTForClassification } from './model/vit.js';
 import type { Engine } from './runtime/engine.js';
@@ -42,6 +43,14 @@ const extras = new WeakMap<ViTForClassification, ModelExtras>();
 /** Images per forward pass when classifying many: bounds the activations' memory. */
 const CLASSIFY_BATCH = 32;
 
+/** `model` must be a model that is not released; `caller` names the function in the error. */
+function checkModel(model: unknown, caller: string): asserts model is ViTForClassification {
+  if (!(model instanceof ViTForClassification)) {
+    throw new UserError(`${caller}: "model" must be a ViTForClassification (from loadModel or ViTForClassification.create), got ${kindOf(model)}`);
+  }
+  model.checkUsable(caller);
+}
+
 /**
  * Loads a model from what `--model` accepts (a .safetensors file, an experiment folder, a
  * Hugging Face model folder; Node only) or from a config and canonical parameters. The model
@@ -51,7 +60,9 @@ export async function loadModel(source: string | ModelSource, options: LoadModel
   let config: Partial<ViTConfig>;
   let params: Map<string, Float32Array>;
   let preprocessor: Preprocessor | undefined;
+  checkOptionalObject(options, 'loadModel: "options"');
   if (typeof source === 'string') {
+    if (source === '') throw new UserError('loadModel: "source" is an empty path');
     // Loaded on demand: reading files needs Node, and the rest of this module does not.
     const { loadCheckpoint } = await import('./weights/files.js');
     const loaded = loadCheckpoint(source);
@@ -60,9 +71,13 @@ export async function loadModel(source: string | ModelSource, options: LoadModel
     preprocessor = loaded.files.preprocessor;
   } else {
     if (typeof source !== 'object' || source === null || !(source.params instanceof Map)) {
-      throw new UserError('loadModel: expected a path, or { config, params } with params a Map of name → Float32Array');
+      throw new UserError(`loadModel: "source" must be a path, or { config, params } with params a Map of name → Float32Array (got ${kindOf(source)})`);
     }
     ({ config, params, preprocessor } = source);
+    checkOptionalObject(config, 'loadModel: "source.config"');
+    for (const [name, values] of params) {
+      if (!(values instanceof Float32Array)) throw new UserError(`loadModel: "source.params" "${name}" must be a Float32Array (got ${kindOf(values)})`);
+    }
   }
   const model = await ViTForClassification.create(config, options.engine ? { engine: options.engine } : {});
   model.loadStateDict(params);
@@ -78,6 +93,7 @@ export async function loadModel(source: string | ModelSource, options: LoadModel
  * sample's batches.meta.txt); else LABEL_0, LABEL_1, … as transformers names unnamed classes.
  */
 export async function classLabels(config: ViTConfig): Promise<string[]> {
+  if (typeof config !== 'object' || config === null) throw new UserError(`classLabels: "config" must be a ViTConfig (got ${kindOf(config)})`);
   return namedClasses(config, config.labels === undefined && config.num_classes === 10 ? await cifar10Names() : undefined);
 }
 
@@ -104,11 +120,13 @@ async function extrasOf(model: ViTForClassification): Promise<ModelExtras> {
 
 /** The normalization classify applies for `model` (its preprocessor's, else 0.5 / 0.5). */
 export async function modelNormalization(model: ViTForClassification): Promise<Normalization> {
+  checkModel(model, 'modelNormalization');
   return (await extrasOf(model)).normalization;
 }
 
 /** The class names classify reports for `model`. */
 export async function modelLabels(model: ViTForClassification): Promise<string[]> {
+  checkModel(model, 'modelLabels');
   return [...(await extrasOf(model)).labels];
 }
 
@@ -118,6 +136,8 @@ export async function modelLabels(model: ViTForClassification): Promise<string[]
  * likely classes, best first, with their softmax probabilities.
  */
 export async function classify(model: ViTForClassification, image: ImageSource, options: ClassifyOptions = {}): Promise<Classification[]> {
+  checkModel(model, 'classify');
+  checkImageSource(image, 'classify: "image"');
   return (await classifyAll(model, [image], options))[0]!;
 }
 
@@ -127,6 +147,10 @@ export async function classifyAll(
   images: readonly ImageSource[],
   options: ClassifyOptions = {},
 ): Promise<Classification[][]> {
+  checkModel(model, 'classifyAll');
+  if (!Array.isArray(images)) throw new UserError(`classifyAll: "images" must be an Array of images (got ${kindOf(images)})`);
+  images.forEach((image, i) => checkImageSource(image, `classifyAll: "images"[${i}]`));
+  checkOptionalObject(options, 'classify: "options"');
   const topK = options.topK ?? DEFAULT_TOP_K;
   if (!Number.isInteger(topK) || topK < 1) throw new UserError(`topK must be a positive whole number (got ${topK})`);
   const { labels, normalization } = await extrasOf(model);
@@ -134,7 +158,9 @@ export async function classifyAll(
   const results: Classification[][] = [];
   for (let start = 0; start < images.length; start += CLASSIFY_BATCH) {
     const chunk = images.slice(start, start + CLASSIFY_BATCH);
-    const pictures = await Promise.all(chunk.map((image) => loadImageForModel(image, size)));
+    // One at a time: a full-size decoded photo is large, and only its resized copy is kept.
+    const pictures = [];
+    for (const image of chunk) pictures.push(await loadImageForModel(image, size));
     const logits = runModel(model, pictures, normalization);
     for (let i = 0; i < chunk.length; i++) {
       results.push(topClasses(logits.subarray(i * labels.length, (i + 1) * labels.length), labels, topK));

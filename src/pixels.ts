@@ -65,6 +65,12 @@ export function rawToRgb(raw: RawImage, what = 'raw image'): RgbImage {
  * photos average their pixels instead of skipping them. Returns `image` itself when the size matches.
  */
 export function resizeRgb(image: RgbImage, width: number, height: number): RgbImage {
+  if (!Number.isInteger(width) || width < 1 || !Number.isInteger(height) || height < 1) {
+    throw new UserError(`resizeRgb: width and height must be positive whole numbers (got ${width}×${height})`);
+  }
+  if (typeof image !== 'object' || image === null || !(image.data instanceof Uint8Array) || image.data.length !== image.width * image.height * 3) {
+    throw new UserError('resizeRgb: "image" must be { data: Uint8Array of width × height × 3 bytes, width, height }');
+  }
   if (image.width === width && image.height === height) return image;
   // Columns first, then rows, as PIL does; the middle stays in floats (PIL rounds it to bytes).
   const columns = resampleWeights(image.width, width);

@@ -28,6 +28,7 @@ export function namedClasses(config: ViTConfig, cifar10: readonly string[] = CIF
 /** Runs the model on model-sized RGB pictures; returns a copy of the logits [count, classes]. */
 export function runModel(model: ViTForClassification, pictures: readonly RgbImage[], normalization: Normalization): Float32Array {
   const count = pictures.length;
+  if (count === 0) return new Float32Array(0);
   const perImage = model.imageFloats;
   // Filled synchronously right before forward: the view is only valid until the memory grows.
   const input = model.imageBuffer(count);

@@ -14,6 +14,8 @@ const HOW_TO_GET_DATA =
  * in order of N, so a folder holding a smaller sample works too.
  */
 export function readCifar10(dir: string, split: Split): ImageSet {
+  if (typeof dir !== 'string' || dir === '') throw new UserError('readCifar10: "dir" must be a folder\'s path');
+  if (split !== 'train' && split !== 'test') throw new UserError(`readCifar10: "split" must be "train" or "test" (got ${JSON.stringify(split)})`);
   let isDir: boolean;
   try {
     isDir = statSync(dir).isDirectory();

@@ -57,6 +57,12 @@ export function batchOrder(a: string, b: string): number {
  * order, `classNames` the labels' names (batches.meta.txt, see parseClassNames).
  */
 export function parseCifar10(files: readonly DataFile[], classNames: readonly string[]): ImageSet {
+  if (!Array.isArray(files) || files.some((f) => typeof f?.name !== 'string' || !(f.bytes instanceof Uint8Array))) {
+    throw new UserError('parseCifar10: "files" must be an Array of { name: string, bytes: Uint8Array }');
+  }
+  if (!Array.isArray(classNames) || classNames.length === 0 || classNames.length > 256 || classNames.some((c) => typeof c !== 'string')) {
+    throw new UserError('parseCifar10: "classNames" must be an Array of 1 to 256 strings');
+  }
   for (const { name, bytes } of files) {
     if (bytes.length === 0 || bytes.length % RECORD_BYTES !== 0) {
       throw new UserError(

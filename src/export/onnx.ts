@@ -5,7 +5,9 @@
  * The batch dimension is dynamic.
  */
 import protobuf from 'protobufjs';
-import { type ViTConfig, headSize } from '../model/config.js';
+import { type ViTConfig, headSize, resolveConfig } from '../model/config.js';
+import { UserError } from '../errors.js';
+import { kindOf } from '../arguments.js';
 import { parameterSpecs, sizeOf } from '../model/parameters.js';
 
 /** The subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) the exporter writes; field numbers as upstream. */
@@ -180,12 +182,14 @@ class Graph {
  * it is not modified (transposed copies of the Linear weights go into the file).
  */
 export function exportOnnx(params: Map<string, Float32Array>, config: ViTConfig): Uint8Array {
+  if (!(params instanceof Map)) throw new UserError(`exportOnnx: "params" must be a Map of name → Float32Array (got ${kindOf(params)})`);
+  // Checked as a config: a wrong key or value is named, not met as a malformed graph.
+  resolveConfig({ ...config } as Record<string, unknown>, 'exportOnnx: "config"');
   const specs = parameterSpecs(config);
   for (const spec of specs) {
     const data = params.get(spec.name);
-    // The parameters come from a checked checkpoint or from training: a mismatch is a bug.
-    if (data === undefined) throw new Error(`exportOnnx: missing parameter ${spec.name}`);
-    if (data.length !== sizeOf(spec.shape)) throw new Error(`exportOnnx: ${spec.name} has ${data.length} values, expected [${spec.shape.join(', ')}]`);
+    if (!(data instanceof Float32Array)) throw new UserError(`exportOnnx: "params" has no Float32Array "${spec.name}"`);
+    if (data.length !== sizeOf(spec.shape)) throw new UserError(`exportOnnx: "params" "${spec.name}" has ${data.length} values, expected [${spec.shape.join(', ')}]`);
   }
   const shapeOf = new Map(specs.map((s) => [s.name, s.shape]));
   const g = new Graph();

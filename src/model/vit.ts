@@ -11,6 +11,7 @@ import { Workspace, type Slot } from './workspace.js';
 import { type BackwardBuffers, reserveBackwardBuffers } from './backward-buffers.js';
 import { Random } from '../random.js';
 import { UserError } from '../errors.js';
+import { checkOptionalObject, kindOf } from '../arguments.js';
 
 export interface CreateOptions {
   /** The engine to run on (default: the program's shared engine). */
@@ -62,6 +63,8 @@ export class ViTForClassification {
 
   /** Most images per pass of trainBatch() and infer(). */
   readonly chunk: number;
+  /** Whether release() has freed the model's memory. */
+  private freed = false;
 
   private constructor(readonly engine: Engine, readonly config: ViTConfig, seed: number, chunk: number | undefined) {
     const c = config;
@@ -92,6 +95,7 @@ export class ViTForClassification {
 
   /** A model with the seed's initialization. `config` holds overrides of the seed config. */
   static async create(config: Partial<ViTConfig> = {}, options: CreateOptions = {}): Promise<ViTForClassification> {
+    checkOptionalObject(options, 'ViTForClassification.create: "options"');
     const engine = options.engine ?? (await getEngine());
     const chunk = options.chunk;
     if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new UserError(`chunk must be a positive whole number (got ${chunk})`);
@@ -100,6 +104,8 @@ export class ViTForClassification {
 
   /** Copies `count` normalized images ([count, channels, size, size] floats) in as the next batch. */
   setImages(images: Float32Array, count: number): void {
+    this.checkBatch('setImages', count);
+    if (!(images instanceof Float32Array)) throw new UserError(`setImages: images must be a Float32Array (got ${kindOf(images)})`);
     const per = this.imageFloats;
     if (images.length < count * per) throw new UserError(`expected ${count * per} floats for ${count} images, got ${images.length}`);
     this.io.ensure(count);
@@ -108,11 +114,16 @@ export class ViTForClassification {
 
   /** Where a caller may write the next batch of images directly (no copy): [count, channels, size, size]. */
   imageBuffer(count: number): Float32Array {
+    this.checkBatch('imageBuffer', count);
     this.io.ensure(count);
     return this.engine.f32(this.pixels.ptr, count * this.imageFloats);
   }
 
   setLabels(labels: ArrayLike<number>, count: number): void {
+    this.checkBatch('setLabels', count);
+    if (typeof labels !== 'object' || labels === null || !(labels.length >= count)) {
+      throw new UserError(`setLabels: labels must be an array of at least ${count} numbers (got ${kindOf(labels)})`);
+    }
     this.io.ensure(count);
     const dst = this.engine.i32(this.labels.ptr, count);
     for (let i = 0; i < count; i++) {
@@ -133,6 +144,7 @@ export class ViTForClassification {
    * layer's full attention matrix (attentions() always has every layer's [CLS] row).
    */
   forward(batch: number, training = false, allAttentions = false): Float32Array {
+    this.checkBatch('forward', batch);
     this.io.ensure(batch);
     this.workspace.ensure(batch);
     this.forwardRange(0, batch, training, !allAttentions);
@@ -145,16 +157,19 @@ export class ViTForClassification {
    * d(logits) for backward(). labelSmoothing mixes the one-hot targets with the uniform distribution.
    */
   loss(labelSmoothing = 0): number {
+    this.checkUsable('loss');
     return this.lossRange(0, this.lastBatch, this.lastBatch, labelSmoothing);
   }
 
   /** Per-image losses of the last loss(), trainBatch() or the like. */
   lossesView(): Float32Array {
+    this.checkUsable('lossesView');
     return this.engine.f32(this.losses.ptr, this.lastBatch);
   }
 
   /** Adds the gradient of the last loss() to every parameter's gradient. */
   backward(): void {
+    this.checkUsable('backward');
     this.backwardRange(0, this.lastBatch);
   }
 
@@ -165,6 +180,7 @@ export class ViTForClassification {
    * pass, up to the order of the sums (and the dropout masks drawn).
    */
   trainBatch(batch: number, labelSmoothing = 0): number {
+    this.checkBatch('trainBatch', batch);
     this.io.ensure(batch);
     const chunk = Math.min(this.chunk, batch);
     this.workspace.ensure(chunk);
@@ -181,6 +197,7 @@ export class ViTForClassification {
 
   /** Logits [batch, classes] of the `batch` images set last, in chunks; for inference. */
   infer(batch: number): Float32Array {
+    this.checkBatch('infer', batch);
     this.io.ensure(batch);
     const chunk = Math.min(this.chunk, batch);
     this.workspace.ensure(chunk);
@@ -191,6 +208,7 @@ export class ViTForClassification {
 
   /** Mean loss of the last infer() or forward() against the labels set last (no gradient needed). */
   evaluateLoss(): number {
+    this.checkUsable('evaluateLoss');
     return this.lossRange(0, this.lastBatch, this.lastBatch, 0);
   }
 
@@ -240,6 +258,7 @@ export class ViTForClassification {
 
   /** The attention probabilities of block `layer` in the last forward pass: [batch, heads, T, T]. */
   attentions(layer: number): Float32Array {
+    this.checkUsable('attentions');
     const block = this.encoder.blocks[layer];
     if (!block) throw new UserError(`layer ${layer} does not exist (the model has ${this.encoder.blocks.length})`);
     const nh = this.config.num_attention_heads;
@@ -248,15 +267,35 @@ export class ViTForClassification {
 
   /** Every parameter's values by canonical name (copies). */
   stateDict(): Map<string, Float32Array> {
+    this.checkUsable('stateDict');
     return this.parameters.toMap();
   }
 
   loadStateDict(tensors: Map<string, Float32Array>): void {
+    this.checkUsable('loadStateDict');
+    if (!(tensors instanceof Map)) throw new UserError(`loadStateDict: tensors must be a Map of name → Float32Array (got ${kindOf(tensors)})`);
     this.parameters.load(tensors);
   }
 
-  /** Frees the model's memory in the engine; the model cannot be used afterwards. */
+  /** Whether release() has freed the model: it cannot be used any more. */
+  get released(): boolean {
+    return this.freed;
+  }
+
+  /** A UserError naming `method` once the model is released (its memory may hold another model's by then). */
+  checkUsable(method: string): void {
+    if (this.freed) throw new UserError(`${method}: the model was released (release() frees its memory); load or create it again`);
+  }
+
+  private checkBatch(method: string, batch: number): void {
+    this.checkUsable(method);
+    if (!Number.isInteger(batch) || batch < 1) throw new UserError(`${method}: the batch must be a positive whole number (got ${batch})`);
+  }
+
+  /** Frees the model's memory in the engine; the model cannot be used afterwards. Releasing twice does nothing. */
   release(): void {
+    if (this.freed) return;
+    this.freed = true;
     this.parameters.release();
     this.io.release();
     this.workspace.release();
