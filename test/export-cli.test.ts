@@ -10,7 +10,7 @@ import { readSafetensors, readSafetensorsHeader } from '../src/io/safetensors.js
 import { ViTForClassification } from '../src/model/vit.js';
 import { getEngine } from '../src/runtime/engine.js';
 import { loadCheckpoint } from '../src/weights/files.js';
-import { CLI, fixturesDir } from './helpers.js';
+import { CLI, assertClose, fixturesDir } from './helpers.js';
 
 
 function vit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -55,9 +55,7 @@ test('--onnx: ONNX Runtime gives the logits vit-ts gives (seed fixture)', async 
   const session = await InferenceSession.create(new Uint8Array(readFileSync(out)));
   try {
     const result = await session.run({ pixel_values: new OrtTensor('float32', input, shape) });
-    const got = result['logits']!.data as Float32Array;
-    const diff = maxAbsDiff(got, expected);
-    assert.ok(diff <= 1e-4, `max |Δlogit| ${diff}`);
+    assertClose(result['logits']!.data as Float32Array, expected, 'ONNX Runtime logits against vit-ts');
   } finally {
     await session.release();
   }

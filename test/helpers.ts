@@ -46,10 +46,19 @@ export const fixturesDir = join(fileURLToPath(new URL('.', import.meta.url)), '.
 
 /**
  * Asserts that actual ≈ expected to float32 accuracy: the largest absolute error is at most
- * rtol × the expected tensor's largest magnitude (its scale), plus a tiny absolute floor.
+ * rtol × the expected tensor's largest magnitude (its scale). There is no absolute floor unless
+ * the caller gives one (`atol`), so a tensor of tiny values is held to the same relative accuracy
+ * as one of large values.
  */
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-4, atol = 1e-7): void {
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-5, atol = 0): void {
   assert.equal(actual.length, expected.length, `${what}: length ${actual.length}, expected ${expected.length}`);
+  const { worst, at, scale } = closeness(actual, expected);
+  const limit = rtol * scale + atol;
+  assert.ok(worst <= limit, `${what}: max abs error ${worst.toExponential(3)} at ${at} (got ${actual[at]}, expected ${expected[at]}) > ${limit.toExponential(3)} (scale ${scale.toExponential(3)}, ${(worst / scale).toExponential(2)} of it)`);
+}
+
+/** The largest absolute error (NaN counts as the worst), where it is, and the expected tensor's largest magnitude. */
+function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>): { worst: number; at: number; scale: number } {
   let scale = 0;
   for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
   let worst = 0, at = 0;
@@ -57,8 +66,7 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     const e = Math.abs(actual[i]! - expected[i]!);
     if (!(e <= worst)) { worst = e; at = i; }
   }
-  const limit = rtol * scale + atol;
-  assert.ok(worst <= limit, `${what}: max abs error ${worst.toExponential(3)} at ${at} (got ${actual[at]}, expected ${expected[at]}) > ${limit.toExponential(3)} (scale ${scale.toExponential(3)})`);
+  return { worst, at, scale };
 }
 
 /** Follows the static imports (not import()) from a compiled module; returns the packages reached. */

@@ -19,7 +19,7 @@ test('fromHfConfig reads the fixture into the same config as its seed-format con
   assert.equal(config.layer_norm_eps, 1e-12);
 });
 
-test('toHfConfig writes the same keys and values as torch_vit.py', () => {
+test('toHfConfig writes the same keys and values as tools/pytorch (layouts.hf_config)', () => {
   const json = readJson('hf_config.json');
   assert.deepEqual(toHfConfig(fromHfConfig(json, 'hf_config.json')), json);
   assert.deepEqual(Object.keys(toHfConfig(fromHfConfig(json, 'x'))), Object.keys(json));

@@ -82,6 +82,19 @@ test('fused layout round-trips; fromCanonical copies', () => {
   assert.throws(() => fromCanonical(params, config, 'hf'), (e: unknown) => e instanceof UserError && /final LayerNorm/.test(e.message));
 });
 
+test("PyTorch's fused file (FasterMultiHeadAttention's qkv_projection) holds the seed file's parameters, and vit-ts writes it back", () => {
+  const seed = fixture('patch2-gray-heads5');
+  const fused = fixture('patch2-gray-heads5', 'fused.safetensors');
+  assert.equal(detectLayout(fused.tensors.keys()), 'fused');
+  assert.deepEqual(toCanonical(fused.tensors, fused.config, fused.path), toCanonical(seed.tensors, seed.config, seed.path));
+  const written = fromCanonical(toCanonical(seed.tensors, seed.config, seed.path), seed.config, 'fused');
+  assert.deepEqual(new Set(written.keys()), new Set(fused.tensors.keys()));
+  for (const [n, t] of fused.tensors) {
+    assert.deepEqual(written.get(n)!.shape, t.shape, n);
+    assert.deepEqual(written.get(n)!.data, t.data, n);
+  }
+});
+
 test('a missing, an extra and a mis-shaped tensor are UserErrors naming the tensor and file', () => {
   const { config, tensors } = fixture('seed');
   const check = (mutate: (m: Map<string, Tensor>) => void, pattern: RegExp): void => {

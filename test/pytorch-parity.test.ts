@@ -1,8 +1,9 @@
 // The model against PyTorch: logits, loss, attention probabilities, every parameter's gradient and
-// the parameters after one AdamW step, for fixtures written by ../shared/peer/torch_vit.py fixture.
+// the parameters after one AdamW step, for fixtures written by tools/pytorch/fixture.py (parameters
+// perturbed away from their initialization, so that no bias is 0 and no LayerNorm gain 1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, type Tensor } from '../src/io/safetensors.js';
 import { loadCheckpoint } from '../src/weights/files.js';
@@ -82,4 +83,22 @@ for (const threads of [1, 2]) {
       }
     });
   }
+}
+
+for (const name of fixtures.filter((f) => existsSync(join(fixturesDir, f, 'fused.safetensors')))) {
+  test(`${name}: the fused layout PyTorch wrote gives PyTorch's logits`, async () => {
+    const dir = join(fixturesDir, name);
+    const { config, params } = loadCheckpoint(join(dir, 'fused.safetensors'));
+    const { tensors: ref } = readSafetensors(join(dir, 'reference.safetensors'));
+    const engine = await Engine.create({ threads: 2 });
+    try {
+      const model = await ViTForClassification.create(config, { engine });
+      model.loadStateDict(params);
+      const batch = ref.get('labels')!.shape[0]!;
+      model.setImages(ref.get('input')!.data as Float32Array, batch);
+      assertClose(model.forward(batch), ref.get('logits')!.data as Float32Array, 'logits from fused.safetensors');
+    } finally {
+      engine.close();
+    }
+  });
 }
