@@ -85,7 +85,9 @@ export async function decodeImage(source: ImageSource, name?: string): Promise<R
 }
 
 async function readImageFile(path: string): Promise<Uint8Array> {
-  const { readFile } = await import('node:fs/promises');
+  const [{ readFile }, { statUserFile }] = await Promise.all([import('node:fs/promises'), import('./io/user-files.js')]);
+  // A folder or a FIFO (which would block for ever) is refused before it is opened.
+  statUserFile(path);
   try {
     return await readFile(path);
   } catch (e) {

@@ -87,6 +87,14 @@ test('the PNG is wide, white-backed, and both loss lines and the accuracy line a
   assert.ok(countNear(pixels, info.channels, [0, 0, 0], 60) > 1000, 'no text in the PNG');
 });
 
+test('the accuracy axis labels differ even when a short run moves by under a percent', async () => {
+  const svg = await renderMetricsSvg({ train_losses: [2.2, 2.1, 2.0, 1.9, 1.8], test_losses: [2.2, 2.1, 2.05, 2.0, 1.95],
+    accuracies: [0.2, 0.205, 0.21, 0.215, 0.22] }, 'short');
+  const labels = [...svg.matchAll(/>(\d+(?:\.\d+)?)%<\/text>/g)].map((m) => m[1]!);
+  assert.ok(labels.length >= 3, `accuracy ticks: ${labels.join(', ')}`);
+  assert.equal(new Set(labels).size, labels.length, `accuracy ticks repeat: ${labels.join(', ')}`);
+});
+
 test('a single epoch still renders', async () => {
   const svg = await renderMetricsSvg({ train_losses: [2.1], test_losses: [2.0], accuracies: [0.25] }, 'one');
   assert.ok(svg.includes('>one</text>'));

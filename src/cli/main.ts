@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// The `vit` command. A UserError (bad input) prints `vit: <message>` and exits 1; anything else
-// is a bug, printed with its stack, exit 2.
+// The `vit` command. A UserError (bad input), or a file-system error a user can fix (no space, no
+// permission, a wrong path), prints `vit: <message>` and exits 1; anything else is a bug, printed
+// with its stack, exit 2.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { packageRoot } from '../data/location.js';
 import { UserError } from '../errors.js';
+import { fileSystemError } from '../io/user-files.js';
 import { register as registerData } from './commands/data.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerEval } from './commands/eval.js';
@@ -49,8 +51,9 @@ async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
-    if (error instanceof UserError) {
-      process.stderr.write(`vit: ${error.message}\n`);
+    const userError = error instanceof UserError ? error : fileSystemError(error);
+    if (userError) {
+      process.stderr.write(`vit: ${userError.message}\n`);
       process.exitCode = 1;
       return;
     }

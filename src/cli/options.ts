@@ -2,9 +2,9 @@
  * Option parsers and options shared by the `vit` commands. Parsers throw UserError naming the
  * flag, so a bad value prints `vit: <message>` like every other input error.
  */
-import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import { UserError } from '../errors.js';
+import { readUserFile } from '../io/user-files.js';
 import { type Engine, getEngine } from '../runtime/engine.js';
 import type { ViTConfig } from '../model/config.js';
 
@@ -64,9 +64,9 @@ export function readConfigFlag(value: string): Partial<ViTConfig> {
   let text = value;
   if (!inline) {
     try {
-      text = readFileSync(value, 'utf8');
+      text = readUserFile(value).toString('utf8');
     } catch (e) {
-      throw new UserError(`--config ${value}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw e instanceof UserError ? new UserError(`--config: ${e.message}`) : e;
     }
   }
   let json: unknown;

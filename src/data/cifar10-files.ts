@@ -1,7 +1,8 @@
 // CIFAR-10 from a cifar-10-batches-bin folder on disk (Node): the split's files, checked, parsed.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { readUserFile } from '../io/user-files.js';
 import { CIFAR10_CLASSES, type ImageSet, META_FILE, type Split, TEST_FILE, batchOrder, isSplitFile, parseCifar10, parseClassNames } from './cifar10.js';
 
 const HOW_TO_GET_DATA =
@@ -30,18 +31,12 @@ export function readCifar10(dir: string, split: Split): ImageSet {
     throw new UserError(`The CIFAR-10 data folder ${dir} holds no ${wanted}. ${HOW_TO_GET_DATA}`);
   }
   const classNames = readClassNames(dir);
-  return parseCifar10(files.map((name) => ({ name, bytes: readFileSync(name) })), classNames);
+  return parseCifar10(files.map((name) => ({ name, bytes: readUserFile(name) })), classNames);
 }
 
 /** Class names from batches.meta.txt; the standard names when the file is absent. */
 function readClassNames(dir: string): string[] {
   const file = join(dir, META_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [...CIFAR10_CLASSES];
-    throw error;
-  }
-  return parseClassNames(text, file);
+  if (!existsSync(file)) return [...CIFAR10_CLASSES];
+  return parseClassNames(readUserFile(file).toString('utf8'), file);
 }

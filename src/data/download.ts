@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import { basename, dirname, join, resolve, win32 } from 'node:path';
 import { ReadEntry, extract } from 'tar';
 import { UserError } from '../errors.js';
+import { createFolders, removeCreatedFolders } from '../io/created-folders.js';
 import { RECORD_BYTES } from './cifar10.js';
 import { CIFAR10_FOLDER, defaultDataDir } from './location.js';
 
@@ -50,11 +51,7 @@ export async function downloadCifar10(options: DownloadOptions = {}): Promise<st
   const url = options.url ?? CIFAR10_ARCHIVE.url;
   const expected = options.expected ?? { bytes: CIFAR10_ARCHIVE.bytes, sha256: CIFAR10_ARCHIVE.sha256 };
   const parent = dirname(dir);
-  try {
-    mkdirSync(parent, { recursive: true });
-  } catch (error) {
-    throw new UserError(`Cannot create the folder ${parent}: ${(error as Error).message}`);
-  }
+  const createdParent = createFolders(parent);
   removeStaleTemporaries(parent, basename(dir));
 
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -69,6 +66,10 @@ export async function downloadCifar10(options: DownloadOptions = {}): Promise<st
       throw new UserError(`The archive from ${url} lacks ${missing.map((m) => `${CIFAR10_FOLDER}/${m}`).join(', ')}`);
     }
     moveIntoPlace(extracted, dir, tag);
+  } catch (error) {
+    // Offline, say: leave no empty cache folder behind (the finally below removes the download).
+    removeCreatedFolders(createdParent);
+    throw error;
   } finally {
     rmSync(archive, { force: true });
     rmSync(staging, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, write
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
+import { fileSystemError } from './user-files.js';
 
 // Temp names use crypto rather than the seeded generator: they are not results, and drawing
 // from the run's generator would shift every later random number.
@@ -92,5 +93,5 @@ function describe(error: unknown, path: string): unknown {
     return new UserError(`Cannot write ${path}: permission denied (${code})`);
   }
   if (code === 'EISDIR') return new UserError(`Cannot write ${path}: it is a folder`);
-  return error;
+  return fileSystemError(error, path) ?? error;
 }

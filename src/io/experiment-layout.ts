@@ -31,3 +31,6 @@ export const EXPERIMENT_MARKERS: readonly string[] = [CHECKPOINT_FILE, METRICS_F
 
 /** `vit plot`'s figure of the metrics, by default beside them. */
 export const METRICS_FIGURE_FILE = 'metrics.png';
+
+/** Held by the run training into the folder: its process id (see train/experiment-folder.ts). */
+export const LOCK_FILE = 'train.lock';

@@ -2,10 +2,11 @@
  * safetensors files on disk (Node): reading, reading only the header, and atomic writing. The
  * format itself, which needs no file system (a browser can use it), is in safetensors-format.ts.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { kindOf } from '../arguments.js';
 import { writeFileAtomic } from './atomic.js';
+import { fileSystemError, readUserFile, statUserFile } from './user-files.js';
 import {
   type EncodableData, type SafetensorsHeader, type Tensor, MAX_HEADER_BYTES, encodeSafetensors, parseHeader, parseSafetensors,
 } from './safetensors-format.js';
@@ -40,11 +41,7 @@ export function readSafetensors(path: string): { tensors: Map<string, Tensor>; m
 
 /** A .safetensors file's bytes, unparsed; a missing or unreadable file is a UserError naming it. */
 export function readSafetensorsBytes(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw fileError(path, e);
-  }
+  return readUserFile(path);
 }
 
 function checkPath(path: unknown, caller: string): void {
@@ -52,19 +49,12 @@ function checkPath(path: unknown, caller: string): void {
 }
 
 function openFile(path: string): number {
+  statUserFile(path);
   try {
     return openSync(path, 'r');
   } catch (e) {
-    throw fileError(path, e);
+    throw fileSystemError(e) ?? e;
   }
-}
-
-function fileError(path: string, e: unknown): Error {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new UserError(`${path}: no such file`);
-  if (code === 'EISDIR') return new UserError(`${path}: is a folder, expected a .safetensors file`);
-  if (code === 'EACCES') return new UserError(`${path}: permission denied`);
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** Writes a safetensors file atomically: readers never see a half-written file. */

@@ -1,15 +1,18 @@
 // `vit train` in Node: the run's settings from the options (or the checkpoint it resumes), the
 // data from a cifar-10-batches-bin folder, and the experiment folder OUT/NAME that the training
 // loop (trainer.ts) saves into. The only module of src/train that touches the file system.
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { readCifar10 } from '../data/cifar10-files.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { unknownNameMessage } from '../did-you-mean.js';
+import { createFolders, removeCreatedFolders } from '../io/created-folders.js';
 import {
-  CHECKPOINT_FILE, CONFIG_FILE, EXPERIMENT_MARKERS, FINAL_MODEL_FILE, METRICS_FILE, epochModelFile,
+  CHECKPOINT_FILE, CONFIG_FILE, EXPERIMENT_MARKERS, FINAL_MODEL_FILE, LOCK_FILE, METRICS_FILE, PREPROCESSOR_FILE, epochModelFile,
 } from '../io/experiment-layout.js';
 import { readSafetensorsBytes } from '../io/safetensors.js';
+import { fileSystemError } from '../io/user-files.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
 import { type Engine, getEngine } from '../runtime/engine.js';
 import { writePreprocessorConfig } from '../weights/files.js';
@@ -22,8 +25,8 @@ import { type RunStore, type TrainCallbacks as LoopCallbacks, Trainer, experimen
 
 /** What `train` takes: any setting (see settings.ts; left out = the recipe's or the table's default), and these. */
 export type TrainOptions = Partial<Omit<TrainSettings, 'expName' | 'initFrom' | 'mean' | 'std'>> & {
-  /** The experiment's folder name under outDir. */
-  expName: string;
+  /** The experiment's folder name under outDir; required but when resuming (the run continues in its folder). */
+  expName?: string;
   /** Overrides of the seed's model config (of the --init-from model's, when given). */
   config?: Partial<ViTConfig>;
   /**
@@ -53,65 +56,180 @@ export interface TrainResult {
   settings: TrainSettings;
 }
 
+/** Options of `train` that are not settings. */
+const OTHER_OPTIONS = ['config', 'initFrom', 'resume', 'engine', 'signal'] as const;
+
 /** Trains per `options` into the experiment folder OUT/NAME; see TrainOptions and TrainCallbacks. */
 export async function train(options: TrainOptions, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
+  checkOptionNames(options);
   if (options.initFrom !== undefined && options.resume !== undefined) {
     throw new UserError('--init-from and --resume cannot go together: a resumed run continues from its own checkpoint');
   }
-  const resume = options.resume !== undefined ? readTrainingCheckpoint(checkpointPathOf(options.resume)) : undefined;
-  const saved = resume ? settingsFromJson(resume.settings, `${options.resume} (the checkpoint's "training")`) : undefined;
+  const resumed = options.resume !== undefined ? readResumed(options.resume) : undefined;
   // The thread count, chosen here once: as asked, else the resumed run's (its losses stay bit-identical), else the default.
-  const threads = options.threads ?? saved?.threads;
+  const threads = options.threads ?? resumed?.saved.threads;
   const engine = options.engine ?? (await getEngine(threads !== undefined ? { threads } : {}));
   const initial = options.initFrom !== undefined
     ? initFrom(options.initFrom, options.config ?? {}, { seed: options.seed ?? 0, source: '--config' })
     : undefined;
-  const settings = resume && saved ? resumeSettings(resume, saved, options, engine, callbacks) : freshSettings(options, engine, initial);
-  const config = resume ? resume.config : initial ? initial.config : resolveConfig((options.config ?? {}) as Record<string, unknown>, '--config');
+  const settings = resumed ? resumeSettings(resumed, options, engine, callbacks) : freshSettings(options, engine, initial);
+  const config = resumed ? resumed.checkpoint.config : initial ? initial.config : resolveConfig((options.config ?? {}) as Record<string, unknown>, '--config');
 
   // Data first: a missing data folder must not leave an empty experiment folder behind.
   const data = trainingData(readCifar10(settings.dataDir, 'train'), () => readCifar10(settings.dataDir, 'test'), settings);
-  const experimentDir = resolve(settings.outDir, settings.expName);
-  prepareExperimentDir(experimentDir, options.resume !== undefined ? experimentDirOf(options.resume) : null);
-  const store = new ExperimentFolder(experimentDir, callbacks);
-  const spec = { engine, config, settings, ...(resume ? { resume } : {}), ...(initial ? { initialParams: initial.params } : {}) };
-  const trainer = await Trainer.create(spec, data.evaluatedOn, store, callbacks);
-  if (initial) {
-    const adapted = initial.changes.length > 0 ? `: ${initial.changes.join('; ')}` : '';
-    callbacks.onNotice?.(`Fine-tuning ${settings.initFrom}${adapted}`);
-  }
+  const folder = ExperimentFolder.open(resolve(settings.outDir, settings.expName), resumed?.dir ?? null, callbacks);
   try {
-    const outcome = await trainer.train(data, options.signal);
-    return { experimentDir, settings, ...outcome };
+    const spec = { engine, config, settings, ...(resumed ? { resume: resumed.checkpoint } : {}), ...(initial ? { initialParams: initial.params } : {}) };
+    const trainer = await Trainer.create(spec, data.evaluatedOn, folder, callbacks);
+    if (initial) {
+      const adapted = initial.changes.length > 0 ? `: ${initial.changes.join('; ')}` : '';
+      callbacks.onNotice?.(`Fine-tuning ${settings.initFrom}${adapted}`);
+    }
+    try {
+      const outcome = await trainer.train(data, options.signal);
+      // Stopped before its first epoch ended, a new run has nothing worth keeping.
+      if (outcome.epochsDone === 0) folder.discard();
+      return { experimentDir: folder.location, settings, ...outcome };
+    } finally {
+      trainer.release();
+    }
+  } catch (error) {
+    if (!folder.holdsEpochs) folder.discard();
+    throw error;
   } finally {
-    trainer.release();
+    folder.unlock();
   }
 }
 
-/** The experiment folder's files, written atomically as the loop hands them over. */
+/** A misspelt option would otherwise be ignored silently (and the default used). */
+function checkOptionNames(options: TrainOptions): void {
+  if (typeof options !== 'object' || options === null) throw new UserError('train: options must be an object');
+  const known = [...Object.keys(SETTINGS), ...OTHER_OPTIONS].filter((k) => k !== 'mean' && k !== 'std');
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new UserError(`train: ${unknownNameMessage('option', key, known)}`);
+  }
+}
+
+/**
+ * The experiment folder: locked while a run trains into it, its files written atomically as the
+ * loop hands them over, and removed again when a new run fails or stops before its first epoch.
+ */
 class ExperimentFolder implements RunStore {
-  constructor(readonly location: string, private readonly callbacks: TrainCallbacks) {}
+  /** Whether a finished epoch is saved here (a resumed run's folder always holds one). */
+  holdsEpochs: boolean;
+  /** Files this run added to a folder that existed (removed by discard). */
+  private readonly added = new Set<string>();
+
+  private constructor(
+    readonly location: string,
+    private readonly callbacks: TrainCallbacks,
+    /** The topmost folder this run created, if it created any. */
+    private readonly created: string | undefined,
+    resumed: boolean,
+  ) {
+    this.holdsEpochs = resumed;
+  }
+
+  /**
+   * Prepares `dir` for a run: a new experiment must not overwrite another (`resumedFrom` is the
+   * folder a resumed run came from); the folder is created and locked before anything is written.
+   */
+  static open(dir: string, resumedFrom: string | null, callbacks: TrainCallbacks): ExperimentFolder {
+    const names = existingNames(dir);
+    if (resumedFrom !== dir && names.some((n) => EXPERIMENT_MARKERS.includes(n))) {
+      throw new UserError(`${dir} already holds an experiment; continue it with --resume ${dir}, choose another --exp-name, or remove the folder`);
+    }
+    const created = createFolders(dir);
+    const folder = new ExperimentFolder(dir, callbacks, created, resumedFrom === dir);
+    try {
+      folder.lock();
+    } catch (error) {
+      removeCreatedFolders(created);
+      throw error;
+    }
+    removeStaleTemporaries(dir, names);
+    return folder;
+  }
 
   saveConfig(config: ViTConfig, settings: TrainSettings): void {
-    writeFileAtomic(join(this.location, CONFIG_FILE), JSON.stringify(experimentConfig(config, settings), null, 2) + '\n');
+    this.write(CONFIG_FILE, JSON.stringify(experimentConfig(config, settings), null, 2) + '\n');
     // eval and predict take the normalization from preprocessor_config.json beside the model; 0.5 is their default.
     if (![...settings.mean, ...settings.std].every((v) => v === 0.5)) {
+      this.noteAdded(PREPROCESSOR_FILE);
       writePreprocessorConfig(this.location, { mean: settings.mean, std: settings.std }, config.image_size);
     }
   }
 
   saveCheckpoint(checkpoint: Uint8Array): void {
-    writeFileAtomic(join(this.location, CHECKPOINT_FILE), checkpoint);
+    this.write(CHECKPOINT_FILE, checkpoint);
+    this.holdsEpochs = true;
   }
 
   saveMetrics(metrics: Metrics): void {
-    writeFileAtomic(join(this.location, METRICS_FILE), metricsJson(metrics));
+    this.write(METRICS_FILE, metricsJson(metrics));
   }
 
   saveModel(model: Uint8Array, epoch: number, final: boolean): void {
-    const path = join(this.location, final ? FINAL_MODEL_FILE : epochModelFile(epoch));
-    writeFileAtomic(path, model);
+    const path = this.write(final ? FINAL_MODEL_FILE : epochModelFile(epoch), model);
     this.callbacks.onSave?.(path);
+  }
+
+  /** Removes what this run made: the folder if it created it, else the files it added. */
+  discard(): void {
+    if (this.holdsEpochs) return;
+    if (this.created !== undefined) {
+      removeCreatedFolders(this.created);
+      return;
+    }
+    for (const name of this.added) rmSync(join(this.location, name), { force: true });
+  }
+
+  private write(name: string, data: Uint8Array | string): string {
+    this.noteAdded(name);
+    const path = join(this.location, name);
+    writeFileAtomic(path, data);
+    return path;
+  }
+
+  private noteAdded(name: string): void {
+    if (!existsSync(join(this.location, name))) this.added.add(name);
+  }
+
+  /**
+   * Takes the folder's lock file, or fails naming the process that holds it. A lock left by a
+   * process that no longer runs (killed) is taken over.
+   */
+  private lock(): void {
+    const path = join(this.location, LOCK_FILE);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw fileSystemError(error) ?? error;
+      }
+      const holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (Number.isInteger(holder) && processAlive(holder)) {
+        throw new UserError(`${this.location} is in use by another vit train (process ${holder}); wait for it to finish or stop it`);
+      }
+      rmSync(path, { force: true });
+    }
+  }
+
+  unlock(): void {
+    rmSync(join(this.location, LOCK_FILE), { force: true });
+  }
+}
+
+/** The names in `dir`, or none when it does not exist yet. */
+function existingNames(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    if (code === 'ENOTDIR') throw new UserError(`${dir} is a file; the experiment needs a folder there`);
+    throw fileSystemError(e) ?? e;
   }
 }
 
@@ -120,14 +238,23 @@ export function readTrainingCheckpoint(path: string): TrainingCheckpoint {
   return decodeTrainingCheckpoint(readSafetensorsBytes(path), path);
 }
 
-/** The experiment folder of a --resume path (the folder, or its checkpoint file). */
-function experimentDirOf(path: string): string {
-  return resolve(path.endsWith('.safetensors') ? dirname(path) : path);
+/** A run being resumed: its folder, its checkpoint and the settings saved in it. */
+interface Resumed {
+  dir: string;
+  checkpoint: TrainingCheckpoint;
+  saved: TrainSettings;
 }
 
-/** The checkpoint of an experiment folder, or the file itself. */
-export function checkpointPathOf(path: string): string {
-  return path.endsWith('.safetensors') ? path : join(path, CHECKPOINT_FILE);
+/** `path`: an experiment folder, or its checkpoint file. */
+function readResumed(path: string): Resumed {
+  const isFile = existsSync(path) && !statSync(path).isDirectory();
+  if (isFile && basename(path) !== CHECKPOINT_FILE) {
+    throw new UserError(`--resume ${path}: expected an experiment folder (or its ${CHECKPOINT_FILE}), not another file`);
+  }
+  const dir = resolve(isFile ? dirname(path) : path);
+  const checkpoint = readTrainingCheckpoint(join(dir, CHECKPOINT_FILE));
+  const saved = settingsFromJson(checkpoint.settings, `${path} (the checkpoint's "training")`);
+  return { dir, checkpoint, saved };
 }
 
 function missingDataDir(): never {
@@ -158,19 +285,30 @@ function freshSettings(options: TrainOptions, engine: Engine, initial: InitialMo
   });
 }
 
-/** The resumed run's settings, with the options given now on top (see settings.ts: resumedSettings). */
-function resumeSettings(
-  resumed: TrainingCheckpoint, saved: TrainSettings, options: TrainOptions, engine: Engine, callbacks: TrainCallbacks,
-): TrainSettings {
-  const settings = resumedSettings(saved, { ...givenSettings(options), threads: engine.threads });
+/**
+ * The resumed run's settings, with the options given now on top (see settings.ts: resumedSettings).
+ * It continues in the folder it resumes — never where a path saved in the checkpoint points — or,
+ * when `outDir` is given, in a new folder OUT/NAME (a fork).
+ */
+function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine, callbacks: TrainCallbacks): TrainSettings {
+  const { saved, checkpoint } = resumed;
+  const forked = options.outDir !== undefined;
+  const place = forked
+    ? { outDir: resolve(options.outDir!), expName: options.expName ?? basename(resumed.dir) }
+    : { outDir: dirname(resumed.dir), expName: basename(resumed.dir) };
+  if (!forked && options.expName !== undefined && options.expName !== place.expName) {
+    callbacks.onNotice?.(`Continuing in ${resumed.dir}, the folder being resumed (--exp-name ${options.expName} applies ` +
+      'only with --out, to continue into a new folder)');
+  }
+  const settings = resumedSettings(saved, { ...givenSettings(options), ...place, threads: engine.threads });
   if (options.config !== undefined) {
     const asked = resolveConfig(options.config as Record<string, unknown>, '--config');
-    if (JSON.stringify(asked) !== JSON.stringify(resumed.config)) {
+    if (JSON.stringify(asked) !== JSON.stringify(checkpoint.config)) {
       throw new UserError('--config differs from the model of the run being resumed; a resumed run keeps its model');
     }
   }
-  if (settings.epochs < resumed.epoch) {
-    throw new UserError(`--epochs ${settings.epochs} is fewer than the ${resumed.epoch} epochs the run being resumed has done`);
+  if (settings.epochs < checkpoint.epoch) {
+    throw new UserError(`--epochs ${settings.epochs} is fewer than the ${checkpoint.epoch} epochs the run being resumed has done`);
   }
   if (settings.threads !== saved.threads) {
     callbacks.onNotice?.(`The run was trained on ${saved.threads} thread(s) and continues on ${settings.threads}: ` +
@@ -181,27 +319,6 @@ function resumeSettings(
       'stretched to the new length from here on.');
   }
   return settings;
-}
-
-/** A new experiment must not overwrite another; a resumed one continues in its own folder or a fresh one. */
-function prepareExperimentDir(dir: string, resumedFrom: string | null): void {
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR') throw new UserError(`${dir} is a file; the experiment needs a folder there`);
-    if (code !== 'ENOENT') throw e;
-  }
-  if (resumedFrom !== dir && names.some((n) => EXPERIMENT_MARKERS.includes(n))) {
-    throw new UserError(`${dir} already holds an experiment; continue it with --resume ${dir}, choose another --exp-name, or remove the folder`);
-  }
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new UserError(`cannot create the experiment folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  removeStaleTemporaries(dir, names);
 }
 
 /** A run killed while writing leaves its temp file (NAME.tmp-PID-HEX, see io/atomic); the target itself is whole. */

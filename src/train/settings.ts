@@ -102,7 +102,7 @@ const def = <T>(s: Setting<T>): Setting<T> => s;
 
 export const SETTINGS = {
   expName: def<string>({
-    flag: '--exp-name', placeholder: '<name>', help: "the experiment's name: its folder under --out", default: undefined, resumable: true,
+    flag: '--exp-name', placeholder: '<name>', help: "the experiment's name: its folder under --out (required but with --resume)", default: undefined, resumable: true,
     check: (v) => (typeof v === 'string' && /^[^/\\]+$/.test(v) && v !== '.' && v !== '..' ? null : 'must be a plain folder name without slashes'),
   }),
   recipe: def<RecipeName>({ flag: '--recipe', ...choice(RECIPE_NAMES), help: 'hyper-parameter defaults: "seed" (the seed article) or "fast" (default: seed)', default: 'seed' }),

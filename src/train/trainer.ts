@@ -165,6 +165,8 @@ export class Trainer {
       const pass = await this.trainEpoch(epoch, data.trainSet, maker, schedule, signal);
       if (pass === null) return { metrics: this.metrics, epochsDone: this.epochsDone, stopped: true };
       const evaluation = this.evaluate(data.evalSet);
+      // NaN weights from the last updates show here first: nothing of this epoch is saved.
+      if (!Number.isFinite(evaluation.loss)) throw this.diverged(`the ${data.evaluatedOn} loss is ${evaluation.loss} after epoch ${epoch}`);
       const result: EpochResult = {
         epoch, epochs: settings.epochs, trainLoss: pass.loss, testLoss: evaluation.loss, accuracy: evaluation.accuracy,
         seconds: (performance.now() - started) / 1000, imagesPerSecond: data.trainSet.count / pass.seconds, lr: pass.lr,
@@ -223,12 +225,14 @@ export class Trainer {
     // With label smoothing trainBatch returns the smoothed loss; the metrics keep plain cross-entropy,
     // comparable with the test loss and with the seed's runs.
     const loss = settings.labelSmoothing > 0 ? model.evaluateLoss() : objective;
-    if (!Number.isFinite(objective) || !Number.isFinite(loss)) {
-      throw new UserError(`training diverged: the loss is ${objective} at epoch ${epoch}, batch ${batch + 1}; ` +
-        'try a lower --lr, --clip-grad 1 or a longer --warmup-epochs');
-    }
+    if (!Number.isFinite(objective) || !Number.isFinite(loss)) throw this.diverged(`the loss is ${objective} at epoch ${epoch}, batch ${batch + 1}`);
     this.clipper?.clip(settings.clipGrad);
     return loss;
+  }
+
+  private diverged(what: string): UserError {
+    const kept = this.epochsDone > 0 ? `; ${this.store.location} keeps the checkpoint and metrics of epoch ${this.epochsDone}` : '';
+    return new UserError(`training diverged: ${what}; try a lower --lr, --clip-grad 1 or a longer --warmup-epochs${kept}`);
   }
 
   /** Accuracy and mean cross-entropy on `evalSet`, normalized as the training images. */

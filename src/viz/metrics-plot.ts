@@ -134,13 +134,24 @@ export function metricsSpec(metrics: Metrics, title: string): TopLevelSpec {
             field: 'accuracy',
             type: 'quantitative',
             title: 'Test accuracy',
-            axis: { format: '.0%' },
+            axis: { format: percentFormat(metrics.accuracies) },
             scale: { zero: false },
           },
         },
       },
     ],
   };
+}
+
+/**
+ * The accuracy axis's label format: enough decimals that the ticks (about five over the data's
+ * range) print differently — a short run's accuracies can span under one percent.
+ */
+export function percentFormat(accuracies: readonly number[]): string {
+  const span = Math.max(...accuracies) - Math.min(...accuracies);
+  const tickStepPercent = (span / 5) * 100;
+  const decimals = tickStepPercent > 0 ? Math.min(3, Math.max(0, Math.ceil(-Math.log10(tickStepPercent)))) : 0;
+  return `.${decimals}%`;
 }
 
 /** Renders the metrics figure to an SVG string (headless: no canvas, no DOM). */

@@ -3,11 +3,13 @@
  * file, a training experiment's folder (also one still training, which has only its checkpoint),
  * or a Hugging Face model folder.
  */
-import { type Stats, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { type Stats, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { writeIntoFolder } from '../io/created-folders.js';
 import { readSafetensors, readSafetensorsHeader } from '../io/safetensors.js';
+import { readUserFile } from '../io/user-files.js';
 import type { ViTConfig } from '../model/config.js';
 import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX, FINAL_MODEL_FILE, PREPROCESSOR_FILE, epochOfModelFile } from '../io/experiment-layout.js';
 import { toHfConfig } from './hf-config.js';
@@ -39,13 +41,7 @@ function statOrNull(path: string): Stats | null {
 }
 
 function readJson(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseJsonObject(text, path);
+  return parseJsonObject(readUserFile(path).toString('utf8'), path);
 }
 
 /**
@@ -149,15 +145,12 @@ export function saveCheckpoint(
   }
   const stat = statOrNull(path);
   if (stat !== null && !stat.isDirectory()) throw new UserError(`${path}: exists and is not a folder; give a folder or a .safetensors path`);
-  try {
-    mkdirSync(path, { recursive: true });
-  } catch (e) {
-    throw new UserError(`${path}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
   const configJson = layout === 'hf' ? toHfConfig(config) : config;
-  writeFileAtomic(join(path, 'model.safetensors'), bytes);
-  writeFileAtomic(join(path, 'config.json'), JSON.stringify(configJson, null, 2) + '\n');
-  if (layout === 'hf' && options.preprocessor) writePreprocessorConfig(path, options.preprocessor, config.image_size);
+  writeIntoFolder(path, () => {
+    writeFileAtomic(join(path, 'model.safetensors'), bytes);
+    writeFileAtomic(join(path, 'config.json'), JSON.stringify(configJson, null, 2) + '\n');
+    if (layout === 'hf' && options.preprocessor) writePreprocessorConfig(path, options.preprocessor, config.image_size);
+  });
 }
 
 /** Writes Hugging Face's preprocessor_config.json into `dir`: resize to `size` (default imageSize), rescale, normalize. */

@@ -1,9 +1,10 @@
 // `vit plot`: an experiment's loss and accuracy curves, from its metrics.json.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { METRICS_FIGURE_FILE, METRICS_FILE } from '../../io/experiment-layout.js';
+import { readUserFile } from '../../io/user-files.js';
 import { validateMetrics, writeMetricsFigure } from '../../viz/metrics-plot.js';
 
 interface PlotOptions {
@@ -23,14 +24,13 @@ export function register(program: Command): void {
 
 async function plot(experiment: string, options: PlotOptions): Promise<void> {
   const { dir, metricsPath } = locateMetrics(experiment);
+  if (!existsSync(metricsPath)) throw new UserError(`${metricsPath}: no such file; is ${experiment} a training experiment's folder?`);
+  const text = readUserFile(metricsPath).toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(metricsPath, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${metricsPath}: no such file; is ${experiment} a training experiment's folder?`);
-    if (e instanceof SyntaxError) throw new UserError(`${metricsPath}: not valid JSON (${e.message})`);
-    throw new UserError(`${metricsPath}: cannot read (${code ?? (e as Error).message})`);
+    throw new UserError(`${metricsPath}: not valid JSON (${(e as Error).message})`);
   }
   const metrics = validateMetrics(json, metricsPath);
   const out = options.out ?? join(dir, METRICS_FIGURE_FILE);

@@ -20,7 +20,6 @@ function settingOptions(): { key: SettingKey; option: Option }[] {
     if (setting.choices) option.choices(setting.choices);
     const parse = setting.parse;
     if (parse) option.argParser((text: string) => parse(text, setting.flag));
-    if (key === 'expName') option.makeOptionMandatory();
     return { key, option };
   });
 }
@@ -48,8 +47,9 @@ Recipes:
 Any option above overrides the recipe's value.
 
 A checkpoint is written after every epoch; after a crash or Ctrl-C,
-  vit train --exp-name NAME --resume experiments/NAME
-continues exactly where the last finished epoch left off.
+  vit train --resume experiments/NAME
+continues exactly where the last finished epoch left off, in that folder (with --out DIR
+[--exp-name NEW], in a new folder DIR/NEW instead). One run at a time trains into a folder.
 
 Fine-tuning a pretrained ViT (e.g. google/vit-base-patch16-224 from the Hugging Face hub) on CIFAR-10:
   vit train --exp-name vit-b16 --init-from DIR --config '{"num_classes": 10}' --recipe fast --epochs 3 \\
@@ -84,8 +84,9 @@ async function trainCommand(options: TrainOptions): Promise<void> {
   try {
     const result = await train({ ...options, signal: controller.signal }, reporter);
     if (result.stopped) {
-      process.stdout.write(`Stopped after epoch ${result.epochsDone}. Continue with: vit train --exp-name ${result.settings.expName} ` +
-        `--resume ${result.experimentDir}\n`);
+      process.stdout.write(result.epochsDone === 0
+        ? 'Stopped before the first epoch ended: nothing was saved; run the same command again to start over.\n'
+        : `Stopped after epoch ${result.epochsDone}. Continue with: vit train --resume ${result.experimentDir}\n`);
       process.exitCode = 130;
     }
   } finally {
