@@ -77,6 +77,11 @@ export async function train(options: TrainOptions, callbacks: TrainCallbacks = {
 
   // Data first: a missing data folder must not leave an empty experiment folder behind.
   const data = trainingData(readCifar10(settings.dataDir, 'train'), () => readCifar10(settings.dataDir, 'test'), settings);
+  const classes = data.trainSet.classNames.length;
+  if (classes > config.num_classes) {
+    throw new UserError(`the model has ${config.num_classes} classes but the data in ${settings.dataDir} has ${classes}; ` +
+      `set num_classes to ${classes} in --config`);
+  }
   const folder = ExperimentFolder.open(resolve(settings.outDir, settings.expName), resumed?.dir ?? null, callbacks);
   try {
     const spec = { engine, config, settings, ...(resumed ? { resume: resumed.checkpoint } : {}), ...(initial ? { initialParams: initial.params } : {}) };
