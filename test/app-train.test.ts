@@ -148,6 +148,51 @@ test('a run reloaded midway continues from its last epoch to the metrics of an u
   }
 });
 
+test('pause holds the run between steps, resume goes on, stop ends it after the step with Continue offered', { timeout: 90_000 }, async () => {
+  const { page, consoleErrors, pageErrors, close } = await openTrain();
+  try {
+    await fill(page, { epochs: 20, batchSize: 10, trainSamples: 300, testSamples: 50, threads: 2 });
+    await page.getByTestId('start').click();
+    const step = page.getByTestId('step');
+    await page.waitForFunction(() => document.querySelector('[data-testid="chart-running-loss"]')?.getAttribute('data-points') === '3');
+    await page.getByTestId('pause').click();
+    await page.getByTestId('resume').waitFor();
+    // The step in flight may still report; after that nothing moves.
+    await page.waitForTimeout(500);
+    const held = await step.textContent();
+    await page.waitForTimeout(1500);
+    assert.equal(await step.textContent(), held, 'no step while paused');
+    await page.getByTestId('resume').click();
+    await page.waitForFunction((before) => document.querySelector('[data-testid="step"]')?.textContent !== before, held);
+    // Stop once the first epoch is saved, so that there is a checkpoint to continue from.
+    await page.waitForFunction(() => document.querySelector('[data-testid="chart-accuracy"]')?.getAttribute('data-points') === '1');
+    await page.getByTestId('stop').click();
+    await page.getByTestId('train-status').filter({ hasText: /^Stopped after epoch \d+\./ }).waitFor();
+    assert.equal(await page.getByTestId('continue-run').isVisible(), true);
+    assert.equal(await page.getByTestId('start').isEnabled(), true);
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});
+
+test('served without the isolation headers, a run trains on one thread', { timeout: 60_000 }, async () => {
+  const { page, consoleErrors, pageErrors, close } = await browser.open('', { isolated: false });
+  try {
+    await page.getByTestId('data-status').filter({ hasText: '2,000 training and 500 test images' }).waitFor();
+    const threads = page.getByTestId('setting-threads');
+    assert.deepEqual([await threads.inputValue(), await threads.isDisabled()], ['1', true]);
+    await fill(page, { epochs: 1, batchSize: 50, trainSamples: 200, testSamples: 100 });
+    await page.getByTestId('start').click();
+    await waitFinished(page);
+    const config = JSON.parse(readFileSync(await download(page, 'download-config', 'config.json'), 'utf8')) as { training: { threads: number } };
+    assert.equal(config.training.threads, 1);
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});
+
 test('the user\'s archive: a truncated one dropped is one visible error naming it; the whole one loads with its SHA-256', { timeout: 60_000 }, async () => {
   const { page, consoleErrors, pageErrors, close } = await openTrain();
   try {
@@ -169,6 +214,10 @@ test('the user\'s archive: a truncated one dropped is one visible error naming i
     const sha256 = createHash('sha256').update(readFileSync(archive)).digest('hex');
     assert.match(await page.getByTestId('data-checksums').textContent() ?? '', new RegExp(`SHA-256 ${sha256}`));
     assert.equal(await error.isHidden(), true, 'the error line is cleared by the next load');
+
+    // Or the batch files themselves.
+    await page.getByTestId('data-files').setInputFiles(['data_batch_1.bin', 'test_batch.bin'].map((name) => join(SAMPLE_DIR, name)));
+    await page.getByTestId('data-status').filter({ hasText: 'data_batch_1.bin, test_batch.bin: 2,000 training and 500 test images' }).waitFor();
     assert.deepEqual([...consoleErrors, ...pageErrors], []);
   } finally {
     await close();
