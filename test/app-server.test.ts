@@ -7,7 +7,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -182,6 +182,28 @@ test('`vit app` with a bad port says so in one line and exits 1', async () => {
   const [code] = await once(child, 'exit') as [number | null];
   assert.equal(code, 1);
   assert.equal(stderr, 'vit: --port must be a whole number from 0 to 65535 (got "70000")\n');
+});
+
+test('`vit app --host 0.0.0.0` shows the loopback URL and says the page is not isolated over the network, as Chromium finds', async (t) => {
+  const external = Object.values(networkInterfaces()).flat().find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
+  if (external === undefined) return t.skip('this machine has no address other than loopback');
+  const child = spawn(process.execPath, [CLI, 'app', '--port', '0', '--host', '0.0.0.0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const url = /at (http:\/\/127\.0\.0\.1:(\d+)\/) /.exec((await lines.next()).value as string);
+    assert.ok(url);
+    assert.match((await lines.next()).value as string, /plain http, which browsers do not cross-origin isolate: there it runs on one thread/);
+    const context = await harness.browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`http://${external.address}:${url[2]}/`);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+    await page.getByTestId('isolation-warning').waitFor();
+    await page.goto(url[1]!);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    await context.close();
+  } finally {
+    child.kill('SIGINT');
+  }
 });
 
 test('the build has a _headers file for static hosts with the same headers as `vit app`', () => {

@@ -29,7 +29,7 @@ export interface ServeOptions {
 }
 
 export interface RunningServer {
-  /** http://host:port/ */
+  /** http://host:port/, with this machine's loopback address for a wildcard host. */
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;
@@ -50,15 +50,29 @@ export async function serveFolder(options: ServeOptions): Promise<RunningServer>
   await listen(server, options.port ?? 0, host);
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
-  const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${shownHost}:${address.port}/`,
+    url: `http://${browsableHost(host)}:${address.port}/`,
     port: address.port,
     close: () => new Promise<void>((done, fail) => {
       server.close((error) => (error ? fail(error) : done()));
       server.closeAllConnections();
     }),
   };
+}
+
+/** How this machine's browser reaches a server on `host`: a wildcard address listens on loopback too. */
+function browsableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Whether `host` is reachable from this machine only. Browsers grant cross-origin isolation to
+ * secure contexts alone, and plain http is one only on loopback.
+ */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 type FileHandler = ReturnType<typeof sirv>;
