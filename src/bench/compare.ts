@@ -1,6 +1,6 @@
 // `npm run bench`: vit-ts against its peers on this machine, in one run, repeated, as a table.
 //
-//   npm run bench -- [--reps 3] [--peer ../shared/peer/torch_vit.py] [--memory --data DIR]
+//   npm run bench -- [--reps 3] [--peer tools/pytorch/peer.py] [--memory --data DIR]
 //
 // Peers that are not installed are reported as missing, with how to install them.
 import { spawnSync } from 'node:child_process';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const flags = new Command()
     .option('--reps <n>', 'repetitions of each measurement (the median is reported)', (v) => Number(v), 3)
     .option('--batch-size <n>', 'images per step', (v) => Number(v), 256)
-    .option('--peer <path>', 'the PyTorch reference script', resolve(root, '..', 'shared', 'peer', 'torch_vit.py'))
+    .option('--peer <path>', 'the PyTorch peer script', resolve(root, 'tools', 'pytorch', 'peer.py'))
     .option('--memory', 'also compare the peak memory of one training epoch on the full data set (slow)')
     .option('--data <dir>', 'CIFAR-10 binary folder for --memory', resolve(root, '..', 'shared', 'data', 'cifar-10-batches-bin'))
     .parse()

@@ -1,5 +1,5 @@
 // The peers that vit-ts is measured against, each optional: PyTorch through the reference script
-// ../shared/peer/torch_vit.py (Debian's python3-torch), and ONNX Runtime: native for Node (installed on first
+// tools/pytorch/peer.py (Debian's python3-torch), and ONNX Runtime: native for Node (installed on first
 // use) and its WebAssembly build (the dev dependency onnxruntime-web).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,13 +22,13 @@ export function findTorchPython(): string | null {
   return null;
 }
 
-/** One run of `torch_vit.py bench`: its JSON line. */
+/** One run of `peer.py bench`: its JSON line. */
 export function torchBench(python: string, script: string, options: { threads: number; fused: boolean; batch: number; config: Partial<ViTConfig>; steps?: number }): PeerRun {
   const args = [script, 'bench', '--threads', String(options.threads), '--batch', String(options.batch),
     '--config', JSON.stringify(options.config), '--steps', String(options.steps ?? 10)];
   if (options.fused) args.push('--fused');
   const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`torch_vit.py bench failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`peer.py bench failed: ${r.stderr}`);
   const line = r.stdout.trim().split('\n').pop()!;
   return JSON.parse(line) as PeerRun;
 }
@@ -105,7 +105,7 @@ export async function ortInference(ort: OrtApi, onnxPath: string, batch: number,
   return (batch * steps) / seconds;
 }
 
-/** The seed model exported by PyTorch (torch_vit.py onnx), in a temporary folder; null without torch. */
+/** The seed model exported by PyTorch (peer.py onnx), in a temporary folder; null without torch. */
 export function torchOnnx(python: string, script: string, config: Partial<ViTConfig>): { path: string; cleanup(): void } | null {
   const dir = mkdtempSync(join(tmpdir(), 'vit-bench-'));
   const path = join(dir, 'model.onnx');

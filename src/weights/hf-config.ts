@@ -84,7 +84,7 @@ export function fromHfConfig(json: Record<string, unknown>, source: string): ViT
   }, source);
 }
 
-/** A config.json that transformers' ViTForImageClassification loads (the keys torch_vit.py's hf_config writes). */
+/** A config.json that transformers' ViTForImageClassification loads (the keys tools/pytorch/layouts.py's hf_config writes). */
 export function toHfConfig(config: ViTConfig): Record<string, unknown> {
   const labels = config.labels ?? Array.from({ length: config.num_classes }, (_, i) => `LABEL_${i}`);
   return {

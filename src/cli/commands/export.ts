@@ -44,6 +44,11 @@ async function exportModel(options: ExportOptions, layoutGiven: boolean): Promis
     writeFileAtomic(options.onnx, bytes);
     process.stdout.write(`wrote ${options.onnx} (ONNX opset ${ONNX_OPSET}, ${megabytes(bytes.length)})\n`);
   } else if (options.hf !== undefined) {
+    if (!config.final_layernorm) {
+      throw new UserError(`--hf ${options.hf}: ${options.model} has no final LayerNorm (final_layernorm false, as the seed's model), ` +
+        "and Hugging Face's ViTForImageClassification always applies one, so no Hugging Face model computes what this one does; " +
+        "use --safetensors FILE (the seed's PyTorch names, which the seed's modules in the vit-ts repository's tools/pytorch load) or --onnx FILE");
+    }
     // Name the classes and keep the normalization, so that transformers' pipeline reads images and labels as vit-ts does.
     const labels = await classLabels(config);
     const seedNormalization = new Array<number>(config.num_channels).fill(0.5);
