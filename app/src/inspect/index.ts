@@ -1,19 +1,7 @@
-// Placeholder mount points for the Look inside, Classify and Model views. The inspect views
-// replace this whole file (same three exports); nothing else in app/src depends on its contents.
-import type { AppContext } from '../context.js';
+// The inspect views: Look inside, Classify and Model. They share one inference worker
+// (inference-client.ts), apart from training's.
+import './inspect.css';
 
-function placeholder(root: HTMLElement, what: string): void {
-  root.textContent = `${what} is not built yet.`;
-}
-
-export function mountLookInside(root: HTMLElement, _ctx: AppContext): void {
-  placeholder(root, 'Look inside');
-}
-
-export function mountClassify(root: HTMLElement, _ctx: AppContext): void {
-  placeholder(root, 'Classify');
-}
-
-export function mountModel(root: HTMLElement, _ctx: AppContext): void {
-  placeholder(root, 'Model');
-}
+export { mountLookInside } from './look-inside.js';
+export { mountClassify } from './classify.js';
+export { mountModel } from './model-view.js';

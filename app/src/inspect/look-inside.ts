@@ -1,0 +1,180 @@
+// The Look inside view: the article's figure for test images (each image beside its [CLS]
+// attention map, titled "gt / pred", green when right, red when wrong) for a chosen block and
+// head or their mean; the confusion matrix over the test set; the most confidently wrong images.
+import { averageClsAttention } from '../../../src/model/cls-attention.js';
+import { Random } from '../../../src/random.js';
+import { TITLE_COLOURS } from '../../../src/viz/attention-map.js';
+import type { AppContext, CurrentModel, TestImages } from '../context.js';
+import { createAttentionChoice } from './attention-choice.js';
+import { card, element } from './dom.js';
+import { inferenceClient } from './inference-client.js';
+import { overlayCanvas, rgbCanvas, testImage } from './pictures.js';
+import type { Requests } from './protocol.js';
+import { type Mistake, confusionMatrix, mostConfidentlyWrong, predictedClass } from './test-results.js';
+
+/** Test images in the figure, and mistakes shown. */
+const FIGURE_IMAGES = 10;
+const MISTAKES = 9;
+/** Past this many classes the matrix is too large to read; the accuracy is still shown. */
+const MATRIX_CLASSES = 20;
+
+/** What the worker said about the current model on the current test images. */
+interface Findings {
+  model: CurrentModel;
+  images: TestImages;
+  labels: string[];
+  classes: number;
+  probabilities: Float32Array;
+  /** The figure's images, then the mistakes': their indices and attention rows. */
+  shown: number[];
+  mistakes: Mistake[];
+  attention: Requests['attention']['result'];
+}
+
+export function mountLookInside(root: HTMLElement, ctx: AppContext): void {
+  const choice = createAttentionChoice(() => findings && drawFigures(findings));
+  let seed = 0;
+  const others = element('button', { text: 'Other test images', testid: 'other-images' });
+  others.type = 'button';
+  others.addEventListener('click', () => {
+    seed++;
+    void refresh();
+  });
+  const status = element('p', { className: 'hint', testid: 'inside-status' });
+  status.setAttribute('aria-live', 'polite');
+  const controls = element('div', { className: 'controls' });
+  controls.append(choice.element, others, status);
+
+  const figure = element('div', { className: 'figure', testid: 'attention-figure' });
+  const figureCard = card('Where the [CLS] token looks', controls, figure);
+  const summary = element('p', { testid: 'accuracy' });
+  const matrix = element('div', { className: 'matrix-wrap', testid: 'confusion-matrix' });
+  const wrong = element('div', { className: 'figure compact', testid: 'confident-wrong' });
+  const lower = element('div', { className: 'grid two' });
+  lower.append(card('Confusion matrix', summary, matrix), card('Most confidently wrong', wrong));
+  root.append(figureCard, lower);
+
+  let findings: Findings | undefined;
+  let asked = 0;
+
+  async function refresh(): Promise<void> {
+    const { model, testImages: images } = ctx;
+    if (!model || !images) {
+      status.textContent = !model ? 'No model yet: train one in the Train tab, or open one in the Model tab.' : 'The test images are loading…';
+      return;
+    }
+    const classes = images.set.classNames.length;
+    if (model.config.num_classes !== classes) {
+      status.textContent = `${model.name} has ${model.config.num_classes} classes, the test images (${images.source}) ${classes}: ` +
+        'Look inside needs a model of their classes. Classify works with any model.';
+      findings = undefined;
+      for (const shown of [figure, summary, matrix, wrong]) shown.replaceChildren();
+      return;
+    }
+    const ticket = ++asked;
+    status.textContent = `Running ${model.name} on ${images.set.count.toLocaleString('en-US')} test images…`;
+    others.disabled = true;
+    try {
+      findings = await investigate(model, images, seed);
+      if (ticket !== asked) return;
+      choice.setModel(model.config);
+      status.textContent = `${model.name} on ${images.source}`;
+      drawFigures(findings);
+      drawMatrix(findings);
+    } catch (e) {
+      if (ticket === asked) {
+        status.textContent = '';
+        ctx.showError(e instanceof Error ? e.message : String(e));
+      }
+    } finally {
+      if (ticket === asked) others.disabled = false;
+    }
+  }
+
+  async function investigate(model: CurrentModel, images: TestImages, figureSeed: number): Promise<Findings> {
+    const client = inferenceClient(ctx.threads);
+    const { labels } = await client.useModel(model);
+    await client.useTestImages(images.set);
+    const { probabilities, classes } = await client.request('evaluate', {});
+    const mistakes = mostConfidentlyWrong(images.set.labels, probabilities, classes, MISTAKES);
+    const shown = [...figureImages(images.set.count, figureSeed), ...mistakes.map((m) => m.index)];
+    const attention = await client.request('attention', { indices: shown });
+    return { model, images, labels, classes, probabilities, shown, mistakes, attention };
+  }
+
+  function drawFigures(found: Findings): void {
+    const { set } = found.images;
+    const item = (position: number, extra = ''): HTMLElement => {
+      const index = found.shown[position]!;
+      const truth = set.labels[index]!;
+      const predicted = predictedClass(found.probabilities, found.classes, index);
+      const map = averageClsAttention(found.attention.rows, found.attention.shape, position, choice.layer, choice.head);
+      const picture = testImage(set, index);
+      const title = `gt: ${set.classNames[truth] ?? truth} / pred: ${found.labels[predicted]}${extra}`;
+      const cell = element('figure', { className: 'attention-item', testid: 'attention-item' });
+      const caption = element('figcaption', { text: title });
+      caption.style.color = truth === predicted ? TITLE_COLOURS.correct : TITLE_COLOURS.wrong;
+      const pair = element('div', { className: 'pair' });
+      pair.append(rgbCanvas(picture, `test image ${index}`), overlayCanvas(picture, map, found.attention.gridSize, `its [CLS] attention, test image ${index}`));
+      cell.append(caption, pair);
+      return cell;
+    };
+    const figureCount = found.shown.length - found.mistakes.length;
+    figure.replaceChildren(...Array.from({ length: figureCount }, (_, i) => item(i)));
+    wrong.replaceChildren(...(found.mistakes.length === 0
+      ? [element('p', { className: 'hint', text: 'No mistakes on these test images.' })]
+      : found.mistakes.map((m, i) => item(figureCount + i, ` (${(m.confidence * 100).toFixed(0)}%)`))));
+  }
+
+  function drawMatrix(found: Findings): void {
+    const { set } = found.images;
+    const counts = confusionMatrix(set.labels, found.probabilities, found.classes);
+    let correct = 0;
+    for (let c = 0; c < found.classes; c++) correct += counts[c * found.classes + c]!;
+    summary.textContent = `Accuracy ${(100 * correct / set.count).toFixed(2)}% (${correct.toLocaleString('en-US')} of ${set.count.toLocaleString('en-US')}). ` +
+      'Rows: the true class; columns: the prediction.';
+    summary.dataset.correct = String(correct);
+    matrix.replaceChildren(found.classes <= MATRIX_CLASSES ? matrixTable(counts, found.classes, found.labels) : element('p', { className: 'hint', text: `${found.classes} classes: too many to draw.` }));
+  }
+
+  ctx.onModelChange(() => void refresh());
+  ctx.onTestImagesChange(() => void refresh());
+  void refresh();
+}
+
+/** The test images of the figure: those `vit attention --n 10 --seed S` draws, for seed S. */
+function figureImages(count: number, seed: number): number[] {
+  if (count <= FIGURE_IMAGES) return Array.from({ length: count }, (_, i) => i);
+  return [...new Random(seed).permutation(count).subarray(0, FIGURE_IMAGES).sort()];
+}
+
+function matrixTable(counts: Uint32Array, classes: number, labels: readonly string[]): HTMLTableElement {
+  const table = element('table', { className: 'matrix' });
+  const head = table.createTHead().insertRow();
+  head.append(element('th', { text: 'true ↓ / pred →' }));
+  for (let c = 0; c < classes; c++) {
+    const th = element('th', { text: labels[c]!.slice(0, 4) });
+    th.title = labels[c]!;
+    th.scope = 'col';
+    head.append(th);
+  }
+  const body = table.createTBody();
+  for (let t = 0; t < classes; t++) {
+    const row = body.insertRow();
+    const th = element('th', { text: labels[t]! });
+    th.scope = 'row';
+    row.append(th);
+    let total = 0;
+    for (let p = 0; p < classes; p++) total += counts[t * classes + p]!;
+    for (let p = 0; p < classes; p++) {
+      const n = counts[t * classes + p]!;
+      const cell = row.insertCell();
+      cell.textContent = String(n);
+      const share = total > 0 ? n / total : 0;
+      // Right answers in green, confusions in red, stronger for a larger share of the row.
+      cell.style.background = n === 0 ? '' : t === p ? `rgba(29, 122, 62, ${0.15 + 0.75 * share})` : `rgba(179, 38, 30, ${0.1 + 0.8 * share})`;
+      if (share > 0.55) cell.style.color = '#fff';
+    }
+  }
+  return table;
+}

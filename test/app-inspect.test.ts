@@ -1,0 +1,168 @@
+// The page's Model and Classify views in Chromium, against Node's answers for the same model and
+// images: a model trained here by `vit train`, opened in the page, classifies PNGs as `vit predict`
+// does; bad files give a visible error naming them; screenshots of the views.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { Page } from 'playwright-core';
+import { readCifar10 } from '../src/data/cifar10-files.js';
+import { sampleDataDir } from '../src/data/location.js';
+import { loadCheckpoint } from '../src/weights/files.js';
+import { browserHarness, screenshotPath, type OpenPage } from './browser-harness.js';
+import { CLI, fixturesDir } from './helpers.js';
+
+const harness = browserHarness();
+let dir: string;
+/** A model `vit train` trained on the sample (2 epochs on 1,000 images: its predictions differ from image to image). */
+let modelPath: string;
+/** Test images 0 and 1 of the sample as PNGs, the second resized to 50×40 (the page must resize it as Node does). */
+const pngs: string[] = [];
+
+function vit(...args: string[]): string {
+  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, VIT_THREADS: '2' } });
+  assert.equal(run.status, 0, `vit ${args.join(' ')}: ${run.stderr}`);
+  return run.stdout;
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vit-app-inspect-'));
+  vit('train', '--exp-name', 'm', '--sample', '--recipe', 'fast', '--epochs', '2', '--train-samples', '1000', '--test-samples', '64', '--out', dir);
+  modelPath = join(dir, 'm', 'model_final.safetensors');
+  const set = readCifar10(sampleDataDir(), 'test');
+  for (const [i, size] of [[0, null], [1, [50, 40]]] as const) {
+    const rgb = Buffer.alloc(3072);
+    for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) rgb[p * 3 + c] = set.images[i * 3072 + c * 1024 + p]!;
+    const image = sharp(rgb, { raw: { width: 32, height: 32, channels: 3 } });
+    const path = join(dir, `test${i}.png`);
+    await (size ? image.resize(size[0], size[1]) : image).png().toFile(path);
+    pngs.push(path);
+  }
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The page with the Node-trained model opened from the Model view's file input. */
+async function pageWithModel(view: string): Promise<OpenPage> {
+  const opened = await harness.open(`#${view}`);
+  await opened.page.getByTestId('tab-model').click();
+  await opened.page.getByTestId('model-file-input').setInputFiles(modelPath);
+  await opened.page.getByTestId('model-name').filter({ hasText: 'model_final.safetensors' }).waitFor();
+  await opened.page.getByTestId(`tab-${view}`).click();
+  return opened;
+}
+
+async function classifyInPage(page: Page, path: string): Promise<{ label: string; score: number }[]> {
+  const status = page.getByTestId('classify-status');
+  await page.getByTestId('classify-file-input').setInputFiles(path);
+  await status.filter({ hasText: path.slice(path.lastIndexOf('/') + 1) }).filter({ hasNotText: 'Classifying' }).waitFor();
+  return page.getByTestId('prediction').evaluateAll((rows) => rows.map((row) => ({
+    label: (row as HTMLElement).dataset.label!,
+    score: Number((row as HTMLElement).dataset.score),
+  })));
+}
+
+test('a model trained by vit train, opened in the page, classifies PNGs as vit predict does: same top 5, probabilities within 1e-5', async () => {
+  const { page, consoleErrors, pageErrors, close } = await pageWithModel('classify');
+  try {
+    const node = JSON.parse(vit('predict', '--model', modelPath, '--json', ...pngs)) as { predictions: { label: string; score: number }[] }[];
+    for (const [i, path] of pngs.entries()) {
+      const inPage = await classifyInPage(page, path);
+      const expected = node[i]!.predictions;
+      assert.deepEqual(inPage.map((p) => p.label), expected.map((p) => p.label), `${path}: top 5`);
+      inPage.forEach((p, k) => assert.ok(Math.abs(p.score - expected[k]!.score) <= 1e-5, `${path}: ${p.label} ${p.score} vs Node's ${expected[k]!.score}`));
+    }
+    // The attention overlay is drawn over the image, at the image's size (50×40 for the second).
+    assert.deepEqual(await page.getByTestId('classify-overlay').evaluate((c: HTMLCanvasElement) => [c.width, c.height]), [50, 40]);
+    await page.screenshot({ path: screenshotPath('inspect-classify') });
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});
+
+test('a Hugging Face folder opens in the Model view with its config, layout and parameter count; the download is the model in seed names', async () => {
+  const folder = join(dir, 'hf');
+  mkdirSync(folder);
+  writeFileSync(join(folder, 'config.json'), readFileSync(join(fixturesDir, 'hf-layout', 'hf_config.json')));
+  writeFileSync(join(folder, 'model.safetensors'), readFileSync(join(fixturesDir, 'hf-layout', 'model.safetensors')));
+  writeFileSync(join(folder, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.4, 0.5, 0.6], image_std: [0.2, 0.25, 0.3] }));
+  const { page, consoleErrors, pageErrors, close } = await harness.open('#model');
+  try {
+    await page.getByTestId('model-folder-input').setInputFiles(folder);
+    await page.getByTestId('model-name').filter({ hasText: 'hf/model.safetensors' }).waitFor();
+    const info = await page.getByTestId('model-info').innerText();
+    const loaded = loadCheckpoint(folder);
+    const parameters = [...loaded.params.values()].reduce((sum, p) => sum + p.length, 0);
+    assert.equal(await page.getByTestId('model-parameters').innerText(), parameters.toLocaleString('en-US'));
+    assert.match(info, /Hugging Face's names/);
+    assert.match(info, /mean 0\.4, 0\.5, 0\.6 · std 0\.2, 0\.25, 0\.3/);
+    assert.match(info, /final_layernorm\s+true/);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-current-model').click()]);
+    const saved = join(dir, 'downloaded.safetensors');
+    await download.saveAs(saved);
+    const back = loadCheckpoint(saved);
+    assert.equal(back.files.layout, 'seed');
+    assert.deepEqual(back.config, loaded.config);
+    for (const [name, values] of loaded.params) assert.deepEqual(back.params.get(name), values, name);
+    await page.screenshot({ path: screenshotPath('inspect-model') });
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});
+
+test('a corrupt .safetensors and a non-image dropped give one visible line naming the file, and the page goes on working', async () => {
+  const corrupt = join(dir, 'broken.safetensors');
+  writeFileSync(corrupt, readFileSync(modelPath).subarray(0, 1000));
+  const { page, pageErrors, close } = await pageWithModel('classify');
+  const error = page.getByTestId('error');
+  try {
+    await page.getByTestId('tab-model').click();
+    await page.getByTestId('model-file-input').setInputFiles(corrupt);
+    await error.filter({ hasText: 'broken.safetensors: ' }).waitFor();
+    assert.doesNotMatch(await error.innerText(), /\n|at .*\(/, 'one line, no stack trace');
+    // The model opened before is still the current one.
+    assert.equal(await page.getByTestId('model-name').innerText(), 'model_final.safetensors');
+
+    await page.getByTestId('tab-classify').click();
+    await page.getByTestId('classify-drop').evaluate((zone) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(['just some text'], 'notes.txt', { type: 'text/plain' }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    await error.filter({ hasText: 'notes.txt: cannot decode the image' }).waitFor();
+
+    const predictions = await classifyInPage(page, pngs[0]!);
+    assert.equal(predictions.length, 5);
+    assert.equal(await error.isHidden(), true, 'a good image clears the error line');
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('at phone width the views fit the screen and their controls are reached with Tab', async () => {
+  const { page, close } = await harness.open('#classify', { viewport: { width: 390, height: 844 } });
+  try {
+    for (const view of ['classify', 'inside', 'model']) {
+      await page.getByTestId(`tab-${view}`).click();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `${view}: ${overflow} px wider than the screen`);
+    }
+    await page.getByTestId('tab-classify').click();
+    await page.getByTestId('tab-classify').focus();
+    const reached = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      reached.add(await page.evaluate(() => document.activeElement?.textContent?.trim() ?? ''));
+    }
+    assert.ok(reached.has('Choose an image'), [...reached].join(' | '));
+    await page.screenshot({ path: screenshotPath('inspect-classify-phone'), fullPage: true });
+  } finally {
+    await close();
+  }
+});
