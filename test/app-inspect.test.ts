@@ -1,6 +1,7 @@
-// The page's Model and Classify views in Chromium, against Node's answers for the same model and
-// images: a model trained here by `vit train`, opened in the page, classifies PNGs as `vit predict`
-// does; bad files give a visible error naming them; screenshots of the views.
+// The page's Model, Classify and Look inside views in Chromium, against Node's answers for the
+// same model and images: a model trained here by `vit train`, opened in the page, classifies a PNG
+// as `vit predict` does; Look inside draws the attention `vit attention` computes and the accuracy
+// `vit eval` reports; bad files give a visible error naming them; screenshots of the three views.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,8 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
+import { BatchMaker } from '../src/data/augment.js';
+import { subset } from '../src/data/cifar10.js';
 import { readCifar10 } from '../src/data/cifar10-files.js';
 import { sampleDataDir } from '../src/data/location.js';
+import { clsAttentionMaps } from '../src/model/cls-attention.js';
+import { ViTForClassification } from '../src/model/vit.js';
+import { Random } from '../src/random.js';
+import { getEngine } from '../src/runtime/engine.js';
+import { overlayAttention } from '../src/viz/attention-map.js';
 import { loadCheckpoint } from '../src/weights/files.js';
 import { browserHarness, screenshotPath, type OpenPage } from './browser-harness.js';
 import { CLI, fixturesDir } from './helpers.js';
@@ -77,6 +85,82 @@ test('a model trained by vit train, opened in the page, classifies PNGs as vit p
     // The attention overlay is drawn over the image, at the image's size (50×40 for the second).
     assert.deepEqual(await page.getByTestId('classify-overlay').evaluate((c: HTMLCanvasElement) => [c.width, c.height]), [50, 40]);
     await page.screenshot({ path: screenshotPath('inspect-classify') });
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});
+
+/** Node's overlay of test image `position` of the figure (seed 0: `vit attention --sample --n 10`) for block `layer`. */
+async function nodeFigure(layer: number | 'all'): Promise<{ overlays: Uint8Array[]; predictions: number[] }> {
+  const { config, params } = loadCheckpoint(modelPath);
+  const model = await ViTForClassification.create(config, { engine: await getEngine({ threads: 2 }) });
+  model.loadStateDict(params);
+  const chosen = subset(readCifar10(sampleDataDir(), 'test'), 10, new Random(0));
+  new BatchMaker(32, 3, { mean: [0.5], std: [0.5] }, new Random(0)).fill(model.imageBuffer(10), chosen, Uint32Array.from({ length: 10 }, (_, i) => i), 0, 10, false);
+  const logits = model.forward(10);
+  const predictions = Array.from({ length: 10 }, (_, i) => {
+    const row = [...logits.subarray(i * 10, i * 10 + 10)];
+    return row.indexOf(Math.max(...row));
+  });
+  const maps = clsAttentionMaps(model, 10, layer);
+  const overlays = maps.map((attention, i) => {
+    const image = new Uint8Array(3072);
+    for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) image[p * 3 + c] = chosen.images[i * 3072 + c * 1024 + p]!;
+    return overlayAttention({ image, width: 32, height: 32, attention, gridSize: 8 });
+  });
+  model.release();
+  return { overlays, predictions };
+}
+
+/** The RGB bytes of every overlay canvas in the figure. */
+function pageOverlays(page: Page): Promise<number[][]> {
+  return page.getByTestId('attention-figure').locator('canvas:nth-child(2)').evaluateAll((canvases) => canvases.map((canvas) => {
+    const c = canvas as HTMLCanvasElement;
+    const rgba = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    return [...rgba].filter((_, i) => i % 4 !== 3);
+  }));
+}
+
+function assertSameImage(actual: number[], expected: Uint8Array, what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  assert.ok(worst <= 1, `${what}: differs from Node's by up to ${worst}`);
+}
+
+test('Look inside: the figure is vit attention\'s (titles, maps, a block chosen by keyboard), the matrix sums to vit eval\'s accuracy', async () => {
+  const { page, consoleErrors, pageErrors, close } = await pageWithModel('inside');
+  try {
+    await page.getByTestId('attention-item').nth(9).waitFor();
+    const evaluation = JSON.parse(vit('eval', '--model', modelPath, '--sample', '--json')) as { accuracy: number; images: number };
+    const correct = Number(await page.getByTestId('inside-accuracy').getAttribute('data-correct'));
+    assert.equal(correct, Math.round(evaluation.accuracy * evaluation.images));
+
+    const all = await nodeFigure('all');
+    const titles = await page.getByTestId('attention-figure').locator('figcaption').allTextContents();
+    const colours = await page.getByTestId('attention-figure').locator('figcaption').evaluateAll((c) => c.map((e) => getComputedStyle(e).color));
+    titles.forEach((title, i) => {
+      const predicted = title.split(' / pred: ')[1];
+      assert.equal(predicted, ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'][all.predictions[i]!], title);
+      assert.equal(colours[i], title.startsWith(`gt: ${predicted} `) ? 'rgb(0, 128, 0)' : 'rgb(208, 0, 0)', title);
+    });
+    (await pageOverlays(page)).forEach((overlay, i) => assertSameImage(overlay, all.overlays[i]!, `figure image ${i}, mean of the blocks`));
+
+    // Block 0 chosen from the keyboard: focus the select, one step down from "mean of all blocks".
+    const layerSelect = page.getByTestId('panel-inside').getByTestId('layer-select');
+    await layerSelect.focus();
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await layerSelect.inputValue(), '0');
+    const first = await nodeFigure(0);
+    (await pageOverlays(page)).forEach((overlay, i) => assertSameImage(overlay, first.overlays[i]!, `figure image ${i}, block 0`));
+    await layerSelect.selectOption('all');
+    await layerSelect.blur();
+
+    const mistakes = page.getByTestId('confident-wrong').getByTestId('attention-item');
+    assert.equal(await mistakes.count(), 9);
+    await page.screenshot({ path: screenshotPath('inspect-look-inside') });
+    await page.screenshot({ path: screenshotPath('inspect-look-inside-full'), fullPage: true });
     assert.deepEqual([...consoleErrors, ...pageErrors], []);
   } finally {
     await close();

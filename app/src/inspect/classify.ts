@@ -101,7 +101,7 @@ export function mountClassify(root: HTMLElement, ctx: AppContext): void {
 /** A camera button and its preview, where the browser offers a camera (getUserMedia); null elsewhere. */
 function cameraControls(onPicture: (picture: Blob) => void): { button: HTMLButtonElement; preview: HTMLElement } | null {
   if (!navigator.mediaDevices?.getUserMedia) return null;
-  const button = element('button', { text: 'Use the camera', testid: 'camera' });
+  const button = element('button', { text: 'Use the camera', testid: 'classify-camera' });
   button.type = 'button';
   const preview = element('div', { className: 'camera' });
   preview.hidden = true;

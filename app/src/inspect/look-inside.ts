@@ -47,7 +47,7 @@ export function mountLookInside(root: HTMLElement, ctx: AppContext): void {
 
   const figure = element('div', { className: 'figure', testid: 'attention-figure' });
   const figureCard = card('Where the [CLS] token looks', controls, figure);
-  const summary = element('p', { testid: 'accuracy' });
+  const summary = element('p', { testid: 'inside-accuracy' });
   const matrix = element('div', { className: 'matrix-wrap', testid: 'confusion-matrix' });
   const wrong = element('div', { className: 'figure compact', testid: 'confident-wrong' });
   const lower = element('div', { className: 'grid two' });
