@@ -35,14 +35,19 @@ describe('evaluate', () => {
     const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine, seed: 5 });
     const set = subset(readCifar10(sampleDataDir(), 'test'), 37, new Random(3));
     const whole = evaluate(model, set, 16);
-    // one image at a time, by hand
+    // By hand: the seed's normalization ((x / 255 − 0.5) / 0.5), the model's logits in one pass, then
+    // argmax and cross-entropy (log-sum-exp minus the label's logit) in float64.
+    const pixels = Float32Array.from(set.images.subarray(0, set.count * 3072), (x) => (x / 255 - 0.5) / 0.5);
+    model.setImages(pixels, set.count);
+    const logits = model.forward(set.count);
     let correct = 0;
     let loss = 0;
     for (let i = 0; i < set.count; i++) {
-      const single = { images: set.images.subarray(i * 3072, (i + 1) * 3072), labels: set.labels.subarray(i, i + 1), count: 1, classNames: set.classNames };
-      const r = evaluate(model, single, 1);
-      correct += r.accuracy;
-      loss += r.loss;
+      const row = Array.from(logits.subarray(i * 10, (i + 1) * 10));
+      const label = set.labels[i]!;
+      const max = Math.max(...row);
+      if (row.indexOf(max) === label) correct++;
+      loss += max + Math.log(row.reduce((sum, z) => sum + Math.exp(z - max), 0)) - row[label]!;
     }
     assert.equal(whole.images, 37);
     assert.equal(whole.accuracy, correct / 37);

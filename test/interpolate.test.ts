@@ -33,8 +33,25 @@ const randomGrid = (h: number, w: number, channels: number, seed: number): Float
   return Float32Array.from({ length: h * w * channels }, () => rng.normal());
 };
 
-test('the cubic weights of each fraction sum to 1', () => {
-  assert.equal(QUARTER.reduce((a, b) => a + b, 0), 1);
+/** Keys' cubic convolution kernel with A = −0.75 (PyTorch's bicubic), from its definition. */
+function keys(x: number): number {
+  const A = -0.75;
+  const d = Math.abs(x);
+  if (d <= 1) return (A + 2) * d ** 3 - (A + 3) * d ** 2 + 1;
+  if (d < 2) return A * d ** 3 - 5 * A * d ** 2 + 8 * A * d - 4 * A;
+  return 0;
+}
+
+test("the hand-worked weights are Keys' kernel at the four taps, and the resize applies them", () => {
+  assert.deepEqual([1.25, 0.25, -0.75, -1.75].map(keys), QUARTER);
+  // Doubling one row of 8 samples with a 1 at index 4: output o reads source 0.5·o − 0.25, so outputs
+  // 5 … 12 see the impulse at distances 1.75, 1.25, 0.75, 0.25, 0.25, 0.75, 1.25, 1.75 (signs aside).
+  const impulse = new Float32Array(8);
+  impulse[4] = 1;
+  const out = resizeBicubic(impulse, 1, 1, 8, 1, 16);
+  const expected = new Array<number>(16).fill(0);
+  [1.75, 1.25, 0.75, 0.25, 0.25, 0.75, 1.25, 1.75].forEach((d, i) => { expected[5 + i] = keys(d); });
+  assert.deepEqual(Array.from(out), expected.map(Math.fround));
 });
 
 test('equal sizes give back the input exactly', () => {

@@ -31,6 +31,17 @@ test('detectLayout tells the three layouts apart', () => {
   assert.throws(() => detectLayout(['encoder.blocks.0.attention.heads.0.query.weight', 'vit.layernorm.weight'], 'x'), /mixes/);
 });
 
+test('the fixtures are away from initialization: no bias all 0, no LayerNorm gain all 1 (else swapped names would compare equal)', () => {
+  for (const name of FIXTURE_NAMES) {
+    for (const [tensor, t] of fixture(name).tensors) {
+      const values = Array.from(t.data as Float32Array);
+      if (tensor.endsWith('.bias')) assert.ok(values.some((v) => v !== 0), `${name} ${tensor} is all 0`);
+      if (/layernorm.*\.weight$/.test(tensor)) assert.ok(values.some((v) => v !== 1), `${name} ${tensor} is all 1`);
+      assert.ok(new Set(values).size > values.length / 2, `${name} ${tensor}: mostly repeated values`);
+    }
+  }
+});
+
 test('every fixture: seed → canonical → seed gives identical tensors, names and shapes', () => {
   for (const name of FIXTURE_NAMES) {
     const { config, tensors, path } = fixture(name);
