@@ -148,6 +148,34 @@ test('a run reloaded midway continues from its last epoch to the metrics of an u
   }
 });
 
+test('a model trained in the page trains further from where it is, as `vit train --init-from` does with its file', { timeout: 120_000 }, async () => {
+  const settings = { epochs: 1, batchSize: 50, trainSamples: 300, testSamples: 100, threads: 2, seed: 5 };
+  const { page, consoleErrors, pageErrors, close } = await openTrain();
+  try {
+    await fill(page, settings);
+    await page.getByTestId('start').click();
+    await waitFinished(page);
+    const first = await download(page, 'download-model', 'model_final.safetensors');
+    await page.getByTestId('start-from-model').check();
+    assert.equal(await page.getByTestId('setting-hidden_size').isDisabled(), true, 'the model fields show the model, fixed');
+    await page.getByTestId('start').click();
+    await page.getByTestId('train-status').filter({ hasText: /^Training/ }).waitFor();
+    await waitFinished(page);
+    const further = readMetrics(await download(page, 'download-metrics', 'metrics.json'));
+    const config = JSON.parse(readFileSync(await download(page, 'download-config', 'config.json'), 'utf8')) as { training: { init_from: string } };
+    assert.equal(config.training.init_from, 'page run');
+
+    const out = join(work, 'experiments');
+    execFileSync('node', [CLI, 'train', '--sample', '--exp-name', 'further', '--out', out, '--init-from', first, '--epochs', '1', '--batch-size', '50',
+      '--train-samples', '300', '--test-samples', '100', '--threads', '2', '--seed', '5'], { encoding: 'utf8' });
+    const node = readMetrics(join(out, 'further', 'metrics.json'));
+    assert.deepEqual([further.train_losses, further.test_losses, further.accuracies], [node.train_losses, node.test_losses, node.accuracies]);
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});
+
 test('pause holds the run between steps, resume goes on, stop ends it after the step with Continue offered', { timeout: 90_000 }, async () => {
   const { page, consoleErrors, pageErrors, close } = await openTrain();
   try {

@@ -1,7 +1,7 @@
 // What the page's views share: the current model, the test images in use, the thread count and
 // the error line. One AppContext is created by main.ts and handed to every view's mountX().
 import type { ViTConfig } from '../../src/model/config.js';
-import type { Normalization } from '../../src/images.js';
+import type { Normalization } from '../../src/pixels.js';
 import type { ImageSet } from '../../src/data/cifar10.js';
 import type { Metrics } from '../../src/train/metrics.js';
 

@@ -35,6 +35,10 @@ export class SettingsForm {
   readonly element: HTMLFormElement;
   private readonly inputs = new Map<string, HTMLInputElement>();
   private readonly recipe: HTMLSelectElement;
+  /** "Start from the current model", offered once the page has one. */
+  private readonly fromModel: HTMLInputElement;
+  private readonly fromModelLabel: HTMLLabelElement;
+  private model: { name: string; config: ModelChoice } | null = null;
 
   constructor(threads: { value: number; fixed: boolean }) {
     this.element = document.createElement('form');
@@ -42,6 +46,14 @@ export class SettingsForm {
     this.element.addEventListener('submit', (event) => event.preventDefault());
     const model = fieldset('Model', 'model-settings');
     for (const field of MODEL_FIELDS) model.append(this.numberInput(field));
+    this.fromModel = document.createElement('input');
+    this.fromModel.type = 'checkbox';
+    this.fromModel.dataset.testid = 'start-from-model';
+    this.fromModel.addEventListener('change', () => this.showModelChoice());
+    this.fromModelLabel = document.createElement('label');
+    this.fromModelLabel.className = 'check';
+    this.fromModelLabel.hidden = true;
+    model.append(this.fromModelLabel);
     const training = fieldset('Recipe', 'recipe-settings');
     this.recipe = document.createElement('select');
     this.recipe.name = 'recipe';
@@ -58,6 +70,19 @@ export class SettingsForm {
     training.append(threadInput);
     this.element.append(model, training);
     this.showRecipeDefaults();
+  }
+
+  /** Offers to fine-tune `model` (the page's current model) instead of starting from the seed's initialization. */
+  offerModel(model: { name: string; config: ModelChoice }): void {
+    this.model = model;
+    this.fromModelLabel.replaceChildren(this.fromModel, ` Start from the current model (${model.name})`);
+    this.fromModelLabel.hidden = false;
+    this.showModelChoice();
+  }
+
+  /** Whether the run starts from the current model. */
+  get startsFromModel(): boolean {
+    return this.model !== null && this.fromModel.checked;
   }
 
   /** The request the form describes; the core checks the values (and names the bad one). */
@@ -97,7 +122,18 @@ export class SettingsForm {
 
   set disabled(disabled: boolean) {
     for (const control of this.element.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) {
-      control.disabled = disabled || (control.name === 'threads' && control.dataset.fixed === 'true');
+      control.disabled = disabled || control.dataset.fixed === 'true';
+    }
+  }
+
+  /** With the current model chosen, its config shows in the model fields, which cannot change. */
+  private showModelChoice(): void {
+    const fixed = this.startsFromModel;
+    for (const field of MODEL_FIELDS) {
+      const input = this.inputs.get(field.key)!;
+      if (fixed) input.value = String(this.model!.config[field.key]);
+      input.dataset.fixed = String(fixed);
+      input.disabled = fixed;
     }
   }
 

@@ -3,7 +3,7 @@
 import { parseSafetensors } from '../../../src/io/safetensors-format.js';
 import { FINAL_MODEL_FILE } from '../../../src/io/experiment-layout.js';
 import { resolveConfig } from '../../../src/model/config.js';
-import { SEED_NORMALIZATION } from '../../../src/images.js';
+import { type Normalization, SEED_NORMALIZATION } from '../../../src/pixels.js';
 import { type Metrics, emptyMetrics, recordEpoch } from '../../../src/train/metrics.js';
 import { toCanonical } from '../../../src/weights/layouts.js';
 import type { AppContext, CurrentModel } from '../context.js';
@@ -109,7 +109,7 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
       case 'done':
         metrics = message.metrics;
         downloads.offer({ metrics, configJson: message.configJson, ...(message.model ? { model: message.model } : {}) });
-        if (message.model) adoptModel(message.model, runName);
+        if (message.model) adoptModel(message.model, runName, message.configJson);
         status.textContent = message.stopped
           ? `Stopped after epoch ${metrics.accuracies.length}. Continue run picks up from there.`
           : `Finished: ${epochs(metrics.accuracies.length)}, test accuracy ${percent(metrics.accuracies.at(-1) ?? 0)}.`;
@@ -134,10 +134,12 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
   function startRun(): void {
     ctx.clearError();
     metrics = emptyMetrics('test');
-    runName = `page run, ${new Date().toLocaleString('en-US')}`;
+    const current = form.startsFromModel ? ctx.model : null;
+    runName = current ? `${current.name}, trained further here` : 'page run';
     downloads.clear();
     setPhase('running');
-    send({ type: 'start', request: form.request() });
+    const initial = current ? { name: current.name, config: current.config, params: current.params, normalization: current.normalization } : undefined;
+    send({ type: 'start', request: form.request(), ...(initial ? { initial } : {}) });
   }
 
   /** Continues the kept run from its last checkpoint, on its own data (loaded again if need be). */
@@ -174,10 +176,13 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
     continueRun.disabled = phase !== 'idle';
   }
 
-  function adoptModel(bytes: Uint8Array, name: string): void {
+  /** Makes the run's final model the page's current one; config.json's "training" holds its normalization. */
+  function adoptModel(bytes: Uint8Array, name: string, configJson: string): void {
     const { tensors, metadata } = parseSafetensors(bytes, FINAL_MODEL_FILE);
     const config = resolveConfig(JSON.parse(metadata.config ?? '{}') as Record<string, unknown>, FINAL_MODEL_FILE);
-    const model: CurrentModel = { name, config, params: toCanonical(tensors, config, FINAL_MODEL_FILE), normalization: SEED_NORMALIZATION, metrics };
+    const { training } = JSON.parse(configJson) as { training?: Partial<Normalization> };
+    const normalization = training?.mean && training.std ? { mean: training.mean, std: training.std } : SEED_NORMALIZATION;
+    const model: CurrentModel = { name, config, params: toCanonical(tensors, config, FINAL_MODEL_FILE), normalization, metrics };
     ctx.setModel(model);
   }
 
@@ -201,11 +206,12 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
     const model = await loadFinalModel();
     if (model) {
       downloads.offer({ model });
-      adoptModel(model, 'the last page run');
+      adoptModel(model, 'the last page run', saved.configJson);
       status.textContent = `The last run: ${epochs(saved.epochsDone)}, test accuracy ${percent(saved.metrics.accuracies.at(-1) ?? 0)}.`;
     }
   }
 
+  ctx.onModelChange((model) => form.offerModel(model));
   setPhase('idle');
   load({ type: 'load-sample', baseUrl: sampleUrl }, 'the bundled sample');
   restoreSaved().catch((error: unknown) => ctx.showError(`Could not read the saved run: ${error instanceof Error ? error.message : String(error)}`));

@@ -4,6 +4,7 @@ import type { ViTConfig } from '../../../src/model/config.js';
 import type { BatchProgress, TrainStart } from '../../../src/train/trainer.js';
 import type { EpochResult, Metrics } from '../../../src/train/metrics.js';
 import type { RecipeName } from '../../../src/train/recipes.js';
+import type { Normalization } from '../../../src/pixels.js';
 
 /** The model config keys the form offers; the rest stay the seed's. */
 export type ModelChoice = Pick<ViTConfig, 'patch_size' | 'hidden_size' | 'num_hidden_layers' | 'num_attention_heads' | 'intermediate_size'>;
@@ -22,6 +23,14 @@ export interface RunRequest {
   threads: number;
 }
 
+/** A model to fine-tune instead of the seed's initialization: the page's current model. */
+export interface InitialModel {
+  name: string;
+  config: ViTConfig;
+  params: Map<string, Float32Array>;
+  normalization: Normalization;
+}
+
 export interface FileChecksum {
   name: string;
   bytes: number;
@@ -34,7 +43,7 @@ export type DataChoice = { kind: 'sample' } | { kind: 'files'; files: FileChecks
 export type ToWorker =
   | { type: 'load-sample'; baseUrl: string }
   | { type: 'load-files'; files: File[] }
-  | { type: 'start'; request: RunRequest }
+  | { type: 'start'; request: RunRequest; initial?: InitialModel }
   /** Continue the run kept in IndexedDB from its last checkpoint, as `vit train --resume`. */
   | { type: 'continue' }
   | { type: 'pause' }

@@ -2,15 +2,16 @@
 // on an engine whose kernel threads are nested workers. The page's main thread only draws.
 import { UserError } from '../../../src/errors.js';
 import { resolveConfig } from '../../../src/model/config.js';
-import { decodeTrainingCheckpoint, type TrainingCheckpoint } from '../../../src/train/checkpoint.js';
+import { decodeTrainingCheckpoint } from '../../../src/train/checkpoint.js';
+import { emptyMetrics } from '../../../src/train/metrics.js';
 import { trainingData } from '../../../src/train/data-sets.js';
 import { type TrainSettings, resolveSettings, resumedSettings, settingsFromJson } from '../../../src/train/settings.js';
-import { Trainer } from '../../../src/train/trainer.js';
+import { type RunSpec, Trainer } from '../../../src/train/trainer.js';
 import type { ViTConfig } from '../../../src/model/config.js';
 import { startEngine } from '../engine.js';
 import { type LoadedData, loadFiles, loadSample, sameData } from './data-loading.js';
 import { PageStore } from './page-store.js';
-import type { FromWorker, RunRequest, ToWorker } from './protocol.js';
+import type { FromWorker, InitialModel, RunRequest, ToWorker } from './protocol.js';
 import { RunControls } from './run-controls.js';
 import { beginRun, loadCheckpoint, loadRun } from './run-store.js';
 
@@ -32,7 +33,7 @@ onmessage = (event: MessageEvent<ToWorker>) => {
     case 'load-files':
       return enqueue(async () => announce(await loadFiles(message.files)));
     case 'start':
-      return enqueue(() => startRun(message.request));
+      return enqueue(() => startRun(message.request, message.initial));
     case 'continue':
       return enqueue(continueRun);
     case 'pause':
@@ -65,19 +66,24 @@ function requireData(): LoadedData {
   return data;
 }
 
-async function startRun(request: RunRequest): Promise<void> {
+async function startRun(request: RunRequest, initial?: InitialModel): Promise<void> {
   const loaded = requireData();
-  const config = resolveConfig({ ...request.model }, 'the model settings');
+  const config = initial ? initial.config : resolveConfig({ ...request.model }, 'the model settings');
+  const classes = loaded.train.classNames.length;
+  if (classes > config.num_classes) {
+    throw new UserError(`${initial ? initial.name : 'the model'} has ${config.num_classes} classes but ${loaded.description} has ${classes}`);
+  }
   const settings = resolveSettings({
     expName: 'page', dataDir: loaded.description, recipe: request.recipe, seed: request.seed, epochs: request.epochs,
     batchSize: request.batchSize, lr: request.lr, trainSamples: request.trainSamples, testSamples: request.testSamples,
     threads: request.threads,
+    ...(initial ? { initFrom: initial.name, mean: [...initial.normalization.mean], std: [...initial.normalization.std] } : {}),
   });
   await beginRun({
-    request, data: loaded.choice, configJson: '', metrics: { train_losses: [], test_losses: [], accuracies: [], epoch_seconds: [], evaluated_on: 'test' },
+    request, data: loaded.choice, configJson: '', metrics: emptyMetrics('test'),
     epochsDone: 0, epochs: settings.epochs, finished: false, updatedAt: Date.now(),
   });
-  await run(loaded, config, settings);
+  await run(loaded, config, settings, initial ? { initialParams: initial.params } : {});
 }
 
 /** Continues the kept run from its checkpoint: its settings, its thread count, as `vit train --resume`. */
@@ -91,21 +97,24 @@ async function continueRun(): Promise<void> {
   const source = "the saved run's checkpoint";
   const resume = decodeTrainingCheckpoint(bytes, source);
   const settings = resumedSettings(settingsFromJson(resume.settings, source), {});
-  await run(loaded, resume.config, settings, resume);
+  await run(loaded, resume.config, settings, { resume });
 }
 
 function describeFiles(choice: LoadedData['choice']): string {
   return choice.kind === 'sample' ? 'the bundled sample' : choice.files.map((f) => `${f.name}, SHA-256 ${f.sha256.slice(0, 12)}…`).join('; ');
 }
 
-async function run(loaded: LoadedData, config: ViTConfig, settings: TrainSettings, resume?: TrainingCheckpoint): Promise<void> {
+/** Where a run starts from: a checkpoint to continue, or weights to fine-tune; neither = the seed's initialization. */
+type StartingPoint = Pick<RunSpec, 'resume' | 'initialParams'>;
+
+async function run(loaded: LoadedData, config: ViTConfig, settings: TrainSettings, from: StartingPoint): Promise<void> {
   if (controls !== null) throw new UserError('a run is already going: stop it first');
   const engine = await startEngine(settings.threads);
   const store = new PageStore();
   const runControls = new RunControls(post);
   controls = runControls;
   const sets = trainingData(loaded.train, () => loaded.test, settings);
-  const trainer = await Trainer.create({ engine, config, settings, ...(resume ? { resume } : {}) }, sets.evaluatedOn, store, runControls.callbacks);
+  const trainer = await Trainer.create({ engine, config, settings, ...from }, sets.evaluatedOn, store, runControls.callbacks);
   try {
     const outcome = await trainer.train(sets, runControls.signal);
     const model = store.finalModel;
