@@ -10,7 +10,7 @@ import { create } from 'tar';
 import { UserError } from '../src/errors.js';
 import { RECORD_BYTES } from '../src/data/cifar10.js';
 import { readCifar10 } from '../src/data/cifar10-files.js';
-import { downloadCifar10, holdsCifar10 } from '../src/data/download.js';
+import { MAX_MEMBER_BYTES, downloadCifar10, extractMembers, holdsCifar10 } from '../src/data/download.js';
 
 // Only a local server on 127.0.0.1 is ever contacted.
 const root = mkdtempSync(join(tmpdir(), 'vit-download-'));
@@ -217,4 +217,28 @@ test('connection refused and a stalled server give the no-network message', asyn
   await assert.rejects(downloadCifar10({ dir: target, url: `${base}/stall`, timeoutMs: 300 }), noNetwork('no data for 0.3 s'));
   // Nothing is left behind, not even the cache folder the download created.
   assert.equal(existsSync(join(root, 'cache-offline')), false);
+});
+
+test('a member bigger than a CIFAR-10 batch is refused before it is written', async () => {
+  const { createTar } = await import('nanotar');
+  const { gzipSync } = await import('node:zlib');
+  const dir = mkdtempSync(join(root, 'big-'));
+  const archive = join(dir, 'big.tar.gz');
+  // A random byte every 64 keeps the ratio under node-tar's own decompression-ratio limit (1000).
+  const member = (bytes: number): Uint8Array => {
+    const data = new Uint8Array(bytes);
+    for (let i = 0; i < bytes; i += 64) data[i] = Math.floor(Math.random() * 256);
+    return data;
+  };
+  writeFileSync(archive, gzipSync(createTar([{ name: 'cifar-10-batches-bin/test_batch.bin', data: member(MAX_MEMBER_BYTES + RECORD_BYTES) }])));
+  const staging = join(dir, 'staging');
+  await assert.rejects(extractMembers(archive, staging, 'big.tar.gz'), (e: unknown) => e instanceof UserError &&
+    e.message === `The archive from big.tar.gz holds unsafe entries, so nothing from it was kept: cifar-10-batches-bin/test_batch.bin ` +
+      `(${MAX_MEMBER_BYTES + RECORD_BYTES} bytes, more than a CIFAR-10 batch's ${MAX_MEMBER_BYTES})`);
+  assert.deepEqual(readdirSync(staging), []);
+  // A member of exactly one batch is fine.
+  writeFileSync(archive, gzipSync(createTar([{ name: 'cifar-10-batches-bin/test_batch.bin', data: member(MAX_MEMBER_BYTES) }])));
+  const ok = join(dir, 'ok');
+  await extractMembers(archive, ok, 'ok.tar.gz');
+  assert.deepEqual(readdirSync(join(ok, 'cifar-10-batches-bin')), ['test_batch.bin']);
 });

@@ -32,6 +32,8 @@ const DATA_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 
 /** The archive members we extract; anything else in the archive is skipped. */
 const MEMBERS = new Set([...DATA_FILES, 'batches.meta.txt', 'readme.html'].map((name) => `${CIFAR10_FOLDER}/${name}`));
 const PLAIN_FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+/** No member of the archive is bigger than one batch of 10,000 records: a bigger one is refused unread. */
+export const MAX_MEMBER_BYTES = 10_000 * RECORD_BYTES;
 
 const NO_NETWORK_HELP =
   'There seems to be no network access. Copy cifar-10-batches-bin from a machine that has it and ' +
@@ -246,10 +248,11 @@ function innermostMessage(error: unknown): string {
 }
 
 /**
- * Extracts only the expected members into `staging`. An entry whose path would leave the folder,
- * or a link, makes the whole archive unacceptable: nothing from it is kept.
+ * Extracts only the expected members into `staging` (a folder this makes). An entry whose path
+ * would leave the folder, a link, or an entry over MAX_MEMBER_BYTES makes the whole archive
+ * unacceptable: nothing from it is kept. `url` names the archive in errors.
  */
-async function extractMembers(archive: string, staging: string, url: string): Promise<void> {
+export async function extractMembers(archive: string, staging: string, url: string): Promise<void> {
   mkdirSync(staging);
   const unsafe: string[] = [];
   try {
@@ -268,6 +271,11 @@ async function extractMembers(archive: string, staging: string, url: string): Pr
         }
         if (type === 'Link' || type === 'SymbolicLink') {
           unsafe.push(`${path} (a link)`);
+          return false;
+        }
+        const size = entry instanceof ReadEntry ? entry.size : 0;
+        if (size > MAX_MEMBER_BYTES) {
+          unsafe.push(`${path} (${size} bytes, more than a CIFAR-10 batch's ${MAX_MEMBER_BYTES})`);
           return false;
         }
         const name = parts.filter((part) => part !== '' && part !== '.').join('/');
