@@ -3,6 +3,9 @@
  * so that initialization, shuffling, augmentation and dropout repeat exactly for a seed
  * and a resumed run continues the same stream.
  */
+/** The largest seed: the generator is seeded with 32 bits, so a larger seed would repeat a smaller one's stream. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 export class Random {
   private s: Uint32Array;
 

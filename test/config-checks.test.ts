@@ -76,3 +76,13 @@ test('absurd sizes are refused at once, naming the key, before any memory is tak
   // ViT-L/16 at 384 (305M parameters) is big but fits.
   assert.doesNotThrow(() => resolveConfig({ hidden_size: 1024, num_hidden_layers: 24, num_attention_heads: 16, intermediate_size: 4096, image_size: 384, patch_size: 16 }));
 });
+
+test('running out of engine memory says how much is needed and what the engine holds, with no CLI flag in a library error', async () => {
+  const model = await ViTForClassification.create({});
+  try {
+    // 2 million images of the seed's 32×32×3 floats: 23 GiB of input.
+    assert.throws(() => model.imageBuffer(2_000_000), userError(/^out of WebAssembly memory: \d+ MiB needed, more than the 4096 MiB this engine can hold; a smaller batch or model needs less$/));
+  } finally {
+    model.release();
+  }
+});

@@ -4,6 +4,7 @@
  */
 import { Option } from 'commander';
 import { UserError } from '../errors.js';
+import { parseDecimal } from '../decimal.js';
 import { readUserFile } from '../io/user-files.js';
 import { type Engine, getEngine } from '../runtime/engine.js';
 import type { ViTConfig } from '../model/config.js';
@@ -11,7 +12,7 @@ import type { ViTConfig } from '../model/config.js';
 /** A parser for a whole number ≥ 1, for commander's argParser; `flag` names the option in errors. */
 export function positiveInteger(flag: string): (value: string) => number {
   return (value) => {
-    const n = Number(value);
+    const n = parseDecimal(value);
     if (value.trim() === '' || !Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive whole number (got "${value}")`);
     return n;
   };
@@ -20,7 +21,7 @@ export function positiveInteger(flag: string): (value: string) => number {
 /** A parser for a whole number ≥ 0 (seeds, indices). */
 export function nonNegativeInteger(flag: string): (value: string) => number {
   return (value) => {
-    const n = Number(value);
+    const n = parseDecimal(value);
     if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new UserError(`${flag} must be a whole number ≥ 0 (got "${value}")`);
     return n;
   };
@@ -29,7 +30,7 @@ export function nonNegativeInteger(flag: string): (value: string) => number {
 /** A parser for a finite number, optionally bounded to [min, max]. */
 export function finiteNumber(flag: string, min = -Infinity, max = Infinity): (value: string) => number {
   return (value) => {
-    const n = Number(value);
+    const n = parseDecimal(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
       const range = min === -Infinity && max === Infinity ? 'a number' : `a number from ${min} to ${max}`;
       throw new UserError(`${flag} must be ${range} (got "${value}")`);

@@ -93,6 +93,18 @@ export function parseCifar10(files: readonly DataFile[], classNames: readonly st
   return { images, labels, count, classNames: [...classNames] };
 }
 
+/**
+ * Checks that a model with `numClasses` outputs can be scored on `set`: every label below it.
+ * `data` names the data and `model` the model in the error (a set with more classes than the model).
+ */
+export function checkLabelsFit(set: ImageSet, numClasses: number, data: string, model: string): void {
+  const i = set.labels.findIndex((label) => label >= numClasses);
+  if (i >= 0) {
+    throw new UserError(`${data}: image ${i} has label ${set.labels[i]} (${set.classNames[set.labels[i]!] ?? 'unnamed'}), ` +
+      `but the model ${model} has ${numClasses} classes (labels 0–${numClasses - 1})`);
+  }
+}
+
 /** Class names from batches.meta.txt's text, one a line; `name` names the file in errors. */
 export function parseClassNames(text: string, name: string): string[] {
   const names = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0);

@@ -9,7 +9,7 @@ import { ParameterStore } from './parameter-store.js';
 import { parameterSpecs } from './parameters.js';
 import { Workspace, type Slot } from './workspace.js';
 import { type BackwardBuffers, reserveBackwardBuffers } from './backward-buffers.js';
-import { Random } from '../random.js';
+import { MAX_SEED, Random } from '../random.js';
 import { UserError } from '../errors.js';
 import { checkOptionalObject, kindOf } from '../arguments.js';
 
@@ -96,10 +96,12 @@ export class ViTForClassification {
   /** A model with the seed's initialization. `config` holds overrides of the seed config. */
   static async create(config: Partial<ViTConfig> = {}, options: CreateOptions = {}): Promise<ViTForClassification> {
     checkOptionalObject(options, 'ViTForClassification.create: "options"');
+    const seed = options.seed ?? 0;
+    if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new UserError(`seed must be a whole number from 0 to ${MAX_SEED} (got ${seed})`);
     const engine = options.engine ?? (await getEngine());
     const chunk = options.chunk;
     if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new UserError(`chunk must be a positive whole number (got ${chunk})`);
-    return new ViTForClassification(engine, resolveConfig(config as Record<string, unknown>), options.seed ?? 0, chunk);
+    return new ViTForClassification(engine, resolveConfig(config as Record<string, unknown>), seed, chunk);
   }
 
   /** Copies `count` normalized images ([count, channels, size, size] floats) in as the next batch. */

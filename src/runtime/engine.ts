@@ -8,6 +8,8 @@ import { UserError } from '../errors.js';
 
 const PAGE = 65536;
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+/** The most memory an engine may grow to: wasm32's 4 GiB in Node, 1 GiB in a page. */
+const MAX_PAGES = isNode ? 65536 : 16384;
 
 export interface EngineOptions {
   /** Threads running the kernels, the caller's included. Default: VIT_THREADS, else the number of cores. */
@@ -66,7 +68,7 @@ export class Engine {
     const urls = options.kernelUrls ?? DEFAULT_KERNEL_URLS;
     const module = await compileOptimized(await loadWasm(relaxed ? urls.relaxed : urls.simd));
     // The module's own data sits in its first page; the control block and the heap follow.
-    const memory = new WebAssembly.Memory({ initial: 2, maximum: isNode ? 65536 : 16384, shared: true });
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
     const control = PAGE;
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const exports = instance.exports as Record<string, unknown>;
@@ -116,7 +118,9 @@ export class Engine {
       try {
         this.memory.grow(pages);
       } catch {
-        throw new UserError(`out of WebAssembly memory: ${Math.round(needed / 2 ** 20)} MiB needed; try a smaller --batch-size`);
+        // Not a --batch-size hint: a model's parameters alone can be what does not fit (and a page has no flags).
+        throw new UserError(`out of WebAssembly memory: ${Math.round(needed / 2 ** 20)} MiB needed, more than the ` +
+          `${(MAX_PAGES * PAGE) / 2 ** 20} MiB this engine can hold; a smaller batch or model needs less`);
       }
       this.pool.memoryGrew(this.memory.buffer.byteLength / PAGE);
     }

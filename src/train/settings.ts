@@ -3,6 +3,8 @@
 // defaults, config.json's "training" block (snake_case keys) and what a resumed run may change.
 // Platform-free: the page and `vit train` resolve their settings here alike.
 import { UserError } from '../errors.js';
+import { parseDecimal } from '../decimal.js';
+import { MAX_SEED } from '../random.js';
 import { AUGMENT_NAMES, type AugmentName, type Hyperparameters, RECIPES, RECIPE_NAMES, type RecipeName, SCHEDULE_NAMES, type ScheduleName } from './recipes.js';
 
 /** One setting: its flag (which also names it in messages), its check, its default and its rules. */
@@ -34,21 +36,22 @@ const isWhole = (v: unknown, min: number): v is number => typeof v === 'number' 
 const isNumberFrom = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= min;
 
 function parseNumber(text: string, name: string, why: string): number {
-  const n = Number(text);
+  const n = parseDecimal(text);
   if (text.trim() === '' || !Number.isFinite(n)) throw new UserError(`${name} ${why} (got "${text}")`);
   return n;
 }
 
-function whole(min: number): Pick<Setting<number>, 'parse' | 'check' | 'placeholder'> {
-  const why = `must be a whole number ≥ ${min}`;
+function whole(min: number, max = Infinity): Pick<Setting<number>, 'parse' | 'check' | 'placeholder'> {
+  const why = max === Infinity ? `must be a whole number ≥ ${min}` : `must be a whole number from ${min} to ${max}`;
+  const ok = (v: unknown): v is number => isWhole(v, min) && v <= max;
   return {
     placeholder: '<n>',
     parse: (text, name) => {
       const n = parseNumber(text, name, why);
-      if (!isWhole(n, min)) throw new UserError(`${name} ${why} (got "${text}")`);
+      if (!ok(n)) throw new UserError(`${name} ${why} (got "${text}")`);
       return n;
     },
-    check: (v) => (isWhole(v, min) ? null : why),
+    check: (v) => (ok(v) ? null : why),
   };
 }
 
@@ -135,7 +138,7 @@ export const SETTINGS = {
     help: 'also save model_{epoch}.safetensors every N epochs; 0 = only model_final (default 0)',
   }),
   dataDir: def<string>({ flag: '--data', ...text, placeholder: '<dir>', help: "the cifar-10-batches-bin folder (default: where 'vit data cifar10' puts it)", default: undefined, resumable: true }),
-  seed: def<number>({ flag: '--seed', ...whole(0), help: 'seed of the weights, dropout, subsets, shuffling and augmentation (default 0)', default: 0 }),
+  seed: def<number>({ flag: '--seed', ...whole(0, MAX_SEED), help: 'seed of the weights, dropout, subsets, shuffling and augmentation (default 0)', default: 0 }),
   threads: def<number>({ flag: '--threads', ...whole(1), help: 'threads running the kernels (default: $VIT_THREADS, else the number of cores)', default: undefined, resumable: true }),
   outDir: def<string>({ flag: '--out', ...text, placeholder: '<dir>', help: 'the folder of experiments (default: experiments)', default: 'experiments', resumable: true }),
   trainSamples: def<number | null>({ flag: '--train-samples', ...wholeOrAll(1), help: 'train on a random subset of this many images', default: null }),

@@ -5,6 +5,7 @@ import { Option } from 'commander';
 import open from 'open';
 import { isLoopback, serveFolder } from '../../app/serve.js';
 import { packageRoot } from '../../data/location.js';
+import { parseDecimal } from '../../decimal.js';
 import { UserError } from '../../errors.js';
 
 interface AppFlags {
@@ -39,7 +40,7 @@ export function register(program: Command): void {
 }
 
 function portNumber(value: string): number {
-  const n = Number(value);
+  const n = parseDecimal(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) {
     throw new UserError(`--port must be a whole number from 0 to 65535 (got "${value}")`);
   }

@@ -6,6 +6,7 @@ import { BatchMaker } from '../../data/augment.js';
 import { CIFAR10_SIZE, type ImageSet, subset } from '../../data/cifar10.js';
 import { readCifar10 } from '../../data/cifar10-files.js';
 import { sampleDataDir } from '../../data/location.js';
+import { parseDecimal } from '../../decimal.js';
 import { UserError } from '../../errors.js';
 import { type RgbImage, loadImageForModel, normalizeInto } from '../../images.js';
 import { type LayerChoice, clsAttentionMaps } from '../../model/cls-attention.js';
@@ -52,7 +53,7 @@ export function register(program: Command): void {
 
 function parseLayer(value: string, layers: number): LayerChoice {
   if (value === 'all') return 'all';
-  const n = Number(value);
+  const n = parseDecimal(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n >= layers) {
     throw new UserError(`--layer must be "all" or a block from 0 to ${layers - 1} (got "${value}")`);
   }

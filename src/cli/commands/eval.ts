@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { loadModel, modelNormalization } from '../../api.js';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
+import { TEST_FILE, checkLabelsFit } from '../../data/cifar10.js';
 import { readCifar10 } from '../../data/cifar10-files.js';
 import { readSafetensorsHeader } from '../../io/safetensors.js';
 import { CHECKPOINT_FILE } from '../../io/experiment-layout.js';
@@ -41,6 +42,7 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
   const test = readCifar10(dir, 'test');
   // Resolved here once (not by loadModel) so that the file it picked can be named.
   const { config, params, files } = loadCheckpoint(flags.model);
+  checkLabelsFit(test, config.num_classes, join(dir, TEST_FILE), files.weightsPath);
   const model = await loadModel({ config, params, preprocessor: files.preprocessor }, { engine });
   if (basename(files.weightsPath) === CHECKPOINT_FILE && !flags.json) {
     process.stdout.write(`(no model file yet: the training checkpoint after epoch ${readSafetensorsHeader(files.weightsPath).metadata['epoch']})\n`);
