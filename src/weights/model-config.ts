@@ -73,11 +73,16 @@ export function parsePreprocessor(json: Record<string, unknown>, config: ViTConf
   if (std.some((s) => s === 0)) throw new UserError(`${source}: "image_std" must not hold 0`);
   const preprocessor: Preprocessor = { mean, std };
   const size = json['size'];
-  if (typeof size === 'number') preprocessor.size = size;
+  let side: unknown;
+  if (typeof size === 'number') side = size;
   else if (typeof size === 'object' && size !== null) {
     const s = size as Record<string, unknown>;
-    if (typeof s['height'] === 'number' && s['height'] === s['width']) preprocessor.size = s['height'];
-    else if (typeof s['shortest_edge'] === 'number') preprocessor.size = s['shortest_edge'];
+    if (typeof s['height'] === 'number' && s['height'] === s['width']) side = s['height'];
+    else if (typeof s['shortest_edge'] === 'number') side = s['shortest_edge'];
+  }
+  if (side !== undefined) {
+    if (!Number.isInteger(side) || (side as number) < 1) throw new UserError(`${source}: "size" must be a side in whole pixels ≥ 1 (got ${JSON.stringify(size)})`);
+    preprocessor.size = side as number;
   }
   return preprocessor;
 }
