@@ -91,12 +91,12 @@ test('a model trained by vit train, opened in the page, classifies PNGs as vit p
   }
 });
 
-/** Node's overlay of test image `position` of the figure (seed 0: `vit attention --sample --n 10`) for block `layer`. */
-async function nodeFigure(layer: number | 'all'): Promise<{ overlays: Uint8Array[]; predictions: number[] }> {
+/** Node's overlays of the figure's images (those of `vit attention --sample --n 10 --seed S`) for block `layer`. */
+async function nodeFigure(layer: number | 'all', seed = 0): Promise<{ overlays: Uint8Array[]; predictions: number[] }> {
   const { config, params } = loadCheckpoint(modelPath);
   const model = await ViTForClassification.create(config, { engine: await getEngine({ threads: 2 }) });
   model.loadStateDict(params);
-  const chosen = subset(readCifar10(sampleDataDir(), 'test'), 10, new Random(0));
+  const chosen = subset(readCifar10(sampleDataDir(), 'test'), 10, new Random(seed));
   new BatchMaker(32, 3, { mean: [0.5], std: [0.5] }, new Random(0)).fill(model.imageBuffer(10), chosen, Uint32Array.from({ length: 10 }, (_, i) => i), 0, 10, false);
   const logits = model.forward(10);
   const predictions = Array.from({ length: 10 }, (_, i) => {
@@ -156,6 +156,14 @@ test('Look inside: the figure is vit attention\'s (titles, maps, a block chosen 
     (await pageOverlays(page)).forEach((overlay, i) => assertSameImage(overlay, first.overlays[i]!, `figure image ${i}, block 0`));
     await layerSelect.selectOption('all');
     await layerSelect.blur();
+
+    // Other test images: those of the next seed.
+    const firstLabel = page.getByTestId('attention-figure').locator('canvas').first();
+    const before = await firstLabel.getAttribute('aria-label');
+    await page.getByTestId('other-images').click();
+    await page.waitForFunction((label) => document.querySelector('[data-testid="attention-figure"] canvas')?.getAttribute('aria-label') !== label, before);
+    const next = await nodeFigure('all', 1);
+    (await pageOverlays(page)).forEach((overlay, i) => assertSameImage(overlay, next.overlays[i]!, `figure image ${i} of seed 1`));
 
     const mistakes = page.getByTestId('confident-wrong').getByTestId('attention-item');
     assert.equal(await mistakes.count(), 9);

@@ -38,7 +38,7 @@ export function mountClassify(root: HTMLElement, ctx: AppContext): void {
   const top5 = element('ol', { className: 'bars', testid: 'top5' });
   const choice = createAttentionChoice(() => last && drawPictures(last));
   choice.element.hidden = true; // until there is a picture to draw the attention over
-  const resultCard = card('What the model sees', status, choice.element, pictures, top5);
+  const resultCard = card('Prediction and attention', status, choice.element, pictures, top5);
   resultCard.dataset.testid = 'classify-result';
   const layout = element('div', { className: 'grid sidebar' });
   layout.append(inputCard, resultCard);

@@ -5,9 +5,9 @@ import { averageClsAttention } from '../../../src/model/cls-attention.js';
 import { Random } from '../../../src/random.js';
 import { TITLE_COLOURS } from '../../../src/viz/attention-map.js';
 import type { AppContext, CurrentModel, TestImages } from '../context.js';
-import { createAttentionChoice } from './attention-choice.js';
+import { type AttentionChoice, createAttentionChoice } from './attention-choice.js';
 import { card, element } from './dom.js';
-import { inferenceClient } from './inference-client.js';
+import { type InferenceClient, inferenceClient } from './inference-client.js';
 import { overlayCanvas, rgbCanvas, testImage } from './pictures.js';
 import type { Requests } from './protocol.js';
 import { type Mistake, confusionMatrix, mostConfidentlyWrong, predictedClass } from './test-results.js';
@@ -19,20 +19,24 @@ const MISTAKES = 9;
 const MATRIX_CLASSES = 20;
 
 /** What the worker said about the current model on the current test images. */
-interface Findings {
+interface Evaluation {
   model: CurrentModel;
   images: TestImages;
   labels: string[];
   classes: number;
   probabilities: Float32Array;
-  /** The figure's images, then the mistakes': their indices and attention rows. */
-  shown: number[];
   mistakes: Mistake[];
+}
+
+/** The pictures drawn: the figure's test images, then the mistakes', with their attention rows. */
+interface Shown {
+  evaluation: Evaluation;
+  indices: number[];
   attention: Requests['attention']['result'];
 }
 
 export function mountLookInside(root: HTMLElement, ctx: AppContext): void {
-  const choice = createAttentionChoice(() => findings && drawFigures(findings));
+  const choice = createAttentionChoice(() => shown && drawFigures(shown));
   let seed = 0;
   const others = element('button', { text: 'Other test images', testid: 'other-images' });
   others.type = 'button';
@@ -54,33 +58,36 @@ export function mountLookInside(root: HTMLElement, ctx: AppContext): void {
   lower.append(card('Confusion matrix', summary, matrix), card('Most confidently wrong', wrong));
   root.append(figureCard, lower);
 
-  let findings: Findings | undefined;
+  let evaluation: Evaluation | undefined;
+  let shown: Shown | undefined;
   let asked = 0;
 
   async function refresh(): Promise<void> {
     const { model, testImages: images } = ctx;
-    if (!model || !images) {
-      status.textContent = !model ? 'No model yet: train one in the Train tab, or open one in the Model tab.' : 'The test images are loading…';
-      return;
-    }
-    const classes = images.set.classNames.length;
-    if (model.config.num_classes !== classes) {
-      status.textContent = `${model.name} has ${model.config.num_classes} classes, the test images (${images.source}) ${classes}: ` +
-        'Look inside needs a model of their classes. Classify works with any model.';
-      findings = undefined;
-      for (const shown of [figure, summary, matrix, wrong]) shown.replaceChildren();
+    const unusable = whyNot(model, images);
+    if (unusable !== null || !model || !images) {
+      status.textContent = unusable;
+      evaluation = shown = undefined;
+      for (const drawn of [figure, summary, matrix, wrong]) drawn.replaceChildren();
       return;
     }
     const ticket = ++asked;
-    status.textContent = `Running ${model.name} on ${images.set.count.toLocaleString('en-US')} test images…`;
     others.disabled = true;
     try {
-      findings = await investigate(model, images, seed);
+      const client = inferenceClient(ctx.threads);
+      if (evaluation?.model !== model || evaluation.images !== images) {
+        status.textContent = `Running ${model.name} on ${images.set.count.toLocaleString('en-US')} test images…`;
+        evaluation = await evaluate(client, model, images);
+        if (ticket !== asked) return;
+        drawSummary(evaluation, summary, matrix);
+      }
+      const indices = [...figureImages(images.set.count, seed), ...evaluation.mistakes.map((m) => m.index)];
+      const attention = await client.request('attention', { indices });
       if (ticket !== asked) return;
+      shown = { evaluation, indices, attention };
       choice.setModel(model.config);
       status.textContent = `${model.name} on ${images.source}`;
-      drawFigures(findings);
-      drawMatrix(findings);
+      drawFigures(shown);
     } catch (e) {
       if (ticket === asked) {
         status.textContent = '';
@@ -91,55 +98,69 @@ export function mountLookInside(root: HTMLElement, ctx: AppContext): void {
     }
   }
 
-  async function investigate(model: CurrentModel, images: TestImages, figureSeed: number): Promise<Findings> {
-    const client = inferenceClient(ctx.threads);
-    const { labels } = await client.useModel(model);
-    await client.useTestImages(images.set);
-    const { probabilities, classes } = await client.request('evaluate', {});
-    const mistakes = mostConfidentlyWrong(images.set.labels, probabilities, classes, MISTAKES);
-    const shown = [...figureImages(images.set.count, figureSeed), ...mistakes.map((m) => m.index)];
-    const attention = await client.request('attention', { indices: shown });
-    return { model, images, labels, classes, probabilities, shown, mistakes, attention };
-  }
-
-  function drawFigures(found: Findings): void {
-    const { set } = found.images;
-    const item = (position: number, extra = ''): HTMLElement => {
-      const index = found.shown[position]!;
-      const truth = set.labels[index]!;
-      const predicted = predictedClass(found.probabilities, found.classes, index);
-      const map = averageClsAttention(found.attention.rows, found.attention.shape, position, choice.layer, choice.head);
-      const picture = testImage(set, index);
-      const title = `gt: ${set.classNames[truth] ?? truth} / pred: ${found.labels[predicted]}${extra}`;
-      const cell = element('figure', { className: 'attention-item', testid: 'attention-item' });
-      const caption = element('figcaption', { text: title });
-      caption.style.color = truth === predicted ? TITLE_COLOURS.correct : TITLE_COLOURS.wrong;
-      const pair = element('div', { className: 'pair' });
-      pair.append(rgbCanvas(picture, `test image ${index}`), overlayCanvas(picture, map, found.attention.gridSize, `its [CLS] attention, test image ${index}`));
-      cell.append(caption, pair);
-      return cell;
-    };
-    const figureCount = found.shown.length - found.mistakes.length;
+  function drawFigures(drawn: Shown): void {
+    const mistakes = drawn.evaluation.mistakes;
+    const figureCount = drawn.indices.length - mistakes.length;
+    const item = (position: number, extra = ''): HTMLElement => attentionItem(drawn, position, choice, extra);
     figure.replaceChildren(...Array.from({ length: figureCount }, (_, i) => item(i)));
-    wrong.replaceChildren(...(found.mistakes.length === 0
+    wrong.replaceChildren(...(mistakes.length === 0
       ? [element('p', { className: 'hint', text: 'No mistakes on these test images.' })]
-      : found.mistakes.map((m, i) => item(figureCount + i, ` (${(m.confidence * 100).toFixed(0)}%)`))));
-  }
-
-  function drawMatrix(found: Findings): void {
-    const { set } = found.images;
-    const counts = confusionMatrix(set.labels, found.probabilities, found.classes);
-    let correct = 0;
-    for (let c = 0; c < found.classes; c++) correct += counts[c * found.classes + c]!;
-    summary.textContent = `Accuracy ${(100 * correct / set.count).toFixed(2)}% (${correct.toLocaleString('en-US')} of ${set.count.toLocaleString('en-US')}). ` +
-      'Rows: the true class; columns: the prediction.';
-    summary.dataset.correct = String(correct);
-    matrix.replaceChildren(found.classes <= MATRIX_CLASSES ? matrixTable(counts, found.classes, found.labels) : element('p', { className: 'hint', text: `${found.classes} classes: too many to draw.` }));
+      : mistakes.map((m, i) => item(figureCount + i, ` (${(m.confidence * 100).toFixed(0)}%)`))));
   }
 
   ctx.onModelChange(() => void refresh());
   ctx.onTestImagesChange(() => void refresh());
   void refresh();
+}
+
+/** Why Look inside cannot run `model` on `images`, or null when it can. */
+function whyNot(model: CurrentModel | null, images: TestImages | null): string | null {
+  if (!model) return 'No model yet: train one in the Train tab, or open one in the Model tab.';
+  if (!images) return 'The test images are loading…';
+  const classes = images.set.classNames.length;
+  if (model.config.num_classes === classes) return null;
+  return `${model.name} has ${model.config.num_classes} classes, the test images (${images.source}) ${classes}: ` +
+    'Look inside needs a model of their classes. Classify works with any model.';
+}
+
+async function evaluate(client: InferenceClient, model: CurrentModel, images: TestImages): Promise<Evaluation> {
+  const { labels } = await client.useModel(model);
+  await client.useTestImages(images.set);
+  const { probabilities, classes } = await client.request('evaluate', {});
+  const mistakes = mostConfidentlyWrong(images.set.labels, probabilities, classes, MISTAKES);
+  return { model, images, labels, classes, probabilities, mistakes };
+}
+
+/** One picture of the figure: its "gt / pred" title (green right, red wrong), the image and the image under its attention. */
+function attentionItem({ evaluation, indices, attention }: Shown, position: number, choice: AttentionChoice, extra: string): HTMLElement {
+  const { set } = evaluation.images;
+  const index = indices[position]!;
+  const truth = set.labels[index]!;
+  const predicted = predictedClass(evaluation.probabilities, evaluation.classes, index);
+  const map = averageClsAttention(attention.rows, attention.shape, position, choice.layer, choice.head);
+  const picture = testImage(set, index);
+  const cell = element('figure', { className: 'attention-item', testid: 'attention-item' });
+  const caption = element('figcaption', { text: `gt: ${set.classNames[truth] ?? truth} / pred: ${evaluation.labels[predicted]}${extra}` });
+  caption.style.color = truth === predicted ? TITLE_COLOURS.correct : TITLE_COLOURS.wrong;
+  const pair = element('div', { className: 'pair' });
+  pair.append(rgbCanvas(picture, `test image ${index}`), overlayCanvas(picture, map, attention.gridSize, `its [CLS] attention, test image ${index}`));
+  cell.append(caption, pair);
+  return cell;
+}
+
+/** The accuracy line and the confusion matrix. */
+function drawSummary(evaluation: Evaluation, summary: HTMLElement, matrix: HTMLElement): void {
+  const { set } = evaluation.images;
+  const { classes } = evaluation;
+  const counts = confusionMatrix(set.labels, evaluation.probabilities, classes);
+  let correct = 0;
+  for (let c = 0; c < classes; c++) correct += counts[c * classes + c]!;
+  summary.textContent = `Accuracy ${(100 * correct / set.count).toFixed(2)}% (${correct.toLocaleString('en-US')} of ${set.count.toLocaleString('en-US')}). ` +
+    'Rows: the true class; columns: the prediction.';
+  summary.dataset.correct = String(correct);
+  matrix.replaceChildren(classes <= MATRIX_CLASSES
+    ? matrixTable(counts, classes, evaluation.labels)
+    : element('p', { className: 'hint', text: `${classes} classes: too many to draw.` }));
 }
 
 /** The test images of the figure: those `vit attention --n 10 --seed S` draws, for seed S. */
