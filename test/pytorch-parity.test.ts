@@ -10,7 +10,7 @@ import { loadCheckpoint } from '../src/weights/files.js';
 import { toCanonical } from '../src/weights/layouts.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { AdamW } from '../src/train/adamw.js';
-import { Engine } from '../src/runtime/engine.js';
+import { Engine, type EngineOptions } from '../src/runtime/engine.js';
 import { fixturesDir, assertClose } from './helpers.js';
 
 const fixtures = readdirSync(fixturesDir).filter((d) => !d.startsWith('.'));
@@ -30,13 +30,24 @@ function clsRows(attentions: Float32Array, count: number): Float32Array {
   return out;
 }
 
-for (const threads of [1, 2]) {
+/**
+ * The engines to check: the relaxed-SIMD build (the default where the runtime has it) on 1 and 2 threads,
+ * the plain SIMD build on 2, and 5 threads, whose shares of most kernels' rows are uneven.
+ */
+const ENGINES: Array<{ label: string; options: EngineOptions }> = [
+  { label: '1 thread', options: { threads: 1 } },
+  { label: '2 threads', options: { threads: 2 } },
+  { label: '2 threads, plain SIMD', options: { threads: 2, relaxedSimd: false } },
+  { label: '5 threads', options: { threads: 5 } },
+];
+
+for (const { label, options } of ENGINES) {
   for (const name of fixtures) {
-    test(`${name} matches PyTorch (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
+    test(`${name} matches PyTorch (${label})`, async () => {
       const dir = join(fixturesDir, name);
       const { config, params } = loadCheckpoint(join(dir, 'weights.safetensors'));
       const { tensors: ref, metadata } = readSafetensors(join(dir, 'reference.safetensors'));
-      const engine = await Engine.create({ threads });
+      const engine = await Engine.create(options);
       try {
         const model = await ViTForClassification.create(config, { engine });
         model.loadStateDict(params);
