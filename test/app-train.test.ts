@@ -221,7 +221,7 @@ test('served without the isolation headers, a run trains on one thread', { timeo
   }
 });
 
-test('the user\'s archive: a truncated one dropped is one visible error naming it; the whole one loads with its SHA-256', { timeout: 60_000 }, async () => {
+test('the user\'s archive: a truncated one dropped is one visible error naming it, as are refused settings; the whole one loads with its SHA-256', { timeout: 60_000 }, async () => {
   const { page, consoleErrors, pageErrors, close } = await openTrain();
   try {
     await page.evaluate(({ name, base64 }) => {
@@ -242,6 +242,15 @@ test('the user\'s archive: a truncated one dropped is one visible error naming i
     const sha256 = createHash('sha256').update(readFileSync(archive)).digest('hex');
     assert.match(await page.getByTestId('data-checksums').textContent() ?? '', new RegExp(`SHA-256 ${sha256}`));
     assert.equal(await error.isHidden(), true, 'the error line is cleared by the next load');
+
+    // Settings the core refuses, and an empty field: one line each, and the page stays ready.
+    await fill(page, { num_attention_heads: 5 });
+    await page.getByTestId('start').click();
+    await error.filter({ hasText: '"hidden_size" must be divisible by num_attention_heads (5)' }).waitFor();
+    await page.getByTestId('setting-num_attention_heads').fill('');
+    await page.getByTestId('start').click();
+    await error.filter({ hasText: 'Heads needs a value' }).waitFor();
+    assert.equal(await page.getByTestId('start').isEnabled(), true);
 
     // Or the batch files themselves.
     await page.getByTestId('data-files').setInputFiles(['data_batch_1.bin', 'test_batch.bin'].map((name) => join(SAMPLE_DIR, name)));

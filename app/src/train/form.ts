@@ -1,5 +1,6 @@
 // The run's settings as a form: the model config, the recipe and its main knobs, the threads.
 // Empty knobs mean "the recipe's value" (shown as the placeholder), as leaving out a flag does.
+import { UserError } from '../../../src/errors.js';
 import { SEED_CONFIG } from '../../../src/model/config.js';
 import { RECIPES, RECIPE_NAMES, type RecipeName } from '../../../src/train/recipes.js';
 import type { ModelChoice, RunRequest } from './protocol.js';
@@ -34,6 +35,7 @@ const RECIPE_FIELDS: readonly NumberField[] = [
 export class SettingsForm {
   readonly element: HTMLFormElement;
   private readonly inputs = new Map<string, HTMLInputElement>();
+  private readonly labels = new Map<string, string>();
   private readonly recipe: HTMLSelectElement;
   /** "Start from the current model", offered once the page has one. */
   private readonly fromModel: HTMLInputElement;
@@ -85,13 +87,17 @@ export class SettingsForm {
     return this.model !== null && this.fromModel.checked;
   }
 
-  /** The request the form describes; the core checks the values (and names the bad one). */
+  /** The request the form describes; the core checks the values (and names the bad one). Throws when a needed field is empty. */
   request(): RunRequest {
     const optional = (key: string): number | undefined => {
       const text = this.inputs.get(key)!.value.trim();
       return text === '' ? undefined : Number(text);
     };
-    const required = (key: string): number => optional(key) ?? NaN;
+    const required = (key: string): number => {
+      const value = optional(key);
+      if (value === undefined) throw new UserError(`${this.labels.get(key)} needs a value`);
+      return value;
+    };
     const model = Object.fromEntries(MODEL_FIELDS.map((f) => [f.key, required(f.key)])) as unknown as ModelChoice;
     const request: RunRequest = {
       model,
@@ -147,6 +153,7 @@ export class SettingsForm {
     if (field.value !== undefined) input.value = String(field.value);
     input.dataset.testid = `setting-${field.key}`;
     this.inputs.set(field.key, input);
+    this.labels.set(field.key, field.label);
     return labelled(field.label, input);
   }
 

@@ -11,7 +11,7 @@ import { DataPanel } from './data-panel.js';
 import { Downloads } from './downloads.js';
 import { SettingsForm } from './form.js';
 import { ProgressView, percent } from './progress-view.js';
-import type { DataChoice, FromWorker, ToWorker } from './protocol.js';
+import type { DataChoice, FromWorker, RunRequest, ToWorker } from './protocol.js';
 import { type RunRecord, loadFinalModel, loadRun } from './run-store.js';
 
 type Phase = 'idle' | 'loading' | 'running';
@@ -133,13 +133,20 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
 
   function startRun(): void {
     ctx.clearError();
+    let request: RunRequest;
+    try {
+      request = form.request();
+    } catch (error) {
+      ctx.showError(error instanceof Error ? error.message : String(error));
+      return;
+    }
     metrics = emptyMetrics('test');
     const current = form.startsFromModel ? ctx.model : null;
     runName = current ? `${current.name}, trained further here` : 'page run';
     downloads.clear();
     setPhase('running');
     const initial = current ? { name: current.name, config: current.config, params: current.params, normalization: current.normalization } : undefined;
-    send({ type: 'start', request: form.request(), ...(initial ? { initial } : {}) });
+    send({ type: 'start', request, ...(initial ? { initial } : {}) });
   }
 
   /** Continues the kept run from its last checkpoint, on its own data (loaded again if need be). */
