@@ -58,7 +58,7 @@ before(() => {
   const out = ok(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT), 'npm pack');
   packed = (JSON.parse(out) as Packed[])[0]!;
   writeProject(packed.filename);
-  ok(run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], project), 'npm ci --offline of the tarball');
+  ok(run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], project), 'npm ci --offline of the tarball (its dependencies come from npm\'s cache, which `npm ci` in this repository fills)');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
