@@ -245,16 +245,20 @@ test('served without the headers the page still works and says why it runs on on
   }
 });
 
-test('the benchmark page runs `vit bench`\'s benchmark in a worker on 2 threads, on the model Node builds', async () => {
-  const opened = await harness.open('bench.html?threads=2&steps=1&batch=8');
+test('the benchmark page runs `vit bench`\'s benchmark in a worker on 2 threads, on the model Node builds, kernel for kernel', async () => {
+  const opened = await harness.open('bench.html?threads=2&steps=1&batch=8&profile');
   try {
     const output = opened.page.getByTestId('bench-result');
     await output.waitFor({ timeout: 60_000 });
     const inPage = JSON.parse(await output.innerText()) as BenchResult;
-    const inNode = await benchmark({ threads: 1, steps: 1, batch: 8, warmup: 0 });
+    const inNode = await benchmark({ threads: 1, steps: 1, batch: 8, warmup: 0, profile: true });
     assert.equal(inPage.threads, 2);
     assert.equal(inPage.params, inNode.params);
     assert.deepEqual(inPage.config, inNode.config);
+    // The same kernels, called as often: the page trains the way Node does.
+    const calls = (r: BenchResult): Record<string, number> => Object.fromEntries((r.profile ?? []).map((k) => [k.kernel, k.calls_per_step]));
+    assert.ok(Object.keys(calls(inNode)).length > 5);
+    assert.deepEqual(calls(inPage), calls(inNode));
     assert.ok(inPage.train_img_s > 0 && inPage.infer_img_s > 0);
     assert.deepEqual(opened.consoleErrors, []);
     assert.deepEqual(opened.pageErrors, []);

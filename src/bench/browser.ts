@@ -3,7 +3,7 @@
 // worker (dist/app/bench.html) served by `vit app`'s server. Rounds alternate Node, page, Node,
 // page… so that a busy moment on the machine hits both alike; the medians are compared.
 //
-//   npm run bench:browser -- [--rounds 5] [--threads 2] [--steps 10] [--batch-size 256]
+//   npm run bench:browser -- [--rounds 5] [--threads 2] [--steps 10] [--batch-size 256] [--profile]
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Browser } from 'playwright-core';
@@ -17,6 +17,7 @@ interface Flags {
   threads: number;
   steps: number;
   batchSize: number;
+  profile?: boolean;
 }
 
 /** One benchmark in a fresh page (its own engine, compiled anew, as a user's tab would). */
@@ -57,19 +58,21 @@ async function main(): Promise<void> {
     .option('--threads <n>', 'threads in both', positive, 2)
     .option('--steps <n>', 'timed steps of each kind per measurement', positive, 10)
     .option('--batch-size <n>', 'images per step', positive, 256)
+    .option('--profile', 'also time each kernel of the training steps, on both sides (median ms per step over the rounds)')
     .parse()
     .opts<Flags>();
   const server = await serveFolder({ root: join(packageRoot(), 'dist', 'app') });
   const browser = await launchChromium();
   try {
-    const benchUrl = new URL(`bench.html?threads=${flags.threads}&steps=${flags.steps}&batch=${flags.batchSize}`, server.url).href;
+    const query = `threads=${flags.threads}&steps=${flags.steps}&batch=${flags.batchSize}${flags.profile ? '&profile' : ''}`;
+    const benchUrl = new URL(`bench.html?${query}`, server.url).href;
     process.stdout.write(`seed config, batch ${flags.batchSize}, ${flags.threads} threads, ${flags.steps} timed steps; ` +
       `Node ${process.version} against Chromium ${browser.version()}\n\n` +
       'round   Node train  page train  page/Node   Node infer  page infer  page/Node  (images/s)\n');
     const node: BenchResult[] = [];
     const page: BenchResult[] = [];
     for (let round = 1; round <= flags.rounds; round++) {
-      node.push(await benchmark({ threads: flags.threads, steps: flags.steps, batch: flags.batchSize }));
+      node.push(await benchmark({ threads: flags.threads, steps: flags.steps, batch: flags.batchSize, profile: flags.profile }));
       page.push(await inPage(browser, benchUrl));
       const [n, p] = [node.at(-1)!, page.at(-1)!];
       process.stdout.write(`${String(round).padStart(5)} ${n.train_img_s.toFixed(1).padStart(12)} ${p.train_img_s.toFixed(1).padStart(11)} ` +
@@ -86,10 +89,22 @@ async function main(): Promise<void> {
       // Each round's pair ran back to back, so its ratio is less touched by the machine's load drifting.
       `page/Node, median of the rounds' ratios: training x${summary(page.map((p, i) => p.train_img_s / node[i]!.train_img_s)).median.toFixed(3)}, ` +
       `inference x${summary(page.map((p, i) => p.infer_img_s / node[i]!.infer_img_s)).median.toFixed(3)}\n`);
+    if (flags.profile) process.stdout.write(kernelTable(node, page));
   } finally {
     await browser.close();
     await server.close();
   }
+}
+
+/** Each kernel's median ms per training step on both sides, slowest in Node first. */
+function kernelTable(node: BenchResult[], page: BenchResult[]): string {
+  const msPerStep = (results: BenchResult[], kernel: string): number =>
+    summary(results.map((r) => r.profile?.find((k) => k.kernel === kernel)?.ms_per_step ?? 0)).median;
+  const kernels = (node[0]!.profile ?? []).map((k) => k.kernel);
+  const rows = kernels.map((kernel) => [kernel, msPerStep(node, kernel), msPerStep(page, kernel)] as const)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kernel, n, p]) => `${kernel.padEnd(24)} ${n.toFixed(2).padStart(8)} ${p.toFixed(2).padStart(8)} ${(p / n).toFixed(2).padStart(10)}\n`);
+  return `\nkernel                   Node ms   page ms  page/Node  (median per training step)\n${rows.join('')}`;
 }
 
 await main();

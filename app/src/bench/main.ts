@@ -1,4 +1,4 @@
-// The benchmark page (bench.html): reads ?threads=&steps=&batch=, runs the benchmark in a worker
+// The benchmark page (bench.html): reads ?threads=&steps=&batch=[&profile], runs the benchmark in a worker
 // and shows the result as JSON in data-testid="bench-result", where `npm run bench:browser` reads it.
 import type { BenchReply, BenchRequest } from './protocol.js';
 
@@ -27,7 +27,7 @@ function request(): BenchRequest {
   const cores = crossOriginIsolated ? navigator.hardwareConcurrency || 1 : 1;
   const threads = positive(query, 'threads', cores);
   if (threads > 1 && !crossOriginIsolated) throw new Error(`?threads=${threads} needs a cross-origin isolated page (serve it with \`vit app\`)`);
-  return { threads, steps: positive(query, 'steps', 10), batch: positive(query, 'batch', 256) };
+  return { threads, steps: positive(query, 'steps', 10), batch: positive(query, 'batch', 256), profile: query.has('profile') };
 }
 
 try {

@@ -5,6 +5,8 @@ export interface BenchRequest {
   threads: number;
   steps: number;
   batch: number;
+  /** Also time each kernel (BenchResult.profile). */
+  profile: boolean;
 }
 
 export type BenchReply = { result: BenchResult } | { error: string };

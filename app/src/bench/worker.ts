@@ -5,12 +5,12 @@ import { startEngine } from '../engine.js';
 import type { BenchReply, BenchRequest } from './protocol.js';
 
 addEventListener('message', async (event: MessageEvent<BenchRequest>) => {
-  const { threads, steps, batch } = event.data;
+  const { threads, steps, batch, profile } = event.data;
   let reply: BenchReply;
   try {
     const engine = await startEngine(threads);
     try {
-      reply = { result: await benchmark({ engine, steps, batch }) };
+      reply = { result: await benchmark({ engine, steps, batch, profile }) };
     } finally {
       engine.close();
     }
