@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../src/errors.js';
+import { encodeSafetensors, parseSafetensors } from '../src/io/safetensors-format.js';
 import { loadCheckpoint } from '../src/weights/files.js';
 import { modelFromFiles } from '../src/weights/model-in-memory.js';
 import { fixturesDir } from './helpers.js';
@@ -39,6 +40,26 @@ test('a Hugging Face folder (config.json + model.safetensors + preprocessor_conf
     assert.deepEqual(opened.config, loaded.config);
     assert.deepEqual(opened.preprocessor, { mean: [0.4, 0.5, 0.6], std: [0.25, 0.25, 0.25], size: 16 });
     assert.deepEqual(opened.preprocessor, loaded.files.preprocessor);
+    assertSameParams(opened.params, loaded.params);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an experiment folder still training (config.json + checkpoint.safetensors) opens as --model reads it: the parameters without the optimizer state', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vit-in-memory-'));
+  try {
+    const { tensors } = parseSafetensors(readFileSync(join(fixturesDir, 'seed', 'weights.safetensors')), 'seed weights');
+    const checkpoint = new Map([...tensors].map(([name, t]) => [`model.${name}`, { shape: t.shape, data: t.data as Float32Array }]));
+    checkpoint.set('optimizer.step', { shape: [1], data: Float32Array.of(3) });
+    writeFileSync(join(dir, 'checkpoint.safetensors'), encodeSafetensors(checkpoint));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: JSON.parse(readFileSync(join(fixturesDir, 'seed', 'config.json'), 'utf8')), training: { epochs: 5 } }));
+    writeFileSync(join(dir, 'metrics.json'), '{}');
+    const opened = modelFromFiles(['metrics.json', 'checkpoint.safetensors', 'config.json'].map((n) => file(`run/${n}`, join(dir, n))));
+    const loaded = loadCheckpoint(dir);
+    assert.equal(opened.name, 'run/checkpoint.safetensors');
+    assert.equal(opened.layout, 'seed');
+    assert.deepEqual(opened.config, loaded.config);
     assertSameParams(opened.params, loaded.params);
   } finally {
     rmSync(dir, { recursive: true, force: true });

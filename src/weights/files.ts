@@ -11,11 +11,19 @@ import { writeIntoFolder } from '../io/created-folders.js';
 import { readSafetensors, readSafetensorsHeader } from '../io/safetensors.js';
 import { readUserFile } from '../io/user-files.js';
 import type { ViTConfig } from '../model/config.js';
-import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX, FINAL_MODEL_FILE, PREPROCESSOR_FILE, epochOfModelFile } from '../io/experiment-layout.js';
+import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX, PREPROCESSOR_FILE } from '../io/experiment-layout.js';
 import { toHfConfig } from './hf-config.js';
 import { type Layout, detectLayout, toCanonical } from './layouts.js';
 import { encodeModelFile } from './model-file.js';
-import { type Preprocessor, configFromMetadata, interpretConfig, parseJsonObject, parsePreprocessor } from './model-config.js';
+import {
+  EXPECTED,
+  type Preprocessor,
+  chooseWeights,
+  configFromMetadata,
+  interpretConfig,
+  parseJsonObject,
+  parsePreprocessor,
+} from './model-config.js';
 
 export type { Preprocessor } from './model-config.js';
 
@@ -28,9 +36,6 @@ export interface ModelFiles {
   preprocessor?: Preprocessor;
 }
 
-const EXPECTED = `expected a .safetensors file, or a folder holding config.json and ${FINAL_MODEL_FILE}, ` +
-  `model_{epoch}.safetensors, ${CHECKPOINT_FILE}, weights.safetensors or model.safetensors`;
-
 function statOrNull(path: string): Stats | null {
   try {
     return statSync(path);
@@ -42,37 +47,6 @@ function statOrNull(path: string): Stats | null {
 
 function readJson(path: string): Record<string, unknown> {
   return parseJsonObject(readUserFile(path).toString('utf8'), path);
-}
-
-/**
- * Picks the weights in a folder: the final model of an experiment, else its latest saved epoch,
- * else the training checkpoint (a run still going, or killed), else the usual names.
- */
-function pickWeights(dir: string, hf: boolean): string {
-  const files = new Set(readdirSync(dir));
-  if (hf) {
-    if (files.has('model.safetensors')) return join(dir, 'model.safetensors');
-    if (files.has('model.safetensors.index.json')) throw new UserError(`${dir}: sharded checkpoints (model.safetensors.index.json) are not supported`);
-    const other = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].find((f) => files.has(f));
-    if (other) throw new UserError(`${dir}: holds ${other}, but only safetensors weights can be read; expected model.safetensors`);
-    throw new UserError(`${dir}: a Hugging Face model folder without model.safetensors`);
-  }
-  if (files.has(FINAL_MODEL_FILE)) return join(dir, FINAL_MODEL_FILE);
-  let latest: string | undefined;
-  let best = -1;
-  for (const f of files) {
-    const epoch = epochOfModelFile(f);
-    if (epoch !== null && epoch > best) {
-      best = epoch;
-      latest = f;
-    }
-  }
-  if (latest !== undefined) return join(dir, latest);
-  for (const name of [CHECKPOINT_FILE, 'weights.safetensors', 'model.safetensors']) if (files.has(name)) return join(dir, name);
-  const any = [...files].filter((f) => f.endsWith('.safetensors'));
-  if (any.length === 1) return join(dir, any[0]!);
-  if (any.length > 1) throw new UserError(`${dir}: cannot tell which weights to load among ${any.join(', ')}; pass the file itself`);
-  throw new UserError(`${dir}: no model weights found; ${EXPECTED}`);
 }
 
 /** Locates the weights, config and preprocessing of the model at `path` (see the module comment). */
@@ -94,7 +68,7 @@ export function resolveModelPath(path: string): ModelFiles {
 
   const configPath = join(dir, 'config.json');
   const fromJson = statOrNull(configPath)?.isFile() ? interpretConfig(readJson(configPath), configPath) : undefined;
-  weightsPath ??= pickWeights(dir, fromJson?.hf ?? false);
+  weightsPath ??= join(dir, chooseWeights(readdirSync(dir), fromJson?.hf ?? false, dir));
   const config = fromJson?.config ?? configFromMetadata(readSafetensorsHeader(weightsPath).metadata, weightsPath);
   if (config === undefined) {
     throw new UserError(`${weightsPath}: no config.json beside it and no "config" in its metadata; the model's shape is unknown`);

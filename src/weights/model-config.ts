@@ -3,6 +3,7 @@
  * finding a model that needs no file system, shared by `--model` in Node and the page.
  */
 import { UserError } from '../errors.js';
+import { CHECKPOINT_FILE, FINAL_MODEL_FILE, epochOfModelFile } from '../io/experiment-layout.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
 import { fromHfConfig } from './hf-config.js';
 
@@ -12,6 +13,42 @@ export interface Preprocessor {
   std: number[];
   /** The side the image is resized to, when the preprocessor says. */
   size?: number;
+}
+
+/** What `--model` (and the page's Open) accepts, for error messages. */
+export const EXPECTED = `expected a .safetensors file, or a folder holding config.json and ${FINAL_MODEL_FILE}, ` +
+  `model_{epoch}.safetensors, ${CHECKPOINT_FILE}, weights.safetensors or model.safetensors`;
+
+/**
+ * Picks the weights among a folder's file `names`: the final model of an experiment, else its
+ * latest saved epoch, else the training checkpoint (a run still going, or killed), else the usual
+ * names; in a Hugging Face folder (`hf`), model.safetensors. `folder` names it in errors.
+ */
+export function chooseWeights(names: readonly string[], hf: boolean, folder: string): string {
+  const files = new Set(names);
+  if (hf) {
+    if (files.has('model.safetensors')) return 'model.safetensors';
+    if (files.has('model.safetensors.index.json')) throw new UserError(`${folder}: sharded checkpoints (model.safetensors.index.json) are not supported`);
+    const other = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].find((f) => files.has(f));
+    if (other) throw new UserError(`${folder}: holds ${other}, but only safetensors weights can be read; expected model.safetensors`);
+    throw new UserError(`${folder}: a Hugging Face model folder without model.safetensors`);
+  }
+  if (files.has(FINAL_MODEL_FILE)) return FINAL_MODEL_FILE;
+  let latest: string | undefined;
+  let best = -1;
+  for (const f of files) {
+    const epoch = epochOfModelFile(f);
+    if (epoch !== null && epoch > best) {
+      best = epoch;
+      latest = f;
+    }
+  }
+  if (latest !== undefined) return latest;
+  for (const name of [CHECKPOINT_FILE, 'weights.safetensors', 'model.safetensors']) if (files.has(name)) return name;
+  const any = [...files].filter((f) => f.endsWith('.safetensors'));
+  if (any.length === 1) return any[0]!;
+  if (any.length > 1) throw new UserError(`${folder}: cannot tell which weights to load among ${any.join(', ')}; pass the file itself`);
+  throw new UserError(`${folder}: no model weights found; ${EXPECTED}`);
 }
 
 /** Parses `text` as a JSON object; `source` names the file in errors. */

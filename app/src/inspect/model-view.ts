@@ -22,18 +22,19 @@ export function mountModel(root: HTMLElement, ctx: AppContext): void {
 
   const drop = element('div', { className: 'drop', testid: 'model-drop' });
   drop.append(
-    element('p', { text: 'Drop a .safetensors file or a Hugging Face ViT folder here, or' }),
+    element('p', { text: 'Drop a .safetensors file or a model folder here, or' }),
     element('div', { className: 'buttons' }),
   );
   drop.lastElementChild!.append(
     pickerButton('Choose a .safetensors file', { accept: '.safetensors', testid: 'model-file-input' }, (files) => void open(files)),
-    pickerButton('Choose a Hugging Face folder', { folder: true, testid: 'model-folder-input' }, (files) => void open(files)),
+    pickerButton('Choose a folder', { folder: true, testid: 'model-folder-input' }, (files) => void open(files)),
   );
   acceptDrops(drop, (files) => void open(files));
   const openCard = card('Open a model', drop, element('p', {
     className: 'hint',
     text: 'A model file from `vit train` (model_final.safetensors, config in its metadata) or this page; ' +
-      'or a folder with config.json + model.safetensors [+ preprocessor_config.json] as transformers saves it. ' +
+      'an experiment folder of `vit train` (the weights chosen as `--model FOLDER` chooses them); ' +
+      'or a Hugging Face ViT folder: config.json + model.safetensors [+ preprocessor_config.json]. ' +
       'It becomes the model Look inside and Classify use.',
   }));
   const currentCard = card('Current model', info, download);
