@@ -1,9 +1,9 @@
 /** Checks of what a library caller passes: each failure is a UserError naming the argument. */
 import { UserError } from './errors.js';
 
-/** What a wrong argument is, for error messages: "null", "a string", "an Array", "a Map". */
+/** What a wrong argument is, for error messages: "null", "undefined", "a string", "an Array", "a Map". */
 export function kindOf(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an Array';
   if (typeof value === 'object') {
     const name = (value as { constructor?: { name?: string } }).constructor?.name;
@@ -17,4 +17,9 @@ export function checkOptionalObject(value: unknown, argument: string): asserts v
   if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
     throw new UserError(`${argument} must be an object (got ${kindOf(value)})`);
   }
+}
+
+/** `argument` must be a plain object (a config). */
+export function checkObject(value: unknown, argument: string): asserts value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${argument} must be an object (got ${kindOf(value)})`);
 }

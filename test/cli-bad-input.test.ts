@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, fixturesDir } from './helpers.js';
 
@@ -47,4 +49,19 @@ test("vit eval on data with more classes than the model names the data file and 
   const { status, stderr } = vit('eval', '--model', model, '--sample');
   assert.equal(status, 1, stderr);
   assert.match(stderr, /^vit: \S*test_batch\.bin: image \d+ has label [789] \((horse|ship|truck)\), but the model \S*img16-h24-heads3\S* has 7 classes \(labels 0–6\)\n$/);
+});
+
+test("a model folder whose config.json asks for a million layers is refused at once by vit eval, naming the file", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vit-huge-'));
+  try {
+    // The issue's case: 150 s of allocation, then V8's out-of-memory abort.
+    copyFileSync(join(fixturesDir, 'seed', 'weights.safetensors'), join(dir, 'model.safetensors'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ num_hidden_layers: 1_000_000 }));
+    const { status, stderr, ms } = vit('eval', '--model', dir, '--sample');
+    assert.equal(status, 1, stderr);
+    assert.match(stderr, /^vit: \S*config\.json: "num_hidden_layers" 1000000 makes the model too big: /);
+    assert.ok(ms < 20_000, `${ms} ms`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -74,3 +74,13 @@ test('null and wrong-typed arguments are UserErrors naming the argument, not Typ
   assert.throws(() => readSafetensors(anyArg(null)), (e: unknown) => e instanceof UserError && /path must be a string/.test(e.message));
   model.release();
 });
+
+test('the browser entry checks its arguments too: toCanonical, fromCanonical, Engine.create', async () => {
+  const browser = await import('../src/browser.js');
+  const anyArg = (v: unknown): never => v as never;
+  const named = (pattern: RegExp) => (e: unknown): boolean => e instanceof UserError && pattern.test(e.message);
+  assert.throws(() => browser.toCanonical(anyArg(null), browser.SEED_CONFIG, 'm'), named(/^toCanonical: "tensors" must be a Map.*got null/));
+  assert.throws(() => browser.toCanonical(new Map(), anyArg(undefined), 'm'), named(/^toCanonical: "config" must be an object \(got undefined\)/));
+  assert.throws(() => browser.fromCanonical(anyArg({}), browser.SEED_CONFIG, 'seed'), named(/^fromCanonical: "params" must be a Map.*got an object/));
+  await assert.rejects(browser.Engine.create(anyArg(4)), named(/^Engine\.create: "options" must be an object \(got a number\)/));
+});

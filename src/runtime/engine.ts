@@ -5,6 +5,7 @@ import { CONTROL_BYTES } from './control.js';
 import { PARALLEL_KERNELS, type KernelFunction, type ParallelKernelName, type ParallelKernels, type SerialKernels } from './kernels.js';
 import { ThreadPool } from './thread-pool.js';
 import { UserError } from '../errors.js';
+import { checkOptionalObject } from '../arguments.js';
 
 const PAGE = 65536;
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
@@ -60,6 +61,7 @@ export class Engine {
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
+    checkOptionalObject(options, 'Engine.create: "options"');
     const threads = options.threads ?? (await defaultThreads());
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new UserError(`threads must be a whole number from 1 to 256 (got ${threads})`);

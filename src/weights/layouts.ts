@@ -8,6 +8,7 @@
  * canonical qkv tensor, so conversion is copying slices.
  */
 import { UserError } from '../errors.js';
+import { checkObject, kindOf } from '../arguments.js';
 import type { Tensor } from '../io/safetensors.js';
 import { type ViTConfig, headSize } from '../model/config.js';
 import { parameterSpecs, sizeOf } from '../model/parameters.js';
@@ -122,6 +123,8 @@ const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
  * mis-shaped tensor is a UserError that names it (and the file, via `source`).
  */
 export function toCanonical(tensors: Map<string, Tensor>, config: ViTConfig, source: string): Map<string, Float32Array> {
+  if (!(tensors instanceof Map)) throw new UserError(`toCanonical: "tensors" must be a Map of name → Tensor, as parseSafetensors returns (got ${kindOf(tensors)})`);
+  checkObject(config, 'toCanonical: "config"');
   const layout = detectLayout(tensors.keys(), source);
   const all = plans(config, layout);
   const expected = new Map<string, Part>();
@@ -174,6 +177,8 @@ export function fromCanonical(
   config: ViTConfig,
   layout: Layout,
 ): Map<string, { shape: number[]; data: Float32Array }> {
+  if (!(params instanceof Map)) throw new UserError(`fromCanonical: "params" must be a Map of name → Float32Array (got ${kindOf(params)})`);
+  checkObject(config, 'fromCanonical: "config"');
   if (layout === 'hf' && !config.final_layernorm) {
     throw new UserError('cannot write the Hugging Face layout: its ViTForImageClassification always has a final LayerNorm, ' +
       'and this model (final_layernorm false) has none; use the seed or fused layout');
