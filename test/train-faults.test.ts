@@ -93,6 +93,14 @@ describe('divergence', () => {
   });
 });
 
+describe('a model that cannot take the data', () => {
+  it('fewer classes than the data set: refused before the experiment folder is made', () => {
+    assertUserError(vit(['train', '--exp-name', 'five', '--out', root, '--epochs', '1', ...SMALL, '--config', JSON.stringify({ ...TINY_CONFIG, num_classes: 5 })]),
+      /the model \(--config\) has 5 classes but the data in .* has 10: set num_classes to 10/);
+    assert.equal(existsSync(join(root, 'five')), false);
+  });
+});
+
 describe('bad options of the library\'s train()', () => {
   it('rejects an unknown option, suggesting the one meant', async () => {
     const options = { expName: 'x', outDir: root, dataDir: sampleDataDir(), epochz: 1 } as TrainOptions;

@@ -35,6 +35,14 @@ export function trainingData(
   return { trainSet, evalSet: testSet, evaluatedOn: 'test' };
 }
 
+/** A model must have a class for every label of the data; `model` and `data` name them in the error. */
+export function checkClasses(numClasses: number, trainSet: ImageSet, model: string, data: string): void {
+  const classes = trainSet.classNames.length;
+  if (classes > numClasses) {
+    throw new UserError(`${model} has ${numClasses} classes but ${data} has ${classes}: set num_classes to ${classes}`);
+  }
+}
+
 /** Splits `count` random images off `set`; both parts keep file order. */
 export function splitOff(set: ImageSet, count: number, rng: Random): { kept: ImageSet; heldOut: ImageSet } {
   const chosen = new Uint8Array(set.count);

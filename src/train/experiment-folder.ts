@@ -18,7 +18,7 @@ import { type Engine, getEngine } from '../runtime/engine.js';
 import { writePreprocessorConfig } from '../weights/files.js';
 import { type InitialModel, initFrom } from '../weights/init-from.js';
 import { type TrainingCheckpoint, decodeTrainingCheckpoint } from './checkpoint.js';
-import { trainingData } from './data-sets.js';
+import { checkClasses, trainingData } from './data-sets.js';
 import { type Metrics, metricsJson } from './metrics.js';
 import { type SettingKey, SETTINGS, type TrainSettings, resolveSettings, resumedSettings, settingsFromJson } from './settings.js';
 import { type RunStore, type TrainCallbacks as LoopCallbacks, Trainer, experimentConfig } from './trainer.js';
@@ -77,11 +77,7 @@ export async function train(options: TrainOptions, callbacks: TrainCallbacks = {
 
   // Data first: a missing data folder must not leave an empty experiment folder behind.
   const data = trainingData(readCifar10(settings.dataDir, 'train'), () => readCifar10(settings.dataDir, 'test'), settings);
-  const classes = data.trainSet.classNames.length;
-  if (classes > config.num_classes) {
-    throw new UserError(`the model has ${config.num_classes} classes but the data in ${settings.dataDir} has ${classes}; ` +
-      `set num_classes to ${classes} in --config`);
-  }
+  checkClasses(config.num_classes, data.trainSet, 'the model (--config)', `the data in ${settings.dataDir}`);
   const folder = ExperimentFolder.open(resolve(settings.outDir, settings.expName), resumed?.dir ?? null, callbacks);
   try {
     const spec = { engine, config, settings, ...(resumed ? { resume: resumed.checkpoint } : {}), ...(initial ? { initialParams: initial.params } : {}) };

@@ -4,7 +4,7 @@ import { UserError } from '../../../src/errors.js';
 import { resolveConfig } from '../../../src/model/config.js';
 import { decodeTrainingCheckpoint } from '../../../src/train/checkpoint.js';
 import { emptyMetrics } from '../../../src/train/metrics.js';
-import { trainingData } from '../../../src/train/data-sets.js';
+import { checkClasses, trainingData } from '../../../src/train/data-sets.js';
 import { type TrainSettings, resolveSettings, resumedSettings, settingsFromJson } from '../../../src/train/settings.js';
 import { type RunSpec, Trainer } from '../../../src/train/trainer.js';
 import type { ViTConfig } from '../../../src/model/config.js';
@@ -69,10 +69,7 @@ function requireData(): LoadedData {
 async function startRun(request: RunRequest, initial?: InitialModel): Promise<void> {
   const loaded = requireData();
   const config = initial ? initial.config : resolveConfig({ ...request.model }, 'the model settings');
-  const classes = loaded.train.classNames.length;
-  if (classes > config.num_classes) {
-    throw new UserError(`${initial ? initial.name : 'the model'} has ${config.num_classes} classes but ${loaded.description} has ${classes}`);
-  }
+  checkClasses(config.num_classes, loaded.train, initial ? initial.name : 'the model', loaded.description);
   const settings = resolveSettings({
     expName: 'page', dataDir: loaded.description, recipe: request.recipe, seed: request.seed, epochs: request.epochs,
     batchSize: request.batchSize, lr: request.lr, trainSamples: request.trainSamples, testSamples: request.testSamples,
