@@ -31,6 +31,19 @@ const TRAIN_FILE = /^data_batch_(\d+)\.bin$/;
 export const TEST_FILE = 'test_batch.bin';
 export const META_FILE = 'batches.meta.txt';
 
+/** `argument` must be an ImageSet whose arrays agree with its count (a library caller's, say). */
+export function checkImageSet(value: unknown, argument: string): asserts value is ImageSet {
+  const set = value as Partial<ImageSet> | null;
+  const fail = (why: string): never => {
+    throw new UserError(`${argument} must be an image set { images, labels, count, classNames } (${why})`);
+  };
+  if (typeof set !== 'object' || set === null) fail(`got ${String(set)}`);
+  if (!Number.isInteger(set!.count) || set!.count! < 0) fail('count is not a whole number');
+  if (!(set!.images instanceof Uint8Array) || set!.images.length !== set!.count! * IMAGE_BYTES) fail(`images must be a Uint8Array of count × ${IMAGE_BYTES} bytes`);
+  if (!(set!.labels instanceof Uint8Array) || set!.labels.length !== set!.count) fail('labels must be a Uint8Array of count labels');
+  if (!Array.isArray(set!.classNames) || set!.classNames.length === 0) fail('classNames must be a non-empty list');
+}
+
 /** A file of the data set, read by whoever has it: Node from a folder, a page from a picked or dropped file. */
 export interface DataFile {
   /** Its path or name, for messages; the base name decides what it is. */

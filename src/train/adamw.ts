@@ -1,5 +1,7 @@
 // AdamW, as torch.optim.AdamW: decoupled weight decay, bias-corrected moments.
-import type { ParameterStore } from '../model/parameter-store.js';
+import { checkObject, kindOf } from '../arguments.js';
+import { UserError } from '../errors.js';
+import { ParameterStore } from '../model/parameter-store.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -26,6 +28,14 @@ export class AdamW {
   private readonly v: number;
 
   constructor(private readonly store: ParameterStore, options: AdamWOptions) {
+    if (!(store instanceof ParameterStore)) throw new UserError(`AdamW: the first argument must be a model's parameters (model.parameters), got ${kindOf(store)}`);
+    checkObject(options, 'AdamW: options');
+    for (const key of ['lr', 'eps', 'weightDecay'] as const) {
+      const value = options[key];
+      if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
+        throw new UserError(`AdamW: options.${key} must be a number ≥ 0 (got ${kindOf(value)} ${String(value)})`);
+      }
+    }
     this.lr = options.lr;
     [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;

@@ -1,8 +1,9 @@
 // Accuracy and mean cross-entropy of a model on a set of CIFAR-10 images, as the seed's evaluate().
+import { kindOf } from '../arguments.js';
 import { BatchMaker } from '../data/augment.js';
-import type { ImageSet } from '../data/cifar10.js';
+import { type ImageSet, checkImageSet } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
-import type { ViTForClassification } from '../model/vit.js';
+import { ViTForClassification } from '../model/vit.js';
 import { Random } from '../random.js';
 
 export interface EvaluateOptions {
@@ -26,6 +27,9 @@ export interface Evaluation {
  * Images are resized to the model's image_size and converted to its channels by BatchMaker.
  */
 export function evaluate(model: ViTForClassification, set: ImageSet, batchSize: number, options: EvaluateOptions = {}): Evaluation {
+  if (!(model instanceof ViTForClassification)) throw new UserError(`evaluate: model must be a ViTForClassification (got ${kindOf(model)})`);
+  model.checkUsable('evaluate');
+  checkImageSet(set, 'evaluate: set');
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size must be a whole number ≥ 1 (got ${batchSize})`);
   if (set.count === 0) throw new UserError('there are no images to evaluate on');
   const { image_size: size, num_channels: channels, num_classes: classes } = model.config;

@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { readCifar10 } from '../data/cifar10-files.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { checkObject } from '../arguments.js';
 import { unknownNameMessage } from '../did-you-mean.js';
 import { createFolders, removeCreatedFolders } from '../io/created-folders.js';
 import {
@@ -62,6 +63,8 @@ const OTHER_OPTIONS = ['config', 'initFrom', 'resume', 'engine', 'signal'] as co
 /** Trains per `options` into the experiment folder OUT/NAME; see TrainOptions and TrainCallbacks. */
 export async function train(options: TrainOptions, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
   checkOptionNames(options);
+  const givenCallbacks: unknown = callbacks;
+  checkObject(givenCallbacks, 'train: callbacks');
   if (options.initFrom !== undefined && options.resume !== undefined) {
     throw new UserError('--init-from and --resume cannot go together: a resumed run continues from its own checkpoint');
   }
@@ -104,7 +107,7 @@ export async function train(options: TrainOptions, callbacks: TrainCallbacks = {
 
 /** A misspelt option would otherwise be ignored silently (and the default used). */
 function checkOptionNames(options: TrainOptions): void {
-  if (typeof options !== 'object' || options === null) throw new UserError('train: options must be an object');
+  checkObject(options, 'train: options');
   const known = [...Object.keys(SETTINGS), ...OTHER_OPTIONS].filter((k) => k !== 'mean' && k !== 'std');
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new UserError(`train: ${unknownNameMessage('option', key, known)}`);

@@ -5,13 +5,14 @@
 //
 // Platform-free: the images come in memory and the files go to a RunStore, so `vit train` (which
 // keeps an experiment folder, see experiment-folder.ts) and the page (its storage) run this same loop.
+import { checkObject, kindOf } from '../arguments.js';
 import { BatchMaker } from '../data/augment.js';
-import type { ImageSet } from '../data/cifar10.js';
+import { type ImageSet, checkImageSet } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
 import type { ViTConfig } from '../model/config.js';
 import { ViTForClassification } from '../model/vit.js';
 import { Random } from '../random.js';
-import type { Engine } from '../runtime/engine.js';
+import { Engine } from '../runtime/engine.js';
 import { encodeModelFile } from '../weights/model-file.js';
 import { AdamW } from './adamw.js';
 import { type TrainingCheckpoint, encodeTrainingCheckpoint, restoreTrainingCheckpoint } from './checkpoint.js';
@@ -21,7 +22,7 @@ import { GradientClipper } from './gradient-clipper.js';
 import { type EpochResult, type EvaluatedOn, type Metrics, emptyMetrics, recordEpoch } from './metrics.js';
 import { augmentOptions } from './recipes.js';
 import { type Schedule, learningRateAt } from './schedule.js';
-import { type TrainSettings, settingsToJson } from './settings.js';
+import { type TrainSettings, checkSettings, settingsToJson } from './settings.js';
 
 /** Where a run's files go: an experiment folder in Node, the browser's storage in the page. */
 export interface RunStore {
@@ -134,12 +135,24 @@ export class Trainer {
   }
 
   static async create(spec: RunSpec, evaluatedOn: EvaluatedOn, store: RunStore, callbacks: TrainCallbacks = {}): Promise<Trainer> {
+    checkObject(spec, 'Trainer.create: spec');
+    if (!(spec.engine instanceof Engine)) throw new UserError(`Trainer.create: spec.engine must be an Engine (got ${kindOf(spec.engine)})`);
+    checkObject(spec.settings, 'Trainer.create: spec.settings');
+    checkSettings(spec.settings, 'Trainer.create: spec.settings');
+    if (evaluatedOn !== 'test' && evaluatedOn !== 'validation') throw new UserError(`Trainer.create: evaluatedOn must be "test" or "validation" (got ${JSON.stringify(evaluatedOn)})`);
+    for (const method of ['saveConfig', 'saveCheckpoint', 'saveMetrics', 'saveModel'] as const) {
+      if (typeof (store as Partial<RunStore> | null)?.[method] !== 'function') throw new UserError(`Trainer.create: store must be a RunStore (it lacks ${method})`);
+    }
+    const givenCallbacks: unknown = callbacks;
+    checkObject(givenCallbacks, 'Trainer.create: callbacks');
     const model = await ViTForClassification.create(spec.config, { engine: spec.engine, seed: spec.settings.seed });
     return new Trainer(model, spec.settings, store, callbacks, spec, evaluatedOn);
   }
 
   /** Trains until the settings' epochs are done or `signal` stops it after a batch; saves as it goes. */
   async train(data: TrainingData, signal?: AbortSignal): Promise<TrainOutcome> {
+    checkImageSet(data?.trainSet, 'Trainer.train: data.trainSet');
+    checkImageSet(data?.evalSet, 'Trainer.train: data.evalSet');
     const { settings, model, store } = this;
     const startEpoch = this.epochsDone;
     const batchesPerEpoch = Math.ceil(data.trainSet.count / settings.batchSize);
