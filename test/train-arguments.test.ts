@@ -1,6 +1,7 @@
 // The training parts of the library refuse what they cannot use with a UserError naming the
 // argument, instead of a TypeError from deep inside or a run on wrong data.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { readCifar10 } from '../src/data/cifar10-files.js';
 import { sampleDataDir } from '../src/data/location.js';
@@ -11,7 +12,7 @@ import { evaluate } from '../src/train/evaluate.js';
 import { train } from '../src/train/experiment-folder.js';
 import { resolveSettings } from '../src/train/settings.js';
 import { type RunStore, Trainer } from '../src/train/trainer.js';
-import { TINY_CONFIG, trainingSandbox } from './helpers.js';
+import { CLI, TINY_CONFIG, trainingSandbox } from './helpers.js';
 
 const sandbox = trainingSandbox('vit-train-arguments-');
 
@@ -55,6 +56,15 @@ describe('the training parts of the library check their arguments', () => {
     } finally {
       trainer.release();
     }
+  });
+
+  it('train: messages name the library\'s options, where `vit train` names its flags', async () => {
+    await assert.rejects(train({ expName: 'x', dataDir: sampleDataDir(), minLr: 1 }), refused(/^minLr must be a number from 0 to lr \(0\.01\)/));
+    await assert.rejects(train({ expName: 'x', dataDir: sampleDataDir(), batchSize: 0 }), refused(/^batchSize must be a whole number ≥ 1/));
+    await assert.rejects(train({ expName: 'x' }), refused(/set dataDir to a cifar-10-batches-bin folder .*sampleDataDir\(\)/));
+    const cli = spawnSync(process.execPath, [CLI, 'train', '--exp-name', 'x', '--sample', '--min-lr', '1'], { encoding: 'utf8' });
+    assert.equal(cli.status, 1);
+    assert.match(cli.stderr, /^vit: --min-lr must be a number from 0 to --lr \(0\.01\)/);
   });
 
   it('train: callbacks must be an object', async () => {

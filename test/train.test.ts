@@ -125,7 +125,7 @@ describe('train', () => {
   });
 
   it('refuses to overwrite an experiment', async () => {
-    await assert.rejects(train(tinyRun('short')), (e: unknown) => e instanceof UserError && /already holds an experiment.*--resume/.test(e.message));
+    await assert.rejects(train(tinyRun('short')), (e: unknown) => e instanceof UserError && /already holds an experiment; continue it with resume /.test(e.message));
   });
 });
 

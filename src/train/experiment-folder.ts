@@ -21,7 +21,7 @@ import { type InitialModel, initFrom } from '../weights/init-from.js';
 import { type TrainingCheckpoint, decodeTrainingCheckpoint } from './checkpoint.js';
 import { checkClasses, trainingData } from './data-sets.js';
 import { type Metrics, metricsJson } from './metrics.js';
-import { type SettingKey, SETTINGS, type TrainSettings, resolveSettings, resumedSettings, settingsFromJson } from './settings.js';
+import { type Naming, type SettingKey, SETTINGS, type TrainSettings, resolveSettings, resumedSettings, settingName, settingsFromJson } from './settings.js';
 import { type RunStore, type TrainCallbacks as LoopCallbacks, Trainer, experimentConfig } from './trainer.js';
 
 /** What `train` takes: any setting (see settings.ts; left out = the recipe's or the table's default), and these. */
@@ -60,28 +60,48 @@ export interface TrainResult {
 /** Options of `train` that are not settings. */
 const OTHER_OPTIONS = ['config', 'initFrom', 'resume', 'engine', 'signal'] as const;
 
+/** How messages name the options: `vit train`'s flags, or the library's option names. */
+interface Names {
+  readonly naming: Naming;
+  of(key: SettingKey | 'config' | 'resume'): string;
+}
+
+function namesFor(naming: Naming): Names {
+  return {
+    naming,
+    of: (key) => key === 'config' || key === 'resume' ? (naming === 'flags' ? `--${key}` : key) : settingName(key, naming),
+  };
+}
+
 /** Trains per `options` into the experiment folder OUT/NAME; see TrainOptions and TrainCallbacks. */
-export async function train(options: TrainOptions, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
+export function train(options: TrainOptions, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
+  return runExperiment(options, callbacks, 'options');
+}
+
+/** train(), with messages naming the options as `naming` says (`vit train` names its flags). */
+export async function runExperiment(options: TrainOptions, callbacks: TrainCallbacks, naming: Naming): Promise<TrainResult> {
   checkOptionNames(options);
   const givenCallbacks: unknown = callbacks;
   checkObject(givenCallbacks, 'train: callbacks');
+  const names = namesFor(naming);
   if (options.initFrom !== undefined && options.resume !== undefined) {
-    throw new UserError('--init-from and --resume cannot go together: a resumed run continues from its own checkpoint');
+    throw new UserError(`${names.of('initFrom')} and ${names.of('resume')} cannot go together: a resumed run continues from its own checkpoint`);
   }
-  const resumed = options.resume !== undefined ? readResumed(options.resume) : undefined;
+  const resumed = options.resume !== undefined ? readResumed(options.resume, names) : undefined;
   // The thread count, chosen here once: as asked, else the resumed run's (its losses stay bit-identical), else the default.
   const threads = options.threads ?? resumed?.saved.threads;
   const engine = options.engine ?? (await getEngine(threads !== undefined ? { threads } : {}));
   const initial = options.initFrom !== undefined
-    ? initFrom(options.initFrom, options.config ?? {}, { seed: options.seed ?? 0, source: '--config' })
+    ? initFrom(options.initFrom, options.config ?? {}, { seed: options.seed ?? 0, source: names.of('config') })
     : undefined;
-  const settings = resumed ? resumeSettings(resumed, options, engine, callbacks) : freshSettings(options, engine, initial);
-  const config = resumed ? resumed.checkpoint.config : initial ? initial.config : resolveConfig((options.config ?? {}) as Record<string, unknown>, '--config');
+  const settings = resumed ? resumeSettings(resumed, options, engine, callbacks, names) : freshSettings(options, engine, initial, names);
+  const config = resumed ? resumed.checkpoint.config
+    : initial ? initial.config : resolveConfig((options.config ?? {}) as Record<string, unknown>, names.of('config'));
 
   // Data first: a missing data folder must not leave an empty experiment folder behind.
   const data = trainingData(readCifar10(settings.dataDir, 'train'), () => readCifar10(settings.dataDir, 'test'), settings);
-  checkClasses(config.num_classes, data.trainSet, 'the model (--config)', `the data in ${settings.dataDir}`);
-  const folder = ExperimentFolder.open(resolve(settings.outDir, settings.expName), resumed?.dir ?? null, callbacks);
+  checkClasses(config.num_classes, data.trainSet, `the model (${names.of('config')})`, `the data in ${settings.dataDir}`);
+  const folder = ExperimentFolder.open(resolve(settings.outDir, settings.expName), resumed?.dir ?? null, callbacks, names);
   try {
     const spec = { engine, config, settings, ...(resumed ? { resume: resumed.checkpoint } : {}), ...(initial ? { initialParams: initial.params } : {}) };
     const trainer = await Trainer.create(spec, data.evaluatedOn, folder, callbacks);
@@ -138,10 +158,11 @@ class ExperimentFolder implements RunStore {
    * Prepares `dir` for a run: a new experiment must not overwrite another (`resumedFrom` is the
    * folder a resumed run came from); the folder is created and locked before anything is written.
    */
-  static open(dir: string, resumedFrom: string | null, callbacks: TrainCallbacks): ExperimentFolder {
-    const names = existingNames(dir);
-    if (resumedFrom !== dir && names.some((n) => EXPERIMENT_MARKERS.includes(n))) {
-      throw new UserError(`${dir} already holds an experiment; continue it with --resume ${dir}, choose another --exp-name, or remove the folder`);
+  static open(dir: string, resumedFrom: string | null, callbacks: TrainCallbacks, names: Names): ExperimentFolder {
+    const existing = existingNames(dir);
+    if (resumedFrom !== dir && existing.some((n) => EXPERIMENT_MARKERS.includes(n))) {
+      throw new UserError(`${dir} already holds an experiment; continue it with ${names.of('resume')} ${dir}, ` +
+        `choose another ${names.of('expName')}, or remove the folder`);
     }
     const created = createFolders(dir);
     const folder = new ExperimentFolder(dir, callbacks, created, resumedFrom === dir);
@@ -151,7 +172,7 @@ class ExperimentFolder implements RunStore {
       removeCreatedFolders(created);
       throw error;
     }
-    removeStaleTemporaries(dir, names);
+    removeStaleTemporaries(dir, existing);
     return folder;
   }
 
@@ -250,10 +271,10 @@ interface Resumed {
 }
 
 /** `path`: an experiment folder, or its checkpoint file. */
-function readResumed(path: string): Resumed {
+function readResumed(path: string, names: Names): Resumed {
   const isFile = existsSync(path) && !statSync(path).isDirectory();
   if (isFile && basename(path) !== CHECKPOINT_FILE) {
-    throw new UserError(`--resume ${path}: expected an experiment folder (or its ${CHECKPOINT_FILE}), not another file`);
+    throw new UserError(`${names.of('resume')} ${path}: expected an experiment folder (or its ${CHECKPOINT_FILE}), not another file`);
   }
   const dir = resolve(isFile ? dirname(path) : path);
   const checkpoint = readTrainingCheckpoint(join(dir, CHECKPOINT_FILE));
@@ -261,7 +282,11 @@ function readResumed(path: string): Resumed {
   return { dir, checkpoint, saved };
 }
 
-function missingDataDir(): never {
+function missingDataDir(names: Names): never {
+  if (names.naming === 'options') {
+    throw new UserError("no CIFAR-10 data folder given: set dataDir to a cifar-10-batches-bin folder ('vit data cifar10' " +
+      'downloads one), or to sampleDataDir() for the small sample bundled with vit-ts');
+  }
   throw new UserError("no CIFAR-10 data folder given: pass --data DIR (run 'vit data cifar10' to download the data) " +
     'or --sample to use the small sample bundled with vit-ts');
 }
@@ -277,16 +302,16 @@ function givenSettings(options: TrainOptions): Partial<Record<SettingKey, unknow
 }
 
 /** A new run's settings; `initial` is the --init-from model, whose normalization the run keeps. */
-function freshSettings(options: TrainOptions, engine: Engine, initial: InitialModel | undefined): TrainSettings {
+function freshSettings(options: TrainOptions, engine: Engine, initial: InitialModel | undefined, names: Names): TrainSettings {
   return resolveSettings({
     ...givenSettings(options),
     outDir: resolve(options.outDir ?? SETTINGS.outDir.default as string),
-    dataDir: resolve(options.dataDir ?? missingDataDir()),
+    dataDir: resolve(options.dataDir ?? missingDataDir(names)),
     threads: engine.threads,
     initFrom: options.initFrom !== undefined ? resolve(options.initFrom) : null,
     mean: initial?.preprocessor ? [...initial.preprocessor.mean] : undefined,
     std: initial?.preprocessor ? [...initial.preprocessor.std] : undefined,
-  });
+  }, names.naming);
 }
 
 /**
@@ -294,32 +319,33 @@ function freshSettings(options: TrainOptions, engine: Engine, initial: InitialMo
  * It continues in the folder it resumes — never where a path saved in the checkpoint points — or,
  * when `outDir` is given, in a new folder OUT/NAME (a fork).
  */
-function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine, callbacks: TrainCallbacks): TrainSettings {
+function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine, callbacks: TrainCallbacks, names: Names): TrainSettings {
   const { saved, checkpoint } = resumed;
   const forked = options.outDir !== undefined;
   const place = forked
     ? { outDir: resolve(options.outDir!), expName: options.expName ?? basename(resumed.dir) }
     : { outDir: dirname(resumed.dir), expName: basename(resumed.dir) };
   if (!forked && options.expName !== undefined && options.expName !== place.expName) {
-    callbacks.onNotice?.(`Continuing in ${resumed.dir}, the folder being resumed (--exp-name ${options.expName} applies ` +
-      'only with --out, to continue into a new folder)');
+    callbacks.onNotice?.(`Continuing in ${resumed.dir}, the folder being resumed (${names.of('expName')} ${options.expName} applies ` +
+      `only with ${names.of('outDir')}, to continue into a new folder)`);
   }
-  const settings = resumedSettings(saved, { ...givenSettings(options), ...place, threads: engine.threads });
+  const settings = resumedSettings(saved, { ...givenSettings(options), ...place, threads: engine.threads }, names.naming);
   if (options.config !== undefined) {
-    const asked = resolveConfig(options.config as Record<string, unknown>, '--config');
+    const asked = resolveConfig(options.config as Record<string, unknown>, names.of('config'));
     if (JSON.stringify(asked) !== JSON.stringify(checkpoint.config)) {
-      throw new UserError('--config differs from the model of the run being resumed; a resumed run keeps its model');
+      throw new UserError(`${names.of('config')} differs from the model of the run being resumed; a resumed run keeps its model`);
     }
   }
+  const epochs = names.of('epochs');
   if (settings.epochs < checkpoint.epoch) {
-    throw new UserError(`--epochs ${settings.epochs} is fewer than the ${checkpoint.epoch} epochs the run being resumed has done`);
+    throw new UserError(`${epochs} ${settings.epochs} is fewer than the ${checkpoint.epoch} epochs the run being resumed has done`);
   }
   if (settings.threads !== saved.threads) {
     callbacks.onNotice?.(`The run was trained on ${saved.threads} thread(s) and continues on ${settings.threads}: ` +
       'the losses may differ in the last digits from an uninterrupted run.');
   }
   if (settings.epochs !== saved.epochs && settings.schedule !== 'constant') {
-    callbacks.onNotice?.(`--epochs changed from ${saved.epochs} to ${settings.epochs}: the learning rate schedule is ` +
+    callbacks.onNotice?.(`${epochs} changed from ${saved.epochs} to ${settings.epochs}: the learning rate schedule is ` +
       'stretched to the new length from here on.');
   }
   return settings;

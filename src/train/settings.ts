@@ -173,23 +173,27 @@ void hyperparametersAreSettings;
 const KEYS = Object.keys(SETTINGS) as SettingKey[];
 const setting = (key: SettingKey): Setting<unknown> => SETTINGS[key] as Setting<unknown>;
 
-/** How messages name a setting: its flag, else its label. */
-export function settingName(key: SettingKey): string {
+/** How messages name settings: by `vit train`'s flags (--batch-size), or by the library's option names (batchSize). */
+export type Naming = 'flags' | 'options';
+
+/** How messages name a setting: its flag (else its label), or its option name. */
+export function settingName(key: SettingKey, naming: Naming = 'flags'): string {
   const s = setting(key);
+  if (naming === 'options') return s.flag !== undefined ? key : s.label ?? key;
   return s.flag ?? s.label ?? key;
 }
 
 /** A run's settings: `given` (undefined = not given) over the recipe's and the table's defaults, checked. */
-export function resolveSettings(given: Partial<Record<SettingKey, unknown>>): TrainSettings {
+export function resolveSettings(given: Partial<Record<SettingKey, unknown>>, naming: Naming = 'flags'): TrainSettings {
   const recipe = given.recipe ?? SETTINGS.recipe.default;
-  checkOne('recipe', recipe);
+  checkOne('recipe', recipe, null, naming);
   const values: Partial<Record<SettingKey, unknown>> = {};
   for (const key of KEYS) {
     const d = setting(key).default;
     values[key] = given[key] !== undefined ? given[key] : typeof d === 'function' ? (d as (r: RecipeName) => unknown)(recipe as RecipeName) : d;
-    if (values[key] === undefined) throw new UserError(`${settingName(key)} is required`);
+    if (values[key] === undefined) throw new UserError(`${settingName(key, naming)} is required`);
   }
-  return checkSettings(values, null);
+  return checkSettings(values, null, naming);
 }
 
 /** The recipe's hyper-parameters with `overrides` (the options a user set) on top, checked. */
@@ -201,17 +205,20 @@ export function resolveHyperparameters(recipe: RecipeName, overrides: Partial<Hy
   return h;
 }
 
-function checkOne(key: SettingKey, value: unknown, source: string | null = null): void {
+function checkOne(key: SettingKey, value: unknown, source: string | null = null, naming: Naming = 'flags'): void {
   const why = setting(key).check(value);
   if (why === null) return;
-  throw new UserError(`${source === null ? '' : `${source}: `}${settingName(key)} ${why} (got ${JSON.stringify(value)})`);
+  throw new UserError(`${source === null ? '' : `${source}: `}${settingName(key, naming)} ${why} (got ${JSON.stringify(value)})`);
 }
 
 /** Checks every setting of `values` (and that the cosine's floor is below its peak); `source` names a file they came from. */
-export function checkSettings(values: Partial<Record<SettingKey, unknown>>, source: string | null): TrainSettings {
-  for (const key of KEYS) checkOne(key, values[key], source);
+export function checkSettings(values: Partial<Record<SettingKey, unknown>>, source: string | null, naming: Naming = 'flags'): TrainSettings {
+  for (const key of KEYS) checkOne(key, values[key], source, naming);
   const s = values as TrainSettings;
-  if (s.minLr > s.lr) throw new UserError(`${source === null ? '' : `${source}: `}--min-lr must be a number from 0 to --lr (${s.lr}) (got ${s.minLr})`);
+  if (s.minLr > s.lr) {
+    throw new UserError(`${source === null ? '' : `${source}: `}${settingName('minLr', naming)} must be a number from 0 to ` +
+      `${settingName('lr', naming)} (${s.lr}) (got ${s.minLr})`);
+  }
   return s;
 }
 
@@ -240,25 +247,25 @@ export function settingsFromJson(json: Record<string, unknown>, source: string):
 
 // --- resuming ------------------------------------------------------------------------------------
 
-/** The settings a resumed run may change (they do not change what is computed), by name. */
-export const RESUMABLE_NAMES: readonly string[] = KEYS.filter((k) => setting(k).resumable).map(settingName);
+/** The settings a resumed run may change (they do not change what is computed). */
+const RESUMABLE: readonly SettingKey[] = KEYS.filter((k) => setting(k).resumable);
 
 /**
  * The resumed run's settings: `saved` with the options `given` now on top. Only resumable settings
  * may differ; anything else would silently make a different run.
  */
-export function resumedSettings(saved: TrainSettings, given: Partial<Record<SettingKey, unknown>>): TrainSettings {
+export function resumedSettings(saved: TrainSettings, given: Partial<Record<SettingKey, unknown>>, naming: Naming = 'flags'): TrainSettings {
   const merged: Record<string, unknown> = { ...saved };
   for (const key of KEYS) {
     const value = given[key];
     if (value === undefined) continue;
     if (!setting(key).resumable && JSON.stringify(value) !== JSON.stringify(saved[key])) {
-      throw new UserError(`${settingName(key)} ${JSON.stringify(value)} differs from the run being resumed ` +
-        `(${JSON.stringify(saved[key])}); a resumed run keeps its options except ${RESUMABLE_NAMES.join(', ')}`);
+      throw new UserError(`${settingName(key, naming)} ${JSON.stringify(value)} differs from the run being resumed ` +
+        `(${JSON.stringify(saved[key])}); a resumed run keeps its options except ${RESUMABLE.map((k) => settingName(k, naming)).join(', ')}`);
     }
     merged[key] = value;
   }
-  return checkSettings(merged, null);
+  return checkSettings(merged, null, naming);
 }
 
 /** The settings that have a flag, with their keys: what `vit train` offers. */

@@ -245,7 +245,7 @@ export class Trainer {
 
   private diverged(what: string): UserError {
     const kept = this.epochsDone > 0 ? `; ${this.store.location} keeps the checkpoint and metrics of epoch ${this.epochsDone}` : '';
-    return new UserError(`training diverged: ${what}; try a lower --lr, --clip-grad 1 or a longer --warmup-epochs${kept}`);
+    return new UserError(`training diverged: ${what}; try a lower learning rate (lr), gradient clipping (clipGrad 1) or a longer warmup (warmupEpochs)${kept}`);
   }
 
   /** Accuracy and mean cross-entropy on `evalSet`, normalized as the training images. */

@@ -1,6 +1,6 @@
 // `vit train`: trains a ViT on CIFAR-10 into an experiment folder, as the seed's train.py does.
 import { type Command, Option } from 'commander';
-import { type TrainOptions, train } from '../../train/experiment-folder.js';
+import { type TrainOptions, runExperiment } from '../../train/experiment-folder.js';
 import { progressReporter } from '../../train/progress.js';
 import { type SettingKey, flaggedSettings } from '../../train/settings.js';
 import { readConfigFlag } from '../options.js';
@@ -82,7 +82,7 @@ async function trainCommand(options: TrainOptions): Promise<void> {
   };
   process.on('SIGINT', onInterrupt);
   try {
-    const result = await train({ ...options, signal: controller.signal }, reporter);
+    const result = await runExperiment({ ...options, signal: controller.signal }, reporter, 'flags');
     if (result.stopped) {
       process.stdout.write(result.epochsDone === 0
         ? 'Stopped before the first epoch ended: nothing was saved; run the same command again to start over.\n'
