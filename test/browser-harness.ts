@@ -2,9 +2,9 @@
 // built page served by `vit app`'s own server (cross-origin isolated or not), pages that collect
 // their console errors and uncaught exceptions, and where screenshots go.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before } from 'node:test';
+import { after, afterEach, before } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../src/app/chromium.js';
 import { serveFolder, type RunningServer } from '../src/app/serve.js';
@@ -59,10 +59,18 @@ export interface BrowserHarness {
 export function browserHarness(): BrowserHarness {
   let browser: Browser | undefined;
   const servers = new Map<string, Promise<RunningServer>>();
+  // How many of the file's tests drove a page, said in the test output: the browser tests ran, in which Chromium.
+  let pageOpened = false;
+  let pageTests = 0;
   before(async () => {
     browser = await launchChromium();
   });
+  afterEach(() => {
+    if (pageOpened) pageTests++;
+    pageOpened = false;
+  });
   after(async () => {
+    console.log(`Chromium ${browser?.version() ?? '(not started)'}: ${pageTests} test${pageTests === 1 ? '' : 's'} of ${basename(process.argv[1] ?? '?')} ran in the browser`);
     await browser?.close();
     // A server that failed to start has nothing to close (its test already failed).
     await Promise.all([...servers.values()].map((server) => server.then((running) => running.close(), () => undefined)));
@@ -86,6 +94,7 @@ export function browserHarness(): BrowserHarness {
 
   const open = async (path = '', options: OpenOptions = {}): Promise<OpenPage> => {
     const base = await serve(options);
+    pageOpened = true;
     const context = await launched().newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
     const page = await context.newPage();
     const consoleErrors: string[] = [];
