@@ -11,7 +11,7 @@ import { writeIntoFolder } from '../io/created-folders.js';
 import { readSafetensors, readSafetensorsHeader } from '../io/safetensors.js';
 import { readUserFile } from '../io/user-files.js';
 import type { ViTConfig } from '../model/config.js';
-import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX, PREPROCESSOR_FILE } from '../io/experiment-layout.js';
+import { CONFIG_FILE, PREPROCESSOR_FILE } from '../io/experiment-layout.js';
 import { toHfConfig } from './hf-config.js';
 import { type Layout, detectLayout, toCanonical } from './layouts.js';
 import { encodeModelFile } from './model-file.js';
@@ -21,6 +21,7 @@ import {
   chooseWeights,
   configFromMetadata,
   interpretConfig,
+  modelEntries,
   parseJsonObject,
   parsePreprocessor,
 } from './model-config.js';
@@ -29,8 +30,6 @@ export type { Preprocessor } from './model-config.js';
 
 export interface ModelFiles {
   weightsPath: string;
-  /** The prefix of the parameters' names in the file: '' but in a training checkpoint. */
-  tensorPrefix: string;
   config: ViTConfig;
   layout: Layout;
   preprocessor?: Preprocessor;
@@ -57,7 +56,7 @@ export function resolveModelPath(path: string): ModelFiles {
   let weightsPath: string | undefined;
   if (stat.isDirectory()) {
     dir = path;
-  } else if (basename(path) === 'config.json') {
+  } else if (basename(path) === CONFIG_FILE) {
     dir = dirname(path); // the user pointed at the model's config: load the model in its folder
   } else if (path.endsWith('.safetensors')) {
     dir = dirname(path);
@@ -66,17 +65,16 @@ export function resolveModelPath(path: string): ModelFiles {
     throw new UserError(`${path}: not a .safetensors file; ${EXPECTED}`);
   }
 
-  const configPath = join(dir, 'config.json');
+  const configPath = join(dir, CONFIG_FILE);
   const fromJson = statOrNull(configPath)?.isFile() ? interpretConfig(readJson(configPath), configPath) : undefined;
   weightsPath ??= join(dir, chooseWeights(readdirSync(dir), fromJson?.hf ?? false, dir));
-  const config = fromJson?.config ?? configFromMetadata(readSafetensorsHeader(weightsPath).metadata, weightsPath);
+  const header = readSafetensorsHeader(weightsPath);
+  const config = fromJson?.config ?? configFromMetadata(header.metadata, weightsPath);
   if (config === undefined) {
     throw new UserError(`${weightsPath}: no config.json beside it and no "config" in its metadata; the model's shape is unknown`);
   }
-  const tensorPrefix = basename(weightsPath) === CHECKPOINT_FILE ? CHECKPOINT_PARAM_PREFIX : '';
-  const names = [...readSafetensorsHeader(weightsPath).entries.keys()].filter((n) => n.startsWith(tensorPrefix));
-  const layout = detectLayout(names.map((n) => n.slice(tensorPrefix.length)), weightsPath);
-  const files: ModelFiles = { weightsPath, tensorPrefix, config, layout };
+  const layout = detectLayout(modelEntries(header.entries, weightsPath).keys(), weightsPath);
+  const files: ModelFiles = { weightsPath, config, layout };
   const preprocessorPath = join(dir, PREPROCESSOR_FILE);
   if (statOrNull(preprocessorPath)?.isFile()) files.preprocessor = parsePreprocessor(readJson(preprocessorPath), config, preprocessorPath);
   return files;
@@ -86,10 +84,7 @@ export function resolveModelPath(path: string): ModelFiles {
 export function loadCheckpoint(path: string): { config: ViTConfig; params: Map<string, Float32Array>; files: ModelFiles } {
   const files = resolveModelPath(path);
   const { tensors } = readSafetensors(files.weightsPath);
-  // A training checkpoint also holds the optimizer's moments: keep the parameters alone.
-  const prefix = files.tensorPrefix;
-  const own = new Map([...tensors].filter(([name]) => name.startsWith(prefix)).map(([name, t]) => [name.slice(prefix.length), t]));
-  return { config: files.config, params: toCanonical(own, files.config, files.weightsPath), files };
+  return { config: files.config, params: toCanonical(modelEntries(tensors, files.weightsPath), files.config, files.weightsPath), files };
 }
 
 export interface SaveOptions {

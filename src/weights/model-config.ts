@@ -3,7 +3,7 @@
  * finding a model that needs no file system, shared by `--model` in Node and the page.
  */
 import { UserError } from '../errors.js';
-import { CHECKPOINT_FILE, FINAL_MODEL_FILE, epochOfModelFile } from '../io/experiment-layout.js';
+import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX, FINAL_MODEL_FILE, epochOfModelFile } from '../io/experiment-layout.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
 import { fromHfConfig } from './hf-config.js';
 
@@ -52,6 +52,17 @@ export function chooseWeights(names: readonly string[], hf: boolean, folder: str
 }
 
 /** Parses `text` as a JSON object; `source` names the file in errors. */
+/**
+ * The model's own entries of the weights file `fileName` (tensors, or a header's entries), by name:
+ * all of them, but in a training checkpoint only the parameters — beside them are the optimizer's
+ * moments — with their prefix removed.
+ */
+export function modelEntries<T>(entries: Iterable<[string, T]>, fileName: string): Map<string, T> {
+  const base = fileName.slice(Math.max(fileName.lastIndexOf('/'), fileName.lastIndexOf('\\')) + 1);
+  const prefix = base === CHECKPOINT_FILE ? CHECKPOINT_PARAM_PREFIX : '';
+  return new Map([...entries].filter(([name]) => name.startsWith(prefix)).map(([name, entry]) => [name.slice(prefix.length), entry]));
+}
+
 export function parseJsonObject(text: string, source: string): Record<string, unknown> {
   let json: unknown;
   try {

@@ -4,7 +4,7 @@
  * (config.json + model.safetensors [+ preprocessor_config.json]). The platform-free twin of loadCheckpoint.
  */
 import { UserError } from '../errors.js';
-import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX, CONFIG_FILE, PREPROCESSOR_FILE } from '../io/experiment-layout.js';
+import { CONFIG_FILE, PREPROCESSOR_FILE } from '../io/experiment-layout.js';
 import { parseSafetensors } from '../io/safetensors-format.js';
 import type { ViTConfig } from '../model/config.js';
 import { type Layout, detectLayout, toCanonical } from './layouts.js';
@@ -14,6 +14,7 @@ import {
   chooseWeights,
   configFromMetadata,
   interpretConfig,
+  modelEntries,
   parseJsonObject,
   parsePreprocessor,
 } from './model-config.js';
@@ -53,9 +54,7 @@ export function modelFromFiles(files: readonly NamedBytes[]): ModelInMemory {
   const { tensors, metadata } = parseSafetensors(file.bytes, file.name);
   const config = fromJson?.config ?? configFromMetadata(metadata, file.name);
   if (config === undefined) throw new UserError(`${file.name}: no config.json with it and no "config" in its metadata; the model's shape is unknown`);
-  // A training checkpoint also holds the optimizer's moments: keep the parameters alone.
-  const prefix = baseName(file.name) === CHECKPOINT_FILE ? CHECKPOINT_PARAM_PREFIX : '';
-  const own = new Map([...tensors].filter(([name]) => name.startsWith(prefix)).map(([name, t]) => [name.slice(prefix.length), t]));
+  const own = modelEntries(tensors, file.name);
   const model: ModelInMemory = { name: file.name, config, params: toCanonical(own, config, file.name), layout: detectLayout(own.keys(), file.name) };
   if (preprocessorFile) model.preprocessor = parsePreprocessor(parseJsonObject(text(preprocessorFile), preprocessorFile.name), config, preprocessorFile.name);
   return model;
