@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve, win32 } from 'node:path';
 import { ReadEntry, extract } from 'tar';
 import { UserError } from '../errors.js';
 import { createFolders, removeCreatedFolders } from '../io/created-folders.js';
+import { processAlive } from '../io/processes.js';
 import { RECORD_BYTES } from './cifar10.js';
 import { CIFAR10_FOLDER, defaultDataDir } from './location.js';
 
@@ -123,17 +124,7 @@ function removeStaleTemporaries(parent: string, base: string): void {
     const match = pattern.exec(name);
     if (!match || match[1] !== base) continue;
     const pid = Number(match[2]);
-    if (pid !== process.pid && !processExists(pid)) rmSync(join(parent, name), { recursive: true, force: true });
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (!processAlive(pid)) rmSync(join(parent, name), { recursive: true, force: true });
   }
 }
 

@@ -1,14 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
+import { processAlive } from './processes.js';
 import { fileSystemError } from './user-files.js';
 
 // Temp names use crypto rather than the seeded generator: they are not results, and drawing
 // from the run's generator would shift every later random number.
 function tempPath(path: string): string {
   return join(dirname(path), `${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+/**
+ * A process killed while writing leaves its temp file (the target itself is whole): removes those
+ * among `names` in `dir` whose process no longer runs.
+ */
+export function removeStaleTemporaries(dir: string, names: readonly string[]): void {
+  for (const name of names) {
+    const match = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    if (match && !processAlive(Number(match[1]))) rmSync(join(dir, name), { force: true });
+  }
 }
 
 function missingFolder(path: string): UserError {

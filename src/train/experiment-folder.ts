@@ -5,15 +5,15 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync 
 import { basename, dirname, join, resolve } from 'node:path';
 import { readCifar10 } from '../data/cifar10-files.js';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../io/atomic.js';
 import { checkObject } from '../arguments.js';
 import { unknownNameMessage } from '../did-you-mean.js';
 import { createFolders, removeCreatedFolders } from '../io/created-folders.js';
 import {
   CHECKPOINT_FILE, CONFIG_FILE, EXPERIMENT_MARKERS, FINAL_MODEL_FILE, LOCK_FILE, METRICS_FILE, PREPROCESSOR_FILE, epochModelFile,
 } from '../io/experiment-layout.js';
-import { readSafetensorsBytes } from '../io/safetensors.js';
-import { fileSystemError } from '../io/user-files.js';
+import { processAlive } from '../io/processes.js';
+import { fileSystemError, readUserFile } from '../io/user-files.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
 import { type Engine, getEngine } from '../runtime/engine.js';
 import { writePreprocessorConfig } from '../weights/files.js';
@@ -260,7 +260,7 @@ function existingNames(dir: string): string[] {
 
 /** Reads and checks the training checkpoint at `path` (see checkpoint.ts). */
 export function readTrainingCheckpoint(path: string): TrainingCheckpoint {
-  return decodeTrainingCheckpoint(readSafetensorsBytes(path), path);
+  return decodeTrainingCheckpoint(readUserFile(path), path);
 }
 
 /** A run being resumed: its folder, its checkpoint and the settings saved in it. */
@@ -349,23 +349,4 @@ function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine,
       'stretched to the new length from here on.');
   }
   return settings;
-}
-
-/** A run killed while writing leaves its temp file (NAME.tmp-PID-HEX, see io/atomic); the target itself is whole. */
-function removeStaleTemporaries(dir: string, names: readonly string[]): void {
-  for (const name of names) {
-    const match = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
-    if (match && !processAlive(Number(match[1]))) rmSync(join(dir, name), { force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
