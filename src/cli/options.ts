@@ -27,18 +27,6 @@ export function nonNegativeInteger(flag: string): (value: string) => number {
   };
 }
 
-/** A parser for a finite number, optionally bounded to [min, max]. */
-export function finiteNumber(flag: string, min = -Infinity, max = Infinity): (value: string) => number {
-  return (value) => {
-    const n = parseDecimal(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-      const range = min === -Infinity && max === Infinity ? 'a number' : `a number from ${min} to ${max}`;
-      throw new UserError(`${flag} must be ${range} (got "${value}")`);
-    }
-    return n;
-  };
-}
-
 /** `--model PATH`, required: what loadCheckpoint accepts. */
 export function modelOption(): Option {
   return new Option('--model <path>', 'the model: a .safetensors file, an experiment folder or a Hugging Face model folder')

@@ -36,12 +36,7 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
 
 export function readSafetensors(path: string): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
   checkPath(path, 'readSafetensors');
-  return parseSafetensors(readSafetensorsBytes(path), path);
-}
-
-/** A .safetensors file's bytes, unparsed; a missing or unreadable file is a UserError naming it. */
-export function readSafetensorsBytes(path: string): Uint8Array {
-  return readUserFile(path);
+  return parseSafetensors(readUserFile(path), path);
 }
 
 function checkPath(path: unknown, caller: string): void {

@@ -201,7 +201,7 @@ export function resolveHyperparameters(recipe: RecipeName, overrides: Partial<Hy
   checkOne('recipe', recipe);
   const h = { ...RECIPES[recipe], ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
   for (const key of Object.keys(h) as (keyof Hyperparameters)[]) checkOne(key, h[key]);
-  if (h.minLr > h.lr) throw new UserError(`--min-lr must be a number from 0 to --lr (${h.lr}) (got ${h.minLr})`);
+  checkFloorBelowPeak(h, null, 'flags');
   return h;
 }
 
@@ -215,11 +215,15 @@ function checkOne(key: SettingKey, value: unknown, source: string | null = null,
 export function checkSettings(values: Partial<Record<SettingKey, unknown>>, source: string | null, naming: Naming = 'flags'): TrainSettings {
   for (const key of KEYS) checkOne(key, values[key], source, naming);
   const s = values as TrainSettings;
-  if (s.minLr > s.lr) {
-    throw new UserError(`${source === null ? '' : `${source}: `}${settingName('minLr', naming)} must be a number from 0 to ` +
-      `${settingName('lr', naming)} (${s.lr}) (got ${s.minLr})`);
-  }
+  checkFloorBelowPeak(s, source, naming);
   return s;
+}
+
+/** The cosine's floor may not exceed its peak: the one check that spans two settings. */
+function checkFloorBelowPeak(h: Pick<Hyperparameters, 'lr' | 'minLr'>, source: string | null, naming: Naming): void {
+  if (h.minLr <= h.lr) return;
+  throw new UserError(`${source === null ? '' : `${source}: `}${settingName('minLr', naming)} must be a number from 0 to ` +
+    `${settingName('lr', naming)} (${h.lr}) (got ${h.minLr})`);
 }
 
 // --- saved form: config.json's "training" and the checkpoint ------------------------------------
