@@ -4,7 +4,7 @@ import { averageClsAttention } from '../../../src/model/cls-attention.js';
 import type { AppContext } from '../context.js';
 import { createAttentionChoice } from './attention-choice.js';
 import { card, element } from './dom.js';
-import { acceptDrops, displayName, pickerButton } from './file-intake.js';
+import { acceptDrops, displayName, pickerButton } from '../file-intake.js';
 import { inferenceClient } from './inference-client.js';
 import { overlayCanvas, rgbCanvas } from './pictures.js';
 import type { Requests } from './protocol.js';

@@ -5,7 +5,7 @@ import type { Normalization } from '../../../src/pixels.js';
 import { encodeModelFile } from '../../../src/weights/model-file.js';
 import { type ModelInMemory, modelFromFiles } from '../../../src/weights/model-in-memory.js';
 import type { AppContext, CurrentModel } from '../context.js';
-import { acceptDrops, displayName, pickerButton } from './file-intake.js';
+import { acceptDrops, displayName, pickerButton } from '../file-intake.js';
 import { card, element } from './dom.js';
 
 /** The files of a model folder the page reads; anything else dropped with them is left alone. */

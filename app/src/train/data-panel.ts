@@ -1,5 +1,6 @@
 // The Data card: the bundled sample, or the user's CIFAR-10 picked or dropped; what is loaded,
 // with each file's SHA-256.
+import { acceptDrops } from '../file-intake.js';
 import type { FileChecksum } from './protocol.js';
 
 export class DataPanel {
@@ -34,16 +35,8 @@ export class DataPanel {
     const hint = document.createElement('span');
     hint.textContent = 'Your CIFAR-10: drop or pick cifar-10-binary.tar.gz, or its data_batch_N.bin and test_batch.bin files.';
     drop.append(hint, document.createElement('br'), input);
-    drop.addEventListener('dragover', (event) => {
-      event.preventDefault();
-      drop.classList.add('over');
-    });
-    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-    drop.addEventListener('drop', (event) => {
-      event.preventDefault();
-      drop.classList.remove('over');
-      const files = [...(event.dataTransfer?.files ?? [])];
-      if (files.length > 0 && !input.disabled) handlers.useFiles(files);
+    acceptDrops(drop, (files) => {
+      if (!input.disabled) handlers.useFiles(files);
     });
 
     this.status = document.createElement('p');
