@@ -15,7 +15,7 @@ if (!isolated) {
   warning.textContent =
     'This page is not cross-origin isolated, so training and inference run on one thread. ' +
     'Serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp ' +
-    '(`npx vit app` does) to use every core.';
+    '(`npx vit-ts app` does) to use every core.';
   warning.hidden = false;
 }
 
