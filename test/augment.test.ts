@@ -188,6 +188,34 @@ test('a padded random crop is a shift with zero fill', () => {
   assert.ok(seen.size > 10, `only ${seen.size} distinct shifts`);
 });
 
+test('padded crops draw top, left, then the flip per image, and leave the generator where the draws end', () => {
+  // What reproducible and resumable runs rely on: the same draws in the same order as ever.
+  const set = makeSet(5);
+  const indices = [3, 0, 4, 1, 2];
+  const out = new Float32Array(5 * 3 * PLANE);
+  const rng = new Random(11);
+  new BatchMaker(SIZE, 3, { cropPadding: 4, horizontalFlip: true }, rng).fill(out, set, indices, 0, 5, true);
+  const draws = new Random(11);
+  const zero = Math.fround((0 - 0.5) / 0.5);
+  indices.forEach((image, i) => {
+    const top = draws.int(9) - 4;
+    const left = draws.int(9) - 4;
+    const mirror = draws.uniform() < 0.5;
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < SIZE; y++) {
+        for (let x = 0; x < SIZE; x++) {
+          const sy = y + top;
+          const sx = (mirror ? SIZE - 1 - x : x) + left;
+          const inside = sy >= 0 && sx >= 0 && sy < SIZE && sx < SIZE;
+          const expected = inside ? Math.fround((byte(set, image, c, sy, sx) / 255 - 0.5) / 0.5) : zero;
+          assert.equal(out[((i * 3 + c) * SIZE + y) * SIZE + x], expected, `image ${i}, channel ${c}, (${y}, ${x})`);
+        }
+      }
+    }
+  });
+  assert.deepEqual(rng.state(), draws.state());
+});
+
 test('one channel gives the luma of the image', () => {
   const set = makeSet(1);
   const out = new Float32Array(PLANE);

@@ -186,26 +186,43 @@ export class BatchMaker {
     }
   }
 
+  /**
+   * The no-resampling case: the whole image or a padded crop, a shift by whole pixels. Each output
+   * is one source byte (0 outside the image) through the lookup table: the same values as bilinear
+   * sampling at weight 0 gives, at a fraction of its cost, and this runs on every training step.
+   */
+  private writeShifted(out: Float32Array, offset: number, images: Uint8Array, imageStart: number, box: CropBox, mirror: boolean): void {
+    const size = CIFAR10_SIZE;
+    const lookup = this.lookup;
+    for (let c = 0; c < CIFAR10_CHANNELS; c++) {
+      const table = c * 256;
+      for (let y = 0; y < size; y++) {
+        const to = offset + (c * size + y) * size;
+        const sourceY = box.top + y;
+        if (sourceY < 0 || sourceY >= size) {
+          out.fill(lookup[table]!, to, to + size);
+          continue;
+        }
+        const from = imageStart + c * size * size + sourceY * size;
+        for (let x = 0; x < size; x++) {
+          const sourceX = box.left + x;
+          const value = sourceX >= 0 && sourceX < size ? images[from + sourceX]! : 0;
+          out[to + (mirror ? size - 1 - x : x)] = lookup[table + value]!;
+        }
+      }
+    }
+  }
+
   private writeImage(out: Float32Array, offset: number, images: Uint8Array, imageStart: number, box: CropBox, mirror: boolean): void {
     const size = this.imageSize;
     const plane = CIFAR10_SIZE * CIFAR10_SIZE;
-    const whole = box.top === 0 && box.left === 0 && box.height === CIFAR10_SIZE && box.width === CIFAR10_SIZE;
-    if (whole && size === CIFAR10_SIZE && this.channels === CIFAR10_CHANNELS) {
-      // No resampling: each output is one source byte
-      const lookup = this.lookup;
-      for (let c = 0; c < this.channels; c++) {
-        const table = c * 256;
-        for (let y = 0; y < size; y++) {
-          const row = c * plane + y * size;
-          const from = imageStart + row;
-          const to = offset + row;
-          for (let x = 0; x < size; x++) out[to + (mirror ? size - 1 - x : x)] = lookup[table + images[from + x]!]!;
-        }
-      }
+    if (box.height === size && box.width === size && size === CIFAR10_SIZE && this.channels === CIFAR10_CHANNELS) {
+      this.writeShifted(out, offset, images, imageStart, box, mirror);
       return;
     }
 
-    // A padded crop reads from a copy of the image inside a zero border, so sampling needs no bounds checks
+    // A padded crop resized to another size reads from a copy of the image inside a zero border,
+    // so sampling needs no bounds checks
     let source = images;
     let sourceStart = imageStart;
     let side = CIFAR10_SIZE;
