@@ -9,6 +9,7 @@ import {
   METRIC_COLOURS,
   METRICS_PNG_ZOOM,
   renderMetricsPng,
+  metricsSpec,
   renderMetricsSvg,
   validateMetrics,
   writeMetricsFigure,
@@ -106,7 +107,8 @@ test('bad metrics are refused with a UserError naming the key', async () => {
     [{ ...good, train_losses: undefined }, 'train_losses'],
     [{ ...good, test_losses: 'nope' }, 'test_losses'],
     [{ ...good, accuracies: [0.1, '0.2', 0.3] }, 'accuracies'],
-    [{ ...good, test_losses: [1, null, 2] }, 'test_losses'],
+    [{ ...good, train_losses: [1, null, 2] }, 'train_losses'],
+    [{ ...good, accuracies: [0.1, null, 1.5] }, 'accuracies'],
     [{ ...good, train_losses: [1, Number.NaN, 2] }, 'train_losses'],
     [{ ...good, test_losses: [1, 2] }, 'test_losses'],
     [{ ...good, accuracies: [0.1, 0.2, 0.3, 0.4] }, 'accuracies'],
@@ -138,4 +140,15 @@ test('writeMetricsFigure picks PNG or SVG by extension and refuses others', asyn
   );
   assert.equal(existsSync(jpg), false);
   assert.deepEqual(readdirSync(root).sort(), ['metrics.SVG', 'metrics.png']);
+});
+
+test('epochs not evaluated (null) have no test points: the rows skip them instead of drawing 0', async () => {
+  const metrics: Metrics = { train_losses: [2.0, 1.8, 1.6, 1.5], test_losses: [null, 1.9, null, 1.7], accuracies: [null, 0.31, null, 0.42] };
+  const spec = metricsSpec(validateMetrics(metrics), 'every other') as unknown as { hconcat: { data: { values: object[] } }[] };
+  const [losses, accuracy] = spec.hconcat.map((panel) => panel.data.values);
+  assert.deepEqual(accuracy, [{ epoch: 2, accuracy: 0.31 }, { epoch: 4, accuracy: 0.42 }]);
+  assert.deepEqual(losses!.filter((row) => (row as { series: string }).series === 'Test loss'),
+    [{ epoch: 2, series: 'Test loss', value: 1.9 }, { epoch: 4, series: 'Test loss', value: 1.7 }]);
+  assert.equal(losses!.length, 4 + 2);
+  assert.match(await renderMetricsSvg(metrics, 'every other'), /^<svg/);
 });

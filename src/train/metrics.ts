@@ -1,4 +1,5 @@
 // An experiment's metrics.json (the seed's keys, one entry per epoch) and the per-epoch summary line.
+// An epoch without evaluation (--eval-every) has null test loss and accuracy.
 import { UserError } from '../errors.js';
 
 export type EvaluatedOn = 'test' | 'validation';
@@ -6,10 +7,15 @@ export type EvaluatedOn = 'test' | 'validation';
 export interface Metrics {
   train_losses: number[];
   /** The evaluation set's mean cross-entropy: the test set, or the validation split when one is held out. */
-  test_losses: number[];
-  accuracies: number[];
+  test_losses: (number | null)[];
+  accuracies: (number | null)[];
   /** Wall time of each epoch, training and evaluation together. */
   epoch_seconds: number[];
+  /**
+   * Wall seconds since the run started (summed over resumed sessions) at the end of each epoch, its
+   * evaluation included: the time axis of `vit plot --x time`.
+   */
+  elapsed_seconds: number[];
   /** Which set test_losses and accuracies were measured on. */
   evaluated_on: EvaluatedOn;
 }
@@ -21,10 +27,13 @@ export interface EpochResult {
   epochs: number;
   /** Mean cross-entropy over the epoch's training images (without label smoothing, to compare with test loss). */
   trainLoss: number;
-  testLoss: number;
-  accuracy: number;
+  /** Null when the epoch was not evaluated. */
+  testLoss: number | null;
+  accuracy: number | null;
   /** Wall time of the epoch, evaluation included. */
   seconds: number;
+  /** Wall time since the run started (over all its sessions) at the end of the epoch. */
+  elapsedSeconds: number;
   /** Training images per second (evaluation excluded). */
   imagesPerSecond: number;
   /** The learning rate of the epoch's last update. */
@@ -33,7 +42,7 @@ export interface EpochResult {
 }
 
 export function emptyMetrics(evaluatedOn: EvaluatedOn): Metrics {
-  return { train_losses: [], test_losses: [], accuracies: [], epoch_seconds: [], evaluated_on: evaluatedOn };
+  return { train_losses: [], test_losses: [], accuracies: [], epoch_seconds: [], elapsed_seconds: [], evaluated_on: evaluatedOn };
 }
 
 export function recordEpoch(metrics: Metrics, result: EpochResult): void {
@@ -41,29 +50,53 @@ export function recordEpoch(metrics: Metrics, result: EpochResult): void {
   metrics.test_losses.push(result.testLoss);
   metrics.accuracies.push(result.accuracy);
   metrics.epoch_seconds.push(result.seconds);
+  metrics.elapsed_seconds.push(result.elapsedSeconds);
 }
 
-/** Checks metrics read back from a checkpoint or file; `source` names it in errors. */
+/** The last evaluated epoch (1-based) and its accuracy; null when no epoch was evaluated. */
+export function lastEvaluation(metrics: Metrics): { epoch: number; accuracy: number } | null {
+  for (let i = metrics.accuracies.length - 1; i >= 0; i--) {
+    const accuracy = metrics.accuracies[i];
+    if (accuracy !== null && accuracy !== undefined) return { epoch: i + 1, accuracy };
+  }
+  return null;
+}
+
+/**
+ * Checks metrics read back from a checkpoint or file; `source` names it in errors. A file from before
+ * elapsed_seconds gets it as the running sum of epoch_seconds.
+ */
 export function parseMetrics(value: unknown, source: string): Metrics {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${source}: metrics must be a JSON object`);
   const record = value as Record<string, unknown>;
-  const list = (key: string): number[] => {
+  const list = (key: string, nullable: boolean): (number | null)[] => {
     const v = record[key];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) throw new UserError(`${source}: metrics "${key}" must be a list of numbers`);
-    return v as number[];
+    const allowed = (x: unknown): boolean => typeof x === 'number' || (nullable && x === null);
+    if (!Array.isArray(v) || !v.every(allowed)) {
+      throw new UserError(`${source}: metrics "${key}" must be a list of numbers${nullable ? ' (null for an epoch not evaluated)' : ''}`);
+    }
+    return v as (number | null)[];
   };
+  const numbers = (key: string): number[] => list(key, false) as number[];
+  const epochSeconds = numbers('epoch_seconds');
   const metrics: Metrics = {
-    train_losses: list('train_losses'),
-    test_losses: list('test_losses'),
-    accuracies: list('accuracies'),
-    epoch_seconds: list('epoch_seconds'),
+    train_losses: numbers('train_losses'),
+    test_losses: list('test_losses', true),
+    accuracies: list('accuracies', true),
+    epoch_seconds: epochSeconds,
+    elapsed_seconds: record['elapsed_seconds'] === undefined ? runningSum(epochSeconds) : numbers('elapsed_seconds'),
     evaluated_on: record['evaluated_on'] === 'validation' ? 'validation' : 'test',
   };
   const n = metrics.train_losses.length;
-  for (const key of ['test_losses', 'accuracies', 'epoch_seconds'] as const) {
+  for (const key of ['test_losses', 'accuracies', 'epoch_seconds', 'elapsed_seconds'] as const) {
     if (metrics[key].length !== n) throw new UserError(`${source}: metrics "${key}" has ${metrics[key].length} entries, "train_losses" ${n}`);
   }
   return metrics;
+}
+
+function runningSum(values: readonly number[]): number[] {
+  let sum = 0;
+  return values.map((v) => (sum += v));
 }
 
 /** metrics.json's text. */
@@ -71,11 +104,16 @@ export function metricsJson(metrics: Metrics): string {
   return JSON.stringify(metrics, null, 2) + '\n';
 }
 
-/** The seed's line, "Epoch: N, Train loss: X, Test loss: Y, Accuracy: Z", plus time and speed. */
+/**
+ * The seed's line, "Epoch: N, Train loss: X, Test loss: Y, Accuracy: Z", plus time and speed; an epoch
+ * not evaluated says so in place of the test loss and accuracy.
+ */
 export function formatEpochLine(r: EpochResult): string {
+  const speed = `${formatDuration(r.seconds)}, ${Math.round(r.imagesPerSecond)} img/s`;
+  const head = `Epoch: ${r.epoch}, Train loss: ${r.trainLoss.toFixed(4)}`;
+  if (r.testLoss === null || r.accuracy === null) return `${head} (not evaluated; ${speed})`;
   const evalName = r.evaluatedOn === 'validation' ? 'Val' : 'Test';
-  return `Epoch: ${r.epoch}, Train loss: ${r.trainLoss.toFixed(4)}, ${evalName} loss: ${r.testLoss.toFixed(4)}, ` +
-    `Accuracy: ${r.accuracy.toFixed(4)} (${formatDuration(r.seconds)}, ${Math.round(r.imagesPerSecond)} img/s)`;
+  return `${head}, ${evalName} loss: ${r.testLoss.toFixed(4)}, Accuracy: ${r.accuracy.toFixed(4)} (${speed})`;
 }
 
 export function formatDuration(seconds: number): string {

@@ -180,10 +180,11 @@ export class Trainer {
       const evaluation = this.evaluate(data.evalSet);
       // NaN weights from the last updates show here first: nothing of this epoch is saved.
       if (!Number.isFinite(evaluation.loss)) throw this.diverged(`the ${data.evaluatedOn} loss is ${evaluation.loss} after epoch ${epoch}`);
+      const seconds = (performance.now() - started) / 1000;
       const result: EpochResult = {
         epoch, epochs: settings.epochs, trainLoss: pass.loss, testLoss: evaluation.loss, accuracy: evaluation.accuracy,
-        seconds: (performance.now() - started) / 1000, imagesPerSecond: data.trainSet.count / pass.seconds, lr: pass.lr,
-        evaluatedOn: data.evaluatedOn,
+        seconds, elapsedSeconds: (this.metrics.elapsed_seconds.at(-1) ?? 0) + seconds,
+        imagesPerSecond: data.trainSet.count / pass.seconds, lr: pass.lr, evaluatedOn: data.evaluatedOn,
       };
       recordEpoch(this.metrics, result);
       await this.saveEpoch(epoch);

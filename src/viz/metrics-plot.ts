@@ -5,12 +5,12 @@ import { UserError } from '../errors.js';
 import { writeFileAtomicAsync } from '../io/atomic.js';
 import { svgToPng } from './svg-to-png.js';
 
-/** A training run's per-epoch history, as saved in the experiment's metrics.json. */
+/** A training run's per-epoch history, as saved in the experiment's metrics.json; null: an epoch not evaluated. */
 export interface Metrics {
   train_losses: number[];
-  test_losses: number[];
+  test_losses: (number | null)[];
   /** Test accuracy per epoch as a fraction in [0, 1]. */
-  accuracies: number[];
+  accuracies: (number | null)[];
 }
 
 const METRIC_KEYS = ['train_losses', 'test_losses', 'accuracies'] as const;
@@ -29,8 +29,9 @@ const PANEL_WIDTH = 380;
 const PANEL_HEIGHT = 280;
 
 /**
- * Checks that a parsed metrics.json has the three per-epoch arrays of finite numbers, equally
- * long and non-empty, and accuracies within [0, 1]. `source` (a file name) prefixes messages.
+ * Checks that a parsed metrics.json has the three per-epoch arrays of finite numbers (null allowed in
+ * test_losses and accuracies: an epoch not evaluated), equally long and non-empty, and accuracies
+ * within [0, 1]. `source` (a file name) prefixes messages.
  */
 export function validateMetrics(value: unknown, source = 'metrics'): Metrics {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -43,7 +44,8 @@ export function validateMetrics(value: unknown, source = 'metrics'): Metrics {
       throw new UserError(`${source}: "${key}" must be an array of numbers`);
     }
     series.forEach((entry: unknown, index) => {
-      // A diverged run can save null/NaN; say which epoch rather than drawing a broken line.
+      if (entry === null && key !== 'train_losses') return;
+      // A diverged run can save NaN; say which epoch rather than drawing a broken line.
       if (typeof entry !== 'number' || !Number.isFinite(entry)) {
         throw new UserError(`${source}: "${key}"[${index}] is ${JSON.stringify(entry)}, not a finite number`);
       }
@@ -61,7 +63,7 @@ export function validateMetrics(value: unknown, source = 'metrics'): Metrics {
     }
   }
   metrics.accuracies.forEach((accuracy, index) => {
-    if (accuracy < 0 || accuracy > 1) {
+    if (accuracy !== null && (accuracy < 0 || accuracy > 1)) {
       throw new UserError(
         `${source}: "accuracies"[${index}] is ${accuracy}; accuracies must be fractions in [0, 1]`,
       );
@@ -70,13 +72,14 @@ export function validateMetrics(value: unknown, source = 'metrics'): Metrics {
   return metrics;
 }
 
-/** The two-panel figure (loss curves | accuracy curve) as a vega-lite spec. */
+/** The two-panel figure (loss curves | accuracy curve) as a vega-lite spec; epochs not evaluated have no test points. */
 export function metricsSpec(metrics: Metrics, title: string): TopLevelSpec {
-  const lossRows = metrics.train_losses.flatMap((trainLoss, index) => [
-    { epoch: index + 1, series: 'Train loss', value: trainLoss },
-    { epoch: index + 1, series: 'Test loss', value: metrics.test_losses[index] },
-  ]);
-  const accuracyRows = metrics.accuracies.map((accuracy, index) => ({ epoch: index + 1, accuracy }));
+  const lossRows = metrics.train_losses.flatMap((trainLoss, index) => {
+    const testLoss = metrics.test_losses[index];
+    const train = { epoch: index + 1, series: 'Train loss', value: trainLoss };
+    return testLoss === null || testLoss === undefined ? [train] : [train, { epoch: index + 1, series: 'Test loss', value: testLoss }];
+  });
+  const accuracyRows = evaluated(metrics.accuracies).map(({ epoch, value }) => ({ epoch, accuracy: value }));
   const epochAxis = {
     field: 'epoch',
     type: 'quantitative' as const,
@@ -134,13 +137,18 @@ export function metricsSpec(metrics: Metrics, title: string): TopLevelSpec {
             field: 'accuracy',
             type: 'quantitative',
             title: 'Test accuracy',
-            axis: { format: percentFormat(metrics.accuracies) },
+            axis: { format: percentFormat(accuracyRows.map((row) => row.accuracy)) },
             scale: { zero: false },
           },
         },
       },
     ],
   };
+}
+
+/** The non-null entries of a per-epoch list, with their 1-based epochs. */
+function evaluated(values: readonly (number | null)[]): { epoch: number; value: number }[] {
+  return values.flatMap((value, index) => (value === null ? [] : [{ epoch: index + 1, value }]));
 }
 
 /**

@@ -1,5 +1,6 @@
 // The live curves, drawn with uPlot: the running loss every few steps, and the article's two
 // plots per epoch (train and test loss; test accuracy). Each keeps its own data and redraws on push.
+// A null value (an epoch not evaluated) is no point; the line spans it to the next one.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -15,7 +16,7 @@ const HEIGHT = 200;
 /** A line chart that grows one x value at a time and follows its container's width. */
 export class LiveChart {
   private readonly plot: uPlot;
-  private readonly columns: number[][];
+  private readonly columns: (number | null)[][];
 
   constructor(parent: HTMLElement, title: string, xLabel: string, series: readonly SeriesSpec[], testid: string) {
     const holder = document.createElement('figure');
@@ -32,7 +33,7 @@ export class LiveChart {
         scales: { x: { time: false } },
         // Steps and epochs are whole numbers: no ticks between them.
         axes: [{ label: xLabel, incrs: WHOLE_STEPS }, {}],
-        series: [{ label: xLabel }, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, points: { show: true, size: 5 } }))],
+        series: [{ label: xLabel }, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
       },
       this.columns as uPlot.AlignedData,
       holder,
@@ -41,14 +42,14 @@ export class LiveChart {
   }
 
   /** Adds one point per series at `x`. */
-  push(x: number, values: readonly number[]): void {
+  push(x: number, values: readonly (number | null)[]): void {
     this.columns[0]!.push(x);
     values.forEach((v, i) => this.columns[i + 1]!.push(v));
     this.redraw();
   }
 
   /** Replaces all points (a resumed run's history). */
-  reset(xs: readonly number[], series: readonly (readonly number[])[]): void {
+  reset(xs: readonly number[], series: readonly (readonly (number | null)[])[]): void {
     this.columns[0]!.splice(0, Infinity, ...xs);
     series.forEach((values, i) => this.columns[i + 1]!.splice(0, Infinity, ...values));
     this.redraw();

@@ -4,7 +4,7 @@ import { parseSafetensors } from '../../../src/io/safetensors-format.js';
 import { FINAL_MODEL_FILE } from '../../../src/io/experiment-layout.js';
 import { resolveConfig } from '../../../src/model/config.js';
 import { type Normalization, SEED_NORMALIZATION } from '../../../src/pixels.js';
-import { type Metrics, emptyMetrics, recordEpoch } from '../../../src/train/metrics.js';
+import { type Metrics, emptyMetrics, lastEvaluation, recordEpoch } from '../../../src/train/metrics.js';
 import { toCanonical } from '../../../src/weights/layouts.js';
 import type { AppContext, CurrentModel } from '../context.js';
 import { DataPanel } from './data-panel.js';
@@ -112,7 +112,7 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
         if (message.model) adoptModel(message.model, runName, message.configJson);
         status.textContent = message.stopped
           ? `Stopped after epoch ${metrics.accuracies.length}. Continue run picks up from there.`
-          : `Finished: ${epochs(metrics.accuracies.length)}, test accuracy ${percent(metrics.accuracies.at(-1) ?? 0)}.`;
+          : `Finished: ${epochs(metrics.accuracies.length)}${accuracySummary(metrics)}.`;
         setPhase('idle');
         void refreshSaved();
         return;
@@ -214,7 +214,7 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
     if (model) {
       downloads.offer({ model });
       adoptModel(model, 'the last page run', saved.configJson);
-      status.textContent = `The last run: ${epochs(saved.epochsDone)}, test accuracy ${percent(saved.metrics.accuracies.at(-1) ?? 0)}.`;
+      status.textContent = `The last run: ${epochs(saved.epochsDone)}${accuracySummary(saved.metrics)}.`;
     }
   }
 
@@ -225,6 +225,14 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
 }
 
 const epochs = (n: number): string => `${n} epoch${n === 1 ? '' : 's'}`;
+
+/** ", test accuracy X" of the last evaluated epoch, naming it when it is not the last; empty when none was. */
+function accuracySummary(metrics: Metrics): string {
+  const evaluated = lastEvaluation(metrics);
+  if (evaluated === null) return '';
+  const at = evaluated.epoch === metrics.accuracies.length ? '' : ` (epoch ${evaluated.epoch})`;
+  return `, test accuracy ${percent(evaluated.accuracy)}${at}`;
+}
 
 /** A run can continue when it has a checkpoint (an epoch done) and epochs left. */
 function canContinue(run: RunRecord | undefined): boolean {

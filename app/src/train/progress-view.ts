@@ -1,6 +1,6 @@
 // What a run shows while it goes: epoch, step, running loss, images/s, time left and the last
 // accuracy, over the live running-loss curve and the article's two per-epoch plots.
-import { type EpochResult, type Metrics, formatDuration } from '../../../src/train/metrics.js';
+import { type EpochResult, type Metrics, formatDuration, lastEvaluation } from '../../../src/train/metrics.js';
 import type { BatchProgress } from '../../../src/train/trainer.js';
 import { LiveChart } from './charts.js';
 
@@ -66,8 +66,8 @@ export class ProgressView {
     this.runningLoss.reset([], [[]]);
     this.lastEpochSeconds = history.epoch_seconds.at(-1) ?? null;
     this.set('epoch', `${history.train_losses.length} / ${epochs}`);
-    const accuracy = history.accuracies.at(-1);
-    this.set('accuracy', accuracy === undefined ? '–' : percent(accuracy));
+    const evaluated = lastEvaluation(history);
+    this.set('accuracy', evaluated === null ? '–' : percent(evaluated.accuracy));
   }
 
   batch(progress: BatchProgress, step: number, runningLoss: number): void {
@@ -85,7 +85,8 @@ export class ProgressView {
     this.losses.push(result.epoch, [result.trainLoss, result.testLoss]);
     this.accuracy.push(result.epoch, [result.accuracy]);
     this.lastEpochSeconds = result.seconds;
-    this.set('accuracy', percent(result.accuracy));
+    // An epoch not evaluated keeps the last accuracy shown.
+    if (result.accuracy !== null) this.set('accuracy', percent(result.accuracy));
     this.set('time-left', formatDuration((this.epochs - result.epoch) * result.seconds));
   }
 

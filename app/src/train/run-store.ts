@@ -2,7 +2,7 @@
 // the run's description and metrics, its latest checkpoint, and its final model once there is one.
 // One run is kept at a time; starting a new one replaces it.
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
-import type { Metrics } from '../../../src/train/metrics.js';
+import { type Metrics, parseMetrics } from '../../../src/train/metrics.js';
 import type { DataChoice, RunRequest } from './protocol.js';
 
 export interface RunRecord {
@@ -76,8 +76,10 @@ export async function saveFinalModel(bytes: Uint8Array): Promise<void> {
   await Promise.all([tx.objectStore('model').put(bytes, KEY), tx.objectStore('run').put({ ...run, finished: true, updatedAt: Date.now() }, KEY), tx.done]);
 }
 
+/** The saved run, its metrics checked (a run saved by an older page gets elapsed_seconds derived). */
 export async function loadRun(): Promise<RunRecord | undefined> {
-  return (await db()).get('run', KEY);
+  const run = await (await db()).get('run', KEY);
+  return run && { ...run, metrics: parseMetrics(run.metrics, 'the saved run') };
 }
 
 export async function loadCheckpoint(): Promise<Uint8Array | undefined> {
