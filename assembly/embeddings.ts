@@ -59,3 +59,28 @@ export function copy_rows(tid: i32, nt: i32, dst: usize, dstStride: i32, src: us
     memory.copy(at(dst, r * dstStride), at(src, r * srcStride), <usize>cols << 2);
   }
 }
+
+/**
+ * Token dropping: dst[b, 0] = src[b, 0] ([CLS]) and dst[b, 1 + j] = src[b, 1 + kept[b·K + j]],
+ * from src[B, T, C] to dst[B, 1 + K, C]; kept holds each image's K kept patch indices (i32).
+ */
+export function gather_tokens(tid: i32, nt: i32, dst: usize, src: usize, kept: usize, B: i32, T: i32, K: i32, C: i32): void {
+  const Tk = 1 + K;
+  for (let r = share(B * Tk, tid, nt), end = share(B * Tk, tid + 1, nt); r < end; r++) {
+    const b = r / Tk, j = r % Tk;
+    const t = j == 0 ? 0 : 1 + load<i32>(at(kept, b * K + j - 1));
+    memory.copy(at(dst, r * C), at(src, (b * T + t) * C), <usize>C << 2);
+  }
+}
+
+/** The reverse of gather_tokens: dst[B, T, C] gets src[B, 1 + K, C]'s rows where they came from, zero elsewhere. */
+export function scatter_tokens(tid: i32, nt: i32, dst: usize, src: usize, kept: usize, B: i32, T: i32, K: i32, C: i32): void {
+  const Tk = 1 + K;
+  for (let b = share(B, tid, nt), end = share(B, tid + 1, nt); b < end; b++) {
+    memory.fill(at(dst, b * T * C), 0, <usize>(T * C) << 2);
+    for (let j = 0; j < Tk; j++) {
+      const t = j == 0 ? 0 : 1 + load<i32>(at(kept, b * K + j - 1));
+      memory.copy(at(dst, (b * T + t) * C), at(src, (b * Tk + j) * C), <usize>C << 2);
+    }
+  }
+}

@@ -4,7 +4,7 @@ export { pack_bt, pack_b, gemm, gemm_scratch_floats, matmul_backward_weight } fr
 export { layernorm_forward, layernorm_backward, layernorm_reduce } from './layernorm';
 export { attention_forward, attention_backward, attention_scratch_floats } from './attention';
 export { gelu_tanh_forward, gelu_tanh_backward, gelu_erf_forward, gelu_erf_backward, dropout } from './activations';
-export { patchify, embed_forward, embed_backward, copy_rows } from './embeddings';
+export { patchify, embed_forward, embed_backward, copy_rows, gather_tokens, scatter_tokens } from './embeddings';
 export { softmax_cross_entropy } from './loss';
 export { adamw } from './optimizer';
 export { fill, scale, add, sum_squares } from './elementwise';

@@ -14,6 +14,8 @@
  * ```
  */
 export { ViTForClassification, type CreateOptions } from './model/vit.js';
+export { type TokenSelection, drawKeptPatches } from './model/patch-dropout.js';
+export { Random } from './random.js';
 export { type ViTConfig, SEED_CONFIG, resolveConfig } from './model/config.js';
 export { Engine, type EngineOptions, getEngine } from './runtime/engine.js';
 export { type Tensor, parseSafetensors, encodeSafetensors } from './io/safetensors-format.js';

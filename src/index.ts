@@ -22,6 +22,8 @@ export {
 } from './api.js';
 export { type ImageSource, type RawImage, type RgbImage, type Normalization, decodeImage, resizeRgb } from './images.js';
 export { ViTForClassification, type CreateOptions } from './model/vit.js';
+export { type TokenSelection, drawKeptPatches } from './model/patch-dropout.js';
+export { Random } from './random.js';
 export { type ViTConfig, SEED_CONFIG, resolveConfig } from './model/config.js';
 export { Engine, type EngineOptions, getEngine } from './runtime/engine.js';
 export { exportOnnx } from './export/onnx.js';

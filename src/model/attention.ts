@@ -27,37 +27,40 @@ export class MultiHeadAttention {
   private readonly projected: Slot;
   /** Each thread's working memory for the fused attention kernels. */
   private readonly scratch: Slot;
-  private readonly T: number;
   /** Whether the last forward pass computed the [CLS] token's output alone. */
   private clsOnly = false;
+  /** Tokens per image in the last forward pass. */
+  private tokens = 0;
 
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
               name: string, rng: Random) {
     const h = config.hidden_size;
-    this.T = sequenceLength(config);
+    const T = sequenceLength(config);
     this.qkvProjection = new Linear(engine, store, workspace, `${name}.qkv_projection`, h, 3 * h);
     this.outputProjection = new Linear(engine, store, workspace, `${name}.output_projection`, h, h);
     this.attentionDropout = new Dropout(engine, config.attention_probs_dropout_prob, rng);
     this.outputDropout = new Dropout(engine, config.hidden_dropout_prob, rng);
-    this.qkv = workspace.reserve(this.T * 3 * h);
-    this.probabilities = workspace.reserve(config.num_attention_heads * this.T * this.T);
-    this.context = workspace.reserve(this.T * h);
+    this.qkv = workspace.reserve(T * 3 * h);
+    this.probabilities = workspace.reserve(config.num_attention_heads * T * T);
+    this.context = workspace.reserve(T * h);
     this.clsContext = workspace.reserve(h);
     this.clsResidual = workspace.reserve(h);
-    this.projected = config.hidden_dropout_prob > 0 ? workspace.reserve(this.T * h) : this.context;
+    this.projected = config.hidden_dropout_prob > 0 ? workspace.reserve(T * h) : this.context;
     const headSize = h / config.num_attention_heads;
-    this.scratch = workspace.reserve(0, engine.threads * engine.serial.attention_scratch_floats(this.T, headSize));
+    // sized for every token: a pass with fewer takes less of it
+    this.scratch = workspace.reserve(0, engine.threads * engine.serial.attention_scratch_floats(T, headSize));
   }
 
   /**
    * out = residual + dropout(attention(x)): the Block's residual connection is fused into the
    * projection. With clsOnly, only the [CLS] token's output is computed and out is [B, hidden]
-   * (the keys and values still come from every token).
+   * (the keys and values still come from every token). x holds T tokens per image.
    */
-  forward(out: number, x: number, residual: number, batch: number, training: boolean, clsOnly: boolean): void {
-    const { engine, T } = this;
+  forward(out: number, x: number, residual: number, batch: number, T: number, training: boolean, clsOnly: boolean): void {
+    const { engine } = this;
     const { hidden_size: h, num_attention_heads: nh } = this.config;
     this.clsOnly = clsOnly;
+    this.tokens = T;
     this.qkvProjection.forward(this.qkv.ptr, x, batch * T);
     const seed = this.attentionDropout.draw(training);
     engine.run('attention_forward', this.context.ptr, this.probabilities.ptr, this.qkv.ptr, this.scratch.ptr, batch, T, h, nh,
@@ -82,7 +85,7 @@ export class MultiHeadAttention {
 
   /** Writes dx (the gradient of the input x, [B, T, hidden]) from dout, the gradient of the output. */
   backward(dx: number, dout: number, x: number, batch: number, buffers: BackwardBuffers): void {
-    const { engine, T } = this;
+    const { engine, tokens: T } = this;
     const { hidden_size: h, num_attention_heads: nh } = this.config;
     const rows = this.clsOnly ? batch : batch * T;
     let dprojected = dout;

@@ -23,35 +23,37 @@ export class Block {
   private input = 0;
   /** Whether the last forward pass went on with the [CLS] token alone after attention. */
   private clsOnly = false;
-  private readonly T: number;
+  /** Tokens per image in the last forward pass (fewer than the config's when patches are dropped). */
+  private tokens = 0;
 
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
               index: number, rng: Random) {
     const name = `encoder.blocks.${index}`;
     const { hidden_size: h, layer_norm_eps: eps } = config;
-    this.T = sequenceLength(config);
-    this.layernorm1 = new LayerNorm(engine, store, workspace, `${name}.layernorm_1`, h, eps, this.T);
+    const T = sequenceLength(config);
+    this.layernorm1 = new LayerNorm(engine, store, workspace, `${name}.layernorm_1`, h, eps, T);
     this.attention = new MultiHeadAttention(engine, store, workspace, config, `${name}.attention`, rng);
-    this.layernorm2 = new LayerNorm(engine, store, workspace, `${name}.layernorm_2`, h, eps, this.T);
+    this.layernorm2 = new LayerNorm(engine, store, workspace, `${name}.layernorm_2`, h, eps, T);
     this.mlp = new MLP(engine, store, workspace, config, `${name}.mlp`, rng);
-    this.normed1 = workspace.reserve(this.T * h);
-    this.afterAttention = workspace.reserve(this.T * h);
-    this.normed2 = workspace.reserve(this.T * h);
-    this.output = workspace.reserve(this.T * h);
+    this.normed1 = workspace.reserve(T * h);
+    this.afterAttention = workspace.reserve(T * h);
+    this.normed2 = workspace.reserve(T * h);
+    this.output = workspace.reserve(T * h);
   }
 
   /**
    * x ← x + attention(layernorm_1(x)); x ← x + mlp(layernorm_2(x)). Returns the output's address.
    * With clsOnly (the last Block, whose other tokens nobody reads) everything after attention runs
-   * for the [CLS] token alone and the output is [B, hidden].
+   * for the [CLS] token alone and the output is [B, hidden]. x holds `tokens` tokens per image.
    */
-  forward(x: number, batch: number, training: boolean, clsOnly = false): number {
+  forward(x: number, batch: number, tokens: number, training: boolean, clsOnly = false): number {
     this.input = x;
     this.clsOnly = clsOnly;
-    const rows = batch * this.T;
+    this.tokens = tokens;
+    const rows = batch * tokens;
     const outRows = clsOnly ? batch : rows;
     this.layernorm1.forward(this.normed1.ptr, x, rows);
-    this.attention.forward(this.afterAttention.ptr, this.normed1.ptr, x, batch, training, clsOnly);
+    this.attention.forward(this.afterAttention.ptr, this.normed1.ptr, x, batch, tokens, training, clsOnly);
     this.layernorm2.forward(this.normed2.ptr, this.afterAttention.ptr, outRows);
     this.mlp.forward(this.output.ptr, this.normed2.ptr, this.afterAttention.ptr, outRows, training);
     return this.output.ptr;
@@ -63,7 +65,7 @@ export class Block {
    * through, and each LayerNorm adds its branch's gradient to it.
    */
   backward(batch: number, buffers: BackwardBuffers): void {
-    const rows = batch * this.T;
+    const rows = batch * this.tokens;
     const h = this.config.hidden_size;
     const dres = buffers.residual.ptr;
     const dout = this.clsOnly ? buffers.cls.ptr : dres;
@@ -74,7 +76,7 @@ export class Block {
     if (this.clsOnly) {
       // Through the residual connection, d(input) is d(after attention) on the [CLS] rows, zero elsewhere.
       this.engine.run('fill', dres, rows * h, 0);
-      this.engine.run('copy_rows', dres, this.T * h, dout, h, batch, h);
+      this.engine.run('copy_rows', dres, this.tokens * h, dout, h, batch, h);
     }
     this.layernorm1.backward(dres, buffers.normed.ptr, this.input, rows);
   }
@@ -89,11 +91,11 @@ export class Encoder {
 
   /**
    * Runs the blocks. With clsOnly the last block returns the [CLS] token's output alone, [B, hidden];
-   * otherwise every token's, [B, T, hidden].
+   * otherwise every token's, [B, tokens, hidden]. x holds `tokens` tokens per image.
    */
-  forward(x: number, batch: number, training: boolean, clsOnly: boolean): number {
+  forward(x: number, batch: number, tokens: number, training: boolean, clsOnly: boolean): number {
     const last = this.blocks.length - 1;
-    this.blocks.forEach((block, i) => { x = block.forward(x, batch, training, clsOnly && i === last); });
+    this.blocks.forEach((block, i) => { x = block.forward(x, batch, tokens, training, clsOnly && i === last); });
     return x;
   }
 

@@ -1,7 +1,8 @@
 // The Vision Transformer for classification: Embeddings → Encoder → (LayerNorm) → Linear on [CLS].
 import { Engine, getEngine } from '../runtime/engine.js';
-import { type ViTConfig, resolveConfig, sequenceLength } from './config.js';
+import { type ViTConfig, numPatches, resolveConfig, sequenceLength } from './config.js';
 import { Embeddings } from './embeddings.js';
+import { PatchDropout, type TokenSelection, checkTokenSelection } from './patch-dropout.js';
 import { Encoder } from './block.js';
 import { LayerNorm } from './layer-norm.js';
 import { Linear } from './linear.js';
@@ -33,6 +34,8 @@ export const ACTIVATION_BUDGET = 2 ** 30;
 export class ViTForClassification {
   readonly parameters: ParameterStore;
   readonly embedding: Embeddings;
+  /** Gathers the kept tokens of a pass that drops patches (see TokenSelection). */
+  readonly patchDropout: PatchDropout;
   readonly encoder: Encoder;
   /** Hugging Face's ViT normalizes before the classifier; the seed does not. */
   readonly layernorm: LayerNorm | null;
@@ -48,6 +51,8 @@ export class ViTForClassification {
   private readonly pixels: Slot;
   /** Labels [B] as 32-bit integers. */
   private readonly labels: Slot;
+  /** Each image's kept patch indices [B, kept] (32-bit integers) when a pass drops patches. */
+  private readonly keptPatches: Slot;
   private readonly cls: Slot;
   private readonly clsNormed: Slot;
   private readonly logits: Slot;
@@ -56,7 +61,12 @@ export class ViTForClassification {
   private readonly dlogits: Slot;
   private readonly dclsNormed: Slot;
   private readonly buffers: BackwardBuffers;
+  /** Tokens per image: [CLS] + every patch. */
   private readonly T: number;
+  /** Patches kept per image in the last forward pass, 0 when it kept every token. */
+  private kept = 0;
+  /** Tokens per image in the last forward pass: T, or 1 + kept with a TokenSelection. */
+  private tokens = 0;
   private lastBatch = 0;
   /** Whether the last forward pass ran the last Block for the [CLS] token alone. */
   private clsOnly = false;
@@ -77,12 +87,14 @@ export class ViTForClassification {
     const io = (this.io = new Workspace(engine));
     this.pixels = io.reserve(c.num_channels * c.image_size * c.image_size);
     this.labels = io.reserve(1);
+    this.keptPatches = io.reserve(numPatches(c));
     this.logits = io.reserve(c.num_classes);
     this.probs = io.reserve(c.num_classes);
     this.losses = io.reserve(1);
     this.dlogits = io.reserve(c.num_classes);
     const ws = (this.workspace = new Workspace(engine));
     this.embedding = new Embeddings(engine, this.parameters, ws, c, this.dropoutRandom);
+    this.patchDropout = new PatchDropout(engine, ws, this.T, h);
     this.encoder = new Encoder(engine, this.parameters, ws, c, this.dropoutRandom);
     this.layernorm = c.final_layernorm ? new LayerNorm(engine, this.parameters, ws, 'layernorm', h, c.layer_norm_eps, 1) : null;
     this.classifier = new Linear(engine, this.parameters, ws, 'classifier', h, c.num_classes);
@@ -144,12 +156,14 @@ export class ViTForClassification {
    * [batch, classes]. Only the [CLS] token's output feeds the classifier, so the last Block
    * continues after attention with that token alone, unless `allAttentions` asks for the last
    * layer's full attention matrix (attentions() always has every layer's [CLS] row).
+   * With `tokens`, each image's sequence is [CLS] + its kept patches (token dropping).
    */
-  forward(batch: number, training = false, allAttentions = false): Float32Array {
+  forward(batch: number, training = false, allAttentions = false, tokens?: TokenSelection): Float32Array {
     this.checkBatch('forward', batch);
     this.io.ensure(batch);
     this.workspace.ensure(batch);
-    this.forwardRange(0, batch, training, !allAttentions);
+    const kept = this.setKeptPatches('forward', batch, tokens);
+    this.forwardRange(0, batch, training, !allAttentions, kept);
     this.lastBatch = batch;
     return this.engine.f32(this.logits.ptr, batch * this.config.num_classes);
   }
@@ -179,17 +193,19 @@ export class ViTForClassification {
    * A training pass over the `batch` images and labels set last, in chunks (see CreateOptions.chunk):
    * forward, loss and backward of each chunk in turn. Adds the gradient of the batch's mean loss to
    * the parameters' gradients and returns that loss; the same as forward, loss and backward in one
-   * pass, up to the order of the sums (and the dropout masks drawn).
+   * pass, up to the order of the sums (and the dropout masks drawn). With `tokens`, each image
+   * keeps only the patches it names (token dropping).
    */
-  trainBatch(batch: number, labelSmoothing = 0): number {
+  trainBatch(batch: number, labelSmoothing = 0, tokens?: TokenSelection): number {
     this.checkBatch('trainBatch', batch);
     this.io.ensure(batch);
     const chunk = Math.min(this.chunk, batch);
     this.workspace.ensure(chunk);
+    const kept = this.setKeptPatches('trainBatch', batch, tokens);
     let total = 0;
     for (let start = 0; start < batch; start += chunk) {
       const n = Math.min(chunk, batch - start);
-      this.forwardRange(start, n, true, true);
+      this.forwardRange(start, n, true, true, kept);
       total += this.lossRange(start, n, batch, labelSmoothing) * n;
       this.backwardRange(start, n);
     }
@@ -203,7 +219,7 @@ export class ViTForClassification {
     this.io.ensure(batch);
     const chunk = Math.min(this.chunk, batch);
     this.workspace.ensure(chunk);
-    for (let start = 0; start < batch; start += chunk) this.forwardRange(start, Math.min(chunk, batch - start), false, true);
+    for (let start = 0; start < batch; start += chunk) this.forwardRange(start, Math.min(chunk, batch - start), false, true, 0);
     this.lastBatch = batch;
     return this.engine.f32(this.logits.ptr, batch * this.config.num_classes);
   }
@@ -214,14 +230,31 @@ export class ViTForClassification {
     return this.lossRange(0, this.lastBatch, this.lastBatch, 0);
   }
 
-  /** Images start … start + count − 1 through the model; their logits go to the logits at start. */
-  private forwardRange(start: number, count: number, training: boolean, clsOnly: boolean): void {
+  /**
+   * Copies a pass's kept patch indices into the engine's memory after checking them; returns
+   * the patches kept per image, 0 for a pass without a selection (every token).
+   */
+  private setKeptPatches(method: string, batch: number, tokens: TokenSelection | undefined): number {
+    if (tokens === undefined) return 0;
+    checkTokenSelection(method, tokens, batch, this.T - 1);
+    this.engine.i32(this.keptPatches.ptr, batch * tokens.kept).set(tokens.indices.subarray(0, batch * tokens.kept));
+    return tokens.kept;
+  }
+
+  /**
+   * Images start … start + count − 1 through the model; their logits go to the logits at start.
+   * With kept > 0 each image's sequence is [CLS] + its kept patches (setKeptPatches).
+   */
+  private forwardRange(start: number, count: number, training: boolean, clsOnly: boolean, kept: number): void {
     const { engine } = this;
     const h = this.config.hidden_size;
     this.clsOnly = clsOnly;
-    const x = this.embedding.forward(this.pixels.ptr + start * this.imageFloats * 4, count, training);
-    const output = this.encoder.forward(x, count, training, clsOnly);
-    engine.run('copy_rows', this.cls.ptr, h, output, clsOnly ? h : this.T * h, count, h);
+    let x = this.embedding.forward(this.pixels.ptr + start * this.imageFloats * 4, count, training);
+    this.kept = kept;
+    this.tokens = kept > 0 ? 1 + kept : this.T;
+    if (kept > 0) x = this.patchDropout.forward(x, this.keptPatches.ptr + start * kept * 4, count, kept);
+    const output = this.encoder.forward(x, count, this.tokens, training, clsOnly);
+    engine.run('copy_rows', this.cls.ptr, h, output, clsOnly ? h : this.tokens * h, count, h);
     this.layernorm?.forward(this.clsNormed.ptr, this.cls.ptr, count);
     this.classifier.forward(this.logits.ptr + this.classOffset(start), this.clsNormed.ptr, count);
   }
@@ -246,11 +279,11 @@ export class ViTForClassification {
     const dres = this.buffers.residual.ptr;
     if (!this.clsOnly) {
       // The gradient reaches the token sequence at the [CLS] rows only.
-      engine.run('fill', dres, count * this.T * h, 0);
-      engine.run('copy_rows', dres, this.T * h, dcls, h, count, h);
+      engine.run('fill', dres, count * this.tokens * h, 0);
+      engine.run('copy_rows', dres, this.tokens * h, dcls, h, count, h);
     }
     this.encoder.backward(count, this.buffers);
-    this.embedding.backward(dres, count);
+    this.embedding.backward(this.kept > 0 ? this.patchDropout.backward(dres, count) : dres, count);
   }
 
   /** Byte offset of image `index`'s row in the [B, classes] buffers. */
@@ -258,13 +291,13 @@ export class ViTForClassification {
     return index * this.config.num_classes * 4;
   }
 
-  /** The attention probabilities of block `layer` in the last forward pass: [batch, heads, T, T]. */
+  /** The attention probabilities of block `layer` in the last forward pass: [batch, heads, T, T] (T of that pass). */
   attentions(layer: number): Float32Array {
     this.checkUsable('attentions');
     const block = this.encoder.blocks[layer];
     if (!block) throw new UserError(`layer ${layer} does not exist (the model has ${this.encoder.blocks.length})`);
     const nh = this.config.num_attention_heads;
-    return this.engine.f32(block.attention.probabilities.ptr, this.lastBatch * nh * this.T * this.T);
+    return this.engine.f32(block.attention.probabilities.ptr, this.lastBatch * nh * this.tokens * this.tokens);
   }
 
   /** Every parameter's values by canonical name (copies). */

@@ -23,6 +23,8 @@ export interface ParallelKernels {
   embed_forward(x: number, patchOut: number, cls: number, pos: number, B: number, T: number, C: number): void;
   embed_backward(dpatchOut: number, dcls: number, dpos: number, dx: number, B: number, T: number, C: number): void;
   copy_rows(dst: number, dstStride: number, src: number, srcStride: number, rows: number, cols: number): void;
+  gather_tokens(dst: number, src: number, kept: number, B: number, T: number, K: number, C: number): void;
+  scatter_tokens(dst: number, src: number, kept: number, B: number, T: number, K: number, C: number): void;
   adamw(params: number, grads: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number,
         eps: number, weightDecay: number, bc1: number, bc2: number): void;
   sum_squares(partial: number, x: number, n: number): void;
@@ -47,7 +49,7 @@ export const PARALLEL_KERNELS: readonly ParallelKernelName[] = [
   'pack_bt', 'pack_b', 'gemm', 'matmul_backward_weight', 'layernorm_forward', 'layernorm_backward',
   'attention_forward', 'attention_backward', 'gelu_tanh_forward', 'gelu_tanh_backward', 'gelu_erf_forward',
   'gelu_erf_backward', 'dropout', 'patchify', 'embed_forward', 'embed_backward', 'copy_rows', 'adamw',
-  'sum_squares', 'fill', 'scale', 'add',
+  'sum_squares', 'fill', 'scale', 'add', 'gather_tokens', 'scatter_tokens',
 ];
 
 /** The most arguments any parallel kernel takes after (tid, nt). */

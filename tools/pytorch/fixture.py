@@ -2,7 +2,7 @@
 """Writes the PyTorch fixtures vit-ts's tests compare against (test/fixtures/NAME/).
 
   python3 tools/pytorch/fixture.py --all                   # regenerate every fixture in test/fixtures
-  python3 tools/pytorch/fixture.py --out DIR [--config JSON] [--batch N] [--seed S] [--perturb 0.1] [--hf] [--fused]
+  python3 tools/pytorch/fixture.py --out DIR [--config JSON] [--batch N] [--seed S] [--perturb 0.1] [--hf] [--fused] [--kept K]
 
 A fixture folder holds
   config.json             the model config (seed keys)
@@ -10,7 +10,10 @@ A fixture folder holds
   reference.safetensors   input, labels, logits, loss (mean cross-entropy), attentions.{block}
                           (batch, heads, tokens, tokens), grad.{parameter} for every parameter, and
                           adamw_step1.{parameter}: the parameters after one torch.optim.AdamW step
-                          (lr, betas, eps, weight decay in the metadata "adamw")
+                          (lr, betas, eps, weight decay in the metadata "adamw"); with --kept K also
+                          kept_patches (batch, K) int64, each image's kept patch indices (increasing),
+                          and kept.logits, kept.loss, kept.grad.{parameter} of a pass on [CLS] + those
+                          patches (token dropping: position embeddings added first, then the rows gathered)
   fused.safetensors       (--fused) the same weights in FasterMultiHeadAttention's names, as PyTorch lays them out
   model.safetensors, hf_config.json   (--hf) the same weights as transformers' ViTForImageClassification
 
@@ -29,6 +32,8 @@ import safetensors_file
 from vit_model import ViTForClassification, full_config
 
 ADAMW = {"lr": 1e-2, "weight_decay": 1e-2, "betas": [0.9, 0.999], "eps": 1e-8}
+# Patches per image the fixtures marked "kept" keep in their token-dropping pass (of 16).
+KEPT_PATCHES = 6
 
 # test/fixtures: each folder's config overrides, batch size and extra layouts. Seed 0, --perturb 0.1 for all.
 FIXTURES = {
@@ -43,10 +48,36 @@ FIXTURES = {
                             "intermediate_size": 36, "image_size": 8, "num_classes": 5, "num_channels": 1}, 4, ["fused"]),
     "patch8-h32-nobias": ({"patch_size": 8, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
                            "intermediate_size": 48, "qkv_bias": False}, 3, []),
+    "patch-dropout": ({"patch_size": 2, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "intermediate_size": 24, "image_size": 8, "num_classes": 4}, 3, ["kept"]),
 }
 
 
-def write_fixture(out, overrides, batch, seed=0, perturb=0.0, hf=False, fused=False):
+def forward_kept(model, pixels, kept_patches):
+    """Logits of the model on [CLS] + each image's kept patches (kept_patches: (batch, K) patch indices)."""
+    tokens = model.embedding(pixels)  # position embeddings are added to every token before the drop
+    rows = torch.cat([torch.zeros_like(kept_patches[:, :1]), kept_patches + 1], dim=1)  # [CLS] is row 0
+    tokens = torch.gather(tokens, 1, rows.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
+    hidden, _ = model.encoder(tokens)
+    if model.config["final_layernorm"]:
+        hidden = model.layernorm(hidden)
+    return model.classifier(hidden[:, 0])
+
+
+def kept_reference(model, pixels, labels, kept):
+    """kept_patches, kept.logits, kept.loss and kept.grad.* for a random `kept` patches of each image."""
+    num_patches = model.embedding.patch_embeddings.num_patches
+    kept_patches = torch.stack([torch.randperm(num_patches)[:kept].sort().values for _ in range(pixels.shape[0])])
+    logits = forward_kept(model, pixels, kept_patches)
+    loss = F.cross_entropy(logits, labels)
+    names, parameters = zip(*model.named_parameters())
+    grads = torch.autograd.grad(loss, parameters)  # leaves the full pass's .grad alone
+    reference = {"kept_patches": kept_patches, "kept.logits": logits, "kept.loss": loss.reshape(1)}
+    reference.update({f"kept.grad.{name}": g for name, g in zip(names, grads)})
+    return reference
+
+
+def write_fixture(out, overrides, batch, seed=0, perturb=0.0, hf=False, fused=False, kept=0):
     torch.manual_seed(seed)
     config = full_config(overrides)
     model = ViTForClassification(config)
@@ -76,6 +107,8 @@ def write_fixture(out, overrides, batch, seed=0, perturb=0.0, hf=False, fused=Fa
     reference = {"input": pixels, "labels": labels, "logits": logits, "loss": loss.reshape(1)}
     reference.update({f"attentions.{block}": probs for block, probs in enumerate(all_probs)})
     reference.update({f"grad.{name}": p.grad.clone() for name, p in model.named_parameters()})
+    if kept:
+        reference.update(kept_reference(model, pixels, labels, kept))
     optimizer = torch.optim.AdamW(model.parameters(), lr=ADAMW["lr"], betas=tuple(ADAMW["betas"]), eps=ADAMW["eps"],
                                   weight_decay=ADAMW["weight_decay"])
     optimizer.step()
@@ -99,13 +132,15 @@ def main():
     parser.add_argument("--perturb", type=float, default=0.0, help="add N(0, PERTURB) to every parameter after initialization")
     parser.add_argument("--hf", action="store_true", help="also write model.safetensors + hf_config.json (needs final_layernorm)")
     parser.add_argument("--fused", action="store_true", help="also write fused.safetensors (one qkv_projection per block)")
+    parser.add_argument("--kept", type=int, default=0, help="also write a token-dropping pass keeping KEPT patches per image")
     args = parser.parse_args()
     if args.all:
         root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "fixtures")
         for name, (overrides, batch, extra) in FIXTURES.items():
-            write_fixture(os.path.join(root, name), overrides, batch, perturb=0.1, hf="hf" in extra, fused="fused" in extra)
+            write_fixture(os.path.join(root, name), overrides, batch, perturb=0.1, hf="hf" in extra, fused="fused" in extra,
+                          kept=KEPT_PATCHES if "kept" in extra else 0)
     elif args.out:
-        write_fixture(args.out, json.loads(args.config), args.batch, args.seed, args.perturb, args.hf, args.fused)
+        write_fixture(args.out, json.loads(args.config), args.batch, args.seed, args.perturb, args.hf, args.fused, args.kept)
     else:
         parser.error("give --all or --out DIR")
 
