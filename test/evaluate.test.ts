@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
@@ -25,9 +25,20 @@ async function loaded(path: string): Promise<ViTForClassification> {
   return model;
 }
 
-async function cliEval(model: string, ...extra: string[]): Promise<{ accuracy: number; loss: number; images: number }> {
+async function cliEval(model: string, ...extra: string[]): Promise<{ accuracy: number; loss: number; images: number; flip?: unknown }> {
   const { stdout } = await run(process.execPath, [CLI, 'eval', '--model', model, '--sample', '--json', '--threads', '2', ...extra]);
-  return JSON.parse(stdout) as { accuracy: number; loss: number; images: number };
+  return JSON.parse(stdout) as { accuracy: number; loss: number; images: number; flip?: unknown };
+}
+
+/** Softmax of each row of [rows, 10] logits in float64. */
+function softmaxes(logits: Float32Array, rows: number): number[][] {
+  return Array.from({ length: rows }, (_, i) => {
+    const row = Array.from(logits.subarray(i * 10, (i + 1) * 10));
+    const max = Math.max(...row);
+    const exps = row.map((z) => Math.exp(z - max));
+    const sum = exps.reduce((a, b) => a + b, 0);
+    return exps.map((e) => e / sum);
+  });
 }
 
 describe('evaluate', () => {
@@ -56,6 +67,38 @@ describe('evaluate', () => {
     model.parameters.release();
   });
 
+  it('with flip, also averages the probabilities of each image and its mirror, as computed by hand', async () => {
+    // Initial weights 10× the seed's spread: confident predictions, far from uniform, that the mirror changes
+    const model = await ViTForClassification.create({ ...TINY_CONFIG, initializer_range: 0.2 }, { engine: sandbox.engine, seed: 7 });
+    const set = readCifar10(sampleDataDir(), 'test');
+    // 500 images in batches of 128: the last batch is a partial one
+    const result = evaluate(model, set, 128, { flip: true });
+    const single = evaluate(model, set, 128);
+    assert.deepEqual({ accuracy: result.accuracy, loss: result.loss, images: result.images }, single, 'the single view is as without flip');
+    // By hand: each image's bytes mirrored (column x from column 31 − x), normalized, both views through infer().
+    const views = [false, true].map((mirrored) => {
+      const pixels = new Float32Array(set.count * 3072);
+      for (let i = 0; i < set.count * 3 * 32; i++) {
+        for (let x = 0; x < 32; x++) pixels[i * 32 + x] = (set.images[i * 32 + (mirrored ? 31 - x : x)]! / 255 - 0.5) / 0.5;
+      }
+      model.setImages(pixels, set.count);
+      return softmaxes(model.infer(set.count), set.count);
+    });
+    let correct = 0;
+    let loss = 0;
+    for (let i = 0; i < set.count; i++) {
+      const mean = views[0]![i]!.map((p, k) => (p + views[1]![i]![k]!) / 2);
+      if (mean.indexOf(Math.max(...mean)) === set.labels[i]) correct++;
+      loss -= Math.log(mean[set.labels[i]!]!);
+    }
+    assert.ok(result.flip, 'flip results are reported');
+    assert.equal(result.flip.accuracy, correct / set.count);
+    assert.ok(Math.abs(result.flip.loss - loss / set.count) < 1e-6, `${result.flip.loss} vs ${loss / set.count}`);
+    assert.ok(Math.abs(result.flip.loss - result.loss) > 0.01, `the mirror changes the figures (${result.flip.loss} vs ${result.loss})`);
+    assert.equal(single.flip, undefined);
+    model.release();
+  });
+
   it('argmax takes the first of equal maxima', () => {
     assert.equal(argmax([1, 3, 3, 2], 0, 4), 1);
     assert.equal(argmax([9, 1, 3, 3], 1, 3), 1);
@@ -67,6 +110,28 @@ describe('evaluate', () => {
     saveCheckpoint(file, model.config, model.stateDict());
     const expected = evaluate(await loaded(file), readCifar10(sampleDataDir(), 'test'), 100);
     assert.deepEqual(await cliEval(file, '--batch-size', '100'), { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
+  });
+
+  it('vit eval --tta flip prints the flip-averaged figures after the single-view headline', async () => {
+    const model = await ViTForClassification.create({ ...TINY_CONFIG, initializer_range: 0.2 }, { engine: sandbox.engine, seed: 12 });
+    const file = join(sandbox.root, 'tiny-flip.safetensors');
+    saveCheckpoint(file, model.config, model.stateDict());
+    model.release();
+    const expected = evaluate(await loaded(file), readCifar10(sampleDataDir(), 'test'), 100, { flip: true });
+    assert.ok(expected.flip);
+    assert.deepEqual(await cliEval(file, '--batch-size', '100', '--tta', 'flip'),
+      { accuracy: expected.accuracy, loss: expected.loss, images: 500, flip: { accuracy: expected.flip.accuracy, loss: expected.flip.loss } });
+    const { stdout } = await run(process.execPath, [CLI, 'eval', '--model', file, '--sample', '--threads', '2', '--batch-size', '100', '--tta', 'flip']);
+    const line = (accuracy: number, loss: number) =>
+      `Accuracy: ${accuracy.toFixed(4)} (${Math.round(accuracy * 500)}/500 test images), Loss: ${loss.toFixed(4)}`;
+    assert.equal(stdout, `${line(expected.accuracy, expected.loss)}\nWith flip TTA: ${line(expected.flip.accuracy, expected.flip.loss)}\n`);
+  });
+
+  it('vit eval --tta with an unknown mode says so in one line and exits 1', () => {
+    const { status, stderr } = spawnSync(process.execPath, [CLI, 'eval', '--model', join(sandbox.root, 'tiny.safetensors'), '--sample', '--tta', 'mirror'],
+      { encoding: 'utf8' });
+    assert.equal(status, 1);
+    assert.equal(stderr, 'vit: --tta must be "flip" (got "mirror")\n');
   });
 
   it('vit eval works on an experiment folder and on a resized model', async () => {

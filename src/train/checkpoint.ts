@@ -1,5 +1,6 @@
 // The training checkpoint (checkpoint.safetensors in an experiment folder): everything a run needs
-// to continue exactly where it stopped. The parameters and AdamW's moments are tensors; the epoch,
+// to continue exactly where it stopped. The parameters, AdamW's moments and (when the run keeps one)
+// the weights' moving average are tensors; the epoch,
 // the generators' states, the schedule's position, the metrics so far and the run's options are
 // JSON in the metadata. Bytes in, bytes out: Node writes them into the experiment folder after every
 // epoch, the page into its storage.
@@ -7,16 +8,21 @@ import { UserError } from '../errors.js';
 import { CHECKPOINT_PARAM_PREFIX } from '../io/experiment-layout.js';
 import { encodeSafetensors, parseSafetensors } from '../io/safetensors-format.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
+import { nonFinite } from '../model/parameter-store.js';
 import type { ViTForClassification } from '../model/vit.js';
 
 import type { AdamW } from './adamw.js';
 import { type Metrics, parseMetrics } from './metrics.js';
+import type { WeightAverage } from './weight-average.js';
 
 const FORMAT = 'vit-ts-training-checkpoint';
 const VERSION = '1';
 
 const MOMENT1 = 'adamw.m.';
 const MOMENT2 = 'adamw.v.';
+/** The moving average of the weights (weight-average.ts); checkpoints of runs without one lack these. */
+const AVERAGE = 'ema.';
+const AVERAGE_UPDATES = 'ema_updates';
 
 /** What a checkpoint holds besides the tensors. `settings` is the run's options as JSON (see trainer.ts). */
 export interface CheckpointState {
@@ -37,12 +43,15 @@ export interface TrainingCheckpoint extends CheckpointState {
   params: Map<string, Float32Array>;
   moment1: Map<string, Float32Array>;
   moment2: Map<string, Float32Array>;
+  /** The weights' moving average, by parameter name, and its update count; absent in runs without one. */
+  average?: { updates: number; params: Map<string, Float32Array> };
 }
 
-/** The model's parameters, the optimizer's state and `state`, as safetensors bytes. */
-export function encodeTrainingCheckpoint(model: ViTForClassification, optimizer: AdamW, state: CheckpointState): Uint8Array {
+/** The model's parameters, the optimizer's state, the weights' average if the run keeps one, and `state`, as safetensors bytes. */
+export function encodeTrainingCheckpoint(model: ViTForClassification, optimizer: AdamW, state: CheckpointState, average?: WeightAverage): Uint8Array {
   if (optimizer.step !== state.step) throw new Error(`checkpoint step ${state.step} differs from the optimizer's ${optimizer.step}`);
   const { m, v } = optimizer.state();
+  const averaged = average?.state();
   const tensors: [string, { shape: number[]; data: Float32Array }][] = [];
   const store = model.parameters;
   // Per-parameter slices of the flat buffers; the alignment padding between them is always zero.
@@ -50,6 +59,7 @@ export function encodeTrainingCheckpoint(model: ViTForClassification, optimizer:
     tensors.push([CHECKPOINT_PARAM_PREFIX + p.name, { shape: [...p.shape], data: store.values(p.name).slice() }]);
     tensors.push([MOMENT1 + p.name, { shape: [...p.shape], data: m.subarray(p.offset, p.offset + p.size) }]);
     tensors.push([MOMENT2 + p.name, { shape: [...p.shape], data: v.subarray(p.offset, p.offset + p.size) }]);
+    if (averaged) tensors.push([AVERAGE + p.name, { shape: [...p.shape], data: averaged.values.subarray(p.offset, p.offset + p.size) }]);
   }
   return encodeSafetensors(tensors, {
     format: FORMAT,
@@ -60,6 +70,7 @@ export function encodeTrainingCheckpoint(model: ViTForClassification, optimizer:
     metrics: JSON.stringify(state.metrics),
     config: JSON.stringify(state.config),
     training: JSON.stringify(state.settings),
+    ...(averaged ? { [AVERAGE_UPDATES]: String(averaged.updates) } : {}),
   });
 }
 
@@ -100,14 +111,21 @@ export function decodeTrainingCheckpoint(bytes: Uint8Array, path: string): Train
   const params = new Map<string, Float32Array>();
   const moment1 = new Map<string, Float32Array>();
   const moment2 = new Map<string, Float32Array>();
+  const averaged = new Map<string, Float32Array>();
   for (const [name, tensor] of tensors) {
     if (!(tensor.data instanceof Float32Array)) throw new UserError(`${path}: tensor ${name} is ${tensor.dtype}, expected F32`);
     if (name.startsWith(CHECKPOINT_PARAM_PREFIX)) params.set(name.slice(CHECKPOINT_PARAM_PREFIX.length), tensor.data);
     else if (name.startsWith(MOMENT1)) moment1.set(name.slice(MOMENT1.length), tensor.data);
     else if (name.startsWith(MOMENT2)) moment2.set(name.slice(MOMENT2.length), tensor.data);
+    else if (name.startsWith(AVERAGE)) averaged.set(name.slice(AVERAGE.length), tensor.data);
     else throw new UserError(`${path}: unexpected tensor ${name} in a training checkpoint`);
   }
+  const hasAverage = metadata[AVERAGE_UPDATES] !== undefined;
+  if (hasAverage !== averaged.size > 0) {
+    throw new UserError(`${path}: the checkpoint has ${hasAverage ? `metadata "${AVERAGE_UPDATES}" but no ${AVERAGE}* tensors` : `${AVERAGE}* tensors but no metadata "${AVERAGE_UPDATES}"`}`);
+  }
   return {
+    ...(hasAverage ? { average: { updates: count(AVERAGE_UPDATES), params: averaged } } : {}),
     epoch: count('epoch'),
     step: count('step'),
     dataRandom: randomState('data'),
@@ -121,8 +139,13 @@ export function decodeTrainingCheckpoint(bytes: Uint8Array, path: string): Train
   };
 }
 
-/** Puts a checkpoint's parameters, moments and dropout generator into a freshly built model and optimizer. */
-export function restoreTrainingCheckpoint(checkpoint: TrainingCheckpoint, model: ViTForClassification, optimizer: AdamW, source: string): void {
+/**
+ * Puts a checkpoint's parameters, moments and dropout generator into a freshly built model and optimizer,
+ * and its weights' average into `average` when given; a checkpoint without one (an older run's, or
+ * one that kept none) restarts the average from the restored weights.
+ */
+export function restoreTrainingCheckpoint(checkpoint: TrainingCheckpoint, model: ViTForClassification, optimizer: AdamW, source: string,
+  average?: WeightAverage): void {
   const store = model.parameters;
   const m = new Float32Array(store.count);
   const v = new Float32Array(store.count);
@@ -137,4 +160,19 @@ export function restoreTrainingCheckpoint(checkpoint: TrainingCheckpoint, model:
   model.loadStateDict(checkpoint.params);
   optimizer.loadState({ step: checkpoint.step, m, v });
   model.dropoutRandom.setState(checkpoint.dropoutRandom);
+  if (!average) return;
+  if (!checkpoint.average) {
+    average.reset();
+    return;
+  }
+  const values = new Float32Array(store.count);
+  for (const p of store.list) {
+    const t = checkpoint.average.params.get(p.name);
+    if (!t) throw new UserError(`${source}: the checkpoint lacks the weights' average for ${p.name}`);
+    if (t.length !== p.size) throw new UserError(`${source}: the weights' average for ${p.name} has the wrong size`);
+    const bad = nonFinite(t);
+    if (bad !== undefined) throw new UserError(`${source}: the weights' average for ${p.name} ${bad}`);
+    values.set(t, p.offset);
+  }
+  average.loadState({ updates: checkpoint.average.updates, values });
 }
