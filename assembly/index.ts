@@ -1,6 +1,6 @@
 // Every kernel the JavaScript side dispatches. Each takes (tid, nt) first and does thread tid's
 // share of the work out of nt; pointers are byte offsets into the one shared memory.
-export { pack_bt, pack_b, gemm, gemm_scratch_floats, matmul_backward_weight } from './matmul';
+export { gemm, gemm_scratch_floats, gemm_packed_floats, linear_backward } from './matmul';
 export { layernorm_forward, layernorm_backward, layernorm_reduce } from './layernorm';
 export { attention_forward, attention_backward, attention_scratch_floats } from './attention';
 export { gelu_tanh_forward, gelu_tanh_backward, gelu_erf_forward, gelu_erf_backward, dropout } from './activations';

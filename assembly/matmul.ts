@@ -8,9 +8,9 @@ import { fma, storePartial, alignedShare, share, at, transpose4x4 } from './simd
 const PANEL: i32 = 8;
 
 /** Packs Bᵀ where w is [M, K] row-major (a Linear weight [out, in]): panel[p][k][j] = w[8p + j][k]. */
-export function pack_bt(tid: i32, nt: i32, dst: usize, w: usize, K: i32, M: i32): void {
+function packTransposed(dst: usize, w: usize, K: i32, M: i32): void {
   const panels = (M + PANEL - 1) / PANEL;
-  for (let p = share(panels, tid, nt), end = share(panels, tid + 1, nt); p < end; p++) {
+  for (let p = 0; p < panels; p++) {
     const panel = dst + (<usize>(p * K * PANEL) << 2);
     for (let j = 0; j < PANEL; j++) {
       const m = p * PANEL + j;
@@ -22,9 +22,9 @@ export function pack_bt(tid: i32, nt: i32, dst: usize, w: usize, K: i32, M: i32)
 }
 
 /** Packs B where w is [K, M] row-major (a Linear weight used as [out, in] → in the input gradient). */
-export function pack_b(tid: i32, nt: i32, dst: usize, w: usize, K: i32, M: i32): void {
+function pack(dst: usize, w: usize, K: i32, M: i32): void {
   const panels = (M + PANEL - 1) / PANEL;
-  for (let p = share(panels, tid, nt), end = share(panels, tid + 1, nt); p < end; p++) {
+  for (let p = 0; p < panels; p++) {
     const panel = dst + (<usize>(p * K * PANEL) << 2);
     for (let k = 0; k < K; k++) {
       for (let j = 0; j < PANEL; j++) {
@@ -40,17 +40,29 @@ export function gemm_scratch_floats(K: i32): i32 {
   return 4 * K;
 }
 
+/** Floats each thread needs for gemm's packed copy of B [K, M] (see gemm). */
+export function gemm_packed_floats(K: i32, M: i32): i32 {
+  return (M + PANEL - 1) / PANEL * PANEL * K;
+}
+
 /**
  * out[N, M] = a[N, K] · B[K, M] (+ bias[M]) (+ residual[N, M]) (+ out, when accumulate ≠ 0).
- * B comes packed by pack_bt or pack_b. bias and residual are 0 when absent. Rows are split
- * between threads. Each block of four rows of a is first interleaved into the thread's share
- * of `scratch` ([K][4]), so the inner loop reads all four rows from one pointer at constant
- * offsets: fewer instructions per multiply-add than four row pointers would take.
+ * B is w [M, K] transposed (a Linear weight, forward) when `transposed` ≠ 0, else w [K, M] itself.
+ * bias and residual are 0 when absent. Rows are split between threads. Each thread packs all of B
+ * into its own share of `packed` (gemm_packed_floats): B is small, and packing it once for all
+ * threads would cost a separate dispatch, a meeting point of the threads, before every product.
+ * Each block of four rows of a is first interleaved into the thread's share of `scratch`
+ * ([K][4]), so the inner loop reads all four rows from one pointer at constant offsets: fewer
+ * instructions per multiply-add than four row pointers would take.
  */
-export function gemm(tid: i32, nt: i32, out: usize, a: usize, packed: usize, scratch: usize, bias: usize, residual: usize,
-                     N: i32, K: i32, M: i32, accumulate: i32): void {
+export function gemm(tid: i32, nt: i32, out: usize, a: usize, w: usize, transposed: i32, packed: usize, scratch: usize,
+                     bias: usize, residual: usize, N: i32, K: i32, M: i32, accumulate: i32): void {
   const start = alignedShare(N, tid, nt, 4);
   const end = alignedShare(N, tid + 1, nt, 4);
+  if (start >= end) return;
+  packed = at(packed, tid * gemm_packed_floats(K, M));
+  if (transposed) packTransposed(packed, w, K, M);
+  else pack(packed, w, K, M);
   const panels = (M + PANEL - 1) / PANEL;
   const rowBytes = <usize>K << 2;
   const rows = at(scratch, tid * gemm_scratch_floats(K));
@@ -141,12 +153,24 @@ function interleaveFourRows(dst: usize, src: usize, K: i32): void {
 }
 
 /**
+ * The backward pass of a Linear layer out[N, M] = inp[N, K] · w[M, K]ᵀ + b in one dispatch:
+ * dweight += doutᵀ · inp and dbias += Σₙ dout[n, :] (see weightGradient), and dinp = dout · w
+ * (added to dinp when accumulate ≠ 0; skipped when dinp is 0), a gemm with `packed` and `scratch`
+ * as gemm's. The two parts share no output, so each thread does its share of one, then of the
+ * other, without waiting in between: one meeting point of the threads instead of two.
+ */
+export function linear_backward(tid: i32, nt: i32, dweight: usize, dbias: usize, dinp: usize, dout: usize, inp: usize, w: usize,
+                                packed: usize, scratch: usize, N: i32, K: i32, M: i32, accumulate: i32): void {
+  weightGradient(tid, nt, dweight, dbias, dout, inp, N, K, M);
+  if (dinp) gemm(tid, nt, dinp, dout, w, 0, packed, scratch, 0, 0, N, M, K, accumulate);
+}
+
+/**
  * The weight and bias gradients of a Linear layer out = inp · Wᵀ + b:
  * dweight[M, K] += doutᵀ · inp and dbias[M] += Σₙ dout[n, :] (dbias may be 0).
  * Threads split the output rows M; rows of the batch are visited in chunks that stay in cache.
  */
-export function matmul_backward_weight(tid: i32, nt: i32, dweight: usize, dbias: usize, dout: usize, inp: usize,
-                                       N: i32, K: i32, M: i32): void {
+function weightGradient(tid: i32, nt: i32, dweight: usize, dbias: usize, dout: usize, inp: usize, N: i32, K: i32, M: i32): void {
   const mStart = alignedShare(M, tid, nt, 4);
   const mEnd = alignedShare(M, tid + 1, nt, 4);
   // Rows of the batch per pass: a chunk of inp (≤ 16 KB) is read once per block of four output

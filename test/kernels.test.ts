@@ -175,9 +175,9 @@ for (const { label, options } of ENGINES) {
     const gemmCase = (rng: Random, N: number, K: number, M: number, flags: number): void => {
       const useBias = (flags & 1) !== 0, useResidual = (flags & 2) !== 0, accumulate = (flags & 4) !== 0;
       const transposed = (flags & 8) === 0;
-      const what = `gemm N=${N} K=${K} M=${M} bias=${useBias} residual=${useResidual} accumulate=${accumulate} ${transposed ? 'pack_bt' : 'pack_b'}`;
+      const what = `gemm N=${N} K=${K} M=${M} bias=${useBias} residual=${useResidual} accumulate=${accumulate} ${transposed ? 'w transposed' : 'w as is'}`;
       withArena(engine, (arena) => {
-        // pack_bt takes w [M, K] (a Linear weight), pack_b takes w [K, M]
+        // w is [M, K] (a Linear weight) when transposed, else [K, M]
         const wData = randn(rng, K * M);
         const a = arena.input('a', randn(rng, N * K));
         const w = arena.input('w', wData);
@@ -185,11 +185,10 @@ for (const { label, options } of ENGINES) {
         const residual = useResidual ? arena.input('residual', randn(rng, N * M)) : null;
         const previous = randn(rng, N * M);
         const out = accumulate ? arena.inout('out', previous) : arena.output('out', N * M);
-        const packed = arena.output('packed', packedFloats(K, M));
+        const packed = arena.output('packed', engine.threads * packedFloats(K, M));
         const scratch = arena.output('scratch', engine.threads * engine.serial.gemm_scratch_floats(K));
-        if (transposed) engine.run('pack_bt', packed.ptr, w.ptr, K, M);
-        else engine.run('pack_b', packed.ptr, w.ptr, K, M);
-        engine.run('gemm', out.ptr, a.ptr, packed.ptr, scratch.ptr, bias?.ptr ?? 0, residual?.ptr ?? 0, N, K, M, accumulate ? 1 : 0);
+        engine.run('gemm', out.ptr, a.ptr, w.ptr, transposed ? 1 : 0, packed.ptr, scratch.ptr, bias?.ptr ?? 0, residual?.ptr ?? 0,
+          N, K, M, accumulate ? 1 : 0);
         arena.check();
         const B = transposed ? ref.transpose(wData, M, K) : wData;
         const expected = ref.gemm(a.read(), B, bias?.read() ?? null, residual?.read() ?? null, accumulate ? previous : null, N, K, M);
@@ -197,7 +196,7 @@ for (const { label, options } of ENGINES) {
       });
     };
 
-    test('gemm (pack_bt and pack_b) on a grid of awkward shapes', () => {
+    test('gemm (w transposed and as is) on a grid of awkward shapes', () => {
       const rng = new Random(101);
       const sizes = [1, 3, 5, 8, 13, 17, 64, 144];
       for (const N of sizes) for (const K of [1, 3, 7, 48]) for (const M of sizes) gemmCase(rng, N, K, M, rng.int(16));
@@ -215,25 +214,37 @@ for (const { label, options } of ENGINES) {
       for (let i = 0; i < 24; i++) gemmCase(rng, 1 + rng.int(200), 1 + rng.int(80), 1 + rng.int(160), rng.int(16));
     });
 
-    test('matmul_backward_weight adds to non-zero gradients', () => {
+    test('linear_backward adds to non-zero gradients and writes or adds the input gradient', () => {
       const rng = new Random(104);
       let i = 0;
       for (const N of [1, 5, 13, 144, 300]) {
         for (const K of [1, 3, 7, 8, 48]) {
           for (const M of [1, 3, 5, 17, 64]) {
-            const withBias = i++ % 2 === 0;
+            const withBias = i % 2 === 0;
+            // by turns: no input gradient (the patch projection's case), a written one, an added one
+            const inputGradient = (['none', 'write', 'add'] as const)[i++ % 3]!;
             withArena(engine, (arena) => {
-              const dw0 = randn(rng, M * K), db0 = randn(rng, M);
+              const dw0 = randn(rng, M * K), db0 = randn(rng, M), dinp0 = randn(rng, N * K);
               const dweight = arena.inout('dweight', dw0);
               const dbias = withBias ? arena.inout('dbias', db0) : null;
               const dout = arena.input('dout', randn(rng, N * M));
               const inp = arena.input('inp', randn(rng, N * K));
-              engine.run('matmul_backward_weight', dweight.ptr, dbias?.ptr ?? 0, dout.ptr, inp.ptr, N, K, M);
+              const wData = randn(rng, M * K);
+              const w = arena.input('w', wData);
+              const dinp = inputGradient === 'none' ? null : inputGradient === 'add' ? arena.inout('dinp', dinp0) : arena.output('dinp', N * K);
+              const packed = arena.output('packed', engine.threads * packedFloats(M, K));
+              const scratch = arena.output('scratch', engine.threads * engine.serial.gemm_scratch_floats(M));
+              engine.run('linear_backward', dweight.ptr, dbias?.ptr ?? 0, dinp?.ptr ?? 0, dout.ptr, inp.ptr, w.ptr, packed.ptr, scratch.ptr,
+                N, K, M, inputGradient === 'add' ? 1 : 0);
               arena.check();
               const expected = ref.matmulBackwardWeight(dw0, withBias ? db0 : null, dout.read(), inp.read(), N, K, M);
-              const what = `matmul_backward_weight N=${N} K=${K} M=${M}`;
+              const what = `linear_backward N=${N} K=${K} M=${M} input gradient ${inputGradient}`;
               assertClose(dweight.read(), expected.dweight, `${what} dweight`, 1e-5, 1e-6);
               if (dbias) assertClose(dbias.read(), expected.dbias!, `${what} dbias`, 1e-5, 1e-6);
+              if (dinp) {
+                const expectedDinp = ref.gemm(dout.read(), wData, null, null, inputGradient === 'add' ? dinp0 : null, N, M, K);
+                assertClose(dinp.read(), expectedDinp, `${what} dinp`, 1e-5, 1e-6);
+              }
             });
           }
         }

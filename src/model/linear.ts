@@ -6,7 +6,7 @@ import type { Slot, Workspace } from './workspace.js';
 export class Linear {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
-  /** The weight, repacked into column panels for the matrix kernel before each use. */
+  /** Each thread's copy of the weight, repacked into column panels by the matrix kernel at each use. */
   private readonly packed: Slot;
   /** Each thread's rows of the left-hand matrix, interleaved by the matrix kernel. */
   private readonly scratch: Slot;
@@ -15,16 +15,16 @@ export class Linear {
               readonly inFeatures: number, readonly outFeatures: number) {
     this.weight = store.get(`${name}.weight`);
     this.bias = store.has(`${name}.bias`) ? store.get(`${name}.bias`) : null;
-    const panel = (n: number): number => Math.ceil(n / 8) * 8;
-    this.packed = workspace.reserve(0, Math.max(panel(outFeatures) * inFeatures, panel(inFeatures) * outFeatures));
+    const { gemm_packed_floats: packedFloats } = engine.serial;
+    this.packed = workspace.reserve(0, engine.threads * Math.max(packedFloats(inFeatures, outFeatures), packedFloats(outFeatures, inFeatures)));
     this.scratch = workspace.reserve(0, engine.threads * engine.serial.gemm_scratch_floats(Math.max(inFeatures, outFeatures)));
   }
 
   /** out[rows, out] = inp[rows, in] · Wᵀ + b, plus residual[rows, out] when given (fused residual connection). */
   forward(out: number, inp: number, rows: number, residual = 0): void {
     const { engine, inFeatures, outFeatures } = this;
-    engine.run('pack_bt', this.packed.ptr, this.weight.ptr, inFeatures, outFeatures);
-    engine.run('gemm', out, inp, this.packed.ptr, this.scratch.ptr, this.bias?.ptr ?? 0, residual, rows, inFeatures, outFeatures, 0);
+    engine.run('gemm', out, inp, this.weight.ptr, 1, this.packed.ptr, this.scratch.ptr, this.bias?.ptr ?? 0, residual,
+      rows, inFeatures, outFeatures, 0);
   }
 
   /**
@@ -33,9 +33,7 @@ export class Linear {
    */
   backward(dinp: number, dout: number, inp: number, rows: number, accumulate = false): void {
     const { engine, inFeatures, outFeatures } = this;
-    engine.run('matmul_backward_weight', this.weight.grad, this.bias?.grad ?? 0, dout, inp, rows, inFeatures, outFeatures);
-    if (dinp === 0) return;
-    engine.run('pack_b', this.packed.ptr, this.weight.ptr, outFeatures, inFeatures);
-    engine.run('gemm', dinp, dout, this.packed.ptr, this.scratch.ptr, 0, 0, rows, outFeatures, inFeatures, accumulate ? 1 : 0);
+    engine.run('linear_backward', this.weight.grad, this.bias?.grad ?? 0, dinp, dout, inp, this.weight.ptr, this.packed.ptr,
+      this.scratch.ptr, rows, inFeatures, outFeatures, accumulate ? 1 : 0);
   }
 }

@@ -3,11 +3,10 @@
 
 /** Kernels that split their work between threads: the dispatcher adds (tid, nt) in front. */
 export interface ParallelKernels {
-  pack_bt(dst: number, w: number, K: number, M: number): void;
-  pack_b(dst: number, w: number, K: number, M: number): void;
-  gemm(out: number, a: number, packed: number, scratch: number, bias: number, residual: number, N: number, K: number, M: number,
-       accumulate: number): void;
-  matmul_backward_weight(dweight: number, dbias: number, dout: number, inp: number, N: number, K: number, M: number): void;
+  gemm(out: number, a: number, w: number, transposed: number, packed: number, scratch: number, bias: number, residual: number,
+       N: number, K: number, M: number, accumulate: number): void;
+  linear_backward(dweight: number, dbias: number, dinp: number, dout: number, inp: number, w: number, packed: number, scratch: number,
+                  N: number, K: number, M: number, accumulate: number): void;
   layernorm_forward(out: number, mean: number, rstd: number, inp: number, weight: number, bias: number, N: number, C: number, eps: number): void;
   layernorm_backward(dinp: number, partial: number, dout: number, inp: number, weight: number, mean: number, rstd: number, N: number, C: number): void;
   attention_forward(out: number, att: number, qkv: number, scratch: number, B: number, T: number, C: number, NH: number, queries: number,
@@ -37,6 +36,7 @@ export interface ParallelKernels {
 export interface SerialKernels {
   layernorm_reduce(dweight: number, dbias: number, partial: number, C: number, nt: number): void;
   gemm_scratch_floats(K: number): number;
+  gemm_packed_floats(K: number, M: number): number;
   attention_scratch_floats(T: number, hs: number): number;
   softmax_cross_entropy(probs: number, losses: number, dlogits: number, logits: number, labels: number, B: number, K: number,
                         smoothing: number, norm: number): number;
@@ -46,7 +46,7 @@ export type ParallelKernelName = keyof ParallelKernels;
 
 /** Index of each parallel kernel in the dispatch protocol; workers look kernels up by this order. */
 export const PARALLEL_KERNELS: readonly ParallelKernelName[] = [
-  'pack_bt', 'pack_b', 'gemm', 'matmul_backward_weight', 'layernorm_forward', 'layernorm_backward',
+  'gemm', 'linear_backward', 'layernorm_forward', 'layernorm_backward',
   'attention_forward', 'attention_backward', 'gelu_tanh_forward', 'gelu_tanh_backward', 'gelu_erf_forward',
   'gelu_erf_backward', 'dropout', 'patchify', 'embed_forward', 'embed_backward', 'copy_rows', 'adamw',
   'sum_squares', 'fill', 'scale', 'add', 'gather_tokens', 'scatter_tokens',

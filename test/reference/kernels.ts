@@ -9,7 +9,7 @@ function matrix(rows: number, cols: number, f: (r: number, c: number) => number)
   return m;
 }
 
-/** wᵀ for w [rows, cols]: what pack_bt hands gemm as B. */
+/** wᵀ for w [rows, cols]: B for gemm with `transposed`. */
 export function transpose(w: ArrayLike<number>, rows: number, cols: number): Float64Array {
   return matrix(cols, rows, (c, r) => w[r * cols + c]!);
 }
@@ -18,7 +18,7 @@ export function transpose(w: ArrayLike<number>, rows: number, cols: number): Flo
 
 /**
  * out[N, M] = a[N, K] · b[K, M] (+ bias[M]) (+ residual[N, M]) (+ previous out[N, M]).
- * `b` is the logical right-hand matrix: w itself for pack_b, wᵀ for pack_bt.
+ * `b` is the logical right-hand matrix: w itself, or wᵀ when gemm's `transposed` is set.
  */
 export function gemm(a: ArrayLike<number>, b: ArrayLike<number>, bias: ArrayLike<number> | null,
                      residual: ArrayLike<number> | null, previous: ArrayLike<number> | null,
