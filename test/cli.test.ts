@@ -49,7 +49,8 @@ test("each command's --help shows its options and their defaults", () => {
     assert.match(attention, expected);
   }
   assert.match(help('export'), /--layout <layout> .*?\(choices: "seed", "fused", default: "seed"\)/);
-  assert.match(help('plot'), /--out <file> .*?\(default: EXPERIMENT\/metrics\.png\)/);
+  assert.match(help('plot'), /--x <axis> .*?\(choices: "epoch", "time", default: "epoch"\)/);
+  assert.match(help('plot'), /--out <file> .*?\(default: EXPERIMENT\/metrics\.png for one experiment by epoch, else accuracy-by-epoch\.png or accuracy-by-time\.png here\)/);
   assert.equal(vit('help', 'predict').stdout.replace(/\s+/g, ' '), predict);
 });
 

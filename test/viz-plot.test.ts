@@ -7,7 +7,6 @@ import sharp from 'sharp';
 import { UserError } from '../src/errors.js';
 import {
   METRIC_COLOURS,
-  METRICS_PNG_ZOOM,
   renderMetricsPng,
   metricsSpec,
   renderMetricsSvg,
@@ -15,6 +14,7 @@ import {
   writeMetricsFigure,
   type Metrics,
 } from '../src/viz/metrics-plot.js';
+import { FIGURE_PNG_ZOOM } from '../src/viz/vega-figure.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vit-viz-plot-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -74,8 +74,8 @@ test('the PNG is wide, white-backed, and both loss lines and the accuracy line a
   const svgWidth = Number(/^<svg[^>]*\swidth="([\d.]+)"/.exec(svg)?.[1]);
   const svgHeight = Number(/^<svg[^>]*\sheight="([\d.]+)"/.exec(svg)?.[1]);
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  assert.equal(info.width, Math.round(svgWidth * METRICS_PNG_ZOOM));
-  assert.equal(info.height, Math.round(svgHeight * METRICS_PNG_ZOOM));
+  assert.equal(info.width, Math.round(svgWidth * FIGURE_PNG_ZOOM));
+  assert.equal(info.height, Math.round(svgHeight * FIGURE_PNG_ZOOM));
   assert.ok(info.width >= 1000, `only ${info.width} px wide`);
   const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   // Top-left corner is background: opaque white.

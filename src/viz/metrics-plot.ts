@@ -1,9 +1,7 @@
-import { extname } from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+// The article's figure of one run: train and test loss | test accuracy, per epoch.
+import type { TopLevelSpec } from 'vega-lite';
 import { UserError } from '../errors.js';
-import { writeFileAtomicAsync } from '../io/atomic.js';
-import { svgToPng } from './svg-to-png.js';
+import { renderSpecPng, renderSpecSvg, writeFigure } from './vega-figure.js';
 
 /** A training run's per-epoch history, as saved in the experiment's metrics.json; null: an epoch not evaluated. */
 export interface Metrics {
@@ -21,9 +19,6 @@ export const METRIC_COLOURS = {
   testLoss: '#ff7f0e',
   accuracy: '#2ca02c',
 } as const;
-
-/** Output pixels per SVG unit in the PNG: the SVG is ~950 units wide, so the PNG is ~1900 px. */
-export const METRICS_PNG_ZOOM = 2;
 
 const PANEL_WIDTH = 380;
 const PANEL_HEIGHT = 280;
@@ -164,30 +159,15 @@ export function percentFormat(accuracies: readonly number[]): string {
 
 /** Renders the metrics figure to an SVG string (headless: no canvas, no DOM). */
 export async function renderMetricsSvg(metrics: Metrics, title: string): Promise<string> {
-  const valid = validateMetrics(metrics);
-  const vegaSpec = compile(metricsSpec(valid, title)).spec;
-  const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return renderSpecSvg(metricsSpec(validateMetrics(metrics), title));
 }
 
 /** Renders the metrics figure to PNG bytes, white background, ~1900 px wide. */
 export async function renderMetricsPng(metrics: Metrics, title: string): Promise<Uint8Array> {
-  const svg = await renderMetricsSvg(metrics, title);
-  return svgToPng(svg, { zoom: METRICS_PNG_ZOOM, background: 'white' }).png;
+  return renderSpecPng(metricsSpec(validateMetrics(metrics), title));
 }
 
 /** Writes the metrics figure to `outPath`, as PNG or SVG according to its extension. */
 export async function writeMetricsFigure(metrics: Metrics, title: string, outPath: string): Promise<void> {
-  const extension = extname(outPath).toLowerCase();
-  // Refuse an unknown type before spending time on rendering.
-  if (extension !== '.png' && extension !== '.svg') {
-    throw new UserError(`${outPath}: unsupported figure type "${extension || '(none)'}"; use .png or .svg`);
-  }
-  const figure =
-    extension === '.png' ? await renderMetricsPng(metrics, title) : await renderMetricsSvg(metrics, title);
-  await writeFileAtomicAsync(outPath, figure);
+  await writeFigure(metricsSpec(validateMetrics(metrics), title), outPath);
 }

@@ -118,6 +118,7 @@ def train(args):
             optimizer.step()
             total += loss.item() * len(idx)
         test_loss, test_acc = evaluate(model, test_x, test_y)
+        # `vit plot LOG.jsonl` reads these lines (src/io/pytorch-log.ts): keep epoch, test_acc and elapsed_s.
         print(json.dumps({"epoch": epoch, "train_loss": round(total / len(train_y), 4), "test_loss": round(test_loss, 4),
                           "test_acc": test_acc, "elapsed_s": round(time.perf_counter() - start, 1)}), flush=True)
         if args.save:

@@ -111,6 +111,7 @@ def main():
         dist.all_reduce(total)
         if rank == 0:
             test_loss, test_acc = evaluate(model, test_x, test_y, device)
+            # `vit plot LOG.jsonl` reads these lines (src/io/pytorch-log.ts): keep epoch, test_acc and elapsed_s.
             print(json.dumps({"epoch": epoch, "processes": world, "train_loss": round((total[0] / total[1]).item(), 4),
                               "test_loss": round(test_loss, 4), "test_acc": test_acc,
                               "elapsed_s": round(time.perf_counter() - start, 1)}), flush=True)

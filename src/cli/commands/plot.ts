@@ -1,51 +1,107 @@
-// `vit plot`: an experiment's loss and accuracy curves, from its metrics.json.
+// `vit plot`: one experiment's loss and accuracy curves from its metrics.json, or several runs' test
+// accuracy in one figure against the epoch or the wall-clock minutes (vit-ts experiments and PyTorch logs).
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
 import { UserError } from '../../errors.js';
 import { METRICS_FIGURE_FILE, METRICS_FILE } from '../../io/experiment-layout.js';
+import { parsePytorchLog } from '../../io/pytorch-log.js';
 import { readUserFile } from '../../io/user-files.js';
+import { parseMetrics } from '../../train/metrics.js';
+import { type AccuracyRun, type XAxis, accuracyRunsSpec, runFromMetrics } from '../../viz/accuracy-runs.js';
 import { validateMetrics, writeMetricsFigure } from '../../viz/metrics-plot.js';
+import { checkFigurePath, writeFigure } from '../../viz/vega-figure.js';
+
+const PYTORCH_LOG_EXTENSION = '.jsonl';
 
 interface PlotOptions {
+  x: XAxis;
   out?: string;
+}
+
+/** A run named on the command line: a metrics.json (of an experiment folder) or a PyTorch log. */
+interface RunFile {
+  path: string;
+  /** The experiment folder's name, or the log's file name without .jsonl. */
+  name: string;
+  /** Where a single experiment's figure goes by default. */
+  dir: string;
+  kind: 'metrics' | 'pytorch-log';
 }
 
 export function register(program: Command): void {
   program
     .command('plot')
-    .description(`draw an experiment's loss and accuracy curves from its ${METRICS_FILE}`)
-    .argument('<experiment>', `the experiment folder (or its ${METRICS_FILE})`)
-    .option('--out <file>', `the figure to write, .png or .svg (default: EXPERIMENT/${METRICS_FIGURE_FILE})`)
-    .action(async (experiment: string, options: PlotOptions) => {
-      await plot(experiment, options);
+    .description(`draw an experiment's loss and accuracy curves from its ${METRICS_FILE}; with several runs (or --x time), ` +
+      'their test accuracy in one figure')
+    .argument('<runs...>', `experiment folders (or their ${METRICS_FILE}), or PyTorch logs (${PYTORCH_LOG_EXTENSION}: ` +
+      'JSON lines of {epoch, train_loss, test_loss, test_acc, elapsed_s}, as tools/pytorch/peer.py train prints them)')
+    .addOption(new Option('--x <axis>', 'the x axis: epoch, or time (wall-clock minutes)').choices(['epoch', 'time']).default('epoch'))
+    .option('--out <file>', `the figure to write, .png or .svg (default: EXPERIMENT/${METRICS_FIGURE_FILE} for one experiment ` +
+      'by epoch, else accuracy-by-epoch.png or accuracy-by-time.png here)')
+    .action(async (runs: string[], options: PlotOptions) => {
+      await plot(runs, options);
     });
 }
 
-async function plot(experiment: string, options: PlotOptions): Promise<void> {
-  const { dir, metricsPath } = locateMetrics(experiment);
-  if (!existsSync(metricsPath)) throw new UserError(`${metricsPath}: no such file; is ${experiment} a training experiment's folder?`);
-  const text = readUserFile(metricsPath).toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${metricsPath}: not valid JSON (${(e as Error).message})`);
+async function plot(runArguments: string[], options: PlotOptions): Promise<void> {
+  if (options.out !== undefined) checkFigurePath(options.out);
+  const files = runArguments.map(locateRun);
+  const [only] = files;
+  if (files.length === 1 && only!.kind === 'metrics' && options.x === 'epoch') {
+    // One experiment keeps the article's two-panel figure.
+    const out = options.out ?? join(only!.dir, METRICS_FIGURE_FILE);
+    await writeMetricsFigure(validateMetrics(readJson(only!.path), only!.path), only!.name, out);
+    process.stdout.write(`wrote ${out}\n`);
+    return;
   }
-  const metrics = validateMetrics(json, metricsPath);
-  const out = options.out ?? join(dir, METRICS_FIGURE_FILE);
-  // The experiment's name is its folder's name; resolve() names "." too.
-  await writeMetricsFigure(metrics, basename(resolve(dir)), out);
+  const runs = distinctNames(files).map(readRun);
+  const out = options.out ?? `accuracy-by-${options.x}.png`;
+  await writeFigure(accuracyRunsSpec(runs, options.x), out);
   process.stdout.write(`wrote ${out}\n`);
 }
 
-function locateMetrics(experiment: string): { dir: string; metricsPath: string } {
+function locateRun(argument: string): RunFile {
   let isFile = false;
   try {
-    isFile = statSync(experiment).isFile();
+    isFile = statSync(argument).isFile();
   } catch {
-    throw new UserError(`${experiment}: no such folder; expected a training experiment's folder holding ${METRICS_FILE}`);
+    throw new UserError(`${argument}: no such folder or file; expected a training experiment's folder holding ${METRICS_FILE}, ` +
+      `or a PyTorch log (${PYTORCH_LOG_EXTENSION})`);
   }
-  if (isFile) return { dir: dirname(experiment), metricsPath: experiment };
-  return { dir: experiment, metricsPath: join(experiment, METRICS_FILE) };
+  if (isFile && extname(argument).toLowerCase() === PYTORCH_LOG_EXTENSION) {
+    return { path: argument, name: basename(argument, extname(argument)), dir: dirname(argument), kind: 'pytorch-log' };
+  }
+  const dir = isFile ? dirname(argument) : argument;
+  const path = isFile ? argument : join(argument, METRICS_FILE);
+  // The experiment's name is its folder's name; resolve() names "." too.
+  return { path, name: basename(resolve(dir)), dir, kind: 'metrics' };
+}
+
+/** Runs from different places with the same folder or file name are told apart by the paths given. */
+function distinctNames(files: RunFile[]): RunFile[] {
+  return files.map((file) => files.some((other) => other !== file && other.name === file.name)
+    ? { ...file, name: file.kind === 'metrics' ? file.dir : file.path }
+    : file);
+}
+
+function readRun(file: RunFile): AccuracyRun {
+  if (file.kind === 'pytorch-log') return { name: file.name, points: parsePytorchLog(readText(file.path), file.path) };
+  const metrics = parseMetrics(readJson(file.path), file.path);
+  const name = metrics.evaluated_on === 'validation' ? `${file.name} (validation)` : file.name;
+  return runFromMetrics(name, metrics, file.path);
+}
+
+function readText(path: string): string {
+  return readUserFile(path).toString('utf8');
+}
+
+function readJson(path: string): unknown {
+  if (!existsSync(path)) throw new UserError(`${path}: no such file; is ${dirname(path)} a training experiment's folder?`);
+  const text = readText(path);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
 }
