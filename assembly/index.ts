@@ -3,7 +3,7 @@
 export { gemm, gemm_scratch_floats, gemm_packed_floats, linear_backward } from './matmul';
 export { layernorm_forward, layernorm_backward, layernorm_reduce } from './layernorm';
 export { attention_forward, attention_backward, attention_scratch_floats } from './attention';
-export { gelu_tanh_forward, gelu_tanh_backward, gelu_erf_forward, gelu_erf_backward, dropout } from './activations';
+export { dropout } from './activations';
 export { patchify, embed_forward, embed_backward, copy_rows, gather_tokens, scatter_tokens } from './embeddings';
 export { softmax_cross_entropy } from './loss';
 export { adamw } from './optimizer';

@@ -4,6 +4,7 @@
 // interleaved likewise just before they are used.
 
 import { fma, storePartial, alignedShare, share, at, transpose4x4 } from './simd';
+import { GELU_NONE, GELU_TANH_FORWARD, GELU_ERF_FORWARD, GELU_TANH_BACKWARD, GELU_ERF_BACKWARD, geluTanh, geluErf, geluTanhSlope, geluErfSlope } from './activations';
 
 const PANEL: i32 = 8;
 
@@ -48,7 +49,9 @@ export function gemm_packed_floats(K: i32, M: i32): i32 {
 /**
  * out[N, M] = a[N, K] · B[K, M] (+ bias[M]) (+ residual[N, M]) (+ out, when accumulate ≠ 0).
  * B is w [M, K] transposed (a Linear weight, forward) when `transposed` ≠ 0, else w [K, M] itself.
- * bias and residual are 0 when absent. Rows are split between threads. Each thread packs all of B
+ * bias and residual are 0 when absent. `gelu` (a GELU_* mode of activations.ts) fuses the MLP's
+ * activation in: a forward mode also stores GELU(out) in `geluBuffer` [N, M]; a backward mode
+ * multiplies out by GELU' at the pre-activation in `geluBuffer` (with no bias, residual or accumulate). Rows are split between threads. Each thread packs all of B
  * into its own share of `packed` (gemm_packed_floats): B is small, and packing it once for all
  * threads would cost a separate dispatch, a meeting point of the threads, before every product.
  * Each block of four rows of a is first interleaved into the thread's share of `scratch`
@@ -56,7 +59,7 @@ export function gemm_packed_floats(K: i32, M: i32): i32 {
  * instructions per multiply-add than four row pointers would take.
  */
 export function gemm(tid: i32, nt: i32, out: usize, a: usize, w: usize, transposed: i32, packed: usize, scratch: usize,
-                     bias: usize, residual: usize, N: i32, K: i32, M: i32, accumulate: i32): void {
+                     bias: usize, residual: usize, gelu: i32, geluBuffer: usize, N: i32, K: i32, M: i32, accumulate: i32): void {
   const start = alignedShare(N, tid, nt, 4);
   const end = alignedShare(N, tid + 1, nt, 4);
   if (start >= end) return;
@@ -88,10 +91,10 @@ export function gemm(tid: i32, nt: i32, out: usize, a: usize, w: usize, transpos
       }
       const m = p * PANEL;
       const cols = min(PANEL, M - m);
-      epilogue(out, bias, residual, n, m, M, cols, accumulate, c00, c01);
-      epilogue(out, bias, residual, n + 1, m, M, cols, accumulate, c10, c11);
-      epilogue(out, bias, residual, n + 2, m, M, cols, accumulate, c20, c21);
-      epilogue(out, bias, residual, n + 3, m, M, cols, accumulate, c30, c31);
+      epilogue(out, bias, residual, gelu, geluBuffer, n, m, M, cols, accumulate, c00, c01);
+      epilogue(out, bias, residual, gelu, geluBuffer, n + 1, m, M, cols, accumulate, c10, c11);
+      epilogue(out, bias, residual, gelu, geluBuffer, n + 2, m, M, cols, accumulate, c20, c21);
+      epilogue(out, bias, residual, gelu, geluBuffer, n + 3, m, M, cols, accumulate, c30, c31);
     }
   }
   for (; n < end; n++) {
@@ -106,7 +109,7 @@ export function gemm(tid: i32, nt: i32, out: usize, a: usize, w: usize, transpos
         pa += 4; pb += 32;
       }
       const m = p * PANEL;
-      epilogue(out, bias, residual, n, m, M, min(PANEL, M - m), accumulate, c0, c1);
+      epilogue(out, bias, residual, gelu, geluBuffer, n, m, M, min(PANEL, M - m), accumulate, c0, c1);
     }
   }
 }
@@ -123,13 +126,17 @@ function interleaveFourRows(dst: usize, src: usize, K: i32): void {
 
 /** Adds bias, residual and the previous value as asked, then stores `cols` (≤ 8) outputs of row n from column m. */
 // @ts-ignore: decorator
-@inline function epilogue(out: usize, bias: usize, residual: usize, n: i32, m: i32, M: i32, cols: i32,
+@inline function epilogue(out: usize, bias: usize, residual: usize, gelu: i32, geluBuffer: usize, n: i32, m: i32, M: i32, cols: i32,
                           accumulate: i32, lo: v128, hi: v128): void {
   const offset = n * M + m;
   if (cols == PANEL) {
     if (bias) { lo = f32x4.add(lo, v128.load(at(bias, m))); hi = f32x4.add(hi, v128.load(at(bias, m + 4))); }
     if (residual) { lo = f32x4.add(lo, v128.load(at(residual, offset))); hi = f32x4.add(hi, v128.load(at(residual, offset + 4))); }
     if (accumulate) { lo = f32x4.add(lo, v128.load(at(out, offset))); hi = f32x4.add(hi, v128.load(at(out, offset + 4))); }
+    if (gelu != GELU_NONE) {
+      lo = applyGelu(gelu, at(geluBuffer, offset), lo);
+      hi = applyGelu(gelu, at(geluBuffer, offset + 4), hi);
+    }
     v128.store(at(out, offset), lo);
     v128.store(at(out, offset + 4), hi);
     return;
@@ -140,8 +147,29 @@ function interleaveFourRows(dst: usize, src: usize, K: i32): void {
     if (bias) v += load<f32>(at(bias, m + j));
     if (residual) v += load<f32>(at(residual, offset + j));
     if (accumulate) v += load<f32>(at(out, offset + j));
+    if (gelu != GELU_NONE) v = applyGeluScalar(gelu, at(geluBuffer, offset + j), v);
     store<f32>(at(out, offset + j), v);
   }
+}
+
+/** Four outputs v under a GELU mode: a forward mode stores GELU(v) at `slot`; a backward mode returns GELU'(slot's values)·v. */
+// @ts-ignore: decorator
+@inline function applyGelu(mode: i32, slot: usize, v: v128): v128 {
+  if (mode == GELU_TANH_FORWARD) v128.store(slot, geluTanh(v));
+  else if (mode == GELU_ERF_FORWARD) v128.store(slot, geluErf(v));
+  else if (mode == GELU_TANH_BACKWARD) return f32x4.mul(geluTanhSlope(v128.load(slot)), v);
+  else if (mode == GELU_ERF_BACKWARD) return f32x4.mul(geluErfSlope(v128.load(slot)), v);
+  return v;
+}
+
+/** applyGelu for one output, computed in a vector's lanes so that it matches the other columns to the bit. */
+// @ts-ignore: decorator
+@inline function applyGeluScalar(mode: i32, slot: usize, v: f32): f32 {
+  if (mode == GELU_TANH_FORWARD) store<f32>(slot, f32x4.extract_lane(geluTanh(f32x4.splat(v)), 0));
+  else if (mode == GELU_ERF_FORWARD) store<f32>(slot, f32x4.extract_lane(geluErf(f32x4.splat(v)), 0));
+  else if (mode == GELU_TANH_BACKWARD) return f32x4.extract_lane(geluTanhSlope(f32x4.splat(load<f32>(slot))), 0) * v;
+  else if (mode == GELU_ERF_BACKWARD) return f32x4.extract_lane(geluErfSlope(f32x4.splat(load<f32>(slot))), 0) * v;
+  return v;
 }
 
 // @ts-ignore: decorator
@@ -156,13 +184,14 @@ function interleaveFourRows(dst: usize, src: usize, K: i32): void {
  * The backward pass of a Linear layer out[N, M] = inp[N, K] · w[M, K]ᵀ + b in one dispatch:
  * dweight += doutᵀ · inp and dbias += Σₙ dout[n, :] (see weightGradient), and dinp = dout · w
  * (added to dinp when accumulate ≠ 0; skipped when dinp is 0), a gemm with `packed` and `scratch`
- * as gemm's. The two parts share no output, so each thread does its share of one, then of the
+ * as gemm's; a backward GELU mode turns dinp into the gradient at the previous layer's pre-activation. The two parts share no output, so each thread does its share of one, then of the
  * other, without waiting in between: one meeting point of the threads instead of two.
  */
 export function linear_backward(tid: i32, nt: i32, dweight: usize, dbias: usize, dinp: usize, dout: usize, inp: usize, w: usize,
-                                packed: usize, scratch: usize, N: i32, K: i32, M: i32, accumulate: i32): void {
+                                packed: usize, scratch: usize, gelu: i32, preActivation: usize, N: i32, K: i32, M: i32,
+                                accumulate: i32): void {
   weightGradient(tid, nt, dweight, dbias, dout, inp, N, K, M);
-  if (dinp) gemm(tid, nt, dinp, dout, w, 0, packed, scratch, 0, 0, N, M, K, accumulate);
+  if (dinp) gemm(tid, nt, dinp, dout, w, 0, packed, scratch, 0, 0, gelu, preActivation, N, M, K, accumulate);
 }
 
 /**

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../src/runtime/engine.js';
+import { GELU_MODES } from '../src/runtime/kernels.js';
 
 /**
  * out = a₀·w₀ + a₁·w₁ with a = [−1, x], w = [1, x], x = 1 + 2⁻¹²: x² = 1 + 2⁻¹¹ + 2⁻²⁴ needs 25 bits.
@@ -15,7 +16,7 @@ function twoTermDot(engine: Engine): number {
   const scratch = engine.allocate(engine.threads * engine.serial.gemm_scratch_floats(K));
   engine.f32(a, K).set([-1, x]);
   engine.f32(w, K * M).set([...new Array<number>(M).fill(1), ...new Array<number>(M).fill(x)]);
-  engine.run('gemm', out, a, w, 0, packed, scratch, 0, 0, 1, K, M, 0);
+  engine.run('gemm', out, a, w, 0, packed, scratch, 0, 0, GELU_MODES.none, 0, 1, K, M, 0);
   const values = new Set(engine.f32(out, M));
   assert.equal(values.size, 1, 'every column alike');
   return [...values][0]!;

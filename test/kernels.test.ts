@@ -7,6 +7,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, type EngineOptions } from '../src/runtime/engine.js';
+import { GELU_MODES } from '../src/runtime/kernels.js';
 import { Random } from '../src/random.js';
 import * as ref from './reference/kernels.js';
 import { assertClose } from './helpers.js';
@@ -188,7 +189,7 @@ for (const { label, options } of ENGINES) {
         const packed = arena.output('packed', engine.threads * packedFloats(K, M));
         const scratch = arena.output('scratch', engine.threads * engine.serial.gemm_scratch_floats(K));
         engine.run('gemm', out.ptr, a.ptr, w.ptr, transposed ? 1 : 0, packed.ptr, scratch.ptr, bias?.ptr ?? 0, residual?.ptr ?? 0,
-          N, K, M, accumulate ? 1 : 0);
+          GELU_MODES.none, 0, N, K, M, accumulate ? 1 : 0);
         arena.check();
         const B = transposed ? ref.transpose(wData, M, K) : wData;
         const expected = ref.gemm(a.read(), B, bias?.read() ?? null, residual?.read() ?? null, accumulate ? previous : null, N, K, M);
@@ -235,7 +236,7 @@ for (const { label, options } of ENGINES) {
               const packed = arena.output('packed', engine.threads * packedFloats(M, K));
               const scratch = arena.output('scratch', engine.threads * engine.serial.gemm_scratch_floats(M));
               engine.run('linear_backward', dweight.ptr, dbias?.ptr ?? 0, dinp?.ptr ?? 0, dout.ptr, inp.ptr, w.ptr, packed.ptr, scratch.ptr,
-                N, K, M, inputGradient === 'add' ? 1 : 0);
+                GELU_MODES.none, 0, N, K, M, inputGradient === 'add' ? 1 : 0);
               arena.check();
               const expected = ref.matmulBackwardWeight(dw0, withBias ? db0 : null, dout.read(), inp.read(), N, K, M);
               const what = `linear_backward N=${N} K=${K} M=${M} input gradient ${inputGradient}`;
@@ -433,42 +434,56 @@ for (const { label, options } of ENGINES) {
       for (let i = 0; i < Math.min(n, specials.length); i++) x[i] = specials[i]!;
       return x;
     };
-    const SIZES = [1, 3, 4, 5, 17, 1000, 1003];
+    /** The C×C identity: a product with it leaves its operand exactly as it was, so the GELU epilogue sees x itself. */
+    const identity = (C: number): Float32Array => Float32Array.from({ length: C * C }, (_, i) => (i % (C + 1) === 0 ? 1 : 0));
+    // C = 8 fills gemm's panels (the SIMD epilogue), C = 3 does not (the element-by-element one)
+    const GELU_SHAPES = [[1, 8], [5, 8], [130, 8], [1, 3], [7, 3], [333, 3]] as const;
 
     for (const [form, f, slope] of [['tanh', ref.geluTanh, ref.geluTanhSlope], ['erf', ref.geluErf, ref.geluErfSlope]] as const) {
-      const forward = form === 'tanh' ? 'gelu_tanh_forward' : 'gelu_erf_forward';
-      const backward = form === 'tanh' ? 'gelu_tanh_backward' : 'gelu_erf_backward';
+      const forward = form === 'tanh' ? GELU_MODES.tanhForward : GELU_MODES.erfForward;
+      const backward = form === 'tanh' ? GELU_MODES.tanhBackward : GELU_MODES.erfBackward;
 
-      test(`${forward}`, () => {
+      test(`gemm's GELU epilogue, ${form} form, forward: out as without it, GELU(out) in the GELU buffer`, () => {
         const rng = new Random(110);
-        for (const n of SIZES) {
+        for (const [N, C] of GELU_SHAPES) {
           withArena(engine, (arena) => {
-            const inp = arena.input('inp', activationInputs(rng, n));
-            const out = arena.output('out', n);
-            engine.run(forward, out.ptr, inp.ptr, n);
+            const n = N * C;
+            const x = activationInputs(rng, n);
+            const inp = arena.input('inp', x);
+            const w = arena.input('w', identity(C));
+            const out = arena.output('out', n), activated = arena.output('activated', n);
+            const packed = arena.output('packed', engine.threads * packedFloats(C, C));
+            const scratch = arena.output('scratch', engine.threads * engine.serial.gemm_scratch_floats(C));
+            engine.run('gemm', out.ptr, inp.ptr, w.ptr, 1, packed.ptr, scratch.ptr, 0, 0, forward, activated.ptr, N, C, C, 0);
             arena.check();
-            assertEach(out.read(), Array.from(inp.read(), f), `${forward} n=${n}`, 1e-5, 1e-6);
+            assertEach(out.read(), x, `${form} forward N=${N} C=${C}: out`, 0, 0);
+            assertEach(activated.read(), Array.from(x, f), `${form} forward N=${N} C=${C}: GELU`, 1e-5, 1e-6);
           });
         }
       });
 
-      test(`${backward}, separately and in place (dinp = dout)`, () => {
+      test(`linear_backward's GELU epilogue, ${form} form: the input gradient times GELU' at the pre-activation`, () => {
         const rng = new Random(111);
-        for (const n of SIZES) {
-          for (const inPlace of [false, true]) {
-            withArena(engine, (arena) => {
-              const x = activationInputs(rng, n), g = randn(rng, n);
-              const inp = arena.input('inp', x);
-              const dout = inPlace ? arena.inout('dout', g) : arena.input('dout', g);
-              const dinp = inPlace ? dout : arena.output('dinp', n);
-              engine.run(backward, dinp.ptr, inp.ptr, dout.ptr, n);
-              arena.check();
-              const expected = Array.from(x, (xi, i) => slope(xi) * g[i]!);
-              // The slope's error is absolute: the tanh form's 1 − t² loses about 2e-6 of it in float32
-              // near x ≈ −5, where tanh → −1; so the floor scales with dout.
-              assertEach(dinp.read(), expected, `${backward} n=${n} inPlace=${inPlace}`, 1e-5, 4e-6, g);
-            });
-          }
+        for (const [N, C] of GELU_SHAPES) {
+          withArena(engine, (arena) => {
+            const n = N * C;
+            const x = activationInputs(rng, n), g = randn(rng, n);
+            const preActivation = arena.input('preActivation', x);
+            const dout = arena.input('dout', g);
+            const inp = arena.input('inp', randn(rng, n));
+            const w = arena.input('w', identity(C));
+            const dweight = arena.inout('dweight', new Float32Array(C * C));
+            const dinp = arena.output('dinp', n);
+            const packed = arena.output('packed', engine.threads * packedFloats(C, C));
+            const scratch = arena.output('scratch', engine.threads * engine.serial.gemm_scratch_floats(C));
+            engine.run('linear_backward', dweight.ptr, 0, dinp.ptr, dout.ptr, inp.ptr, w.ptr, packed.ptr, scratch.ptr,
+              backward, preActivation.ptr, N, C, C, 0);
+            arena.check();
+            const expected = Array.from(x, (xi, i) => slope(xi) * g[i]!);
+            // The slope's error is absolute: the tanh form's 1 − t² loses about 2e-6 of it in float32
+            // near x ≈ −5, where tanh → −1; so the floor scales with dout.
+            assertEach(dinp.read(), expected, `${form} backward N=${N} C=${C}`, 1e-5, 4e-6, g);
+          });
         }
       });
     }

@@ -1,5 +1,6 @@
 // The Block's feed-forward part: Linear → GELU → Linear → dropout.
 import type { Engine } from '../runtime/engine.js';
+import { GELU_MODES } from '../runtime/kernels.js';
 import { type ViTConfig, sequenceLength } from './config.js';
 import { Dropout } from './dropout.js';
 import { Linear } from './linear.js';
@@ -8,10 +9,13 @@ import type { Slot, Workspace } from './workspace.js';
 import type { Random } from '../random.js';
 import type { BackwardBuffers } from './backward-buffers.js';
 
-/** GELU as the config asks: the seed's tanh form ("gelu_new", its NewGELU) or the exact erf form ("gelu"). */
-const GELU_KERNELS = {
-  gelu_new: { forward: 'gelu_tanh_forward', backward: 'gelu_tanh_backward' },
-  gelu: { forward: 'gelu_erf_forward', backward: 'gelu_erf_backward' },
+/**
+ * GELU as the config asks, the seed's tanh form ("gelu_new", its NewGELU) or the exact erf form
+ * ("gelu"): computed in dense_1's matrix product forward and in dense_2's backward.
+ */
+const GELU = {
+  gelu_new: { forward: GELU_MODES.tanhForward, backward: GELU_MODES.tanhBackward },
+  gelu: { forward: GELU_MODES.erfForward, backward: GELU_MODES.erfBackward },
 } as const;
 
 export class MLP {
@@ -39,9 +43,8 @@ export class MLP {
   /** out = residual + dropout(dense_2(GELU(dense_1(x)))) for `rows` tokens: the Block's residual connection is fused in. */
   forward(out: number, x: number, residual: number, rows: number, training: boolean): void {
     this.rows = rows;
-    const { hidden_size: h, intermediate_size: inter, hidden_act } = this.config;
-    this.dense1.forward(this.preActivation.ptr, x, rows);
-    this.engine.run(GELU_KERNELS[hidden_act].forward, this.activated.ptr, this.preActivation.ptr, rows * inter);
+    const { hidden_size: h, hidden_act } = this.config;
+    this.dense1.forward(this.preActivation.ptr, x, rows, 0, { mode: GELU[hidden_act].forward, buffer: this.activated.ptr });
     if (this.dropout.draw(training) < 0) {
       this.dense2.forward(out, this.activated.ptr, rows, residual);
     } else {
@@ -54,15 +57,14 @@ export class MLP {
   /** Writes dx from dout, the gradient of the output. */
   backward(dx: number, dout: number, x: number, buffers: BackwardBuffers): void {
     const rows = this.rows;
-    const { hidden_size: h, intermediate_size: inter, hidden_act } = this.config;
+    const { hidden_size: h, hidden_act } = this.config;
     let dprojected = dout;
     if (this.dropout.active) {
       dprojected = buffers.scratch.ptr;
       this.dropout.backward(dprojected, dout, rows * h);
     }
     const dhidden = buffers.hidden.ptr;
-    this.dense2.backward(dhidden, dprojected, this.activated.ptr, rows);
-    this.engine.run(GELU_KERNELS[hidden_act].backward, dhidden, this.preActivation.ptr, dhidden, rows * inter);
+    this.dense2.backward(dhidden, dprojected, this.activated.ptr, rows, false, { mode: GELU[hidden_act].backward, buffer: this.preActivation.ptr });
     this.dense1.backward(dx, dhidden, x, rows);
   }
 }

@@ -1,22 +1,26 @@
 // The WebAssembly kernels' signatures, as the JavaScript side calls them. Pointers are byte
 // offsets into the shared memory; 0 means "absent" for optional inputs.
 
+/**
+ * What gemm's epilogue does with the MLP's GELU (assembly/activations.ts has the same numbers): a
+ * forward mode also stores GELU(out) in the GELU buffer; a backward mode multiplies out by GELU' at
+ * the pre-activation held there. One pass and one dispatch fewer than a separate GELU kernel.
+ */
+export const GELU_MODES = { none: 0, tanhForward: 1, erfForward: 2, tanhBackward: 3, erfBackward: 4 } as const;
+export type GeluMode = (typeof GELU_MODES)[keyof typeof GELU_MODES];
+
 /** Kernels that split their work between threads: the dispatcher adds (tid, nt) in front. */
 export interface ParallelKernels {
   gemm(out: number, a: number, w: number, transposed: number, packed: number, scratch: number, bias: number, residual: number,
-       N: number, K: number, M: number, accumulate: number): void;
+       gelu: GeluMode, geluBuffer: number, N: number, K: number, M: number, accumulate: number): void;
   linear_backward(dweight: number, dbias: number, dinp: number, dout: number, inp: number, w: number, packed: number, scratch: number,
-                  N: number, K: number, M: number, accumulate: number): void;
+                  gelu: GeluMode, preActivation: number, N: number, K: number, M: number, accumulate: number): void;
   layernorm_forward(out: number, mean: number, rstd: number, inp: number, weight: number, bias: number, N: number, C: number, eps: number): void;
   layernorm_backward(dinp: number, partial: number, dout: number, inp: number, weight: number, mean: number, rstd: number, N: number, C: number): void;
   attention_forward(out: number, att: number, qkv: number, scratch: number, B: number, T: number, C: number, NH: number, queries: number,
                     dropout: number, seed: number): void;
   attention_backward(dqkv: number, dout: number, qkv: number, att: number, scratch: number, B: number, T: number, C: number, NH: number,
                      queries: number, dropout: number, seed: number): void;
-  gelu_tanh_forward(out: number, inp: number, n: number): void;
-  gelu_tanh_backward(dinp: number, inp: number, dout: number, n: number): void;
-  gelu_erf_forward(out: number, inp: number, n: number): void;
-  gelu_erf_backward(dinp: number, inp: number, dout: number, n: number): void;
   dropout(out: number, inp: number, n: number, p: number, seed: number): void;
   patchify(patches: number, images: number, B: number, Ch: number, H: number, W: number, p: number): void;
   embed_forward(x: number, patchOut: number, cls: number, pos: number, B: number, T: number, C: number): void;
@@ -47,12 +51,11 @@ export type ParallelKernelName = keyof ParallelKernels;
 /** Index of each parallel kernel in the dispatch protocol; workers look kernels up by this order. */
 export const PARALLEL_KERNELS: readonly ParallelKernelName[] = [
   'gemm', 'linear_backward', 'layernorm_forward', 'layernorm_backward',
-  'attention_forward', 'attention_backward', 'gelu_tanh_forward', 'gelu_tanh_backward', 'gelu_erf_forward',
-  'gelu_erf_backward', 'dropout', 'patchify', 'embed_forward', 'embed_backward', 'copy_rows', 'adamw',
+  'attention_forward', 'attention_backward', 'dropout', 'patchify', 'embed_forward', 'embed_backward', 'copy_rows', 'adamw',
   'sum_squares', 'fill', 'scale', 'add', 'gather_tokens', 'scatter_tokens',
 ];
 
 /** The most arguments any parallel kernel takes after (tid, nt). */
-export const MAX_KERNEL_ARGS = 13;
+export const MAX_KERNEL_ARGS = 14;
 
 export type KernelFunction = (tid: number, nt: number, ...args: number[]) => void;

@@ -52,7 +52,7 @@ export class ThreadPool {
     for (let i = 0; i < args.length; i++) a[i] = args[i]!;
     const kernel = this.kernels[index]!;
     if (nt === 1) {
-      kernel(0, 1, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
+      kernel(0, 1, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!);
       return;
     }
     const ctl = this.ctl;
@@ -62,7 +62,7 @@ export class ThreadPool {
     Atomics.add(ctl, GENERATION, 1);
     Atomics.notify(ctl, GENERATION);
     try {
-      kernel(0, nt, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
+      kernel(0, nt, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!);
     } finally {
       // Even when share 0 threw: the next dispatch must not start while workers still run this one.
       this.waitForWorkers();
