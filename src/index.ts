@@ -35,7 +35,8 @@ export { train, type TrainOptions, type TrainCallbacks, type TrainResult } from 
 export { Trainer, type RunStore, type RunSpec, type TrainStart, type BatchProgress } from './train/trainer.js';
 export { type TrainSettings, resolveSettings } from './train/settings.js';
 export { progressReporter } from './train/progress.js';
-export { evaluate, type Evaluation } from './train/evaluate.js';
+export { evaluate, type Evaluation, type EvaluateOptions, type FlipEvaluation } from './train/evaluate.js';
+export { WeightAverage, type WeightAverageState } from './train/weight-average.js';
 export { AdamW, type AdamWOptions } from './train/adamw.js';
 export { RECIPES, type Hyperparameters, type RecipeName } from './train/recipes.js';
 export { type ImageSet, parseCifar10 } from './data/cifar10.js';

@@ -8,7 +8,7 @@ import { ViTForClassification } from '../src/model/vit.js';
 import { AdamW } from '../src/train/adamw.js';
 import { decodeTrainingCheckpoint, encodeTrainingCheckpoint, restoreTrainingCheckpoint } from '../src/train/checkpoint.js';
 import { emptyMetrics } from '../src/train/metrics.js';
-import { WeightAverage } from '../src/train/weight-average.js';
+import { WeightAverage } from '../src/index.js';
 import { TINY_CONFIG, trainingSandbox } from './helpers.js';
 
 const sandbox = trainingSandbox('vit-ema-');
