@@ -131,7 +131,7 @@ describe('evaluate', () => {
     const { status, stderr } = spawnSync(process.execPath, [CLI, 'eval', '--model', join(sandbox.root, 'tiny.safetensors'), '--sample', '--tta', 'mirror'],
       { encoding: 'utf8' });
     assert.equal(status, 1);
-    assert.equal(stderr, 'vit: --tta must be "flip" (got "mirror")\n');
+    assert.equal(stderr, 'vit: --tta must be "none" or "flip" (got "mirror")\n');
   });
 
   it('vit eval works on an experiment folder and on a resized model', async () => {

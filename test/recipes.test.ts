@@ -4,44 +4,12 @@ import { SEED_AUGMENT } from '../src/data/augment.js';
 import { UserError } from '../src/errors.js';
 import { RECIPES, augmentOptions } from '../src/train/recipes.js';
 import { resolveHyperparameters } from '../src/train/settings.js';
-import { learningRateAt } from '../src/train/schedule.js';
-
-const close = (actual: number, expected: number, what: string): void => {
-  assert.ok(Math.abs(actual - expected) <= 1e-15 + 1e-12 * Math.abs(expected), `${what}: ${actual} ≠ ${expected}`);
-};
-
-describe('learning rate schedule', () => {
-  const cosine = { kind: 'cosine' as const, peakLr: 1e-3, minLr: 1e-5, warmupSteps: 10, totalSteps: 110 };
-
-  it('warms up linearly from peak/warmup to the peak', () => {
-    close(learningRateAt(cosine, 0), 1e-4, 'step 0');
-    close(learningRateAt(cosine, 4), 5e-4, 'step 4');
-    close(learningRateAt(cosine, 9), 1e-3, 'step 9');
-  });
-
-  it('decays along a half cosine from the peak to the floor', () => {
-    close(learningRateAt(cosine, 10), 1e-3, 'first step after warmup');
-    // halfway through the 100 decay steps: cos(π/2) = 0, so the mean of peak and floor
-    close(learningRateAt(cosine, 60), (1e-3 + 1e-5) / 2, 'halfway');
-    // a quarter of the way: min + (peak − min)·(1 + cos(π/4))/2
-    close(learningRateAt(cosine, 35), 1e-5 + (1e-3 - 1e-5) * (1 + Math.SQRT1_2) / 2, 'a quarter');
-    close(learningRateAt(cosine, 109), 1e-5 + (1e-3 - 1e-5) * (1 + Math.cos(Math.PI * 0.99)) / 2, 'last step');
-    close(learningRateAt(cosine, 500), 1e-5, 'past the end');
-  });
-
-  it('is constant after the warmup for the seed', () => {
-    const constant = { kind: 'constant' as const, peakLr: 1e-2, minLr: 0, warmupSteps: 0, totalSteps: 100 };
-    for (const step of [0, 1, 50, 99, 1000]) assert.equal(learningRateAt(constant, step), 1e-2);
-    const warm = { ...constant, warmupSteps: 4 };
-    assert.deepEqual([0, 1, 2, 3, 4].map((s) => learningRateAt(warm, s)), [0.0025, 0.005, 0.0075, 0.01, 0.01]);
-  });
-});
 
 describe('recipes', () => {
   it('seed is exactly the seed article\'s run', () => {
     assert.deepEqual({ ...RECIPES.seed }, {
       epochs: 100, batchSize: 256, lr: 1e-2, minLr: 0, schedule: 'constant', warmupEpochs: 0,
-      weightDecay: 1e-2, labelSmoothing: 0, clipGrad: 0, augment: 'rrc',
+      weightDecay: 1e-2, labelSmoothing: 0, clipGrad: 0, augment: 'rrc', keepTokens: 1, keepTokensUntil: 0, emaDecay: 0,
     });
     const rrc = augmentOptions('rrc');
     assert.deepEqual(rrc.randomResizedCrop, SEED_AUGMENT.randomResizedCrop);

@@ -20,7 +20,7 @@ import { writePreprocessorConfig } from '../weights/files.js';
 import { type InitialModel, initFrom } from '../weights/init-from.js';
 import { type TrainingCheckpoint, decodeTrainingCheckpoint } from './checkpoint.js';
 import { checkClasses, trainingData } from './data-sets.js';
-import { type Metrics, metricsJson } from './metrics.js';
+import { type Metrics, formatDuration, metricsJson } from './metrics.js';
 import { type Naming, type SettingKey, SETTINGS, type TrainSettings, resolveSettings, resumedSettings, settingName, settingsFromJson } from './settings.js';
 import { type RunStore, type TrainCallbacks as LoopCallbacks, Trainer, experimentConfig } from './trainer.js';
 
@@ -337,7 +337,7 @@ function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine,
     }
   }
   const epochs = names.of('epochs');
-  if (settings.epochs < checkpoint.epoch) {
+  if (settings.timeBudget === null && settings.epochs < checkpoint.epoch) {
     throw new UserError(`${epochs} ${settings.epochs} is fewer than the ${checkpoint.epoch} epochs the run being resumed has done`);
   }
   if (settings.threads !== saved.threads) {
@@ -348,5 +348,13 @@ function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine,
     callbacks.onNotice?.(`${epochs} changed from ${saved.epochs} to ${settings.epochs}: the learning rate schedule is ` +
       'stretched to the new length from here on.');
   }
+  if (settings.timeBudget !== saved.timeBudget) {
+    callbacks.onNotice?.(`${names.of('timeBudget')} changed from ${describeBudget(saved.timeBudget)} to ${describeBudget(settings.timeBudget)}: ` +
+      'the schedules are stretched to the new length from here on.');
+  }
   return settings;
+}
+
+function describeBudget(seconds: number | null): string {
+  return seconds === null ? 'none' : formatDuration(seconds);
 }

@@ -16,6 +16,11 @@ export interface Metrics {
    * evaluation included: the time axis of `vit plot --x time`.
    */
   elapsed_seconds: number[];
+  /**
+   * With flip test-time augmentation (--tta flip): the accuracy of each image's and its mirror's
+   * probabilities averaged, beside the single-view accuracies (null where not evaluated). Absent without.
+   */
+  flip_accuracies?: (number | null)[];
   /** Which set test_losses and accuracies were measured on. */
   evaluated_on: EvaluatedOn;
 }
@@ -24,12 +29,15 @@ export interface Metrics {
 export interface EpochResult {
   /** 1-based, as the seed prints it. */
   epoch: number;
-  epochs: number;
+  /** Epochs the run trains; null under a time budget (as many as fit). */
+  epochs: number | null;
   /** Mean cross-entropy over the epoch's training images (without label smoothing, to compare with test loss). */
   trainLoss: number;
   /** Null when the epoch was not evaluated. */
   testLoss: number | null;
   accuracy: number | null;
+  /** With flip test-time augmentation: the flip-averaged accuracy (null when not evaluated). */
+  flipAccuracy?: number | null;
   /** Wall time of the epoch, evaluation included. */
   seconds: number;
   /** Wall time since the run started (over all its sessions) at the end of the epoch. */
@@ -51,6 +59,7 @@ export function recordEpoch(metrics: Metrics, result: EpochResult): void {
   metrics.accuracies.push(result.accuracy);
   metrics.epoch_seconds.push(result.seconds);
   metrics.elapsed_seconds.push(result.elapsedSeconds);
+  if (result.flipAccuracy !== undefined) (metrics.flip_accuracies ??= []).push(result.flipAccuracy);
 }
 
 /** The last evaluated epoch (1-based) and its accuracy; null when no epoch was evaluated. */
@@ -86,10 +95,12 @@ export function parseMetrics(value: unknown, source: string): Metrics {
     epoch_seconds: epochSeconds,
     elapsed_seconds: record['elapsed_seconds'] === undefined ? runningSum(epochSeconds) : numbers('elapsed_seconds'),
     evaluated_on: record['evaluated_on'] === 'validation' ? 'validation' : 'test',
+    ...(record['flip_accuracies'] === undefined ? {} : { flip_accuracies: list('flip_accuracies', true) }),
   };
   const n = metrics.train_losses.length;
-  for (const key of ['test_losses', 'accuracies', 'epoch_seconds', 'elapsed_seconds'] as const) {
-    if (metrics[key].length !== n) throw new UserError(`${source}: metrics "${key}" has ${metrics[key].length} entries, "train_losses" ${n}`);
+  for (const key of ['test_losses', 'accuracies', 'epoch_seconds', 'elapsed_seconds', 'flip_accuracies'] as const) {
+    const length = metrics[key]?.length ?? n;
+    if (length !== n) throw new UserError(`${source}: metrics "${key}" has ${length} entries, "train_losses" ${n}`);
   }
   return metrics;
 }
@@ -113,7 +124,8 @@ export function formatEpochLine(r: EpochResult): string {
   const head = `Epoch: ${r.epoch}, Train loss: ${r.trainLoss.toFixed(4)}`;
   if (r.testLoss === null || r.accuracy === null) return `${head} (not evaluated; ${speed})`;
   const evalName = r.evaluatedOn === 'validation' ? 'Val' : 'Test';
-  return `${head}, ${evalName} loss: ${r.testLoss.toFixed(4)}, Accuracy: ${r.accuracy.toFixed(4)} (${speed})`;
+  const flip = r.flipAccuracy === undefined || r.flipAccuracy === null ? '' : `, with flip TTA: ${r.flipAccuracy.toFixed(4)}`;
+  return `${head}, ${evalName} loss: ${r.testLoss.toFixed(4)}, Accuracy: ${r.accuracy.toFixed(4)}${flip} (${speed})`;
 }
 
 export function formatDuration(seconds: number): string {

@@ -30,8 +30,11 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
     out.write(line + '\n');
   };
   let bar: cliProgress.SingleBar | null = null;
-  let epochs = 0;
+  let epochs: number | null = null;
+  let budget: number | null = null;
   let lastPlain = 0;
+  /** "3/50", or "3" under a time budget. */
+  const epochOf = (epoch: number): string => (epochs === null ? `${epoch}` : `${epoch}/${epochs}`);
 
   const stopBar = (): void => {
     bar?.stop();
@@ -41,9 +44,15 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
   return {
     onStart(start: TrainStart): void {
       epochs = start.epochs;
+      budget = start.budget?.seconds ?? null;
       const s = start.settings;
       const evalName = start.evaluatedOn === 'validation' ? 'validation images (held out of training)' : 'test images';
-      if (start.startEpoch > 0) write(`Resuming ${start.location} after epoch ${start.startEpoch} of ${start.epochs}`);
+      if (start.startEpoch > 0 && start.budget) {
+        write(`Resuming ${start.location} after epoch ${start.startEpoch}, ${formatDuration(start.budget.spent)} of its ${formatDuration(start.budget.seconds)} spent`);
+      } else if (start.startEpoch > 0) {
+        write(`Resuming ${start.location} after epoch ${start.startEpoch} of ${start.epochs}`);
+      }
+      if (start.budget) write(`Time budget ${formatDuration(start.budget.seconds)}: the run ends inside it with a final evaluation`);
       write(`Training on ${start.trainImages} images (${start.batchesPerEpoch} batches of ${s.batchSize}), evaluating on ` +
         `${start.evalImages} ${evalName}; ${start.parameters.toLocaleString('en-US')} parameters, recipe ${s.recipe}, ` +
         `${s.threads} thread${s.threads === 1 ? '' : 's'}`);
@@ -53,27 +62,28 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
       lastPlain = performance.now();
       if (!tty) return;
       bar = new cliProgress.SingleBar({
-        format: `Epoch ${epoch}/${epochs} {bar} {value}/{total} | loss {loss} | {speed} img/s | ETA {eta_formatted}`,
+        format: `Epoch ${epochOf(epoch)} {bar} {value}/{total} | loss {loss} | {speed} img/s | ${budget === null ? 'ETA {eta_formatted}' : 'budget left {left}'}`,
         stream: barStream,
         hideCursor: true,
         clearOnComplete: true,
         etaBuffer: 50,
         fps: 5,
       }, cliProgress.Presets.shades_classic);
-      bar.start(batches, 0, { loss: '-', speed: '-' });
+      bar.start(batches, 0, { loss: '-', speed: '-', left: '-' });
     },
     onBatch(p: BatchProgress): void {
       const speed = p.seconds > 0 ? Math.round(p.images / p.seconds) : 0;
+      const left = budget === null ? null : formatDuration(Math.max(0, budget - p.runSeconds));
       if (bar) {
-        bar.update(p.batch, { loss: p.loss.toFixed(4), speed });
+        bar.update(p.batch, { loss: p.loss.toFixed(4), speed, left: left ?? '-' });
         return;
       }
       const now = performance.now();
       if (plainEvery > 0 && now - lastPlain >= plainEvery * 1000 && p.batch < p.batches) {
         lastPlain = now;
         const eta = (p.seconds / p.batch) * (p.batches - p.batch);
-        write(`Epoch ${p.epoch}/${epochs}: batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(4)}, ${speed} img/s, ` +
-          `epoch ends in about ${formatDuration(eta)}`);
+        write(`Epoch ${epochOf(p.epoch)}: batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(4)}, ${speed} img/s, ` +
+          (left === null ? `epoch ends in about ${formatDuration(eta)}` : `budget left ${left}`));
       }
     },
     onEpochEnd(result): void {

@@ -5,14 +5,14 @@ import { type AugmentOptions, SEED_AUGMENT } from '../data/augment.js';
 
 export type RecipeName = 'seed' | 'fast';
 export type AugmentName = 'rrc' | 'crop' | 'none';
-export type ScheduleName = 'constant' | 'cosine';
+export type ScheduleName = 'constant' | 'cosine' | 'linear';
 
 export interface Hyperparameters {
   epochs: number;
   batchSize: number;
   /** Peak learning rate (the only one, for a constant schedule). */
   lr: number;
-  /** The floor of the cosine decay. */
+  /** The floor of the decay. */
   minLr: number;
   schedule: ScheduleName;
   warmupEpochs: number;
@@ -23,11 +23,17 @@ export interface Hyperparameters {
   clipGrad: number;
   /** rrc: RandomResizedCrop(0.8–1, 3/4–4/3) + flip (the seed); crop: pad 4 + random 32×32 crop + flip; none. */
   augment: AugmentName;
+  /** Token dropping: the share of patch tokens each training image keeps at the start; 1 = all (off). */
+  keepTokens: number;
+  /** The fraction of the run from which every token is kept (the share rises linearly until then). */
+  keepTokensUntil: number;
+  /** Decay of the weights' exponential moving average used for evaluation and the saved model; 0 = off. */
+  emaDecay: number;
 }
 
 export const RECIPE_NAMES: readonly RecipeName[] = ['seed', 'fast'];
 export const AUGMENT_NAMES: readonly AugmentName[] = ['rrc', 'crop', 'none'];
-export const SCHEDULE_NAMES: readonly ScheduleName[] = ['constant', 'cosine'];
+export const SCHEDULE_NAMES: readonly ScheduleName[] = ['constant', 'cosine', 'linear'];
 
 export const RECIPES: Readonly<Record<RecipeName, Readonly<Hyperparameters>>> = Object.freeze({
   // The seed article: constant lr 1e-2, AdamW (wd 1e-2), RandomResizedCrop + flip, 100 epochs of 256.
@@ -42,6 +48,9 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<Hyperparameters>>> = 
     labelSmoothing: 0,
     clipGrad: 0,
     augment: 'rrc',
+    keepTokens: 1,
+    keepTokensUntil: 0,
+    emaDecay: 0,
   }),
   // Chosen on a validation split (--val-split 5000, never the test set); see the README's results.
   // - warmup + cosine decay: a peak lr well below the seed's 1e-2 still moves fast early and anneals
@@ -66,6 +75,9 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<Hyperparameters>>> = 
     labelSmoothing: 0,
     clipGrad: 1,
     augment: 'crop',
+    keepTokens: 1,
+    keepTokensUntil: 0,
+    emaDecay: 0,
   }),
 });
 

@@ -7,6 +7,9 @@ import { parseDecimal } from '../decimal.js';
 import { MAX_SEED } from '../random.js';
 import { AUGMENT_NAMES, type AugmentName, type Hyperparameters, RECIPES, RECIPE_NAMES, type RecipeName, SCHEDULE_NAMES, type ScheduleName } from './recipes.js';
 
+export type TtaName = 'none' | 'flip';
+export const TTA_NAMES: readonly TtaName[] = ['none', 'flip'];
+
 /** One setting: its flag (which also names it in messages), its check, its default and its rules. */
 export interface Setting<T> {
   /** The CLI flag, e.g. '--batch-size'; settings without one are named by `label`. */
@@ -78,6 +81,23 @@ function choice<T extends string>(choices: readonly T[]): Pick<Setting<T>, 'choi
   return { placeholder: '<name>', choices, check: (v) => ((choices as readonly unknown[]).includes(v) ? null : `must be ${choices.join(', ')}`) };
 }
 
+/** "90s", "30m", "1h", "1h30m": a wall time, in seconds. */
+const DURATION = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$/;
+
+function durationOrNone(): Pick<Setting<number | null>, 'parse' | 'check' | 'placeholder'> {
+  const why = 'must be a duration such as 90s, 30m, 1h or 1h30m';
+  return {
+    placeholder: '<duration>',
+    parse: (text, name) => {
+      const parts = DURATION.exec(text.trim());
+      const seconds = parts && text.trim() !== '' ? (Number(parts[1] ?? 0) * 60 + Number(parts[2] ?? 0)) * 60 + Number(parts[3] ?? 0) : NaN;
+      if (!(seconds > 0)) throw new UserError(`${name} ${why} (got "${text}")`);
+      return seconds;
+    },
+    check: (v) => (v === null || (isNumberFrom(v, 0) && v > 0) ? null : 'must be a number of seconds > 0, or null for none'),
+  };
+}
+
 const text: Pick<Setting<string>, 'check' | 'placeholder'> = {
   placeholder: '<text>',
   check: (v) => (typeof v === 'string' && v !== '' ? null : 'must be a non-empty text'),
@@ -109,7 +129,16 @@ export const SETTINGS = {
     check: (v) => (typeof v === 'string' && /^[^/\\]+$/.test(v) && v !== '.' && v !== '..' ? null : 'must be a plain folder name without slashes'),
   }),
   recipe: def<RecipeName>({ flag: '--recipe', ...choice(RECIPE_NAMES), help: 'hyper-parameter defaults: "seed" (the seed article) or "fast" (default: seed)', default: 'seed' }),
-  epochs: def<number>({ flag: '--epochs', ...whole(1), help: `epochs to train (${byRecipe('epochs')})`, default: hyper('epochs'), resumable: true }),
+  epochs: def<number>({ flag: '--epochs', ...whole(1), help: `epochs to train (${byRecipe('epochs')}); not with --time-budget`, default: hyper('epochs'), resumable: true }),
+  timeBudget: def<number | null>({
+    flag: '--time-budget', ...durationOrNone(), default: null, before: null, resumable: true,
+    help: 'train for this wall time instead of a number of epochs (90s, 30m, 1h30m): the schedules run over it and ' +
+      'the run ends inside it with a final evaluation; a resumed run continues it',
+  }),
+  evalEvery: def<number | null>({
+    flag: '--eval-every', ...wholeOrAll(1), default: null, before: null, resumable: true,
+    help: 'evaluate after every N epochs, and after the last (default: every epoch; under --time-budget, after each tenth of it)',
+  }),
   batchSize: def<number>({ flag: '--batch-size', ...whole(1), help: `images per step (${byRecipe('batchSize')})`, default: hyper('batchSize') }),
   lr: def<number>({
     flag: '--lr', ...number(0), help: `(peak) learning rate (${byRecipe('lr')})`, default: hyper('lr'),
@@ -132,6 +161,23 @@ export const SETTINGS = {
   augment: def<AugmentName>({
     flag: '--augment', ...choice(AUGMENT_NAMES), placeholder: '<kind>', default: hyper('augment'),
     help: `rrc: RandomResizedCrop(0.8-1) + flip; crop: pad 4, random crop + flip; none (${byRecipe('augment')})`,
+  }),
+  keepTokens: def<number>({
+    flag: '--keep-tokens', ...number(0), default: hyper('keepTokens'), before: 1,
+    help: `token dropping: the share of patch tokens a training image keeps at the start, at random; 1 = off (${byRecipe('keepTokens')})`,
+    check: (v) => (isNumberFrom(v, 0) && v > 0 && v <= 1 ? null : 'must be a number in (0, 1]'),
+  }),
+  keepTokensUntil: def<number>({
+    flag: '--keep-tokens-until', ...number(0, 1), default: hyper('keepTokensUntil'), before: 0,
+    help: `the fraction of the run from which all tokens are kept; the share rises linearly until then (${byRecipe('keepTokensUntil')})`,
+  }),
+  emaDecay: def<number>({
+    flag: '--ema', ...number(0, 1, true), default: hyper('emaDecay'), before: 0,
+    help: `evaluate and save an exponential moving average of the weights with this decay; 0 = off (${byRecipe('emaDecay')})`,
+  }),
+  tta: def<TtaName>({
+    flag: '--tta', ...choice(TTA_NAMES), default: 'none', before: 'none', resumable: true,
+    help: 'also evaluate with test-time augmentation: flip averages each image with its mirror (reported beside the single view)',
   }),
   saveModelEvery: def<number>({
     flag: '--save-model-every', ...whole(0), default: 0, resumable: true,
@@ -187,6 +233,7 @@ export function settingName(key: SettingKey, naming: Naming = 'flags'): string {
 export function resolveSettings(given: Partial<Record<SettingKey, unknown>>, naming: Naming = 'flags'): TrainSettings {
   const recipe = given.recipe ?? SETTINGS.recipe.default;
   checkOne('recipe', recipe, null, naming);
+  checkEpochsOrBudget(given, naming);
   const values: Partial<Record<SettingKey, unknown>> = {};
   for (const key of KEYS) {
     const d = setting(key).default;
@@ -194,6 +241,12 @@ export function resolveSettings(given: Partial<Record<SettingKey, unknown>>, nam
     if (values[key] === undefined) throw new UserError(`${settingName(key, naming)} is required`);
   }
   return checkSettings(values, null, naming);
+}
+
+/** A time budget decides the epochs: asking for both is a mistake. */
+function checkEpochsOrBudget(given: Partial<Record<SettingKey, unknown>>, naming: Naming): void {
+  if (given.epochs === undefined || given.timeBudget === undefined || given.timeBudget === null) return;
+  throw new UserError(`${settingName('epochs', naming)} and ${settingName('timeBudget', naming)}: give one of them (under a time budget the run trains as many epochs as fit)`);
 }
 
 /** The recipe's hyper-parameters with `overrides` (the options a user set) on top, checked. */
@@ -259,6 +312,7 @@ const RESUMABLE: readonly SettingKey[] = KEYS.filter((k) => setting(k).resumable
  * may differ; anything else would silently make a different run.
  */
 export function resumedSettings(saved: TrainSettings, given: Partial<Record<SettingKey, unknown>>, naming: Naming = 'flags'): TrainSettings {
+  checkEpochsOrBudget({ ...given, timeBudget: given.timeBudget ?? saved.timeBudget }, naming);
   const merged: Record<string, unknown> = { ...saved };
   for (const key of KEYS) {
     const value = given[key];

@@ -7,9 +7,10 @@
 // keeps an experiment folder, see experiment-folder.ts) and the page (its storage) run this same loop.
 import { checkObject, kindOf } from '../arguments.js';
 import { BatchMaker } from '../data/augment.js';
-import { type ImageSet, checkImageSet } from '../data/cifar10.js';
+import { IMAGE_BYTES, type ImageSet, checkImageSet } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
-import type { ViTConfig } from '../model/config.js';
+import { type ViTConfig, numPatches } from '../model/config.js';
+import { type TokenSelection, drawKeptPatches } from '../model/patch-dropout.js';
 import { ViTForClassification } from '../model/vit.js';
 import { Random } from '../random.js';
 import { Engine } from '../runtime/engine.js';
@@ -19,9 +20,11 @@ import { type TrainingCheckpoint, encodeTrainingCheckpoint, restoreTrainingCheck
 import type { TrainingData } from './data-sets.js';
 import { type Evaluation, evaluate } from './evaluate.js';
 import { GradientClipper } from './gradient-clipper.js';
-import { type EpochResult, type EvaluatedOn, type Metrics, emptyMetrics, recordEpoch } from './metrics.js';
+import { WeightAverage } from './weight-average.js';
+import { type EpochResult, type EvaluatedOn, type Metrics, emptyMetrics, lastEvaluation, recordEpoch } from './metrics.js';
 import { augmentOptions } from './recipes.js';
-import { type Schedule, learningRateAt } from './schedule.js';
+import { RunClock } from './run-clock.js';
+import { type KeepSchedule, type RunLength, type RunPosition, type Schedule, learningRateAt, patchesKeptAt, runFraction } from './schedule.js';
 import { type TrainSettings, checkSettings, settingsToJson } from './settings.js';
 
 /** Where a run's files go: an experiment folder in Node, the browser's storage in the page. */
@@ -41,7 +44,10 @@ export interface RunStore {
 export interface TrainStart {
   /** Epochs already done (from a resumed checkpoint), 0 for a fresh run. */
   startEpoch: number;
-  epochs: number;
+  /** Epochs to train; null under a time budget (as many as fit). */
+  epochs: number | null;
+  /** The time budget in seconds, and the seconds earlier sessions of the run spent; null without one. */
+  budget: { seconds: number; spent: number } | null;
   batchesPerEpoch: number;
   trainImages: number;
   evalImages: number;
@@ -63,6 +69,10 @@ export interface BatchProgress {
   /** Mean training loss over the epoch so far. */
   loss: number;
   lr: number;
+  /** Patch tokens each image kept in this batch (all of them without token dropping). */
+  patchesKept: number;
+  /** Seconds the run has spent (over all its sessions): what a time budget counts. */
+  runSeconds: number;
   /** Seconds since the epoch started. */
   seconds: number;
 }
@@ -95,6 +105,18 @@ export interface TrainOutcome {
   stopped: boolean;
 }
 
+/** One pass over the training images: its mean loss, last learning rate and time; `budgetSpent` when the time budget cut it short. */
+interface EpochPass {
+  loss: number;
+  lr: number;
+  seconds: number;
+  images: number;
+  budgetSpent: boolean;
+}
+
+/** The time a budget keeps for the final evaluation: the last one's, with this margin for the host's swings and the final save. */
+const EVALUATION_MARGIN = 1.2;
+
 /** Salt of the shuffling-and-augmentation generator, derived from the run's seed. */
 const DATA_SALT = 0xda7a;
 
@@ -106,10 +128,18 @@ export function experimentConfig(config: ViTConfig, settings: TrainSettings): Re
 export class Trainer {
   private readonly optimizer: AdamW;
   private readonly clipper: GradientClipper | null;
+  /** The weights' moving average that evaluation and the model files use, when the run keeps one (emaDecay). */
+  private readonly average: WeightAverage | null;
   private readonly dataRandom: Random;
   private readonly metrics: Metrics;
   /** Epochs finished so far. */
   private epochsDone: number;
+  /** The run's clock (set by train()). */
+  private clock = new RunClock(0);
+  /** Under a time budget: the seconds the final evaluation is expected to take, kept free at the budget's end. */
+  private evaluationSeconds = 0;
+  /** The kept patches of a token-dropping batch (reused). */
+  private selection: TokenSelection | null = null;
 
   private constructor(
     readonly model: ViTForClassification,
@@ -121,13 +151,15 @@ export class Trainer {
   ) {
     this.optimizer = new AdamW(model.parameters, { lr: settings.lr, weightDecay: settings.weightDecay });
     this.clipper = settings.clipGrad > 0 ? new GradientClipper(model.parameters) : null;
+    this.average = settings.emaDecay > 0 ? new WeightAverage(model.parameters, settings.emaDecay) : null;
     if (spec.resume) {
-      restoreTrainingCheckpoint(spec.resume, model, this.optimizer, store.location);
+      restoreTrainingCheckpoint(spec.resume, model, this.optimizer, store.location, this.average ?? undefined);
       this.dataRandom = new Random(spec.resume.dataRandom);
       this.metrics = spec.resume.metrics;
       this.epochsDone = spec.resume.epoch;
     } else {
       if (spec.initialParams) model.loadStateDict(spec.initialParams);
+      this.average?.reset();
       this.dataRandom = new Random(settings.seed ^ DATA_SALT);
       this.metrics = emptyMetrics(evaluatedOn);
       this.epochsDone = 0;
@@ -149,46 +181,58 @@ export class Trainer {
     return new Trainer(model, spec.settings, store, callbacks, spec, evaluatedOn);
   }
 
-  /** Trains until the settings' epochs are done or `signal` stops it after a batch; saves as it goes. */
+  /**
+   * Trains until the settings' epochs are done, or the time budget is spent, or `signal` stops it
+   * after a batch; saves as it goes.
+   */
   async train(data: TrainingData, signal?: AbortSignal): Promise<TrainOutcome> {
     checkImageSet(data?.trainSet, 'Trainer.train: data.trainSet');
     checkImageSet(data?.evalSet, 'Trainer.train: data.evalSet');
     const { settings, model, store } = this;
     const startEpoch = this.epochsDone;
     const batchesPerEpoch = Math.ceil(data.trainSet.count / settings.batchSize);
+    const length: RunLength = settings.timeBudget !== null ? { seconds: settings.timeBudget } : { steps: settings.epochs * batchesPerEpoch };
     const schedule: Schedule = {
       kind: settings.schedule,
       peakLr: settings.lr,
       minLr: settings.minLr,
       warmupSteps: Math.round(settings.warmupEpochs * batchesPerEpoch),
-      totalSteps: settings.epochs * batchesPerEpoch,
+      length,
     };
     // BatchMaker resizes the 32×32 images to the model's side (a pretrained model's 224, say).
     const maker = new BatchMaker(model.config.image_size, model.config.num_channels,
       { ...augmentOptions(settings.augment), mean: settings.mean, std: settings.std }, this.dataRandom);
     await store.saveConfig(model.config, settings);
+    const spent = this.metrics.elapsed_seconds.at(-1) ?? 0;
+    this.clock = new RunClock(spent);
+    if (settings.timeBudget !== null) this.evaluationSeconds = this.timeEvaluation(data.evalSet);
     this.callbacks.onStart?.({
-      startEpoch, epochs: settings.epochs, batchesPerEpoch, trainImages: data.trainSet.count, evalImages: data.evalSet.count,
+      startEpoch, epochs: settings.timeBudget === null ? settings.epochs : null,
+      budget: settings.timeBudget === null ? null : { seconds: settings.timeBudget, spent },
+      batchesPerEpoch, trainImages: data.trainSet.count, evalImages: data.evalSet.count,
       evaluatedOn: data.evaluatedOn, location: store.location, settings, config: model.config,
       parameters: model.parameters.list.reduce((n, p) => n + p.size, 0),
     });
 
-    for (let epoch = startEpoch + 1; epoch <= settings.epochs; epoch++) {
+    for (let epoch = startEpoch + 1; settings.timeBudget === null ? epoch <= settings.epochs : !this.budgetSpent(); epoch++) {
       const started = performance.now();
       const pass = await this.trainEpoch(epoch, data.trainSet, maker, schedule, signal);
       if (pass === null) return { metrics: this.metrics, epochsDone: this.epochsDone, stopped: true };
-      const evaluation = this.evaluate(data.evalSet);
+      const last = settings.timeBudget === null ? epoch === settings.epochs : pass.budgetSpent || this.budgetSpent();
+      const evaluation = last || this.evaluationDue(epoch) ? this.evaluate(data.evalSet) : null;
       // NaN weights from the last updates show here first: nothing of this epoch is saved.
-      if (!Number.isFinite(evaluation.loss)) throw this.diverged(`the ${data.evaluatedOn} loss is ${evaluation.loss} after epoch ${epoch}`);
-      const seconds = (performance.now() - started) / 1000;
+      if (evaluation && !Number.isFinite(evaluation.loss)) throw this.diverged(`the ${data.evaluatedOn} loss is ${evaluation.loss} after epoch ${epoch}`);
       const result: EpochResult = {
-        epoch, epochs: settings.epochs, trainLoss: pass.loss, testLoss: evaluation.loss, accuracy: evaluation.accuracy,
-        seconds, elapsedSeconds: (this.metrics.elapsed_seconds.at(-1) ?? 0) + seconds,
-        imagesPerSecond: data.trainSet.count / pass.seconds, lr: pass.lr, evaluatedOn: data.evaluatedOn,
+        epoch, epochs: settings.timeBudget === null ? settings.epochs : null, trainLoss: pass.loss,
+        testLoss: evaluation?.loss ?? null, accuracy: evaluation?.accuracy ?? null,
+        ...(settings.tta === 'flip' ? { flipAccuracy: evaluation?.flip?.accuracy ?? null } : {}),
+        seconds: (performance.now() - started) / 1000, elapsedSeconds: this.clock.seconds,
+        imagesPerSecond: pass.images / pass.seconds, lr: pass.lr, evaluatedOn: data.evaluatedOn,
       };
       recordEpoch(this.metrics, result);
-      await this.saveEpoch(epoch);
+      await this.saveEpoch(epoch, last);
       this.callbacks.onEpochEnd?.(result);
+      if (last) break;
     }
     // A resumed run with nothing left to do still leaves its metrics beside the final model.
     if (this.epochsDone === startEpoch) await store.saveMetrics(this.metrics);
@@ -197,19 +241,21 @@ export class Trainer {
   }
 
   /**
-   * One pass over the training images in a fresh random order: the mean training loss, the last
-   * learning rate and the seconds it took; null when `signal` stopped it.
+   * One pass over the training images in a fresh random order, or until the time budget is spent:
+   * the mean training loss, the last learning rate, the seconds and images; null when `signal` stopped it.
    */
-  async trainEpoch(epoch: number, trainSet: ImageSet, maker: BatchMaker, schedule: Schedule, signal?: AbortSignal):
-    Promise<{ loss: number; lr: number; seconds: number } | null> {
+  async trainEpoch(epoch: number, trainSet: ImageSet, maker: BatchMaker, schedule: Schedule, signal?: AbortSignal): Promise<EpochPass | null> {
     const { model, optimizer, settings } = this;
     const batches = Math.ceil(trainSet.count / settings.batchSize);
     this.callbacks.onEpochStart?.(epoch, batches);
     const started = performance.now();
     const order = this.dataRandom.permutation(trainSet.count);
     const labels = new Int32Array(Math.min(settings.batchSize, trainSet.count));
+    const patches = numPatches(model.config);
+    const keep: KeepSchedule = { start: settings.keepTokens, allFrom: settings.keepTokensUntil };
     let lossSum = 0;
-    let lr = learningRateAt(schedule, optimizer.step);
+    let images = 0;
+    let lr = learningRateAt(schedule, this.position());
     for (let batch = 0, start = 0; start < trainSet.count; batch++, start += settings.batchSize) {
       // Let signal handlers, progress timers and a page's messages run between batches.
       await yieldToEventLoop();
@@ -218,24 +264,70 @@ export class Trainer {
       maker.fill(model.imageBuffer(count), trainSet, order, start, count, true);
       for (let i = 0; i < count; i++) labels[i] = trainSet.labels[order[start + i]!]!;
       model.setLabels(labels, count);
+      const kept = patchesKeptAt(keep, patches, runFraction(schedule.length, this.position()));
       model.parameters.zeroGrad();
-      const loss = this.step(count, epoch, batch);
-      lr = learningRateAt(schedule, optimizer.step);
+      const loss = this.step(count, epoch, batch, kept < patches ? this.keptPatches(count, patches, kept) : undefined);
+      lr = learningRateAt(schedule, this.position());
       optimizer.update(lr);
+      this.average?.update();
       // The seed's running total: the batch's mean loss times its size.
       lossSum += loss * count;
-      await this.callbacks.onBatch?.({
-        epoch, batch: batch + 1, batches, images: start + count, loss: lossSum / (start + count), lr,
-        seconds: (performance.now() - started) / 1000,
-      });
+      images += count;
+      await this.clock.hold(this.callbacks.onBatch?.({
+        epoch, batch: batch + 1, batches, images, loss: lossSum / images, lr, patchesKept: kept,
+        seconds: (performance.now() - started) / 1000, runSeconds: this.clock.seconds,
+      }));
+      if (this.budgetSpent()) return { loss: lossSum / images, lr, seconds: (performance.now() - started) / 1000, images, budgetSpent: true };
     }
-    return { loss: lossSum / trainSet.count, lr, seconds: (performance.now() - started) / 1000 };
+    return { loss: lossSum / images, lr, seconds: (performance.now() - started) / 1000, images, budgetSpent: false };
+  }
+
+  /**
+   * Whether epoch `epoch` (not the last) is evaluated: every evalEvery epochs; by default every
+   * epoch, or under a time budget after each tenth of it, so that evaluation takes little of a short budget.
+   */
+  private evaluationDue(epoch: number): boolean {
+    const { evalEvery, timeBudget } = this.settings;
+    if (evalEvery !== null) return epoch % evalEvery === 0;
+    if (timeBudget === null) return true;
+    const last = lastEvaluation(this.metrics);
+    const tenth = (seconds: number): number => Math.floor((10 * seconds) / timeBudget);
+    return tenth(this.clock.seconds) > (last === null ? 0 : tenth(this.metrics.elapsed_seconds[last.epoch - 1]!));
+  }
+
+  /** The run's position for the schedules: updates done, seconds spent. */
+  private position(): RunPosition {
+    return { step: this.optimizer.step, seconds: this.clock.seconds };
+  }
+
+  /** Whether the time budget leaves no room for more training before the final evaluation. */
+  private budgetSpent(): boolean {
+    const budget = this.settings.timeBudget;
+    return budget !== null && this.clock.seconds + this.evaluationSeconds >= budget;
+  }
+
+  /** Each image's kept patches for a token-dropping batch, drawn from the data's generator (a resumed run draws the same). */
+  private keptPatches(count: number, patches: number, kept: number): TokenSelection {
+    const reuse = this.selection && this.selection.indices.length >= count * kept ? this.selection.indices : undefined;
+    this.selection = drawKeptPatches(this.dataRandom, count, patches, kept, reuse);
+    return this.selection;
+  }
+
+  /** Seconds a full evaluation of `evalSet` takes, from timing its first batch (the budget keeps them for the last one). */
+  private timeEvaluation(evalSet: ImageSet): number {
+    const count = Math.min(evalSet.count, this.settings.batchSize);
+    const start = performance.now();
+    const first = { ...evalSet, count, images: evalSet.images.subarray(0, count * IMAGE_BYTES), labels: evalSet.labels.subarray(0, count) };
+    const { batchSize, mean, std, tta } = this.settings;
+    evaluate(this.model, first, batchSize, { mean, std, flip: tta === 'flip' });
+    // A margin for the host's swings and the final save.
+    return EVALUATION_MARGIN * ((performance.now() - start) / 1000) * (evalSet.count / count);
   }
 
   /** Forward and backward over the batch in the model's buffers, gradients clipped; its cross-entropy. */
-  private step(count: number, epoch: number, batch: number): number {
+  private step(count: number, epoch: number, batch: number, tokens?: TokenSelection): number {
     const { model, settings } = this;
-    const objective = model.trainBatch(count, settings.labelSmoothing);
+    const objective = model.trainBatch(count, settings.labelSmoothing, tokens);
     // With label smoothing trainBatch returns the smoothed loss; the metrics keep plain cross-entropy,
     // comparable with the test loss and with the seed's runs.
     const loss = settings.labelSmoothing > 0 ? model.evaluateLoss() : objective;
@@ -251,25 +343,34 @@ export class Trainer {
 
   /** Accuracy and mean cross-entropy on `evalSet`, normalized as the training images. */
   evaluate(evalSet: ImageSet): Evaluation {
-    return evaluate(this.model, evalSet, this.settings.batchSize, { mean: this.settings.mean, std: this.settings.std });
+    const started = performance.now();
+    const { batchSize, mean, std, tta } = this.settings;
+    const evaluation = this.withEvaluatedWeights(() => evaluate(this.model, evalSet, batchSize, { mean, std, flip: tta === 'flip' }));
+    this.evaluationSeconds = EVALUATION_MARGIN * ((performance.now() - started) / 1000);
+    return evaluation;
   }
 
   /** The checkpoint first: it is what a resumed run reads; the metrics are its readable copy. */
-  private async saveEpoch(epoch: number): Promise<void> {
+  private async saveEpoch(epoch: number, last: boolean): Promise<void> {
     const { settings, store } = this;
-    if (settings.saveModelEvery > 0 && epoch % settings.saveModelEvery === 0 && epoch !== settings.epochs) {
+    if (settings.saveModelEvery > 0 && epoch % settings.saveModelEvery === 0 && !last) {
       await store.saveModel(this.modelFile(epoch), epoch, false);
     }
     await store.saveCheckpoint(encodeTrainingCheckpoint(this.model, this.optimizer, {
       epoch, step: this.optimizer.step, dataRandom: this.dataRandom.state(), dropoutRandom: this.model.dropoutRandom.state(),
       metrics: this.metrics, config: this.model.config, settings: settingsToJson(settings),
-    }), epoch);
+    }, this.average ?? undefined), epoch);
     await store.saveMetrics(this.metrics);
     this.epochsDone = epoch;
   }
 
   private modelFile(epoch: number): Uint8Array {
-    return encodeModelFile(this.model.config, this.model.stateDict(), { metadata: { epoch: String(epoch) } });
+    return this.withEvaluatedWeights(() => encodeModelFile(this.model.config, this.model.stateDict(), { metadata: { epoch: String(epoch) } }));
+  }
+
+  /** Runs `work` on the weights the run evaluates and saves: the moving average when it keeps one, else the trained weights. */
+  private withEvaluatedWeights<T>(work: () => T): T {
+    return this.average ? this.average.withAveragedWeights(work) : work();
   }
 
   release(): void {

@@ -93,7 +93,7 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
       case 'start':
         progress.begin(message.start.epochs, metrics);
         status.textContent = `Training ${message.start.parameters.toLocaleString('en-US')} parameters on ${message.start.trainImages.toLocaleString('en-US')} images, ` +
-          `evaluating on ${message.start.evalImages.toLocaleString('en-US')}, from epoch ${message.start.startEpoch + 1} of ${message.start.epochs}.`;
+          `evaluating on ${message.start.evalImages.toLocaleString('en-US')}, from epoch ${message.start.startEpoch + 1}${message.start.epochs === null ? '' : ` of ${message.start.epochs}`}.`;
         return;
       case 'batch':
         progress.batch(message.progress, message.step, message.runningLoss);

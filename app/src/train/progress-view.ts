@@ -21,7 +21,8 @@ export class ProgressView {
   private readonly runningLoss: LiveChart;
   private readonly losses: LiveChart;
   private readonly accuracy: LiveChart;
-  private epochs = 0;
+  /** Null under a time budget. */
+  private epochs: number | null = 0;
   /** Wall time of the last finished epoch, for the time left; null before the first. */
   private lastEpochSeconds: number | null = null;
 
@@ -58,27 +59,27 @@ export class ProgressView {
   }
 
   /** A run (re)starts: the epochs it will run to and the epochs already done. */
-  begin(epochs: number, history: Metrics): void {
+  begin(epochs: number | null, history: Metrics): void {
     this.epochs = epochs;
     const xs = history.train_losses.map((_, i) => i + 1);
     this.losses.reset(xs, [history.train_losses, history.test_losses]);
     this.accuracy.reset(xs, [history.accuracies]);
     this.runningLoss.reset([], [[]]);
     this.lastEpochSeconds = history.epoch_seconds.at(-1) ?? null;
-    this.set('epoch', `${history.train_losses.length} / ${epochs}`);
+    this.set('epoch', this.epochOf(history.train_losses.length));
     const evaluated = lastEvaluation(history);
     this.set('accuracy', evaluated === null ? '–' : percent(evaluated.accuracy));
   }
 
   batch(progress: BatchProgress, step: number, runningLoss: number): void {
     this.runningLoss.push(step, [runningLoss]);
-    this.set('epoch', `${progress.epoch} / ${this.epochs}`);
+    this.set('epoch', this.epochOf(progress.epoch));
     this.set('step', `${progress.batch} / ${progress.batches}`);
     this.set('running-loss', runningLoss.toFixed(4));
     this.set('images-per-second', Math.round(progress.images / progress.seconds).toLocaleString('en-US'));
     const done = progress.batch / progress.batches;
     const epochSeconds = this.lastEpochSeconds ?? progress.seconds / done;
-    this.set('time-left', formatDuration(Math.max(0, (1 - done) * epochSeconds + (this.epochs - progress.epoch) * epochSeconds)));
+    if (this.epochs !== null) this.set('time-left', formatDuration(Math.max(0, (1 - done) * epochSeconds + (this.epochs - progress.epoch) * epochSeconds)));
   }
 
   epoch(result: EpochResult): void {
@@ -87,7 +88,12 @@ export class ProgressView {
     this.lastEpochSeconds = result.seconds;
     // An epoch not evaluated keeps the last accuracy shown.
     if (result.accuracy !== null) this.set('accuracy', percent(result.accuracy));
-    this.set('time-left', formatDuration((this.epochs - result.epoch) * result.seconds));
+    if (this.epochs !== null) this.set('time-left', formatDuration((this.epochs - result.epoch) * result.seconds));
+  }
+
+  /** "3 / 50", or "3" under a time budget. */
+  private epochOf(epoch: number): string {
+    return this.epochs === null ? `${epoch}` : `${epoch} / ${this.epochs}`;
   }
 
   private set(key: StatKey, text: string): void {

@@ -11,6 +11,7 @@ import { readSafetensorsHeader } from '../../io/safetensors.js';
 import { CHECKPOINT_FILE } from '../../io/experiment-layout.js';
 import { UserError } from '../../errors.js';
 import { type Evaluation, evaluate } from '../../train/evaluate.js';
+import { TTA_NAMES, type TtaName } from '../../train/settings.js';
 import { loadCheckpoint } from '../../weights/files.js';
 import { engineFor, modelOption, positiveInteger, threadsOption } from '../options.js';
 import { dataFolder } from './data.js';
@@ -22,16 +23,12 @@ interface EvalFlags {
   json?: boolean;
   batchSize: number;
   threads?: number;
-  tta?: TestTimeAugmentation;
+  tta?: TtaName;
 }
 
-/** The test-time augmentations --tta offers. */
-const TTA_MODES = ['flip'] as const;
-type TestTimeAugmentation = (typeof TTA_MODES)[number];
-
-function ttaMode(value: string): TestTimeAugmentation {
-  const mode = TTA_MODES.find((m) => m === value);
-  if (!mode) throw new UserError(`--tta must be ${TTA_MODES.map((m) => `"${m}"`).join(' or ')} (got "${value}")`);
+function ttaMode(value: string): TtaName {
+  const mode = TTA_NAMES.find((m) => m === value);
+  if (!mode) throw new UserError(`--tta must be ${TTA_NAMES.map((m) => `"${m}"`).join(' or ')} (got "${value}")`);
   return mode;
 }
 

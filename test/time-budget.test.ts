@@ -1,0 +1,120 @@
+// Training under a time budget (issue #11, item 1): the run ends inside its budget with a final
+// evaluation, the learning rate decays over the budget's wall time, a resumed run continues the
+// budget, and evaluation every N epochs leaves the other epochs unevaluated.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { sampleDataDir } from '../src/data/location.js';
+import { UserError } from '../src/errors.js';
+import { type TrainOptions, train } from '../src/train/experiment-folder.js';
+import { SETTINGS, resolveSettings } from '../src/train/settings.js';
+import { CLI, TINY_CONFIG, trainingSandbox } from './helpers.js';
+
+const sandbox = trainingSandbox('vit-budget-');
+
+const run = (expName: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
+  expName, outDir: sandbox.root, dataDir: sampleDataDir(), config: TINY_CONFIG, engine: sandbox.engine,
+  recipe: 'fast', batchSize: 20, warmupEpochs: 1, trainSamples: 200, testSamples: 100, seed: 3, ...extra,
+});
+
+describe('time budget', () => {
+  it('ends inside the budget with a final evaluation, the learning rate decayed over it', async () => {
+    const budget = 5;
+    const started = performance.now();
+    const lrs: number[] = [];
+    const result = await train(run('budget', { timeBudget: budget, evalEvery: 5 }), { onEpochEnd: (r) => lrs.push(r.lr) });
+    const wall = (performance.now() - started) / 1000;
+    const { elapsed_seconds: elapsed, accuracies } = result.metrics;
+    const spent = elapsed.at(-1)!;
+    // Overrun: a batch and the misestimate of the final evaluation, both short; but this host may be busy.
+    assert.ok(spent <= budget * 1.1, `the run's clock ends at ${spent} s of a ${budget} s budget`);
+    assert.ok(spent >= budget * 0.75, `the run used its budget (${spent} s of ${budget} s)`);
+    // Reading the data and the folder's files come before the clock starts: a second at most here.
+    assert.ok(wall <= budget + 2, `train() returned after ${wall} s`);
+    const epochs = accuracies.length;
+    assert.ok(epochs >= 5, `${epochs} epochs fit`);
+    assert.equal(result.epochsDone, epochs);
+    accuracies.forEach((accuracy, i) => {
+      const evaluated = (i + 1) % 5 === 0 || i === epochs - 1;
+      assert.equal(accuracy !== null, evaluated, `epoch ${i + 1} evaluated: ${accuracy}`);
+    });
+    assert.ok(elapsed.every((t, i) => i === 0 || t > elapsed[i - 1]!), 'elapsed time grows');
+    // cosine from 5e-3 to 1e-5 over the budget: near the floor at its end
+    // The fast recipe's cosine from 5e-3 to 1e-5 over the budget's seconds: each epoch's last update
+    // came between the end of the epoch before and its own end, so its rate lies between theirs.
+    const cosine = (seconds: number): number => 1e-5 + ((5e-3 - 1e-5) * (1 + Math.cos(Math.PI * Math.min(1, seconds / budget)))) / 2;
+    for (let i = 1; i < epochs; i++) {
+      const [early, late] = [cosine(elapsed[i - 1]!), cosine(elapsed[i]!)];
+      assert.ok(lrs[i]! <= early * (1 + 1e-9) && lrs[i]! >= late * (1 - 1e-9), `epoch ${i + 1}: lr ${lrs[i]} outside [${late}, ${early}]`);
+    }
+    assert.ok(lrs.at(-1)! < 5e-3 * 0.1, `the last learning rate ${lrs.at(-1)} is near the floor`);
+  });
+
+  it('a run stopped part way resumes inside the same budget', async () => {
+    const budget = 4;
+    const controller = new AbortController();
+    const stopped = await train(run('stopped', { timeBudget: budget, signal: controller.signal }), {
+      onEpochEnd: (r) => { if (r.elapsedSeconds > 1.5) controller.abort(); },
+    });
+    assert.equal(stopped.stopped, true);
+    const spentBefore = stopped.metrics.elapsed_seconds.at(-1)!;
+    assert.ok(spentBefore > 1.5 && spentBefore < budget, `stopped after ${spentBefore} s`);
+    const started = performance.now();
+    const resumed = await train({ expName: 'stopped', outDir: sandbox.root, engine: sandbox.engine, resume: stopped.experimentDir });
+    const wall = (performance.now() - started) / 1000;
+    assert.equal(resumed.settings.timeBudget, budget);
+    const elapsed = resumed.metrics.elapsed_seconds;
+    assert.deepEqual(elapsed.slice(0, stopped.epochsDone), stopped.metrics.elapsed_seconds, 'the earlier epochs are kept');
+    assert.ok(elapsed[stopped.epochsDone]! > spentBefore, 'the clock continues');
+    assert.ok(elapsed.at(-1)! <= budget * 1.1, `ends at ${elapsed.at(-1)} s of ${budget} s`);
+    assert.ok(wall <= budget - spentBefore + 2, `the resumed session took ${wall} s of the ${budget - spentBefore} s left`);
+    assert.notEqual(resumed.metrics.accuracies.at(-1), null, 'a final evaluation');
+  });
+
+  it('evaluates after each tenth of the budget by default', async () => {
+    const budget = 3;
+    const result = await train(run('tenths', { timeBudget: budget }));
+    const { accuracies, elapsed_seconds: elapsed } = result.metrics;
+    assert.ok(accuracies.length >= 3, `${accuracies.length} epochs fit`);
+    const evaluated = accuracies.map((a) => a !== null);
+    const count = evaluated.filter(Boolean).length;
+    assert.ok(count <= 11, `${count} evaluations in ${accuracies.length} epochs`);
+    assert.equal(evaluated.at(-1), true, 'the last epoch is evaluated');
+    // each tenth of the budget ends in an evaluation: the epoch in which it passed, or (when it passed
+    // during that epoch's evaluation time) the next
+    for (let t = 1; t <= 9; t++) {
+      const first = elapsed.findIndex((e) => e >= (t * budget) / 10);
+      if (first < 0) continue;
+      assert.ok(evaluated[first] || evaluated[first + 1], `an evaluation after ${t}/10 of the budget (epoch ${first + 1})`);
+    }
+  });
+
+  it('evaluates every N epochs and after the last', async () => {
+    const result = await train(run('every', { epochs: 5, evalEvery: 2 }));
+    assert.deepEqual(result.metrics.accuracies.map((a) => a !== null), [false, true, false, true, true]);
+    assert.deepEqual(result.metrics.test_losses.map((a) => a !== null), [false, true, false, true, true]);
+  });
+});
+
+describe('time budget settings', () => {
+  const parse = (text: string): number => SETTINGS.timeBudget.parse!(text, '--time-budget')!;
+
+  it('reads 90s, 30m, 1h, 1h30m and 2.5m', () => {
+    assert.deepEqual(['90s', '30m', '1h', '1h30m', '2.5m', '1m30s'].map(parse), [90, 1800, 3600, 5400, 150, 90]);
+  });
+
+  it('refuses durations without a unit, zero and text', () => {
+    for (const bad of ['30', '0m', 'm', '', 'soon', '30 m', '-5m']) {
+      assert.throws(() => parse(bad), (e: unknown) => e instanceof UserError && e.message.startsWith('--time-budget must be a duration'), bad);
+    }
+  });
+
+  it('refuses epochs and a time budget together, naming both', () => {
+    assert.throws(() => resolveSettings({ expName: 'x', epochs: 3, timeBudget: 60 }, 'options'),
+      (e: unknown) => e instanceof UserError && /^epochs and timeBudget: give one of them/.test(e.message));
+    const cli = spawnSync(process.execPath, [CLI, 'train', '--exp-name', 'x', '--sample', '--epochs', '3', '--time-budget', '1m'],
+      { encoding: 'utf8', env: { ...process.env, VIT_THREADS: '1' }, cwd: sandbox.root });
+    assert.equal(cli.status, 1);
+    assert.match(cli.stderr.trim(), /^vit: --epochs and --time-budget: give one of them/);
+  });
+});
