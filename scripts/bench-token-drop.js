@@ -1,7 +1,8 @@
 // The time of one trainBatch of the seed model (batch 128, 2 threads) with every token and with
 // token dropping at several kept counts, interleaved in one process (the order rotates each
-// round, so the host's drift falls on every setting alike); prints each setting's median and its
-// ratio to the pass with every token. A report, not a test: run it on an otherwise idle machine.
+// round, so the host's drift falls on every setting alike); prints each setting's median time and
+// the median over rounds of its ratio to that round's pass with every token. A report, not a test:
+// run it on an otherwise idle machine.
 //   npm run build && node scripts/bench-token-drop.js [--rounds 15] [--batch 128] [--threads 2] [--kept 64,48,32,16]
 import { parseArgs } from 'node:util';
 import { Engine } from '../dist/src/runtime/engine.js';
@@ -25,7 +26,7 @@ model.setLabels(Array.from({ length: batch }, () => random.int(10)), batch);
 const patches = numPatches(model.config);
 
 /** 'all' is the plain pass (no selection); a number keeps that many patches, drawn afresh each time. */
-const settings = ['all', ...values.kept.split(',').map(Number)];
+const settings = ['all', ...new Set(values.kept.split(',').map(Number))];
 const timeOne = (setting) => {
   const tokens = setting === 'all' ? undefined : drawKeptPatches(random, batch, patches, setting);
   const start = performance.now();
@@ -41,11 +42,11 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const full = median(times.get('all'));
+const all = times.get('all');
 console.log(`trainBatch, seed model, batch ${batch}, ${values.threads} threads, ${rounds} interleaved rounds (medians)`);
 for (const s of settings) {
-  const m = median(times.get(s));
+  const ratio = median(times.get(s).map((t, round) => t / all[round]));
   const label = s === 'all' ? `all ${patches} patches, no selection` : `kept ${s} of ${patches}`;
-  console.log(`${label.padEnd(30)} ${m.toFixed(1).padStart(7)} ms   ${(m / full).toFixed(3)} × all`);
+  console.log(`${label.padEnd(30)} ${median(times.get(s)).toFixed(1).padStart(7)} ms   ${ratio.toFixed(3)} × all`);
 }
 engine.close();
