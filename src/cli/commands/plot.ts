@@ -47,18 +47,24 @@ export function register(program: Command): void {
 async function plot(runArguments: string[], options: PlotOptions): Promise<void> {
   if (options.out !== undefined) checkFigurePath(options.out);
   const files = runArguments.map(locateRun);
-  const [only] = files;
-  if (files.length === 1 && only!.kind === 'metrics' && options.x === 'epoch') {
-    // One experiment keeps the article's two-panel figure.
-    const out = options.out ?? join(only!.dir, METRICS_FIGURE_FILE);
-    await writeMetricsFigure(validateMetrics(readJson(only!.path), only!.path), only!.name, out);
-    process.stdout.write(`wrote ${out}\n`);
-    return;
-  }
-  const runs = distinctNames(files).map(readRun);
-  const out = options.out ?? `accuracy-by-${options.x}.png`;
-  await writeFigure(accuracyRunsSpec(runs, options.x), out);
+  const out = files.length === 1 && files[0]!.kind === 'metrics' && options.x === 'epoch'
+    ? await plotExperiment(files[0]!, options.out)
+    : await plotRuns(files, options.x, options.out);
   process.stdout.write(`wrote ${out}\n`);
+}
+
+/** One experiment keeps the article's two-panel figure; returns the file written. */
+async function plotExperiment(file: RunFile, outPath: string | undefined): Promise<string> {
+  const out = outPath ?? join(file.dir, METRICS_FIGURE_FILE);
+  await writeMetricsFigure(validateMetrics(readJson(file.path), file.path), file.name, out);
+  return out;
+}
+
+/** Test accuracy of every run in one figure; returns the file written. */
+async function plotRuns(files: RunFile[], x: XAxis, outPath: string | undefined): Promise<string> {
+  const out = outPath ?? `accuracy-by-${x}.png`;
+  await writeFigure(accuracyRunsSpec(distinctNames(files).map(readRun), x), out);
+  return out;
 }
 
 function locateRun(argument: string): RunFile {
@@ -86,19 +92,15 @@ function distinctNames(files: RunFile[]): RunFile[] {
 }
 
 function readRun(file: RunFile): AccuracyRun {
-  if (file.kind === 'pytorch-log') return { name: file.name, points: parsePytorchLog(readText(file.path), file.path) };
+  if (file.kind === 'pytorch-log') return { name: file.name, points: parsePytorchLog(readUserFile(file.path).toString('utf8'), file.path) };
   const metrics = parseMetrics(readJson(file.path), file.path);
   const name = metrics.evaluated_on === 'validation' ? `${file.name} (validation)` : file.name;
   return runFromMetrics(name, metrics, file.path);
 }
 
-function readText(path: string): string {
-  return readUserFile(path).toString('utf8');
-}
-
 function readJson(path: string): unknown {
   if (!existsSync(path)) throw new UserError(`${path}: no such file; is ${dirname(path)} a training experiment's folder?`);
-  const text = readText(path);
+  const text = readUserFile(path).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (e) {
