@@ -61,8 +61,9 @@ async function download(page: Page, testid: string, name: string): Promise<strin
 
 interface MetricsFile {
   train_losses: number[];
-  test_losses: number[];
-  accuracies: number[];
+  test_losses: (number | null)[];
+  accuracies: (number | null)[];
+  elapsed_seconds: number[];
   evaluated_on: string;
 }
 
@@ -142,6 +143,63 @@ test('a run reloaded midway continues from its last epoch to the metrics of an u
       { train: resumed.train_losses, test: resumed.test_losses, accuracy: resumed.accuracies, on: resumed.evaluated_on },
       { train: node.train_losses, test: node.test_losses, accuracy: node.accuracies, on: node.evaluated_on },
     );
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});
+
+test('a time budget: Epochs stands aside, a bad budget is one line naming the field, the run (reloaded, continued, paused) ends inside its budget with a final evaluation', { timeout: 150_000 }, async () => {
+  const budget = 15;
+  const { page, consoleErrors, pageErrors, close } = await openTrain();
+  try {
+    await fill(page, { epochs: 4, batchSize: 50, trainSamples: 500, testSamples: 200, threads: 2, seed: 7 });
+    const epochsField = page.getByTestId('setting-epochs');
+    const error = page.getByTestId('error');
+    await fill(page, { timeBudget: -1 });
+    assert.deepEqual([await epochsField.isDisabled(), await epochsField.inputValue(), await epochsField.getAttribute('placeholder')], [true, '', '—']);
+    await page.getByTestId('start').click();
+    await error.filter({ hasText: 'Time budget (minutes) must be a number of minutes > 0' }).waitFor();
+    assert.equal(await error.textContent(), 'Time budget (minutes) must be a number of minutes > 0, or empty to train the epochs (got -1)');
+    assert.equal(await page.getByTestId('start').isEnabled(), true);
+
+    await fill(page, { timeBudget: budget / 60 });
+    await page.getByTestId('recipe-settings').screenshot({ path: screenshotPath('train-budget-form') });
+    await page.getByTestId('start').click();
+    await page.getByTestId('budget').filter({ hasText: /^Budget 0\.25 min: 0:\d\d left$/ }).waitFor();
+    // Reload once an epoch (and its checkpoint) is kept; the run continues from there.
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points')) >= 1);
+    await page.reload();
+    await page.getByTestId('continue-run').waitFor();
+    assert.match(await page.getByTestId('train-status').textContent() ?? '', /stopped after epoch \d+, 0:\d\d of its 0\.25 min budget spent/);
+    await page.getByTestId('continue-run').click();
+    await page.getByTestId('train-status').filter({ hasText: /^Training .* within a budget of 0\.25 min \(0:\d\d spent\)\.$/ }).waitFor();
+
+    // A pause stops the run's clock: the time left holds, and the pause does not count against the budget.
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-running-loss"]')?.getAttribute('data-points')) >= 3);
+    await page.getByTestId('pause').click();
+    await page.waitForTimeout(500);
+    const held = await page.getByTestId('budget').textContent();
+    await page.waitForTimeout(3000);
+    assert.equal(await page.getByTestId('budget').textContent(), held, 'the time left holds while paused');
+    await page.getByTestId('resume').click();
+    await waitFinished(page);
+
+    const metrics = readMetrics(await download(page, 'download-metrics', 'metrics.json'));
+    const spent = metrics.elapsed_seconds.at(-1)!;
+    assert.equal(metrics.elapsed_seconds.length, metrics.train_losses.length);
+    assert.ok(spent <= budget * 1.1 && spent > budget / 2, `the run used its budget of ${budget} s and no more (${spent} s)`);
+    const final = metrics.accuracies.at(-1);
+    assert.ok(typeof final === 'number', 'the last epoch was evaluated');
+    assert.equal(await page.getByTestId('accuracy').textContent(), `${(final * 100).toFixed(2)}%`);
+    assert.match(await page.getByTestId('epoch').textContent() ?? '', /^\d+$/, 'the epoch without a total');
+    const used = `${Math.floor(spent / 60)}:${String(Math.floor(spent % 60)).padStart(2, '0')}`;
+    assert.equal(await page.getByTestId('budget').textContent(), `Budget 0.25 min: ${used} used`);
+    assert.match(await page.getByTestId('train-status').textContent() ?? '', new RegExp(`^Finished: \\d+ epochs in ${used} of a 0\\.25 min budget, test accuracy`));
+    const config = JSON.parse(readFileSync(await download(page, 'download-config', 'config.json'), 'utf8')) as { training: { time_budget: number } };
+    assert.equal(config.training.time_budget, budget);
+    await page.evaluate(() => scrollTo(0, 0));
+    await page.screenshot({ path: screenshotPath('train-budget') });
     assert.deepEqual([...consoleErrors, ...pageErrors], []);
   } finally {
     await close();

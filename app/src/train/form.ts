@@ -1,5 +1,6 @@
 // The run's settings as a form: the model config, the recipe and its main knobs, the threads.
 // Empty knobs mean "the recipe's value" (shown as the placeholder), as leaving out a flag does.
+// A time budget (in minutes, fractions allowed) replaces the epochs: the Epochs field stands aside.
 import { UserError } from '../../../src/errors.js';
 import { SEED_CONFIG } from '../../../src/model/config.js';
 import { RECIPES, RECIPE_NAMES, type RecipeName } from '../../../src/train/recipes.js';
@@ -26,6 +27,7 @@ const MODEL_FIELDS: readonly (NumberField & { key: keyof ModelChoice })[] = [
 const RECIPE_FIELDS: readonly NumberField[] = [
   { key: 'seed', label: 'Seed', value: 0, min: 0 },
   { key: 'epochs', label: 'Epochs', placeholder: (r) => String(RECIPES[r].epochs), min: 1 },
+  { key: 'timeBudget', label: 'Time budget (minutes)', placeholder: () => 'none: train the epochs', step: 'any', min: 0 },
   { key: 'batchSize', label: 'Batch size', placeholder: (r) => String(RECIPES[r].batchSize), min: 1 },
   { key: 'lr', label: 'Learning rate', placeholder: (r) => String(RECIPES[r].lr), step: 'any', min: 0 },
   { key: 'trainSamples', label: 'Training images', placeholder: () => 'all', min: 1 },
@@ -64,6 +66,7 @@ export class SettingsForm {
     this.recipe.addEventListener('change', () => this.showRecipeDefaults());
     training.append(labelled('Recipe', this.recipe));
     for (const field of RECIPE_FIELDS) training.append(this.numberInput(field));
+    this.inputs.get('timeBudget')!.addEventListener('input', () => this.showBudgetChoice());
     const threadInput = this.numberInput({ key: 'threads', label: 'Threads', value: threads.value, min: 1 });
     if (threads.fixed) {
       this.inputs.get('threads')!.disabled = true;
@@ -90,7 +93,10 @@ export class SettingsForm {
   /** The request the form describes; the core checks the values (and names the bad one). Throws when a needed field is empty. */
   request(): RunRequest {
     const optional = (key: string): number | undefined => {
-      const text = this.inputs.get(key)!.value.trim();
+      const input = this.inputs.get(key)!;
+      // A number field reads as empty when its text is no number: that is a mistake, not "the default".
+      if (input.validity.badInput) throw new UserError(`${this.labels.get(key)} must be a number`);
+      const text = input.value.trim();
       return text === '' ? undefined : Number(text);
     };
     const required = (key: string): number => {
@@ -107,10 +113,14 @@ export class SettingsForm {
       testSamples: optional('testSamples') ?? null,
       threads: required('threads'),
     };
-    for (const key of ['epochs', 'batchSize', 'lr'] as const) {
+    for (const key of ['batchSize', 'lr'] as const) {
       const value = optional(key);
       if (value !== undefined) request[key] = value;
     }
+    const minutes = optional('timeBudget');
+    const epochs = optional('epochs');
+    if (minutes !== undefined) request.timeBudget = budgetSeconds(minutes, this.labels.get('timeBudget')!);
+    else if (epochs !== undefined) request.epochs = epochs;
     return request;
   }
 
@@ -118,7 +128,7 @@ export class SettingsForm {
   show(request: RunRequest): void {
     const { model, recipe, ...knobs } = request;
     this.recipe.value = recipe;
-    const values: Record<string, number | null | undefined> = { ...model, ...knobs };
+    const values: Record<string, number | null | undefined> = { ...model, ...knobs, timeBudget: knobs.timeBudget && knobs.timeBudget / 60 };
     for (const [key, input] of this.inputs) {
       const value = values[key];
       input.value = value === undefined || value === null ? '' : String(value);
@@ -162,7 +172,26 @@ export class SettingsForm {
     for (const field of RECIPE_FIELDS) {
       if (field.placeholder) this.inputs.get(field.key)!.placeholder = field.placeholder(recipe);
     }
+    this.showBudgetChoice();
   }
+
+  /** With a time budget given, the Epochs field is empty, shows "—" and cannot change: the budget decides. */
+  private showBudgetChoice(): void {
+    const budget = this.inputs.get('timeBudget')!;
+    const epochs = this.inputs.get('epochs')!;
+    const byBudget = budget.value.trim() !== '' || budget.validity.badInput;
+    if (byBudget) epochs.value = '';
+    epochs.placeholder = byBudget ? '—' : String(RECIPES[this.recipe.value as RecipeName].epochs);
+    epochs.title = byBudget ? 'The time budget decides the epochs: as many as fit' : '';
+    epochs.dataset.fixed = String(byBudget);
+    epochs.disabled = byBudget || budget.disabled;
+  }
+}
+
+/** The form's minutes as the core's seconds; a budget must be a positive number of minutes. */
+function budgetSeconds(minutes: number, label: string): number {
+  if (!(Number.isFinite(minutes) && minutes > 0)) throw new UserError(`${label} must be a number of minutes > 0, or empty to train the epochs (got ${minutes})`);
+  return minutes * 60;
 }
 
 function fieldset(legend: string, testid: string): HTMLFieldSetElement {

@@ -10,7 +10,7 @@ import type { AppContext, CurrentModel } from '../context.js';
 import { DataPanel } from './data-panel.js';
 import { Downloads } from './downloads.js';
 import { SettingsForm } from './form.js';
-import { ProgressView, percent } from './progress-view.js';
+import { ProgressView, clock, minutes, percent } from './progress-view.js';
 import type { DataChoice, FromWorker, RunRequest, ToWorker } from './protocol.js';
 import { type RunRecord, loadFinalModel, loadRun } from './run-store.js';
 
@@ -29,6 +29,8 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
   let saved: RunRecord | undefined;
   let metrics: Metrics = emptyMetrics('test');
   let runName = 'page run';
+  /** The shown run's time budget in seconds; null when it trains a number of epochs. */
+  let budget: number | null = null;
 
   const panel = new DataPanel({
     useSample: () => load({ type: 'load-sample', baseUrl: sampleUrl }, 'the bundled sample'),
@@ -90,11 +92,16 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
         if (phase === 'loading') setPhase('idle');
         return;
       }
-      case 'start':
-        progress.begin(message.start.epochs, metrics);
-        status.textContent = `Training ${message.start.parameters.toLocaleString('en-US')} parameters on ${message.start.trainImages.toLocaleString('en-US')} images, ` +
-          `evaluating on ${message.start.evalImages.toLocaleString('en-US')}, from epoch ${message.start.startEpoch + 1}${message.start.epochs === null ? '' : ` of ${message.start.epochs}`}.`;
+      case 'start': {
+        const { start } = message;
+        budget = start.budget?.seconds ?? null;
+        progress.begin(start.epochs, budget, metrics);
+        const length = start.budget ? ` within a budget of ${minutes(start.budget.seconds)}${start.budget.spent > 0 ? ` (${clock(start.budget.spent)} spent)` : ''}`
+          : ` of ${start.epochs}`;
+        status.textContent = `Training ${start.parameters.toLocaleString('en-US')} parameters on ${start.trainImages.toLocaleString('en-US')} images, ` +
+          `evaluating on ${start.evalImages.toLocaleString('en-US')}, from epoch ${start.startEpoch + 1}${length}.`;
         return;
+      }
       case 'batch':
         progress.batch(message.progress, message.step, message.runningLoss);
         return;
@@ -108,11 +115,12 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
         return;
       case 'done':
         metrics = message.metrics;
+        progress.end(metrics);
         downloads.offer({ metrics, configJson: message.configJson, ...(message.model ? { model: message.model } : {}) });
         if (message.model) adoptModel(message.model, runName, message.configJson);
         status.textContent = message.stopped
           ? `Stopped after epoch ${metrics.accuracies.length}. Continue run picks up from there.`
-          : `Finished: ${epochs(metrics.accuracies.length)}${accuracySummary(metrics)}.`;
+          : `Finished: ${epochs(metrics.accuracies.length)}${budgetSummary(metrics, budget)}${accuracySummary(metrics)}.`;
         setPhase('idle');
         void refreshSaved();
         return;
@@ -203,18 +211,22 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
     await refreshSaved();
     if (!saved) return;
     metrics = structuredClone(saved.metrics);
-    progress.begin(saved.epochs, metrics);
+    budget = saved.request.timeBudget ?? null;
+    progress.begin(saved.epochs, budget, metrics);
     downloads.offer({ metrics, configJson: saved.configJson });
     if (canContinue(saved)) {
       form.show(saved.request);
-      status.textContent = `A run stopped after epoch ${saved.epochsDone} of ${saved.epochs}: Continue run picks up from there.`;
+      const done = budget === null ? `epoch ${saved.epochsDone} of ${saved.epochs}`
+        : `epoch ${saved.epochsDone}, ${clock(spentSeconds(saved.metrics))} of its ${minutes(budget)} budget spent`;
+      status.textContent = `A run stopped after ${done}: Continue run picks up from there.`;
       return;
     }
+    if (saved.finished) progress.end(saved.metrics);
     const model = await loadFinalModel();
     if (model) {
       downloads.offer({ model });
       adoptModel(model, 'the last page run', saved.configJson);
-      status.textContent = `The last run: ${epochs(saved.epochsDone)}${accuracySummary(saved.metrics)}.`;
+      status.textContent = `The last run: ${epochs(saved.epochsDone)}${budgetSummary(saved.metrics, budget)}${accuracySummary(saved.metrics)}.`;
     }
   }
 
@@ -234,7 +246,16 @@ function accuracySummary(metrics: Metrics): string {
   return `, test accuracy ${percent(evaluated.accuracy)}${at}`;
 }
 
-/** A run can continue when it has a checkpoint (an epoch done) and epochs left. */
+/** " in 0:14 of a 0.25 min budget"; empty without a budget. */
+function budgetSummary(metrics: Metrics, budget: number | null): string {
+  return budget === null ? '' : ` in ${clock(spentSeconds(metrics))} of a ${minutes(budget)} budget`;
+}
+
+const spentSeconds = (metrics: Metrics): number => metrics.elapsed_seconds.at(-1) ?? 0;
+
+/** A run can continue when it has a checkpoint (an epoch done) and epochs left, or time left of its budget. */
 function canContinue(run: RunRecord | undefined): boolean {
-  return run !== undefined && !run.finished && run.epochsDone > 0 && run.epochsDone < run.epochs;
+  if (run === undefined || run.finished || run.epochsDone === 0) return false;
+  const budget = run.request.timeBudget;
+  return budget === undefined ? run.epochsDone < (run.epochs ?? 0) : spentSeconds(run.metrics) < budget;
 }

@@ -1,5 +1,6 @@
 // What a run shows while it goes: epoch, step, running loss, images/s, time left and the last
-// accuracy, over the live running-loss curve and the article's two per-epoch plots.
+// accuracy, over the live running-loss curve and the article's two per-epoch plots. Under a time
+// budget the time left is the budget's (the run's clock, which a pause stops), on a line of its own too.
 import { type EpochResult, type Metrics, formatDuration, lastEvaluation } from '../../../src/train/metrics.js';
 import type { BatchProgress } from '../../../src/train/trainer.js';
 import { LiveChart } from './charts.js';
@@ -23,6 +24,9 @@ export class ProgressView {
   private readonly accuracy: LiveChart;
   /** Null under a time budget. */
   private epochs: number | null = 0;
+  /** The time budget in seconds; null when the run trains a number of epochs. */
+  private budget: number | null = null;
+  private readonly budgetLine: HTMLElement;
   /** Wall time of the last finished epoch, for the time left; null before the first. */
   private lastEpochSeconds: number | null = null;
 
@@ -51,16 +55,23 @@ export class ProgressView {
     const lossCell = document.createElement('div');
     const accuracyCell = document.createElement('div');
     perEpoch.append(lossCell, accuracyCell);
-    this.element.append(stats, live, perEpoch);
+    this.budgetLine = document.createElement('p');
+    this.budgetLine.className = 'budget';
+    this.budgetLine.dataset.testid = 'budget';
+    this.budgetLine.hidden = true;
+    this.element.append(stats, this.budgetLine, live, perEpoch);
     this.runningLoss = new LiveChart(live, 'Running loss', 'step', [{ label: 'train', stroke: '#2f5fd0' }], 'chart-running-loss');
     this.losses = new LiveChart(lossCell, 'Loss per epoch', 'epoch',
       [{ label: 'train', stroke: '#2f5fd0' }, { label: 'test', stroke: '#d0702f' }], 'chart-loss');
     this.accuracy = new LiveChart(accuracyCell, 'Test accuracy per epoch', 'epoch', [{ label: 'accuracy', stroke: '#1d7a3e' }], 'chart-accuracy');
   }
 
-  /** A run (re)starts: the epochs it will run to and the epochs already done. */
-  begin(epochs: number | null, history: Metrics): void {
+  /** A run (re)starts: the epochs it will run to (or its time budget, in seconds) and the epochs already done. */
+  begin(epochs: number | null, budget: number | null, history: Metrics): void {
     this.epochs = epochs;
+    this.budget = budget;
+    this.budgetLine.hidden = budget === null;
+    this.showBudgetLeft(history.elapsed_seconds.at(-1) ?? 0);
     const xs = history.train_losses.map((_, i) => i + 1);
     this.losses.reset(xs, [history.train_losses, history.test_losses]);
     this.accuracy.reset(xs, [history.accuracies]);
@@ -80,6 +91,7 @@ export class ProgressView {
     const done = progress.batch / progress.batches;
     const epochSeconds = this.lastEpochSeconds ?? progress.seconds / done;
     if (this.epochs !== null) this.set('time-left', formatDuration(Math.max(0, (1 - done) * epochSeconds + (this.epochs - progress.epoch) * epochSeconds)));
+    this.showBudgetLeft(progress.runSeconds);
   }
 
   epoch(result: EpochResult): void {
@@ -89,6 +101,23 @@ export class ProgressView {
     // An epoch not evaluated keeps the last accuracy shown.
     if (result.accuracy !== null) this.set('accuracy', percent(result.accuracy));
     if (this.epochs !== null) this.set('time-left', formatDuration((this.epochs - result.epoch) * result.seconds));
+    this.showBudgetLeft(result.elapsedSeconds);
+  }
+
+  /** The run ended: under a budget, the time it took of it. */
+  end(metrics: Metrics): void {
+    if (this.budget === null) return;
+    const spent = metrics.elapsed_seconds.at(-1) ?? 0;
+    this.set('time-left', clock(Math.max(0, this.budget - spent)));
+    this.budgetLine.textContent = `Budget ${minutes(this.budget)}: ${clock(spent)} used`;
+  }
+
+  /** "Budget 10 min: 3:12 left", and the same in the Time left stat, after `spent` seconds of the run's clock. */
+  private showBudgetLeft(spent: number): void {
+    if (this.budget === null) return;
+    const left = clock(Math.max(0, this.budget - spent));
+    this.set('time-left', left);
+    this.budgetLine.textContent = `Budget ${minutes(this.budget)}: ${left} left`;
   }
 
   /** "3 / 50", or "3" under a time budget. */
@@ -99,6 +128,20 @@ export class ProgressView {
   private set(key: StatKey, text: string): void {
     this.values.get(key)!.textContent = text;
   }
+}
+
+/** A budget in minutes, e.g. "0.25 min", "30 min". */
+export function minutes(seconds: number): string {
+  return `${Number((seconds / 60).toFixed(2))} min`;
+}
+
+/** Seconds as a clock, e.g. 3:12 or 1:02:05. */
+export function clock(seconds: number): string {
+  const s = Math.floor(seconds);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}:${two(m)}:${two(s % 60)}` : `${m}:${two(s % 60)}`;
 }
 
 /** Accuracy as the CLI prints it, e.g. 41.20%. */

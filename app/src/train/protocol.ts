@@ -14,7 +14,10 @@ export interface RunRequest {
   model: ModelChoice;
   recipe: RecipeName;
   seed: number;
+  /** Never with timeBudget: a budget decides the epochs. */
   epochs?: number;
+  /** Train for this many seconds of the run's clock instead of a number of epochs. */
+  timeBudget?: number;
   batchSize?: number;
   lr?: number;
   /** Train or evaluate on a random subset of this many images; null = all. */
@@ -52,7 +55,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'data'; data: DataChoice; description: string; trainImages: number; test: ImageSet }
-  | { type: 'start'; start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'batchesPerEpoch' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn'> }
+  | { type: 'start'; start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'batchesPerEpoch' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn'> }
   | { type: 'batch'; progress: BatchProgress; step: number; runningLoss: number }
   | { type: 'epoch'; result: EpochResult }
   | { type: 'notice'; message: string }

@@ -29,8 +29,8 @@ export class RunControls {
   readonly callbacks: TrainCallbacks = {
     onStart: (start) => {
       this.batchesPerEpoch = start.batchesPerEpoch;
-      const { startEpoch, epochs, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn } = start;
-      this.post({ type: 'start', start: { startEpoch, epochs, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn } });
+      const { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn } = start;
+      this.post({ type: 'start', start: { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn } });
     },
     onEpochStart: () => {
       this.lossSum = 0;

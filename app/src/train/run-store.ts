@@ -13,7 +13,8 @@ export interface RunRecord {
   configJson: string;
   metrics: Metrics;
   epochsDone: number;
-  epochs: number;
+  /** Null under a time budget (request.timeBudget): the run trains as many epochs as fit. */
+  epochs: number | null;
   finished: boolean;
   updatedAt: number;
 }

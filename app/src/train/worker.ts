@@ -72,13 +72,13 @@ async function startRun(request: RunRequest, initial?: InitialModel): Promise<vo
   checkClasses(config.num_classes, loaded.train, initial ? initial.name : 'the model', loaded.description);
   const settings = resolveSettings({
     expName: 'page', dataDir: loaded.description, recipe: request.recipe, seed: request.seed, epochs: request.epochs,
-    batchSize: request.batchSize, lr: request.lr, trainSamples: request.trainSamples, testSamples: request.testSamples,
-    threads: request.threads,
+    timeBudget: request.timeBudget, batchSize: request.batchSize, lr: request.lr, trainSamples: request.trainSamples,
+    testSamples: request.testSamples, threads: request.threads,
     ...(initial ? { initFrom: initial.name, mean: [...initial.normalization.mean], std: [...initial.normalization.std] } : {}),
   });
   await beginRun({
     request, data: loaded.choice, configJson: '', metrics: emptyMetrics('test'),
-    epochsDone: 0, epochs: settings.epochs, finished: false, updatedAt: Date.now(),
+    epochsDone: 0, epochs: settings.timeBudget === null ? settings.epochs : null, finished: false, updatedAt: Date.now(),
   });
   await run(loaded, config, settings, initial ? { initialParams: initial.params } : {});
 }
