@@ -27,7 +27,7 @@ const MODEL_FIELDS: readonly (NumberField & { key: keyof ModelChoice })[] = [
 const RECIPE_FIELDS: readonly NumberField[] = [
   { key: 'seed', label: 'Seed', value: 0, min: 0 },
   { key: 'epochs', label: 'Epochs', placeholder: (r) => String(RECIPES[r].epochs), min: 1 },
-  { key: 'timeBudget', label: 'Time budget (minutes)', placeholder: () => 'none: train the epochs', step: 'any', min: 0 },
+  { key: 'timeBudget', label: 'Time budget (minutes)', placeholder: () => 'none', step: 'any', min: 0 },
   { key: 'batchSize', label: 'Batch size', placeholder: (r) => String(RECIPES[r].batchSize), min: 1 },
   { key: 'lr', label: 'Learning rate', placeholder: (r) => String(RECIPES[r].lr), step: 'any', min: 0 },
   { key: 'trainSamples', label: 'Training images', placeholder: () => 'all', min: 1 },
