@@ -17,9 +17,10 @@ describe('recipes', () => {
     assert.deepEqual([rrc.mean, rrc.std], [[0.5], [0.5]]);
   });
 
-  it('fast uses warmup, cosine decay, clipping and padded crops', () => {
+  it('fast uses warmup, linear decay, clipping, padded crops and token dropping', () => {
     const fast = RECIPES.fast;
-    assert.equal(fast.schedule, 'cosine');
+    assert.equal(fast.schedule, 'linear');
+    assert.ok(fast.keepTokens < 1 && fast.keepTokensUntil > 0 && fast.keepTokensUntil < 1);
     assert.ok(fast.warmupEpochs >= 2 && fast.warmupEpochs <= 5);
     assert.ok(fast.lr >= 2e-3 && fast.lr <= 5e-3);
     assert.ok(fast.epochs <= RECIPES.seed.epochs / 2, 'fast takes at most half the seed recipe\'s epochs');

@@ -22,7 +22,7 @@ describe('time budget', () => {
     const budget = 5;
     const started = performance.now();
     const lrs: number[] = [];
-    const result = await train(run('budget', { timeBudget: budget, evalEvery: 5 }), { onEpochEnd: (r) => lrs.push(r.lr) });
+    const result = await train(run('budget', { timeBudget: budget, evalEvery: 5, schedule: 'cosine' }), { onEpochEnd: (r) => lrs.push(r.lr) });
     const wall = (performance.now() - started) / 1000;
     const { elapsed_seconds: elapsed, accuracies } = result.metrics;
     const spent = elapsed.at(-1)!;
@@ -69,6 +69,20 @@ describe('time budget', () => {
     assert.ok(elapsed.at(-1)! <= budget * 1.1, `ends at ${elapsed.at(-1)} s of ${budget} s`);
     assert.ok(wall <= budget - spentBefore + 2, `the resumed session took ${wall} s of the ${budget - spentBefore} s left`);
     assert.notEqual(resumed.metrics.accuracies.at(-1), null, 'a final evaluation');
+  });
+
+  it('a resumed run whose budget is spent evaluates its last epoch and ends', async () => {
+    const controller = new AbortController();
+    const stopped = await train(run('spent', { timeBudget: 60, evalEvery: 100, signal: controller.signal }), {
+      onEpochEnd: (r) => { if (r.epoch === 2) controller.abort(); },
+    });
+    assert.deepEqual(stopped.metrics.accuracies, [null, null]);
+    // a budget shorter than the time already spent: nothing is left to train
+    const resumed = await train({ expName: 'spent', outDir: sandbox.root, engine: sandbox.engine, resume: stopped.experimentDir, timeBudget: 0.01 });
+    assert.equal(resumed.epochsDone, 2);
+    assert.equal(resumed.metrics.accuracies[0], null);
+    assert.equal(typeof resumed.metrics.accuracies[1], 'number', 'the last epoch is evaluated');
+    assert.equal(typeof resumed.metrics.test_losses[1], 'number');
   });
 
   it('evaluates after each tenth of the budget by default', async () => {

@@ -144,7 +144,7 @@ export const SETTINGS = {
     flag: '--lr', ...number(0), help: `(peak) learning rate (${byRecipe('lr')})`, default: hyper('lr'),
     check: (v) => (isNumberFrom(v, 0) && v > 0 ? null : 'must be a number > 0'),
   }),
-  minLr: def<number>({ flag: '--min-lr', ...number(0), help: `learning rate at the end of a cosine schedule (${byRecipe('minLr')})`, default: hyper('minLr') }),
+  minLr: def<number>({ flag: '--min-lr', ...number(0), help: `learning rate at the end of a cosine or linear decay (${byRecipe('minLr')})`, default: hyper('minLr') }),
   schedule: def<ScheduleName>({
     flag: '--schedule', ...choice(SCHEDULE_NAMES), placeholder: '<kind>', help: `learning rate schedule after the warmup (${byRecipe('schedule')})`, default: hyper('schedule'),
   }),
@@ -264,7 +264,7 @@ function checkOne(key: SettingKey, value: unknown, source: string | null = null,
   throw new UserError(`${source === null ? '' : `${source}: `}${settingName(key, naming)} ${why} (got ${JSON.stringify(value)})`);
 }
 
-/** Checks every setting of `values` (and that the cosine's floor is below its peak); `source` names a file they came from. */
+/** Checks every setting of `values` (and that the decay's floor is below its peak); `source` names a file they came from. */
 export function checkSettings(values: Partial<Record<SettingKey, unknown>>, source: string | null, naming: Naming = 'flags'): TrainSettings {
   for (const key of KEYS) checkOne(key, values[key], source, naming);
   const s = values as TrainSettings;
@@ -272,7 +272,7 @@ export function checkSettings(values: Partial<Record<SettingKey, unknown>>, sour
   return s;
 }
 
-/** The cosine's floor may not exceed its peak: the one check that spans two settings. */
+/** The decay's floor may not exceed its peak: the one check that spans two settings. */
 function checkFloorBelowPeak(h: Pick<Hyperparameters, 'lr' | 'minLr'>, source: string | null, naming: Naming): void {
   if (h.minLr <= h.lr) return;
   throw new UserError(`${source === null ? '' : `${source}: `}${settingName('minLr', naming)} must be a number from 0 to ` +

@@ -234,8 +234,12 @@ export class Trainer {
       this.callbacks.onEpochEnd?.(result);
       if (last) break;
     }
-    // A resumed run with nothing left to do still leaves its metrics beside the final model.
-    if (this.epochsDone === startEpoch) await store.saveMetrics(this.metrics);
+    // A resumed run with nothing left to do still leaves its metrics beside the final model, and
+    // a budget run stopped with less time left than an evaluation ends evaluated too.
+    if (this.epochsDone === startEpoch) {
+      if (startEpoch > 0 && this.metrics.accuracies[startEpoch - 1] === null) this.evaluateLastEpoch(data.evalSet);
+      await store.saveMetrics(this.metrics);
+    }
     await store.saveModel(this.modelFile(this.epochsDone), this.epochsDone, true);
     return { metrics: this.metrics, epochsDone: this.epochsDone, stopped: false };
   }
@@ -348,6 +352,15 @@ export class Trainer {
     const evaluation = this.withEvaluatedWeights(() => evaluate(this.model, evalSet, batchSize, { mean, std, flip: tta === 'flip' }));
     this.evaluationSeconds = EVALUATION_MARGIN * ((performance.now() - started) / 1000);
     return evaluation;
+  }
+
+  /** Fills in the evaluation of the last epoch, which was not evaluated. */
+  private evaluateLastEpoch(evalSet: ImageSet): void {
+    const evaluation = this.evaluate(evalSet);
+    const last = this.epochsDone - 1;
+    this.metrics.test_losses[last] = evaluation.loss;
+    this.metrics.accuracies[last] = evaluation.accuracy;
+    if (this.metrics.flip_accuracies) this.metrics.flip_accuracies[last] = evaluation.flip?.accuracy ?? null;
   }
 
   /** The checkpoint first: it is what a resumed run reads; the metrics are its readable copy. */

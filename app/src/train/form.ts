@@ -62,7 +62,7 @@ export class SettingsForm {
     this.recipe = document.createElement('select');
     this.recipe.name = 'recipe';
     this.recipe.dataset.testid = 'setting-recipe';
-    for (const name of RECIPE_NAMES) this.recipe.append(new Option(name === 'seed' ? 'seed (the article)' : 'fast (warmup + cosine)', name));
+    for (const name of RECIPE_NAMES) this.recipe.append(new Option(name === 'seed' ? 'seed (the article)' : 'fast (warmup, decay, token dropping)', name));
     this.recipe.addEventListener('change', () => this.showRecipeDefaults());
     training.append(labelled('Recipe', this.recipe));
     for (const field of RECIPE_FIELDS) training.append(this.numberInput(field));
