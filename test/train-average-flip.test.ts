@@ -42,11 +42,12 @@ describe('training with a moving average of the weights and flip TTA', () => {
     const cli = spawnSync(process.execPath, [CLI, 'eval', '--model', result.experimentDir, '--sample', '--tta', 'flip', '--json'],
       { encoding: 'utf8', env: { ...process.env, VIT_THREADS: '2' } });
     assert.equal(cli.status, 0, cli.stderr);
-    const evaluated = JSON.parse(cli.stdout) as { accuracy: number; loss: number; flip: { accuracy: number } };
+    const evaluated = JSON.parse(cli.stdout) as { accuracy: number; loss: number; flip: { accuracy: number; loss: number } };
     assert.equal(evaluated.accuracy, accuracies.at(-1));
     assert.ok(Math.abs(evaluated.loss - losses.at(-1)!) < 1e-5, `loss ${evaluated.loss} vs ${losses.at(-1)}`);
     assert.equal(evaluated.flip.accuracy, flips.at(-1));
-    assert.notEqual(evaluated.flip.accuracy, evaluated.accuracy, 'the flip view differs (else this test shows nothing)');
+    // the mirrored view really was measured (accuracies of a small model may tie; losses do not)
+    assert.notEqual(evaluated.flip.loss, evaluated.loss, 'the flip view differs');
   });
 
   it('a stopped run resumes the average exactly', async () => {
