@@ -204,10 +204,12 @@ export class Trainer {
       { ...augmentOptions(settings.augment), mean: settings.mean, std: settings.std }, this.dataRandom);
     await store.saveConfig(model.config, settings);
     const spent = this.metrics.elapsed_seconds.at(-1) ?? 0;
+    // Under a time budget the run trains as many epochs as fit.
+    const epochs = settings.timeBudget === null ? settings.epochs : null;
     this.clock = new RunClock(spent);
     if (settings.timeBudget !== null) this.evaluationSeconds = this.timeEvaluation(data.evalSet);
     this.callbacks.onStart?.({
-      startEpoch, epochs: settings.timeBudget === null ? settings.epochs : null,
+      startEpoch, epochs,
       budget: settings.timeBudget === null ? null : { seconds: settings.timeBudget, spent },
       batchesPerEpoch, trainImages: data.trainSet.count, evalImages: data.evalSet.count,
       evaluatedOn: data.evaluatedOn, location: store.location, settings, config: model.config,
@@ -223,7 +225,7 @@ export class Trainer {
       // NaN weights from the last updates show here first: nothing of this epoch is saved.
       if (evaluation && !Number.isFinite(evaluation.loss)) throw this.diverged(`the ${data.evaluatedOn} loss is ${evaluation.loss} after epoch ${epoch}`);
       const result: EpochResult = {
-        epoch, epochs: settings.timeBudget === null ? settings.epochs : null, trainLoss: pass.loss,
+        epoch, epochs, trainLoss: pass.loss,
         testLoss: evaluation?.loss ?? null, accuracy: evaluation?.accuracy ?? null,
         ...(settings.tta === 'flip' ? { flipAccuracy: evaluation?.flip?.accuracy ?? null } : {}),
         seconds: (performance.now() - started) / 1000, elapsedSeconds: this.clock.seconds,
@@ -321,9 +323,7 @@ export class Trainer {
   private timeEvaluation(evalSet: ImageSet): number {
     const count = Math.min(evalSet.count, this.settings.batchSize);
     const start = performance.now();
-    const first = { ...evalSet, count, images: evalSet.images.subarray(0, count * IMAGE_BYTES), labels: evalSet.labels.subarray(0, count) };
-    const { batchSize, mean, std, tta } = this.settings;
-    evaluate(this.model, first, batchSize, { mean, std, flip: tta === 'flip' });
+    this.evaluateWeights({ ...evalSet, count, images: evalSet.images.subarray(0, count * IMAGE_BYTES), labels: evalSet.labels.subarray(0, count) });
     // A margin for the host's swings and the final save.
     return EVALUATION_MARGIN * ((performance.now() - start) / 1000) * (evalSet.count / count);
   }
@@ -348,8 +348,7 @@ export class Trainer {
   /** Accuracy and mean cross-entropy on `evalSet`, normalized as the training images. */
   evaluate(evalSet: ImageSet): Evaluation {
     const started = performance.now();
-    const { batchSize, mean, std, tta } = this.settings;
-    const evaluation = this.withEvaluatedWeights(() => evaluate(this.model, evalSet, batchSize, { mean, std, flip: tta === 'flip' }));
+    const evaluation = this.withEvaluatedWeights(() => this.evaluateWeights(evalSet));
     this.evaluationSeconds = EVALUATION_MARGIN * ((performance.now() - started) / 1000);
     return evaluation;
   }
@@ -361,6 +360,12 @@ export class Trainer {
     this.metrics.test_losses[last] = evaluation.loss;
     this.metrics.accuracies[last] = evaluation.accuracy;
     if (this.metrics.flip_accuracies) this.metrics.flip_accuracies[last] = evaluation.flip?.accuracy ?? null;
+  }
+
+  /** The model's present weights on `evalSet`, normalized as the training images, with the run's test-time augmentation. */
+  private evaluateWeights(evalSet: ImageSet): Evaluation {
+    const { batchSize, mean, std, tta } = this.settings;
+    return evaluate(this.model, evalSet, batchSize, { mean, std, flip: tta === 'flip' });
   }
 
   /** The checkpoint first: it is what a resumed run reads; the metrics are its readable copy. */
