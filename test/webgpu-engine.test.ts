@@ -1,0 +1,80 @@
+// The WebGPU engine's own behaviour: writes, kernels and reads in the order they were recorded,
+// memory that grows by a copy and keeps its contents, arguments in their own uniform slots, more
+// dispatches than one submit holds, and clear errors.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openTestEngine } from './webgpu-helpers.js';
+
+const gpu = await openTestEngine();
+
+describe('WebGPU engine', { skip: gpu.skip }, () => {
+  const engine = gpu.engine!;
+  after(() => engine.close());
+
+  test('names its adapter and says whether it is a software one', () => {
+    assert.ok(engine.description.length > 0);
+    // The tests run on SwiftShader unless a GPU is named by VK_ICD_FILENAMES.
+    if (/swiftshader/i.test(engine.description)) assert.equal(engine.software, true);
+    assert.equal(engine.sizes.gemmScratch(48), 0);
+  });
+
+  test('write, kernels and read keep their recorded order within one submit', async () => {
+    const n = 1000;
+    const x = engine.allocate(n), y = engine.allocate(n);
+    const data = Float32Array.from({ length: n }, (_, i) => i - 300.5);
+    engine.write(x, data);
+    engine.run('scale', x, n, 2);                          // x = 2·data
+    engine.run('copy', y, x, n);                           // y = 2·data
+    engine.write(x, Float32Array.from({ length: n }, () => 1)); // after the copy: y keeps 2·data
+    engine.run('add', y, y, x, n);                         // y = 2·data + 1
+    engine.run('fill', x, 10, -7);                         // x[0..10) = −7, the rest 1
+    const [ys, xs] = [await engine.read(y, n), await engine.read(x, n)];
+    ys.forEach((v, i) => assert.equal(v, 2 * data[i]! + 1, `y[${i}]`));
+    xs.forEach((v, i) => assert.equal(v, i < 10 ? -7 : 1, `x[${i}]`));
+    engine.release(x);
+    engine.release(y);
+  });
+
+  test('integers are written and read bit for bit', async () => {
+    const p = engine.allocate(5);
+    const values = Int32Array.from([0, -1, 2 ** 31 - 1, -(2 ** 31), 7]);
+    engine.write(p, values);
+    assert.deepEqual(await engine.readInt32(p, 5), values);
+    engine.release(p);
+  });
+
+  test('each dispatch keeps its own arguments, beyond one uniform buffer of slots', async () => {
+    const n = 5000;
+    const p = engine.allocate(n);
+    engine.write(p, new Float32Array(n));
+    // one fill per element, each with its own value: 5000 dispatches, more than a submit's 4096 slots
+    for (let i = 0; i < n; i++) engine.run('fill', p + 4 * i, 1, i);
+    const got = await engine.read(p, n);
+    got.forEach((v, i) => assert.equal(v, i, `element ${i}`));
+    engine.release(p);
+  });
+
+  test('growing the memory keeps what it holds and what is recorded', async () => {
+    const n = 1 << 16;
+    const first = engine.allocate(n);
+    const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+    engine.write(first, data);
+    engine.run('scale', first, n, 3); // recorded on the memory before it grows
+    const big = engine.allocate(16 * 2 ** 20); // 64 MiB: more than the engine started with
+    engine.run('fill', big, 16 * 2 ** 20, 1);
+    engine.run('add', first, first, big, n);
+    const got = await engine.read(first, n);
+    got.forEach((v, i) => assert.equal(v, Math.fround(Math.fround(3 * data[i]!) + 1), `element ${i}`));
+    engine.release(big);
+    engine.release(first);
+  });
+
+  test('unknown kernels, wrong argument counts and pointers outside the memory are refused', () => {
+    const p = engine.allocate(4);
+    assert.throws(() => engine.run('no_such_kernel', 1), /no kernel "no_such_kernel"/);
+    assert.throws(() => engine.run('fill', p, 4), /2 arguments, expected 3/);
+    assert.throws(() => engine.run('fill', p + 2, 4, 0), /not a float's offset/);
+    assert.throws(() => engine.write(2 ** 40, new Float32Array(1)), /not inside the engine's memory/);
+    engine.release(p);
+  });
+});
