@@ -142,10 +142,15 @@ describe('file-system faults', () => {
     const fifo = join(root, 'pipe.json');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     assertUserError(vit(['train', '--exp-name', 'fifo', '--out', root, '--config', fifo, '--sample']), /pipe\.json is not a regular file/);
+    // The FIFO is the file each command reads: test_batch.bin for eval, data_batch_1.bin for train.
     const data = join(root, 'fifo-data');
     mkdirSync(data);
+    assert.equal(spawnSync('mkfifo', [join(data, 'test_batch.bin')]).status, 0);
+    assertUserError(vit(['eval', '--model', join(root, 'stale'), '--data', data]), /fifo-data\/test_batch\.bin is not a regular file/);
     assert.equal(spawnSync('mkfifo', [join(data, 'data_batch_1.bin')]).status, 0);
-    assertUserError(vit(['eval', '--model', join(root, 'stale'), '--data', data]), /test_batch\.bin|not a regular file/);
+    assertUserError(vit(['train', '--exp-name', 'fifo', '--out', root, '--data', data, '--epochs', '1', '--threads', '1']),
+      /fifo-data\/data_batch_1\.bin is not a regular file/);
+    assert.equal(existsSync(join(root, 'fifo')), false);
   });
 
   it('a folder where a file is expected', () => {

@@ -132,9 +132,17 @@ describe('WeightAverage', () => {
     restoreTrainingCheckpoint(checkpoint, second.model, second.optimizer, 'old.safetensors', second.average);
     assert.equal(second.average.updates, 0);
     assert.deepEqual(bits(second.average.state().values), bits(weights(first.model)));
-    // And a run without an average ignores one in the checkpoint.
+    // And a run without an average ignores one in the checkpoint: the model gets the trained weights, not the average.
+    first.average.update();
+    const trained = bits(weights(first.model));
+    assert.notDeepEqual(bits(first.average.state().values), trained, 'the average is not the trained weights');
     const withAverage = encodeTrainingCheckpoint(first.model, first.optimizer, checkpointState(first.model, first.optimizer), first.average);
-    restoreTrainingCheckpoint(decodeTrainingCheckpoint(withAverage, 'new.safetensors'), second.model, second.optimizer, 'new.safetensors');
+    const third = await setup(0.99, 9);
+    restoreTrainingCheckpoint(decodeTrainingCheckpoint(withAverage, 'new.safetensors'), third.model, third.optimizer, 'new.safetensors');
+    assert.deepEqual(bits(weights(third.model)), trained, 'the trained weights are loaded');
+    assert.equal(third.optimizer.step, first.optimizer.step);
+    third.optimizer.release();
+    third.model.release();
     first.optimizer.release();
     first.model.release();
     second.optimizer.release();
