@@ -252,7 +252,7 @@ test('at phone width the views fit the screen and their controls are reached wit
       await page.keyboard.press('Tab');
       reached.add(await page.evaluate(() => document.activeElement?.textContent?.trim() ?? ''));
     }
-    assert.ok(reached.has('Choose an image'), [...reached].join(' | '));
+    assert.ok(reached.has('Choose images'), [...reached].join(' | '));
     await page.screenshot({ path: screenshotPath('inspect-classify-phone'), fullPage: true });
   } finally {
     await close();

@@ -35,8 +35,12 @@ export interface AppContext {
   readonly testImages: TestImages | null;
   setTestImages(images: TestImages): void;
   onTestImagesChange(listener: (images: TestImages) => void): () => void;
-  /** Shows one visible line (data-testid="error"); the page goes on working. */
-  showError(message: string): void;
+  /**
+   * Shows one visible line (data-testid="error") right after `near`, the control or card the
+   * error came from (at the top of the page without one), and announces it; the page goes on working.
+   */
+  showError(message: string, near?: HTMLElement): void;
+  /** Hides the error line: called as the user acts again, before the new action runs. */
   clearError(): void;
 }
 
@@ -52,10 +56,19 @@ class Listeners<T> {
   }
 }
 
-export function createContext(options: { threads: number; isolated: boolean; errorLine: HTMLElement }): AppContext {
+export interface ErrorElements {
+  /** The visible line, moved next to what caused the error; where it starts is its place without one. */
+  line: HTMLElement;
+  /** An aria-live region that stays put, so that a screen reader hears every error wherever it is shown. */
+  announcer: HTMLElement;
+}
+
+export function createContext(options: { threads: number; isolated: boolean; errors: ErrorElements }): AppContext {
   const modelListeners = new Listeners<CurrentModel>();
   const imageListeners = new Listeners<TestImages>();
-  const { errorLine } = options;
+  const { line, announcer } = options.errors;
+  const home = { parent: line.parentElement!, next: line.nextSibling };
+  let described: HTMLElement | null = null;
   let model: CurrentModel | null = null;
   let testImages: TestImages | null = null;
   return {
@@ -77,13 +90,28 @@ export function createContext(options: { threads: number; isolated: boolean; err
       imageListeners.emit(next);
     },
     onTestImagesChange: (listener) => imageListeners.subscribe(listener),
-    showError(message) {
-      errorLine.textContent = message;
-      errorLine.hidden = false;
+    showError(message, near) {
+      this.clearError();
+      // Beside a form field means after its label, which holds the field.
+      if (near) (near.closest('label') ?? near).after(line);
+      else home.parent.insertBefore(line, home.next);
+      line.textContent = message;
+      line.hidden = false;
+      announcer.textContent = message;
+      // A form control at fault says so to assistive technology, and points at the message.
+      if (near instanceof HTMLInputElement || near instanceof HTMLSelectElement) {
+        described = near;
+        near.setAttribute('aria-invalid', 'true');
+        near.setAttribute('aria-describedby', line.id);
+      }
     },
     clearError() {
-      errorLine.textContent = '';
-      errorLine.hidden = true;
+      line.textContent = '';
+      line.hidden = true;
+      announcer.textContent = '';
+      described?.removeAttribute('aria-invalid');
+      described?.removeAttribute('aria-describedby');
+      described = null;
     },
   };
 }

@@ -5,6 +5,8 @@ export interface PickerOptions {
   accept?: string;
   /** Pick a whole folder (webkitdirectory) instead of files. */
   folder?: boolean;
+  /** Several files at once. */
+  multiple?: boolean;
   testid: string;
 }
 
@@ -17,6 +19,7 @@ export function pickerButton(label: string, options: PickerOptions, onFiles: (fi
   input.dataset.testid = options.testid;
   if (options.accept) input.accept = options.accept;
   if (options.folder) input.webkitdirectory = true;
+  if (options.multiple) input.multiple = true;
   input.addEventListener('change', () => {
     const files = [...(input.files ?? [])];
     input.value = ''; // the same file picked again is a new pick

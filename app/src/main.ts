@@ -19,7 +19,14 @@ if (!isolated) {
   warning.hidden = false;
 }
 
-const ctx = createContext({ threads, isolated, errorLine: document.querySelector<HTMLElement>('[data-testid="error"]')! });
+const ctx = createContext({
+  threads,
+  isolated,
+  errors: {
+    line: document.querySelector<HTMLElement>('[data-testid="error"]')!,
+    announcer: document.querySelector<HTMLElement>('[data-testid="error-announcer"]')!,
+  },
+});
 // Errors nobody caught still reach the user as one line, not only the console.
 addEventListener('unhandledrejection', (event) => ctx.showError(String(event.reason instanceof Error ? event.reason.message : event.reason)));
 

@@ -17,19 +17,20 @@ const SHARP_BELOW = 128;
 export function mountClassify(root: HTMLElement, ctx: AppContext): void {
   const drop = element('div', { className: 'drop', testid: 'classify-drop' });
   const buttons = element('div', { className: 'buttons' });
-  buttons.append(pickerButton('Choose an image', { accept: 'image/*', testid: 'classify-file-input' }, (files) => void classifyFile(files[0]!, displayName(files[0]!))));
-  const camera = cameraControls((blob) => void classifyFile(blob, 'camera picture'));
+  const picked = (files: File[]): void => void classifyAll(files.map((file) => ({ image: file, name: displayName(file) })));
+  buttons.append(pickerButton('Choose images', { accept: 'image/*', multiple: true, testid: 'classify-file-input' }, picked));
+  const camera = cameraControls((blob) => void classifyAll([{ image: blob, name: 'camera picture' }]));
   if (camera) buttons.append(camera.button);
-  drop.append(element('p', { text: 'Drop an image here, paste one (Ctrl+V / ⌘V), or' }), buttons);
-  acceptDrops(drop, (files) => void classifyFile(files[0]!, displayName(files[0]!)));
+  drop.append(element('p', { text: 'Drop images here, paste one (Ctrl+V / ⌘V), or' }), buttons);
+  acceptDrops(drop, picked);
   document.addEventListener('paste', (event) => {
     if (root.hidden) return;
-    const file = [...(event.clipboardData?.files ?? [])][0];
-    if (!file) return;
+    const files = [...(event.clipboardData?.files ?? [])];
+    if (files.length === 0) return;
     event.preventDefault();
-    void classifyFile(file, file.name || 'pasted image');
+    void classifyAll(files.map((file) => ({ image: file, name: file.name || 'pasted image' })));
   });
-  const inputCard = card('Your image', drop, ...(camera ? [camera.preview] : []),
+  const inputCard = card('Your images', drop, ...(camera ? [camera.preview] : []),
     element('p', { className: 'hint', text: 'Decoded by the browser, then resized and normalized by the code `vit predict` runs, so both give the same answer.' }));
 
   const status = element('p', { className: 'hint', testid: 'classify-status', text: 'No image yet.' });
@@ -40,40 +41,66 @@ export function mountClassify(root: HTMLElement, ctx: AppContext): void {
   choice.element.hidden = true; // until there is a picture to draw the attention over
   const resultCard = card('Prediction and attention', status, choice.element, pictures, top5);
   resultCard.dataset.testid = 'classify-result';
+  // Several images at once: one tile each (the picture and its top class); a tile shows its details above.
+  const tiles = element('ol', { className: 'tiles', testid: 'classify-tiles' });
+  const tilesCard = card('All the images', tiles);
+  tilesCard.hidden = true;
   const layout = element('div', { className: 'grid sidebar' });
   layout.append(inputCard, resultCard);
-  root.append(layout);
+  root.append(layout, tilesCard);
 
-  let last: Classified | undefined;
+  let last: Named | undefined;
   let asked = 0;
   // The choice offers the current model's blocks and heads before the first image, too.
   if (ctx.model) choice.setModel(ctx.model.config);
   ctx.onModelChange((model) => choice.setModel(model.config));
 
-  async function classifyFile(image: Blob, name: string): Promise<void> {
+  /** Classifies every image given, one after another, as `vit predict` does a list of files. */
+  async function classifyAll(images: { image: Blob; name: string }[]): Promise<void> {
+    ctx.clearError();
     const model = ctx.model;
     if (!model) {
-      ctx.showError('No model yet: train one in the Train tab or open one in the Model tab, then classify.');
+      ctx.showError('No model yet: train one in the Train tab or open one in the Model tab, then classify.', drop);
       return;
     }
     const ticket = ++asked;
-    status.textContent = `Classifying ${name}…`;
-    try {
-      const client = inferenceClient(ctx.threads);
-      await client.useModel(model);
-      const result = await client.request('classify', { image, name });
-      if (ticket !== asked) return; // a newer image was given meanwhile
-      ctx.clearError();
-      last = result;
-      choice.element.hidden = false;
-      status.textContent = `${name} (${result.picture.width}×${result.picture.height} shown), by ${model.name}`;
-      drawPictures(result);
-      drawBars(result);
-    } catch (e) {
-      if (ticket !== asked) return;
-      status.textContent = 'No image classified.';
-      ctx.showError(e instanceof Error ? e.message : String(e));
+    const many = images.length > 1;
+    tilesCard.hidden = !many;
+    const slots = images.map(({ name }) => tile(name));
+    tiles.replaceChildren(...slots.map((slot) => slot.item));
+    const failures: string[] = [];
+    let shown = false;
+    for (const [i, { image, name }] of images.entries()) {
+      status.textContent = many ? `Classifying ${i + 1} of ${images.length}: ${name}…` : `Classifying ${name}…`;
+      try {
+        const client = inferenceClient(ctx.threads);
+        await client.useModel(model);
+        const result = { ...(await client.request('classify', { image, name })), name, by: model.name };
+        if (ticket !== asked) return; // newer images were given meanwhile
+        slots[i]!.show(result, () => showDetails(result));
+        if (!shown) showDetails(result);
+        shown = true;
+      } catch (e) {
+        if (ticket !== asked) return;
+        const message = e instanceof Error ? e.message : String(e);
+        failures.push(message);
+        slots[i]!.fail(message);
+      }
     }
+    if (many) status.textContent = `${images.length - failures.length} of ${images.length} images classified by ${model.name}` + (shown ? '; pick a tile for its top 5 and attention.' : '.');
+    else if (!shown) status.textContent = 'No image classified.';
+    if (failures.length > 0) {
+      ctx.showError(many ? `${failures.length} of ${images.length} files could not be classified: ${failures.join('; ')}` : failures[0]!, drop);
+    }
+  }
+
+  function showDetails(result: Named): void {
+    last = result;
+    choice.element.hidden = false;
+    status.textContent = `${result.name} (${result.picture.width}×${result.picture.height} shown), by ${result.by}`;
+    drawPictures(result);
+    drawBars(result);
+    for (const item of tiles.querySelectorAll('button')) item.setAttribute('aria-pressed', String(item.dataset.name === result.name));
   }
 
   function drawPictures(result: Classified): void {
@@ -96,6 +123,37 @@ export function mountClassify(root: HTMLElement, ctx: AppContext): void {
       return row;
     }));
   }
+}
+
+/** A classified image with its name and the model that classified it. */
+type Named = Classified & { name: string; by: string };
+
+/** One image's tile in the grid: waiting, then its picture and top class (a button showing its details), or why it failed. */
+function tile(name: string): { item: HTMLLIElement; show(result: Named, onPick: () => void): void; fail(message: string): void } {
+  const item = element('li');
+  const caption = element('span', { className: 'tile-name', text: name });
+  item.append(element('span', { className: 'hint', text: '…' }), caption);
+  return {
+    item,
+    show(result, onPick) {
+      const [best] = result.top;
+      const button = element('button', { className: 'tile', testid: 'classify-tile' });
+      button.type = 'button';
+      button.dataset.name = name;
+      button.dataset.label = best!.label;
+      button.dataset.score = String(best!.score);
+      button.addEventListener('click', onPick);
+      const picture = rgbCanvas(result.picture, name);
+      picture.classList.toggle('pixelated', Math.max(result.picture.width, result.picture.height) < SHARP_BELOW);
+      button.append(picture, element('span', { className: 'tile-name', text: name }),
+        element('strong', { text: `${best!.label} ${(best!.score * 100).toFixed(1)}%` }));
+      item.replaceChildren(button);
+    },
+    fail(message) {
+      item.className = 'failed';
+      item.replaceChildren(element('span', { className: 'tile-name', text: name }), element('span', { className: 'tile-error', testid: 'classify-tile-error', text: message }));
+    },
+  };
 }
 
 /** A camera button and its preview, where the browser offers a camera (getUserMedia); null elsewhere. */

@@ -41,6 +41,7 @@ export function mountLookInside(root: HTMLElement, ctx: AppContext): void {
   const others = element('button', { text: 'Other test images', testid: 'other-images' });
   others.type = 'button';
   others.addEventListener('click', () => {
+    ctx.clearError();
     seed++;
     void refresh();
   });
@@ -91,7 +92,7 @@ export function mountLookInside(root: HTMLElement, ctx: AppContext): void {
     } catch (e) {
       if (ticket === asked) {
         status.textContent = '';
-        ctx.showError(e instanceof Error ? e.message : String(e));
+        ctx.showError(e instanceof Error ? e.message : String(e), controls);
       }
     } finally {
       if (ticket === asked) others.disabled = false;

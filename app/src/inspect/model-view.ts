@@ -43,6 +43,7 @@ export function mountModel(root: HTMLElement, ctx: AppContext): void {
   root.append(layout);
 
   async function open(files: File[]): Promise<void> {
+    ctx.clearError();
     const wanted = files.filter((file) => MODEL_FILE.test(displayName(file)));
     try {
       const opened = modelFromFiles(await Promise.all((wanted.length > 0 ? wanted : files).map(async (file) => ({
@@ -51,10 +52,9 @@ export function mountModel(root: HTMLElement, ctx: AppContext): void {
       }))));
       const model: CurrentModel = { name: opened.name, config: opened.config, params: opened.params, normalization: opened.preprocessor ?? SEED_NORMALIZATION };
       layouts.set(model, opened.layout);
-      ctx.clearError();
       ctx.setModel(model);
     } catch (e) {
-      ctx.showError(e instanceof Error ? e.message : String(e));
+      ctx.showError(e instanceof Error ? e.message : String(e), drop);
     }
   }
 

@@ -12,6 +12,7 @@ export class DataPanel {
   constructor(handlers: { useSample(): void; useFiles(files: File[]): void }) {
     this.element = document.createElement('fieldset');
     this.element.className = 'card';
+    this.element.dataset.testid = 'data-panel';
     const legend = document.createElement('legend');
     legend.textContent = 'Data';
     const sample = document.createElement('button');

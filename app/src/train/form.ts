@@ -6,6 +6,13 @@ import { SEED_CONFIG } from '../../../src/model/config.js';
 import { RECIPES, RECIPE_NAMES, type RecipeName } from '../../../src/train/recipes.js';
 import type { ModelChoice, RunRequest } from './protocol.js';
 
+/** A field's value is missing or no number: the message names the field, and the page shows it beside it. */
+export class FieldError extends UserError {
+  constructor(message: string, readonly field: HTMLInputElement) {
+    super(message);
+  }
+}
+
 interface NumberField {
   key: string;
   label: string;
@@ -95,13 +102,13 @@ export class SettingsForm {
     const optional = (key: string): number | undefined => {
       const input = this.inputs.get(key)!;
       // A number field reads as empty when its text is no number: that is a mistake, not "the default".
-      if (input.validity.badInput) throw new UserError(`${this.labels.get(key)} must be a number`);
+      if (input.validity.badInput) throw new FieldError(`${this.labels.get(key)} must be a number`, input);
       const text = input.value.trim();
       return text === '' ? undefined : Number(text);
     };
     const required = (key: string): number => {
       const value = optional(key);
-      if (value === undefined) throw new UserError(`${this.labels.get(key)} needs a value`);
+      if (value === undefined) throw new FieldError(`${this.labels.get(key)} needs a value`, this.inputs.get(key)!);
       return value;
     };
     const model = Object.fromEntries(MODEL_FIELDS.map((f) => [f.key, required(f.key)])) as unknown as ModelChoice;
@@ -119,7 +126,7 @@ export class SettingsForm {
     }
     const minutes = optional('timeBudget');
     const epochs = optional('epochs');
-    if (minutes !== undefined) request.timeBudget = budgetSeconds(minutes, this.labels.get('timeBudget')!);
+    if (minutes !== undefined) request.timeBudget = budgetSeconds(minutes, this.labels.get('timeBudget')!, this.inputs.get('timeBudget')!);
     else if (epochs !== undefined) request.epochs = epochs;
     return request;
   }
@@ -189,8 +196,8 @@ export class SettingsForm {
 }
 
 /** The form's minutes as the core's seconds; a budget must be a positive number of minutes. */
-function budgetSeconds(minutes: number, label: string): number {
-  if (!(Number.isFinite(minutes) && minutes > 0)) throw new UserError(`${label} must be a number of minutes > 0, or empty to train the epochs (got ${minutes})`);
+function budgetSeconds(minutes: number, label: string, field: HTMLInputElement): number {
+  if (!(Number.isFinite(minutes) && minutes > 0)) throw new FieldError(`${label} must be a number of minutes > 0, or empty to train the epochs (got ${minutes})`, field);
   return minutes * 60;
 }
 

@@ -9,7 +9,7 @@ import { toCanonical } from '../../../src/weights/layouts.js';
 import type { AppContext, CurrentModel } from '../context.js';
 import { DataPanel } from './data-panel.js';
 import { Downloads } from './downloads.js';
-import { SettingsForm } from './form.js';
+import { FieldError, SettingsForm } from './form.js';
 import { ProgressView, clock, minutes, percent } from './progress-view.js';
 import type { DataChoice, FromWorker, RunRequest, ToWorker } from './protocol.js';
 import { type RunRecord, loadFinalModel, loadRun } from './run-store.js';
@@ -31,6 +31,8 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
   let runName = 'page run';
   /** The shown run's time budget in seconds; null when it trains a number of epochs. */
   let budget: number | null = null;
+  /** Where an error of the worker's current job shows: the data card while loading, the run's buttons while running. */
+  let errorPlace: HTMLElement;
 
   const panel = new DataPanel({
     useSample: () => load({ type: 'load-sample', baseUrl: sampleUrl }, 'the bundled sample'),
@@ -77,8 +79,9 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
   root.append(settings);
 
   worker.onmessage = (event: MessageEvent<FromWorker>) => handle(event.data);
+  errorPlace = buttons;
   worker.onerror = (event) => {
-    ctx.showError(`The training worker failed: ${event.message}`);
+    ctx.showError(`The training worker failed: ${event.message}`, errorPlace);
     setPhase('idle');
   };
 
@@ -125,7 +128,7 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
         void refreshSaved();
         return;
       case 'error':
-        ctx.showError(message.message);
+        ctx.showError(message.message, errorPlace);
         if (phase === 'loading') panel.failed(data === null ? null : dataSummary);
         setPhase('idle');
         return;
@@ -134,6 +137,7 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
 
   function load(message: ToWorker, what: string): void {
     ctx.clearError();
+    errorPlace = panel.element;
     panel.loading(what);
     setPhase('loading');
     send(message);
@@ -141,11 +145,14 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
 
   function startRun(): void {
     ctx.clearError();
+    errorPlace = buttons;
     let request: RunRequest;
     try {
       request = form.request();
     } catch (error) {
-      ctx.showError(error instanceof Error ? error.message : String(error));
+      ctx.showError(error instanceof Error ? error.message : String(error), error instanceof FieldError ? error.field : buttons);
+      // The field at fault takes the focus (and so comes into view, its message under it).
+      if (error instanceof FieldError) error.field.focus();
       return;
     }
     metrics = emptyMetrics('test');
@@ -161,6 +168,7 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
   function continueSaved(): void {
     if (!saved) return;
     ctx.clearError();
+    errorPlace = buttons;
     form.show(saved.request);
     metrics = structuredClone(saved.metrics);
     runName = 'continued page run';
@@ -233,7 +241,7 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
   ctx.onModelChange((model) => form.offerModel(model));
   setPhase('idle');
   load({ type: 'load-sample', baseUrl: sampleUrl }, 'the bundled sample');
-  restoreSaved().catch((error: unknown) => ctx.showError(`Could not read the saved run: ${error instanceof Error ? error.message : String(error)}`));
+  restoreSaved().catch((error: unknown) => ctx.showError(`Could not read the saved run: ${error instanceof Error ? error.message : String(error)}`, buttons));
 }
 
 const epochs = (n: number): string => `${n} epoch${n === 1 ? '' : 's'}`;
