@@ -54,9 +54,20 @@ export function mountLookInside(root: HTMLElement, ctx: AppContext): void {
   const figureCard = card('Where the [CLS] token looks', controls, figure);
   const summary = element('p', { testid: 'inside-accuracy' });
   const matrix = element('div', { className: 'matrix-wrap', testid: 'confusion-matrix' });
+  // Wider than a phone: the table scrolls sideways; the region can take the focus (arrow keys scroll it), and a hint says so.
+  matrix.tabIndex = 0;
+  matrix.setAttribute('role', 'region');
+  matrix.setAttribute('aria-label', 'Confusion matrix');
+  const scrollHint = element('p', { className: 'hint', testid: 'matrix-scroll-hint', text: 'The matrix is wider than the screen: scroll it sideways →' });
+  scrollHint.hidden = true;
+  new ResizeObserver(() => {
+    const wider = matrix.scrollWidth > matrix.clientWidth;
+    scrollHint.hidden = !wider;
+    matrix.classList.toggle('scrolls', wider);
+  }).observe(matrix);
   const wrong = element('div', { className: 'figure compact', testid: 'confident-wrong' });
   const lower = element('div', { className: 'grid two' });
-  lower.append(card('Confusion matrix', summary, matrix), card('Most confidently wrong', wrong));
+  lower.append(card('Confusion matrix', summary, scrollHint, matrix), card('Most confidently wrong', wrong));
   root.append(figureCard, lower);
 
   let evaluation: Evaluation | undefined;
