@@ -121,11 +121,17 @@ export function mountTrain(root: HTMLElement, ctx: AppContext): void {
         progress.end(metrics);
         downloads.offer({ metrics, configJson: message.configJson, ...(message.model ? { model: message.model } : {}) });
         if (message.model) adoptModel(message.model, runName, message.configJson);
-        status.textContent = message.stopped
-          ? `Stopped after epoch ${metrics.accuracies.length}. Continue run picks up from there.`
-          : `Finished: ${epochs(metrics.accuracies.length)}${budgetSummary(metrics, budget)}${accuracySummary(metrics)}.`;
         setPhase('idle');
-        void refreshSaved();
+        if (!message.stopped) {
+          status.textContent = `Finished: ${epochs(metrics.accuracies.length)}${budgetSummary(metrics, budget)}${accuracySummary(metrics)}.`;
+          void refreshSaved();
+          return;
+        }
+        // What a stop leaves depends on what was saved: say so once the kept run is read.
+        status.textContent = 'Stopped.';
+        void refreshSaved().then(() => {
+          status.textContent = stoppedSummary(saved);
+        });
         return;
       case 'error':
         ctx.showError(message.message, errorPlace);
@@ -260,6 +266,13 @@ function budgetSummary(metrics: Metrics, budget: number | null): string {
 }
 
 const spentSeconds = (metrics: Metrics): number => metrics.elapsed_seconds.at(-1) ?? 0;
+
+/** What a stopped run leaves: the epoch Continue picks up after, or that nothing was saved. */
+function stoppedSummary(run: RunRecord | undefined): string {
+  const done = run?.epochsDone ?? 0;
+  if (done === 0) return 'Stopped before the first epoch ended: no epoch was saved, so there is nothing to continue. Start begins a new run.';
+  return canContinue(run) ? `Stopped after epoch ${done}. Continue run picks up from there.` : `Stopped after epoch ${done}.`;
+}
 
 /** A run can continue when it has a checkpoint (an epoch done) and epochs left, or time left of its budget. */
 function canContinue(run: RunRecord | undefined): boolean {

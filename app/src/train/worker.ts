@@ -19,6 +19,8 @@ const post = (message: FromWorker, transfer: Transferable[] = []): void => postM
 
 let data: LoadedData | null = null;
 let controls: RunControls | null = null;
+/** A stop that came while the asked-for run was still starting (no controls yet): it stops at its first batch. */
+let stopAsked = false;
 /** Loading and runs take turns, in the order asked; pause, resume and stop act at once. */
 let queue = Promise.resolve();
 const enqueue = (task: () => Promise<void>): void => {
@@ -33,15 +35,19 @@ onmessage = (event: MessageEvent<ToWorker>) => {
     case 'load-files':
       return enqueue(async () => announce(await loadFiles(message.files)));
     case 'start':
+      stopAsked = false;
       return enqueue(() => startRun(message.request, message.initial));
     case 'continue':
+      stopAsked = false;
       return enqueue(continueRun);
     case 'pause':
       return controls?.pause();
     case 'resume':
       return controls?.resume();
     case 'stop':
-      return controls?.stop();
+      if (controls) return controls.stop();
+      stopAsked = true;
+      return;
   }
 };
 
@@ -110,6 +116,7 @@ async function run(loaded: LoadedData, config: ViTConfig, settings: TrainSetting
   const store = new PageStore();
   const runControls = new RunControls(post);
   controls = runControls;
+  if (stopAsked) runControls.stop();
   const sets = trainingData(loaded.train, () => loaded.test, settings);
   const trainer = await Trainer.create({ engine, config, settings, ...from }, sets.evaluatedOn, store, runControls.callbacks);
   try {
