@@ -22,7 +22,8 @@ import { type TrainingCheckpoint, decodeTrainingCheckpoint } from './checkpoint.
 import { checkClasses, trainingData } from './data-sets.js';
 import { type Metrics, formatDuration, metricsJson } from './metrics.js';
 import { type Naming, type SettingKey, SETTINGS, type TrainSettings, resolveSettings, resumedSettings, settingName, settingsFromJson } from './settings.js';
-import { type RunStore, type TrainCallbacks as LoopCallbacks, Trainer, experimentConfig } from './trainer.js';
+import { type Clock, systemClock } from './run-clock.js';
+import { type RunStore, type TrainCallbacks as LoopCallbacks, Trainer, checkBudgetLeft, experimentConfig } from './trainer.js';
 
 /** What `train` takes: any setting (see settings.ts; left out = the recipe's or the table's default), and these. */
 export type TrainOptions = Partial<Omit<TrainSettings, 'expName' | 'initFrom' | 'mean' | 'std'>> & {
@@ -41,6 +42,8 @@ export type TrainOptions = Partial<Omit<TrainSettings, 'expName' | 'initFrom' | 
   engine?: Engine;
   /** Stops training after the current batch; the files then hold the last finished epoch. */
   signal?: AbortSignal;
+  /** The clock a time budget counts on, in milliseconds (default performance.now); a test may pass one it controls. */
+  clock?: Clock;
 };
 
 export interface TrainCallbacks extends LoopCallbacks {
@@ -54,11 +57,13 @@ export interface TrainResult {
   /** Epochs finished (fewer than asked when stopped by the signal). */
   epochsDone: number;
   stopped: boolean;
+  /** The run's clock at the end, over all its sessions, the final files saved: what a time budget bounds. */
+  runSeconds: number;
   settings: TrainSettings;
 }
 
 /** Options of `train` that are not settings. */
-const OTHER_OPTIONS = ['config', 'initFrom', 'resume', 'engine', 'signal'] as const;
+const OTHER_OPTIONS = ['config', 'initFrom', 'resume', 'engine', 'signal', 'clock'] as const;
 
 /** How messages name the options: `vit train`'s flags, or the library's option names. */
 interface Names {
@@ -81,6 +86,8 @@ export function train(options: TrainOptions, callbacks: TrainCallbacks = {}): Pr
 /** train(), with messages naming the options as `naming` says (`vit train` names its flags). */
 export async function runExperiment(options: TrainOptions, callbacks: TrainCallbacks, naming: Naming): Promise<TrainResult> {
   checkOptionNames(options);
+  // A time budget counts this session from here: reading the data and the checkpoint is time the user waits too.
+  const startedAt = (options.clock ?? systemClock)();
   const givenCallbacks: unknown = callbacks;
   checkObject(givenCallbacks, 'train: callbacks');
   const names = namesFor(naming);
@@ -103,7 +110,7 @@ export async function runExperiment(options: TrainOptions, callbacks: TrainCallb
   checkClasses(config.num_classes, data.trainSet, `the model (${names.of('config')})`, `the data in ${settings.dataDir}`);
   const folder = ExperimentFolder.open(resolve(settings.outDir, settings.expName), resumed?.dir ?? null, callbacks, names);
   try {
-    const spec = { engine, config, settings, ...(resumed ? { resume: resumed.checkpoint } : {}), ...(initial ? { initialParams: initial.params } : {}) };
+    const spec = { engine, config, settings, clock: options.clock, startedAt, ...(resumed ? { resume: resumed.checkpoint } : {}), ...(initial ? { initialParams: initial.params } : {}) };
     const trainer = await Trainer.create(spec, data.evaluatedOn, folder, callbacks);
     if (initial) {
       const adapted = initial.changes.length > 0 ? `: ${initial.changes.join('; ')}` : '';
@@ -336,6 +343,7 @@ function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine,
       throw new UserError(`${names.of('config')} differs from the model of the run being resumed; a resumed run keeps its model`);
     }
   }
+  checkBudgetLeft(settings.timeBudget, checkpoint.metrics.elapsed_seconds.at(-1) ?? 0, names.of('timeBudget'));
   const epochs = names.of('epochs');
   if (settings.timeBudget === null && settings.epochs < checkpoint.epoch) {
     throw new UserError(`${epochs} ${settings.epochs} is fewer than the ${checkpoint.epoch} epochs the run being resumed has done`);

@@ -3,7 +3,7 @@
 import cliProgress from 'cli-progress';
 import { formatDuration, formatEpochLine } from './metrics.js';
 import type { TrainCallbacks } from './experiment-folder.js';
-import type { BatchProgress, TrainStart } from './trainer.js';
+import type { BatchProgress, EvaluationProgress, TrainStart } from './trainer.js';
 
 export interface ProgressOptions {
   /** Where the epoch lines go (default process.stdout). */
@@ -32,7 +32,9 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
   let bar: cliProgress.SingleBar | null = null;
   let epochs: number | null = null;
   let budget: number | null = null;
+  let evalName = 'test images';
   let lastPlain = 0;
+  let finalShown = false;
   /** "3/50", or "3" under a time budget. */
   const epochOf = (epoch: number): string => (epochs === null ? `${epoch}` : `${epoch}/${epochs}`);
 
@@ -46,7 +48,7 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
       epochs = start.epochs;
       budget = start.budget?.seconds ?? null;
       const s = start.settings;
-      const evalName = start.evaluatedOn === 'validation' ? 'validation images (held out of training)' : 'test images';
+      evalName = start.evaluatedOn === 'validation' ? 'validation images' : 'test images';
       if (start.startEpoch > 0 && start.budget) {
         write(`Resuming ${start.location} after epoch ${start.startEpoch}, ${formatDuration(start.budget.spent)} of its ${formatDuration(start.budget.seconds)} spent`);
       } else if (start.startEpoch > 0) {
@@ -54,7 +56,7 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
       }
       if (start.budget) write(`Time budget ${formatDuration(start.budget.seconds)}: the run ends inside it with a final evaluation`);
       write(`Training on ${start.trainImages} images (${start.batchesPerEpoch} batches of ${s.batchSize}), evaluating on ` +
-        `${start.evalImages} ${evalName}; ${start.parameters.toLocaleString('en-US')} parameters, recipe ${s.recipe}, ` +
+        `${start.evalImages} ${evalName}${start.evaluatedOn === 'validation' ? ' (held out of training)' : ''}; ${start.parameters.toLocaleString('en-US')} parameters, recipe ${s.recipe}, ` +
         `${s.threads} thread${s.threads === 1 ? '' : 's'}`);
       write(`Experiment folder: ${start.location}`);
     },
@@ -85,6 +87,25 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
         write(`Epoch ${epochOf(p.epoch)}: batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(4)}, ${speed} img/s, ` +
           (left === null ? `epoch ends in about ${formatDuration(eta)}` : `budget left ${left}`));
       }
+    },
+    /** The final evaluation, which can take a while on the full data set: a bar, or one line saying it runs. */
+    onEvaluation(p: EvaluationProgress): void {
+      if (!p.final) return;
+      if (finalShown) {
+        bar?.update(p.images);
+        return;
+      }
+      finalShown = true;
+      stopBar();
+      if (!tty) {
+        write(`Final evaluation of epoch ${p.epoch} on ${p.total} ${evalName}`);
+        return;
+      }
+      bar = new cliProgress.SingleBar({
+        format: `Final evaluation {bar} {value}/{total} ${evalName}`,
+        stream: barStream, hideCursor: true, clearOnComplete: true, fps: 5,
+      }, cliProgress.Presets.shades_classic);
+      bar.start(p.total, p.images);
     },
     onEpochEnd(result): void {
       stopBar();

@@ -133,7 +133,8 @@ export const SETTINGS = {
   timeBudget: def<number | null>({
     flag: '--time-budget', ...durationOrNone(), default: null, before: null, resumable: true,
     help: 'train for this wall time instead of a number of epochs (90s, 30m, 1h30m): the schedules run over it and ' +
-      'the run ends inside it with a final evaluation; a resumed run continues it',
+      'the run, counted from reading the data, ends inside it with a final evaluation; a resumed run continues it ' +
+      '(a budget it has already spent is refused)',
   }),
   evalEvery: def<number | null>({
     flag: '--eval-every', ...wholeOrAll(1), default: null, before: null, resumable: true,

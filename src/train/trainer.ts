@@ -21,9 +21,10 @@ import type { TrainingData } from './data-sets.js';
 import { type Evaluation, evaluate } from './evaluate.js';
 import { GradientClipper } from './gradient-clipper.js';
 import { WeightAverage } from './weight-average.js';
-import { type EpochResult, type EvaluatedOn, type Metrics, emptyMetrics, lastEvaluation, recordEpoch } from './metrics.js';
+import { type EpochResult, type EvaluatedOn, type Metrics, emptyMetrics, formatDuration, lastEvaluation, recordEpoch } from './metrics.js';
 import { augmentOptions } from './recipes.js';
-import { RunClock } from './run-clock.js';
+import { BudgetReserve } from './budget-reserve.js';
+import { type Clock, RunClock, systemClock } from './run-clock.js';
 import { type KeepSchedule, type RunLength, type RunPosition, type Schedule, learningRateAt, patchesKeptAt, runFraction } from './schedule.js';
 import { type TrainSettings, checkSettings, settingsToJson } from './settings.js';
 
@@ -77,12 +78,24 @@ export interface BatchProgress {
   seconds: number;
 }
 
+export interface EvaluationProgress {
+  /** The epoch evaluated. */
+  epoch: number;
+  /** Images evaluated so far, of `total`. */
+  images: number;
+  total: number;
+  /** Whether this is the run's final evaluation (the one a time budget keeps room for). */
+  final: boolean;
+}
+
 export interface TrainCallbacks {
   onStart?(start: TrainStart): void;
   onEpochStart?(epoch: number, batches: number): void;
   /** After every batch. The loop waits for a promise returned here: that is how a page pauses a run. */
   onBatch?(progress: BatchProgress): void | Promise<void>;
   onEpochEnd?(result: EpochResult): void;
+  /** After every batch of an evaluation (and of the one batch a time budget first times). */
+  onEvaluation?(progress: EvaluationProgress): void;
   /** Notices worth showing the user (a resumed run's differences, say). */
   onNotice?(message: string): void;
 }
@@ -96,6 +109,10 @@ export interface RunSpec {
   resume?: TrainingCheckpoint;
   /** Fine-tune from these parameters (canonical names) instead of the seed's initialization. */
   initialParams?: Map<string, Float32Array>;
+  /** The clock a time budget counts on (default performance.now); a test may pass one it controls. */
+  clock?: Clock;
+  /** When this session began on the clock's scale (default: when train() starts); what comes before the loop counts. */
+  startedAt?: number;
 }
 
 export interface TrainOutcome {
@@ -103,6 +120,8 @@ export interface TrainOutcome {
   /** Epochs finished (fewer than asked when stopped by the signal). */
   epochsDone: number;
   stopped: boolean;
+  /** The run's clock when train() returned, over all its sessions, the final files saved: what a time budget bounds. */
+  runSeconds: number;
 }
 
 /** One pass over the training images: its mean loss, last learning rate and time; `budgetSpent` when the time budget cut it short. */
@@ -113,9 +132,6 @@ interface EpochPass {
   images: number;
   budgetSpent: boolean;
 }
-
-/** The time a budget keeps for the final evaluation: the last one's, with this margin for the host's swings and the final save. */
-const EVALUATION_MARGIN = 1.2;
 
 /** Salt of the shuffling-and-augmentation generator, derived from the run's seed. */
 const DATA_SALT = 0xda7a;
@@ -136,8 +152,12 @@ export class Trainer {
   private epochsDone: number;
   /** The run's clock (set by train()). */
   private clock = new RunClock(0);
-  /** Under a time budget: the seconds the final evaluation is expected to take, kept free at the budget's end. */
-  private evaluationSeconds = 0;
+  /** Under a time budget: the time kept free at its end for the last batch, the final evaluation and the saves. */
+  private readonly reserve = new BudgetReserve();
+  /** Images of the evaluation set (set by train()). */
+  private evalImages = 0;
+  private readonly now: Clock;
+  private readonly startedAt: number | undefined;
   /** The kept patches of a token-dropping batch (reused). */
   private selection: TokenSelection | null = null;
 
@@ -152,6 +172,8 @@ export class Trainer {
     this.optimizer = new AdamW(model.parameters, { lr: settings.lr, weightDecay: settings.weightDecay });
     this.clipper = settings.clipGrad > 0 ? new GradientClipper(model.parameters) : null;
     this.average = settings.emaDecay > 0 ? new WeightAverage(model.parameters, settings.emaDecay) : null;
+    this.now = spec.clock ?? systemClock;
+    this.startedAt = spec.startedAt;
     if (spec.resume) {
       restoreTrainingCheckpoint(spec.resume, model, this.optimizer, store.location, this.average ?? undefined);
       this.dataRandom = new Random(spec.resume.dataRandom);
@@ -169,6 +191,7 @@ export class Trainer {
   static async create(spec: RunSpec, evaluatedOn: EvaluatedOn, store: RunStore, callbacks: TrainCallbacks = {}): Promise<Trainer> {
     checkObject(spec, 'Trainer.create: spec');
     if (!(spec.engine instanceof Engine)) throw new UserError(`Trainer.create: spec.engine must be an Engine (got ${kindOf(spec.engine)})`);
+    if (spec.clock !== undefined && typeof spec.clock !== 'function') throw new UserError(`Trainer.create: spec.clock must be a function (got ${kindOf(spec.clock)})`);
     checkObject(spec.settings, 'Trainer.create: spec.settings');
     checkSettings(spec.settings, 'Trainer.create: spec.settings');
     if (evaluatedOn !== 'test' && evaluatedOn !== 'validation') throw new UserError(`Trainer.create: evaluatedOn must be "test" or "validation" (got ${JSON.stringify(evaluatedOn)})`);
@@ -202,12 +225,20 @@ export class Trainer {
     // BatchMaker resizes the 32×32 images to the model's side (a pretrained model's 224, say).
     const maker = new BatchMaker(model.config.image_size, model.config.num_channels,
       { ...augmentOptions(settings.augment), mean: settings.mean, std: settings.std }, this.dataRandom);
-    await store.saveConfig(model.config, settings);
     const spent = this.metrics.elapsed_seconds.at(-1) ?? 0;
+    // Before anything is written: a resumed run must not rewrite its files with a budget it has already spent.
+    checkBudgetLeft(settings.timeBudget, spent, 'timeBudget');
+    await store.saveConfig(model.config, settings);
     // Under a time budget the run trains as many epochs as fit.
     const epochs = settings.timeBudget === null ? settings.epochs : null;
-    this.clock = new RunClock(spent);
-    if (settings.timeBudget !== null) this.evaluationSeconds = this.timeEvaluation(data.evalSet);
+    this.clock = new RunClock(spent, this.now, this.startedAt);
+    this.evalImages = data.evalSet.count;
+    if (settings.timeBudget !== null) {
+      // A resumed run's batches took about what its last epoch's did, until this session measures its own.
+      const lastEpoch = this.metrics.epoch_seconds.at(-1);
+      if (lastEpoch !== undefined) this.reserve.recordBatch(lastEpoch / batchesPerEpoch);
+      this.timeEvaluation(data.evalSet);
+    }
     this.callbacks.onStart?.({
       startEpoch, epochs,
       budget: settings.timeBudget === null ? null : { seconds: settings.timeBudget, spent },
@@ -217,18 +248,18 @@ export class Trainer {
     });
 
     for (let epoch = startEpoch + 1; settings.timeBudget === null ? epoch <= settings.epochs : !this.budgetSpent(); epoch++) {
-      const started = performance.now();
+      const started = this.now();
       const pass = await this.trainEpoch(epoch, data.trainSet, maker, schedule, signal);
-      if (pass === null) return { metrics: this.metrics, epochsDone: this.epochsDone, stopped: true };
+      if (pass === null) return { metrics: this.metrics, epochsDone: this.epochsDone, stopped: true, runSeconds: this.clock.seconds };
       const last = settings.timeBudget === null ? epoch === settings.epochs : pass.budgetSpent || this.budgetSpent();
-      const evaluation = last || this.evaluationDue(epoch) ? this.evaluate(data.evalSet) : null;
+      const evaluation = last || this.evaluationDue(epoch) ? this.evaluateEpoch(data.evalSet, epoch, last) : null;
       // NaN weights from the last updates show here first: nothing of this epoch is saved.
       if (evaluation && !Number.isFinite(evaluation.loss)) throw this.diverged(`the ${data.evaluatedOn} loss is ${evaluation.loss} after epoch ${epoch}`);
       const result: EpochResult = {
         epoch, epochs, trainLoss: pass.loss,
         testLoss: evaluation?.loss ?? null, accuracy: evaluation?.accuracy ?? null,
         ...(settings.tta === 'flip' ? { flipAccuracy: evaluation?.flip?.accuracy ?? null } : {}),
-        seconds: (performance.now() - started) / 1000, elapsedSeconds: this.clock.seconds,
+        seconds: (this.now() - started) / 1000, elapsedSeconds: this.clock.seconds,
         imagesPerSecond: pass.images / pass.seconds, lr: pass.lr, evaluatedOn: data.evaluatedOn,
       };
       recordEpoch(this.metrics, result);
@@ -243,7 +274,7 @@ export class Trainer {
       await store.saveMetrics(this.metrics);
     }
     await store.saveModel(this.modelFile(this.epochsDone), this.epochsDone, true);
-    return { metrics: this.metrics, epochsDone: this.epochsDone, stopped: false };
+    return { metrics: this.metrics, epochsDone: this.epochsDone, stopped: false, runSeconds: this.clock.seconds };
   }
 
   /**
@@ -254,7 +285,7 @@ export class Trainer {
     const { model, optimizer, settings } = this;
     const batches = Math.ceil(trainSet.count / settings.batchSize);
     this.callbacks.onEpochStart?.(epoch, batches);
-    const started = performance.now();
+    const started = this.now();
     const order = this.dataRandom.permutation(trainSet.count);
     const labels = new Int32Array(Math.min(settings.batchSize, trainSet.count));
     const patches = numPatches(model.config);
@@ -266,6 +297,7 @@ export class Trainer {
       // Let signal handlers, progress timers and a page's messages run between batches.
       await yieldToEventLoop();
       if (signal?.aborted) return null;
+      const batchStarted = this.clock.seconds;
       const count = Math.min(settings.batchSize, trainSet.count - start);
       maker.fill(model.imageBuffer(count), trainSet, order, start, count, true);
       for (let i = 0; i < count; i++) labels[i] = trainSet.labels[order[start + i]!]!;
@@ -281,11 +313,13 @@ export class Trainer {
       images += count;
       await this.clock.hold(this.callbacks.onBatch?.({
         epoch, batch: batch + 1, batches, images, loss: lossSum / images, lr, patchesKept: kept,
-        seconds: (performance.now() - started) / 1000, runSeconds: this.clock.seconds,
+        seconds: (this.now() - started) / 1000, runSeconds: this.clock.seconds,
       }));
-      if (this.budgetSpent()) return { loss: lossSum / images, lr, seconds: (performance.now() - started) / 1000, images, budgetSpent: true };
+      // The batch's time on the run's clock: a callback's own work counts, a pause it holds does not.
+      this.reserve.recordBatch(this.clock.seconds - batchStarted);
+      if (this.budgetSpent()) return { loss: lossSum / images, lr, seconds: (this.now() - started) / 1000, images, budgetSpent: true };
     }
-    return { loss: lossSum / images, lr, seconds: (performance.now() - started) / 1000, images, budgetSpent: false };
+    return { loss: lossSum / images, lr, seconds: (this.now() - started) / 1000, images, budgetSpent: false };
   }
 
   /**
@@ -306,10 +340,10 @@ export class Trainer {
     return { step: this.optimizer.step, seconds: this.clock.seconds };
   }
 
-  /** Whether the time budget leaves no room for more training before the final evaluation. */
+  /** Whether the time budget leaves no room for another batch before the final evaluation and saves. */
   private budgetSpent(): boolean {
     const budget = this.settings.timeBudget;
-    return budget !== null && this.clock.seconds + this.evaluationSeconds >= budget;
+    return budget !== null && this.clock.seconds + this.reserve.seconds(this.evalImages) >= budget;
   }
 
   /** Each image's kept patches for a token-dropping batch, drawn from the data's generator (a resumed run draws the same). */
@@ -319,13 +353,14 @@ export class Trainer {
     return this.selection;
   }
 
-  /** Seconds a full evaluation of `evalSet` takes, from timing its first batch (the budget keeps them for the last one). */
-  private timeEvaluation(evalSet: ImageSet): number {
+  /**
+   * The evaluation throughput before any evaluation, from the first batch of `evalSet` (each
+   * evaluation then refines it); reported as an evaluation of that batch alone, not final.
+   */
+  private timeEvaluation(evalSet: ImageSet): void {
     const count = Math.min(evalSet.count, this.settings.batchSize);
-    const start = performance.now();
-    this.evaluateWeights({ ...evalSet, count, images: evalSet.images.subarray(0, count * IMAGE_BYTES), labels: evalSet.labels.subarray(0, count) });
-    // A margin for the host's swings and the final save.
-    return EVALUATION_MARGIN * ((performance.now() - start) / 1000) * (evalSet.count / count);
+    const batch = { ...evalSet, count, images: evalSet.images.subarray(0, count * IMAGE_BYTES), labels: evalSet.labels.subarray(0, count) };
+    this.evaluateWeights(batch, (images, total) => this.callbacks.onEvaluation?.({ epoch: this.epochsDone, images, total, final: false }));
   }
 
   /** Forward and backward over the batch in the model's buffers, gradients clipped; its cross-entropy. */
@@ -347,30 +382,45 @@ export class Trainer {
 
   /** Accuracy and mean cross-entropy on `evalSet`, normalized as the training images. */
   evaluate(evalSet: ImageSet): Evaluation {
-    const started = performance.now();
-    const evaluation = this.withEvaluatedWeights(() => this.evaluateWeights(evalSet));
-    this.evaluationSeconds = EVALUATION_MARGIN * ((performance.now() - started) / 1000);
-    return evaluation;
+    return this.withEvaluatedWeights(() => this.evaluateWeights(evalSet));
+  }
+
+  /** evaluate() after epoch `epoch`, its progress reported (onEvaluation). */
+  private evaluateEpoch(evalSet: ImageSet, epoch: number, final: boolean): Evaluation {
+    return this.withEvaluatedWeights(() => this.evaluateWeights(evalSet, (images, total) => {
+      this.callbacks.onEvaluation?.({ epoch, images, total, final });
+    }));
   }
 
   /** Fills in the evaluation of the last epoch, which was not evaluated. */
   private evaluateLastEpoch(evalSet: ImageSet): void {
-    const evaluation = this.evaluate(evalSet);
+    const evaluation = this.evaluateEpoch(evalSet, this.epochsDone, true);
     const last = this.epochsDone - 1;
     this.metrics.test_losses[last] = evaluation.loss;
     this.metrics.accuracies[last] = evaluation.accuracy;
     if (this.metrics.flip_accuracies) this.metrics.flip_accuracies[last] = evaluation.flip?.accuracy ?? null;
   }
 
-  /** The model's present weights on `evalSet`, normalized as the training images, with the run's test-time augmentation. */
-  private evaluateWeights(evalSet: ImageSet): Evaluation {
+  /**
+   * The model's present weights on `evalSet`, normalized as the training images, with the run's
+   * test-time augmentation; each batch's time goes to the budget's reserve.
+   */
+  private evaluateWeights(evalSet: ImageSet, onBatch?: (images: number, total: number) => void): Evaluation {
     const { batchSize, mean, std, tta } = this.settings;
-    return evaluate(this.model, evalSet, batchSize, { mean, std, flip: tta === 'flip' });
+    let [batchStarted, before] = [this.now(), 0];
+    return evaluate(this.model, evalSet, batchSize, { mean, std, flip: tta === 'flip', onBatch: (images, total) => {
+      // Reporting the progress is part of the evaluation's time.
+      onBatch?.(images, total);
+      const now = this.now();
+      this.reserve.recordEvaluation(images - before, (now - batchStarted) / 1000);
+      [batchStarted, before] = [now, images];
+    } });
   }
 
   /** The checkpoint first: it is what a resumed run reads; the metrics are its readable copy. */
   private async saveEpoch(epoch: number, last: boolean): Promise<void> {
     const { settings, store } = this;
+    const started = this.now();
     if (settings.saveModelEvery > 0 && epoch % settings.saveModelEvery === 0 && !last) {
       await store.saveModel(this.modelFile(epoch), epoch, false);
     }
@@ -380,6 +430,7 @@ export class Trainer {
     }, this.average ?? undefined), epoch);
     await store.saveMetrics(this.metrics);
     this.epochsDone = epoch;
+    this.reserve.recordSave((this.now() - started) / 1000);
   }
 
   private modelFile(epoch: number): Uint8Array {
@@ -395,6 +446,17 @@ export class Trainer {
     this.clipper?.release();
     this.optimizer.release();
     this.model.release();
+  }
+}
+
+/**
+ * Refuses to continue a run whose time budget (`name`, in seconds) is already spent: it would train
+ * nothing and rewrite its files.
+ */
+export function checkBudgetLeft(budget: number | null, spent: number, name: string): void {
+  if (budget !== null && spent >= budget) {
+    throw new UserError(`${name} ${formatDuration(budget)} is already spent: the run has used ${formatDuration(spent)}; ` +
+      `nothing was changed (give a budget above ${formatDuration(Math.ceil(spent * 10) / 10)} to train on)`);
   }
 }
 

@@ -1,6 +1,7 @@
 // `vit train`: trains a ViT on CIFAR-10 into an experiment folder, as the seed's train.py does.
 import { type Command, Option } from 'commander';
 import { type TrainOptions, runExperiment } from '../../train/experiment-folder.js';
+import { formatDuration } from '../../train/metrics.js';
 import { progressReporter } from '../../train/progress.js';
 import { type SettingKey, flaggedSettings } from '../../train/settings.js';
 import { readConfigFlag } from '../options.js';
@@ -88,6 +89,8 @@ async function trainCommand(options: TrainOptions): Promise<void> {
         ? 'Stopped before the first epoch ended: nothing was saved; run the same command again to start over.\n'
         : `Stopped after epoch ${result.epochsDone}. Continue with: vit train --resume ${result.experimentDir}\n`);
       process.exitCode = 130;
+    } else if (result.settings.timeBudget !== null) {
+      process.stdout.write(`Used ${formatDuration(result.runSeconds)} of the ${formatDuration(result.settings.timeBudget)} time budget\n`);
     }
   } finally {
     reporter.close();
