@@ -52,8 +52,10 @@ export class WebGpuEngine {
   private retired: GPUBuffer[] = [];
   /** The engine-owned working memory of kernels that split their sums (GpuKernel.tmp). */
   private tmp = { ptr: 0, floats: 0 };
-  /** The first error the device reported (validation, out of memory, lost): thrown by the next read. */
+  /** The first error the device reported since the last read (validation, out of memory): thrown by the next read. */
   private failure: string | null = null;
+  /** Why the device was lost, if it was: every later read throws it. */
+  private lost: string | null = null;
   private timings: KernelTimings | null = null;
   private closed = false;
 
@@ -79,7 +81,7 @@ export class WebGpuEngine {
       this.failure ??= (event as GPUUncapturedErrorEvent).error.message;
     });
     void device.lost.then((info) => {
-      if (!this.closed) this.failure ??= `the GPU device was lost: ${info.message || info.reason}`;
+      if (!this.closed) this.lost = `the GPU device was lost: ${info.message || info.reason}`;
     });
   }
 
@@ -298,7 +300,9 @@ export class WebGpuEngine {
   }
 
   private throwFailure(): void {
-    if (this.failure !== null) throw new Error(`WebGPU: ${this.failure}`);
+    const failure = this.lost ?? this.failure;
+    this.failure = null;
+    if (failure !== null) throw new Error(`WebGPU: ${failure}`);
   }
 
   private checkOpen(): void {
