@@ -1,9 +1,12 @@
-// The run's settings as a form: the model config, the recipe and its main knobs, the threads.
-// Empty knobs mean "the recipe's value" (shown as the placeholder), as leaving out a flag does.
-// A time budget (in minutes, fractions allowed) replaces the epochs: the Epochs field stands aside.
+// The run's settings as a form: the model config, and the knobs (./knobs.ts), each a field keyed by
+// its setting (src/train/settings.ts), which gives its choices and its default. Empty knobs mean
+// the default (shown as the placeholder: the recipe's value, or the table's), as leaving out a flag
+// does. A time budget (in minutes, fractions allowed) replaces the epochs: the Epochs field stands aside.
 import { UserError } from '../../../src/errors.js';
 import { SEED_CONFIG } from '../../../src/model/config.js';
-import { RECIPES, RECIPE_NAMES, type RecipeName } from '../../../src/train/recipes.js';
+import { RECIPES, type RecipeName } from '../../../src/train/recipes.js';
+import { SETTINGS, type Setting } from '../../../src/train/settings.js';
+import { KNOBS, KNOB_KEYS, type Knob, type KnobKey, type KnobValues } from './knobs.js';
 import type { ModelChoice, RunRequest } from './protocol.js';
 
 /** A field's value is missing or no number: the message names the field, and the page shows it beside it. */
@@ -13,50 +16,44 @@ export class FieldError extends UserError {
   }
 }
 
-interface NumberField {
-  key: string;
-  label: string;
-  /** Shown when empty; undefined = the field must be filled. */
-  placeholder?: (recipe: RecipeName) => string;
-  value?: number;
-  step?: string;
-  min?: number;
+const MODEL_FIELDS: readonly { key: keyof ModelChoice; label: string }[] = [
+  { key: 'patch_size', label: 'Patch size' },
+  { key: 'hidden_size', label: 'Hidden size' },
+  { key: 'num_hidden_layers', label: 'Layers' },
+  { key: 'num_attention_heads', label: 'Heads' },
+  { key: 'intermediate_size', label: 'Intermediate size' },
+];
+
+const setting = (key: KnobKey): Setting<unknown> => SETTINGS[key] as Setting<unknown>;
+const knob = (key: KnobKey): Knob => KNOBS[key];
+
+/** A knob's value as its field shows it (a budget in minutes), '' for none. */
+function fieldText(key: KnobKey, value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'number' ? String(Number((value / (knob(key).scale ?? 1)).toPrecision(12))) : String(value);
 }
-
-const MODEL_FIELDS: readonly (NumberField & { key: keyof ModelChoice })[] = [
-  { key: 'patch_size', label: 'Patch size', value: SEED_CONFIG.patch_size, min: 1 },
-  { key: 'hidden_size', label: 'Hidden size', value: SEED_CONFIG.hidden_size, min: 1 },
-  { key: 'num_hidden_layers', label: 'Layers', value: SEED_CONFIG.num_hidden_layers, min: 1 },
-  { key: 'num_attention_heads', label: 'Heads', value: SEED_CONFIG.num_attention_heads, min: 1 },
-  { key: 'intermediate_size', label: 'Intermediate size', value: SEED_CONFIG.intermediate_size, min: 1 },
-];
-
-const RECIPE_FIELDS: readonly NumberField[] = [
-  { key: 'seed', label: 'Seed', value: 0, min: 0 },
-  { key: 'epochs', label: 'Epochs', placeholder: (r) => String(RECIPES[r].epochs), min: 1 },
-  { key: 'timeBudget', label: 'Time budget (minutes)', placeholder: () => 'none', step: 'any', min: 0 },
-  { key: 'batchSize', label: 'Batch size', placeholder: (r) => String(RECIPES[r].batchSize), min: 1 },
-  { key: 'lr', label: 'Learning rate', placeholder: (r) => String(RECIPES[r].lr), step: 'any', min: 0 },
-  { key: 'trainSamples', label: 'Training images', placeholder: () => 'all', min: 1 },
-  { key: 'testSamples', label: 'Test images', placeholder: () => 'all', min: 1 },
-];
 
 export class SettingsForm {
   readonly element: HTMLFormElement;
-  private readonly inputs = new Map<string, HTMLInputElement>();
-  private readonly labels = new Map<string, string>();
-  private readonly recipe: HTMLSelectElement;
+  private readonly modelInputs = new Map<keyof ModelChoice, HTMLInputElement>();
+  private readonly inputs = new Map<KnobKey, HTMLInputElement | HTMLSelectElement>();
   /** "Start from the current model", offered once the page has one. */
   private readonly fromModel: HTMLInputElement;
   private readonly fromModelLabel: HTMLLabelElement;
   private model: { name: string; config: ModelChoice } | null = null;
 
-  constructor(threads: { value: number; fixed: boolean }) {
+  /** `initial`: the knobs' first values (the rest empty: their defaults); `fixed`: knobs that cannot change here. */
+  constructor(initial: KnobValues, fixed: readonly KnobKey[] = []) {
     this.element = document.createElement('form');
     this.element.className = 'grid two';
     this.element.addEventListener('submit', (event) => event.preventDefault());
     const model = fieldset('Model', 'model-settings');
-    for (const field of MODEL_FIELDS) model.append(this.numberInput(field));
+    for (const { key, label } of MODEL_FIELDS) {
+      const input = numberInput(key, '1');
+      input.value = String(SEED_CONFIG[key]);
+      this.modelInputs.set(key, input);
+      model.append(labelled(label, input));
+    }
     this.fromModel = document.createElement('input');
     this.fromModel.type = 'checkbox';
     this.fromModel.dataset.testid = 'start-from-model';
@@ -66,22 +63,20 @@ export class SettingsForm {
     this.fromModelLabel.hidden = true;
     model.append(this.fromModelLabel);
     const training = fieldset('Recipe', 'recipe-settings');
-    this.recipe = document.createElement('select');
-    this.recipe.name = 'recipe';
-    this.recipe.dataset.testid = 'setting-recipe';
-    for (const name of RECIPE_NAMES) this.recipe.append(new Option(name === 'seed' ? 'seed (the article)' : 'fast (warmup, decay, token dropping)', name));
-    this.recipe.addEventListener('change', () => this.showRecipeDefaults());
-    training.append(labelled('Recipe', this.recipe));
-    for (const field of RECIPE_FIELDS) training.append(this.numberInput(field));
-    this.inputs.get('timeBudget')!.addEventListener('input', () => this.showBudgetChoice());
-    const threadInput = this.numberInput({ key: 'threads', label: 'Threads', value: threads.value, min: 1 });
-    if (threads.fixed) {
-      this.inputs.get('threads')!.disabled = true;
-      this.inputs.get('threads')!.dataset.fixed = 'true';
+    for (const key of KNOB_KEYS) {
+      const choices = setting(key).choices;
+      const input = choices ? select(key, choices) : numberInput(key, knob(key).step ?? '1');
+      if (fixed.includes(key)) {
+        input.disabled = true;
+        input.dataset.fixed = 'true';
+      }
+      this.inputs.set(key, input);
+      training.append(labelled(knob(key).label, input));
     }
-    training.append(threadInput);
+    this.inputs.get('recipe')!.addEventListener('change', () => this.showDefaults());
+    this.inputs.get('timeBudget')!.addEventListener('input', () => this.showBudgetChoice());
     this.element.append(model, training);
-    this.showRecipeDefaults();
+    this.show({ model: { ...SEED_CONFIG }, ...initial });
   }
 
   /** Offers to fine-tune `model` (the page's current model) instead of starting from the seed's initialization. */
@@ -99,48 +94,44 @@ export class SettingsForm {
 
   /** The request the form describes; the core checks the values (and names the bad one). Throws when a needed field is empty. */
   request(): RunRequest {
-    const optional = (key: string): number | undefined => {
-      const input = this.inputs.get(key)!;
-      // A number field reads as empty when its text is no number: that is a mistake, not "the default".
-      if (input.validity.badInput) throw new FieldError(`${this.labels.get(key)} must be a number`, input);
-      const text = input.value.trim();
-      return text === '' ? undefined : Number(text);
-    };
-    const required = (key: string): number => {
-      const value = optional(key);
-      if (value === undefined) throw new FieldError(`${this.labels.get(key)} needs a value`, this.inputs.get(key)!);
-      return value;
-    };
-    const model = Object.fromEntries(MODEL_FIELDS.map((f) => [f.key, required(f.key)])) as unknown as ModelChoice;
-    const request: RunRequest = {
-      model,
-      recipe: this.recipe.value as RecipeName,
-      seed: required('seed'),
-      trainSamples: optional('trainSamples') ?? null,
-      testSamples: optional('testSamples') ?? null,
-      threads: required('threads'),
-    };
-    for (const key of ['batchSize', 'lr'] as const) {
-      const value = optional(key);
-      if (value !== undefined) request[key] = value;
+    const model = Object.fromEntries(MODEL_FIELDS.map(({ key, label }) => {
+      const value = numberIn(this.modelInputs.get(key)!, label);
+      if (value === undefined) throw new FieldError(`${label} needs a value`, this.modelInputs.get(key)!);
+      return [key, value];
+    })) as unknown as ModelChoice;
+    const knobs: Record<string, unknown> = {};
+    for (const [key, input] of this.inputs) {
+      const { label, scale = 1 } = knob(key);
+      if (input instanceof HTMLSelectElement) {
+        knobs[key] = input.value;
+        continue;
+      }
+      const value = numberIn(input, label);
+      if (value === undefined && setting(key).default === undefined) throw new FieldError(`${label} needs a value`, input);
+      if (value !== undefined) knobs[key] = value * scale;
     }
-    const minutes = optional('timeBudget');
-    const epochs = optional('epochs');
-    if (minutes !== undefined) request.timeBudget = budgetSeconds(minutes, this.labels.get('timeBudget')!, this.inputs.get('timeBudget')!);
-    else if (epochs !== undefined) request.epochs = epochs;
-    return request;
+    // A budget decides the epochs; it must be some time.
+    if (knobs.timeBudget !== undefined) {
+      const minutes = Number(this.inputs.get('timeBudget')!.value);
+      if (!(minutes > 0)) {
+        throw new FieldError(`${knob('timeBudget').label} must be a number of minutes > 0, or empty to train the epochs (got ${minutes})`, this.inputs.get('timeBudget') as HTMLInputElement);
+      }
+      delete knobs.epochs;
+    }
+    return { model, ...(knobs as KnobValues) };
   }
 
-  /** Shows a saved run's request (a continued run keeps its settings). */
-  show(request: RunRequest): void {
-    const { model, recipe, ...knobs } = request;
-    this.recipe.value = recipe;
-    const values: Record<string, number | null | undefined> = { ...model, ...knobs, timeBudget: knobs.timeBudget && knobs.timeBudget / 60 };
+  /** Shows a request: a saved run's (a continued run keeps its settings), or the first values. */
+  show(request: Partial<RunRequest>): void {
+    const { model, ...knobs } = request;
+    for (const { key } of MODEL_FIELDS) if (model?.[key] !== undefined) this.modelInputs.get(key)!.value = String(model[key]);
     for (const [key, input] of this.inputs) {
-      const value = values[key];
-      input.value = value === undefined || value === null ? '' : String(value);
+      const value = fieldText(key, (knobs as Record<string, unknown>)[key]);
+      // A select keeps its choice when the request has none.
+      if (input instanceof HTMLSelectElement) input.value = value || input.value;
+      else input.value = value;
     }
-    this.showRecipeDefaults();
+    this.showDefaults();
   }
 
   set disabled(disabled: boolean) {
@@ -152,53 +143,61 @@ export class SettingsForm {
   /** With the current model chosen, its config shows in the model fields, which cannot change. */
   private showModelChoice(): void {
     const fixed = this.startsFromModel;
-    for (const field of MODEL_FIELDS) {
-      const input = this.inputs.get(field.key)!;
-      if (fixed) input.value = String(this.model!.config[field.key]);
+    for (const [key, input] of this.modelInputs) {
+      if (fixed) input.value = String(this.model!.config[key]);
       input.dataset.fixed = String(fixed);
       input.disabled = fixed;
     }
   }
 
-  private numberInput(field: NumberField): HTMLLabelElement {
-    const input = document.createElement('input');
-    input.type = 'number';
-    input.name = field.key;
-    input.inputMode = field.step === 'any' ? 'decimal' : 'numeric';
-    input.step = field.step ?? '1';
-    if (field.min !== undefined) input.min = String(field.min);
-    if (field.value !== undefined) input.value = String(field.value);
-    input.dataset.testid = `setting-${field.key}`;
-    this.inputs.set(field.key, input);
-    this.labels.set(field.key, field.label);
-    return labelled(field.label, input);
-  }
-
-  private showRecipeDefaults(): void {
-    const recipe = this.recipe.value as RecipeName;
-    for (const field of RECIPE_FIELDS) {
-      if (field.placeholder) this.inputs.get(field.key)!.placeholder = field.placeholder(recipe);
+  /** Each empty field's placeholder: the recipe's value, the table's default, or what none means. */
+  private showDefaults(): void {
+    const recipe = this.inputs.get('recipe')!.value as RecipeName;
+    for (const [key, input] of this.inputs) {
+      if (!(input instanceof HTMLInputElement)) continue;
+      const d = setting(key).default;
+      const value = typeof d === 'function' ? (d as (r: RecipeName) => unknown)(recipe) : d;
+      input.placeholder = value === null ? knob(key).none ?? '' : fieldText(key, value);
     }
     this.showBudgetChoice();
   }
 
   /** With a time budget given, the Epochs field is empty, shows "—" and cannot change: the budget decides. */
   private showBudgetChoice(): void {
-    const budget = this.inputs.get('timeBudget')!;
-    const epochs = this.inputs.get('epochs')!;
+    const budget = this.inputs.get('timeBudget') as HTMLInputElement;
+    const epochs = this.inputs.get('epochs') as HTMLInputElement;
     const byBudget = budget.value.trim() !== '' || budget.validity.badInput;
     if (byBudget) epochs.value = '';
-    epochs.placeholder = byBudget ? '—' : String(RECIPES[this.recipe.value as RecipeName].epochs);
+    epochs.placeholder = byBudget ? '—' : String(RECIPES[this.inputs.get('recipe')!.value as RecipeName].epochs);
     epochs.title = byBudget ? 'The time budget decides the epochs: as many as fit' : '';
     epochs.dataset.fixed = String(byBudget);
     epochs.disabled = byBudget || budget.disabled;
   }
 }
 
-/** The form's minutes as the core's seconds; a budget must be a positive number of minutes. */
-function budgetSeconds(minutes: number, label: string, field: HTMLInputElement): number {
-  if (!(Number.isFinite(minutes) && minutes > 0)) throw new FieldError(`${label} must be a number of minutes > 0, or empty to train the epochs (got ${minutes})`, field);
-  return minutes * 60;
+/** A number field's value; undefined when empty. Text that is no number is a mistake, not "the default". */
+function numberIn(input: HTMLInputElement, label: string): number | undefined {
+  if (input.validity.badInput) throw new FieldError(`${label} must be a number`, input);
+  const text = input.value.trim();
+  return text === '' ? undefined : Number(text);
+}
+
+function numberInput(key: string, step: string): HTMLInputElement {
+  const input = document.createElement('input');
+  input.type = 'number';
+  input.name = key;
+  input.inputMode = step === 'any' ? 'decimal' : 'numeric';
+  input.step = step;
+  input.dataset.testid = `setting-${key}`;
+  return input;
+}
+
+function select(key: string, choices: readonly string[]): HTMLSelectElement {
+  const input = document.createElement('select');
+  input.name = key;
+  input.dataset.testid = `setting-${key}`;
+  for (const choice of choices) input.append(new Option(choice, choice));
+  return input;
 }
 
 function fieldset(legend: string, testid: string): HTMLFieldSetElement {

@@ -1,14 +1,15 @@
-// What a run shows while it goes: epoch, step, running loss, images/s, time left and the last
-// accuracy, over the live running-loss curve and the article's two per-epoch plots. Under a time
-// budget the time left is the budget's (the run's clock, which a pause stops), on a line of its own too.
-import { type EpochResult, type Metrics, formatDuration, lastEvaluation } from '../../../src/train/metrics.js';
+// What a run shows while it goes: epoch, step, the training loss, images/s, time left and the last
+// accuracy, over the live loss curve and the article's two per-epoch plots. The loss is the trainer's
+// (the mean over the epoch so far, as `vit train` prints it). Under a time budget the time left is
+// the budget's (the run's clock, which a pause stops), on a line of its own too. Times read as a clock, 3:12.
+import { type EpochResult, type Metrics, lastEvaluation } from '../../../src/train/metrics.js';
 import type { BatchProgress } from '../../../src/train/trainer.js';
 import { LiveChart } from './charts.js';
 
 const STATS = [
   ['epoch', 'Epoch'],
   ['step', 'Step'],
-  ['running-loss', 'Running loss'],
+  ['running-loss', 'Loss (epoch so far)'],
   ['images-per-second', 'Images/s'],
   ['time-left', 'Time left'],
   ['accuracy', 'Test accuracy'],
@@ -60,7 +61,7 @@ export class ProgressView {
     this.budgetLine.dataset.testid = 'budget';
     this.budgetLine.hidden = true;
     this.element.append(stats, this.budgetLine, live, perEpoch);
-    this.runningLoss = new LiveChart(live, 'Running loss', 'step', [{ label: 'train', stroke: '#2f5fd0' }], 'chart-running-loss');
+    this.runningLoss = new LiveChart(live, 'Training loss (mean over the epoch so far)', 'step', [{ label: 'train', stroke: '#2f5fd0' }], 'chart-running-loss');
     this.losses = new LiveChart(lossCell, 'Loss per epoch', 'epoch',
       [{ label: 'train', stroke: '#2f5fd0' }, { label: 'test', stroke: '#d0702f' }], 'chart-loss');
     this.accuracy = new LiveChart(accuracyCell, 'Test accuracy per epoch', 'epoch', [{ label: 'accuracy', stroke: '#1d7a3e' }], 'chart-accuracy');
@@ -82,15 +83,16 @@ export class ProgressView {
     this.set('accuracy', evaluated === null ? '–' : percent(evaluated.accuracy));
   }
 
-  batch(progress: BatchProgress, step: number, runningLoss: number): void {
-    this.runningLoss.push(step, [runningLoss]);
+  /** The trainer's progress, as it reports it. */
+  batch(progress: BatchProgress): void {
+    this.runningLoss.push((progress.epoch - 1) * progress.batches + progress.batch, [progress.loss]);
     this.set('epoch', this.epochOf(progress.epoch));
     this.set('step', `${progress.batch} / ${progress.batches}`);
-    this.set('running-loss', runningLoss.toFixed(4));
+    this.set('running-loss', progress.loss.toFixed(4));
     this.set('images-per-second', Math.round(progress.images / progress.seconds).toLocaleString('en-US'));
     const done = progress.batch / progress.batches;
     const epochSeconds = this.lastEpochSeconds ?? progress.seconds / done;
-    if (this.epochs !== null) this.set('time-left', formatDuration(Math.max(0, (1 - done) * epochSeconds + (this.epochs - progress.epoch) * epochSeconds)));
+    if (this.epochs !== null) this.set('time-left', clock(Math.max(0, (1 - done) * epochSeconds + (this.epochs - progress.epoch) * epochSeconds)));
     this.showBudgetLeft(progress.runSeconds);
   }
 
@@ -100,7 +102,7 @@ export class ProgressView {
     this.lastEpochSeconds = result.seconds;
     // An epoch not evaluated keeps the last accuracy shown.
     if (result.accuracy !== null) this.set('accuracy', percent(result.accuracy));
-    if (this.epochs !== null) this.set('time-left', formatDuration((this.epochs - result.epoch) * result.seconds));
+    if (this.epochs !== null) this.set('time-left', clock((this.epochs - result.epoch) * result.seconds));
     this.showBudgetLeft(result.elapsedSeconds);
   }
 

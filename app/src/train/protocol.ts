@@ -3,28 +3,14 @@ import type { ImageSet } from '../../../src/data/cifar10.js';
 import type { ViTConfig } from '../../../src/model/config.js';
 import type { BatchProgress, TrainStart } from '../../../src/train/trainer.js';
 import type { EpochResult, Metrics } from '../../../src/train/metrics.js';
-import type { RecipeName } from '../../../src/train/recipes.js';
 import type { Normalization } from '../../../src/pixels.js';
+import type { KnobValues } from './knobs.js';
 
 /** The model config keys the form offers; the rest stay the seed's. */
 export type ModelChoice = Pick<ViTConfig, 'patch_size' | 'hidden_size' | 'num_hidden_layers' | 'num_attention_heads' | 'intermediate_size'>;
 
-/** What the form asks for: the model, the recipe and its main knobs (left out = the recipe's), the threads. */
-export interface RunRequest {
-  model: ModelChoice;
-  recipe: RecipeName;
-  seed: number;
-  /** Never with timeBudget: a budget decides the epochs. */
-  epochs?: number;
-  /** Train for this many seconds of the run's clock instead of a number of epochs. */
-  timeBudget?: number;
-  batchSize?: number;
-  lr?: number;
-  /** Train or evaluate on a random subset of this many images; null = all. */
-  trainSamples: number | null;
-  testSamples: number | null;
-  threads: number;
-}
+/** What the form asks for: the model, and the knobs (src/train/settings.ts keys; left out = the default). */
+export type RunRequest = { model: ModelChoice } & KnobValues;
 
 /** A model to fine-tune instead of the seed's initialization: the page's current model. */
 export interface InitialModel {
@@ -56,7 +42,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'data'; data: DataChoice; description: string; trainImages: number; test: ImageSet }
   | { type: 'start'; start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'batchesPerEpoch' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn'> }
-  | { type: 'batch'; progress: BatchProgress; step: number; runningLoss: number }
+  | { type: 'batch'; progress: BatchProgress }
   | { type: 'epoch'; result: EpochResult }
   | { type: 'notice'; message: string }
   /** The run ended: finished (with the final model and config.json) or stopped. */

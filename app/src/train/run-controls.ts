@@ -1,11 +1,9 @@
-// A running page run's side of the loop's callbacks: progress messages for the page (the running
-// loss at most every POST_MS), and pause, resume and stop. The loop awaits the promise onBatch
-// returns, so a paused run simply does not get that promise resolved until resume (or stop).
+// A running page run's side of the loop's callbacks: the trainer's progress, passed on to the page
+// as it reports it (at most every POST_MS), and pause, resume and stop. The loop awaits the promise
+// onBatch returns, so a paused run simply does not get that promise resolved until resume (or stop).
 import type { BatchProgress, TrainCallbacks } from '../../../src/train/trainer.js';
 import type { FromWorker } from './protocol.js';
 
-/** The running loss is the mean of the last few batches' losses. */
-const WINDOW = 10;
 /** Progress messages at most this often (the last batch of an epoch always). */
 const POST_MS = 100;
 
@@ -13,11 +11,6 @@ export class RunControls {
   private readonly abort = new AbortController();
   private release: (() => void) | null = null;
   private paused = false;
-  private batchesPerEpoch = 0;
-  /** The epoch's loss total so far and the images it covers, to recover each batch's own loss. */
-  private lossSum = 0;
-  private images = 0;
-  private readonly recent: number[] = [];
   private lastPost = 0;
 
   constructor(private readonly post: (message: FromWorker) => void) {}
@@ -28,13 +21,8 @@ export class RunControls {
 
   readonly callbacks: TrainCallbacks = {
     onStart: (start) => {
-      this.batchesPerEpoch = start.batchesPerEpoch;
       const { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn } = start;
       this.post({ type: 'start', start: { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn } });
-    },
-    onEpochStart: () => {
-      this.lossSum = 0;
-      this.images = 0;
     },
     onBatch: (progress) => this.onBatch(progress),
     onEpochEnd: (result) => this.post({ type: 'epoch', result }),
@@ -58,16 +46,10 @@ export class RunControls {
   }
 
   private onBatch(progress: BatchProgress): Promise<void> | void {
-    const sum = progress.loss * progress.images;
-    this.recent.push((sum - this.lossSum) / (progress.images - this.images));
-    if (this.recent.length > WINDOW) this.recent.shift();
-    this.lossSum = sum;
-    this.images = progress.images;
     const now = performance.now();
     if (now - this.lastPost >= POST_MS || progress.batch === progress.batches) {
       this.lastPost = now;
-      const runningLoss = this.recent.reduce((a, b) => a + b, 0) / this.recent.length;
-      this.post({ type: 'batch', progress, step: (progress.epoch - 1) * this.batchesPerEpoch + progress.batch, runningLoss });
+      this.post({ type: 'batch', progress });
     }
     if (!this.paused) return;
     return new Promise((resolve) => {

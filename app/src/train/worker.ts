@@ -74,12 +74,12 @@ function requireData(): LoadedData {
 
 async function startRun(request: RunRequest, initial?: InitialModel): Promise<void> {
   const loaded = requireData();
-  const config = initial ? initial.config : resolveConfig({ ...request.model }, 'the model settings');
+  const { model, ...knobs } = request;
+  const config = initial ? initial.config : resolveConfig({ ...model }, 'the model settings');
   checkClasses(config.num_classes, loaded.train, initial ? initial.name : 'the model', loaded.description);
+  // The knobs are settings already: passed through, checked by the table as `vit train`'s flags are.
   const settings = resolveSettings({
-    expName: 'page', dataDir: loaded.description, recipe: request.recipe, seed: request.seed, epochs: request.epochs,
-    timeBudget: request.timeBudget, batchSize: request.batchSize, lr: request.lr, trainSamples: request.trainSamples,
-    testSamples: request.testSamples, threads: request.threads,
+    expName: 'page', dataDir: loaded.description, ...knobs,
     ...(initial ? { initFrom: initial.name, mean: [...initial.normalization.mean], std: [...initial.normalization.std] } : {}),
   });
   await beginRun({

@@ -1,0 +1,92 @@
+// The Train view's elements: the data card, the run's buttons and status line, the files, the
+// progress and the settings form; render() shows the controls a state allows.
+import type { AppContext } from '../context.js';
+import { DataPanel } from './data-panel.js';
+import { Downloads } from './downloads.js';
+import { SettingsForm } from './form.js';
+import type { KnobValues } from './knobs.js';
+import { ProgressView } from './progress-view.js';
+import { type TrainState, canContinue } from './train-state.js';
+
+export interface TrainActions {
+  useSample(): void;
+  useFiles(files: File[]): void;
+  start(): void;
+  pause(): void;
+  resume(): void;
+  stop(): void;
+  continueRun(): void;
+}
+
+export class TrainView {
+  readonly panel: DataPanel;
+  readonly form: SettingsForm;
+  readonly progress = new ProgressView();
+  readonly downloads = new Downloads();
+  readonly status: HTMLElement;
+  /** The run's buttons: where a run's errors show. */
+  readonly buttons: HTMLElement;
+  private readonly start: HTMLButtonElement;
+  private readonly pause: HTMLButtonElement;
+  private readonly resume: HTMLButtonElement;
+  private readonly stop: HTMLButtonElement;
+  private readonly continueRun: HTMLButtonElement;
+
+  constructor(root: HTMLElement, ctx: AppContext, firstRun: KnobValues, actions: TrainActions) {
+    this.panel = new DataPanel({ useSample: actions.useSample, useFiles: actions.useFiles });
+    this.form = new SettingsForm({ ...firstRun, threads: ctx.threads }, ctx.isolated ? [] : ['threads']);
+    this.buttons = document.createElement('div');
+    this.buttons.className = 'buttons';
+    const button = (label: string, testid: string, onClick: () => void, primary = false): HTMLButtonElement => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = label;
+      b.dataset.testid = testid;
+      if (primary) b.className = 'primary';
+      b.addEventListener('click', onClick);
+      this.buttons.append(b);
+      return b;
+    };
+    this.start = button('Start', 'start', actions.start, true);
+    this.pause = button('Pause', 'pause', actions.pause);
+    this.resume = button('Resume', 'resume', actions.resume);
+    this.stop = button('Stop', 'stop', actions.stop);
+    this.continueRun = button('Continue run', 'continue-run', actions.continueRun);
+    this.status = document.createElement('p');
+    this.status.dataset.testid = 'train-status';
+    this.status.setAttribute('aria-live', 'polite');
+
+    const controls = document.createElement('section');
+    controls.className = 'card';
+    controls.setAttribute('aria-label', 'Run');
+    controls.append(this.buttons, this.status);
+    const settings = document.createElement('div');
+    settings.className = 'grid sidebar';
+    const left = document.createElement('div');
+    left.className = 'stack';
+    left.append(this.panel.element, controls, this.downloads.element);
+    const right = document.createElement('div');
+    right.className = 'stack';
+    right.append(this.progress.element, this.form.element);
+    settings.append(left, right);
+    root.append(settings);
+  }
+
+  /** Where an error of the worker's current job shows. */
+  errorPlace(state: TrainState): HTMLElement {
+    return state.job === 'data' ? this.panel.element : this.buttons;
+  }
+
+  /** Enables and shows the controls the state allows. */
+  render(state: TrainState): void {
+    const running = state.phase === 'running';
+    this.panel.disabled = state.phase !== 'idle';
+    this.form.disabled = state.phase !== 'idle';
+    this.start.disabled = state.phase !== 'idle' || state.data === null;
+    this.pause.hidden = !running || state.paused;
+    this.resume.hidden = !running || !state.paused;
+    this.stop.hidden = !running;
+    this.continueRun.hidden = running || !canContinue(state.saved);
+    this.continueRun.disabled = state.phase !== 'idle';
+  }
+}
