@@ -8,15 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Worker } from 'node:worker_threads';
-import { CLI } from './helpers.js';
+import { CLI, spinningWorker } from './helpers.js';
 
 const BUDGET = 60;
-
-/** A thread that keeps one core busy until terminated. */
-export function spinningWorker(): Worker {
-  return new Worker('for (;;) {}', { eval: true });
-}
 
 test(`vit train --time-budget ${BUDGET}s with a core kept busy uses ≥ 85% of the budget and ends inside it`, { timeout: 240_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'vit-budget-load-'));

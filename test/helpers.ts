@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { type Engine, getEngine } from '../src/runtime/engine.js';
 
 /** The compiled command line, for tests that run `vit` as a user does. */
@@ -85,4 +86,9 @@ export function staticPackages(entry: string): Set<string> {
   };
   visit(entry);
   return packages;
+}
+
+/** A thread that keeps one core busy until terminated: a machine made busy, for the tests of time budgets. */
+export function spinningWorker(): Worker {
+  return new Worker('for (;;) {}', { eval: true });
 }

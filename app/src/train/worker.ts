@@ -112,13 +112,15 @@ type StartingPoint = Pick<RunSpec, 'resume' | 'initialParams'>;
 
 async function run(loaded: LoadedData, config: ViTConfig, settings: TrainSettings, from: StartingPoint): Promise<void> {
   if (controls !== null) throw new UserError('a run is already going: stop it first');
+  // A time budget counts from here: starting the threads and preparing the data are time the user waits too.
+  const startedAt = performance.now();
   const engine = await startEngine(settings.threads);
   const store = new PageStore();
   const runControls = new RunControls(post);
   controls = runControls;
   if (stopAsked) runControls.stop();
   const sets = trainingData(loaded.train, () => loaded.test, settings);
-  const trainer = await Trainer.create({ engine, config, settings, ...from }, sets.evaluatedOn, store, runControls.callbacks);
+  const trainer = await Trainer.create({ engine, config, settings, startedAt, ...from }, sets.evaluatedOn, store, runControls.callbacks);
   try {
     const outcome = await trainer.train(sets, runControls.signal);
     const model = store.finalModel;
