@@ -5,18 +5,13 @@
  */
 import { UserError } from './errors.js';
 import { kindOf } from './arguments.js';
-import { type RawImage, type RgbImage, rawToRgb, resizeRgb } from './pixels.js';
+import { MAX_IMAGE_PIXELS, type RawImage, type RgbImage, rawToRgb, resizeRgb } from './pixels.js';
 
-export { type RawImage, type RgbImage, type Normalization, SEED_NORMALIZATION, rawToRgb, resizeRgb, normalizeInto } from './pixels.js';
+export { MAX_IMAGE_PIXELS, type RawImage, type RgbImage, type Normalization, SEED_NORMALIZATION, rawToRgb, resizeRgb, normalizeInto } from './pixels.js';
 
 /** An image file's path, an encoded image's bytes (PNG, JPEG, …), or raw pixels. */
 export type ImageSource = string | Uint8Array | RawImage;
 
-/**
- * The most pixels one image may have (100 megapixels: a large phone photo). A decoded image takes
- * 3 bytes a pixel, and sharp more while decoding: this bounds the memory one image can take.
- */
-export const MAX_IMAGE_PIXELS = 100_000_000;
 
 const SUPPORTED_FORMATS = 'expected a PNG, JPEG, GIF, WebP, TIFF, AVIF or SVG image';
 

@@ -16,6 +16,12 @@ export interface RawImage {
   channels?: number;
 }
 
+/**
+ * The most pixels one image may have (100 megapixels: a large phone photo). A decoded image takes
+ * 3 bytes a pixel (the page's canvas 4), and a decoder more: this bounds the memory one image can take.
+ */
+export const MAX_IMAGE_PIXELS = 100_000_000;
+
 /** RGB bytes, interleaved, row-major. */
 export interface RgbImage {
   data: Uint8Array;

@@ -3,7 +3,7 @@
 import { BatchMaker } from '../../../src/data/augment.js';
 import type { ImageSet } from '../../../src/data/cifar10.js';
 import { UserError } from '../../../src/errors.js';
-import { type RgbImage, rawToRgb, resizeRgb } from '../../../src/pixels.js';
+import { MAX_IMAGE_PIXELS, type RgbImage, rawToRgb, resizeRgb } from '../../../src/pixels.js';
 import { DEFAULT_TOP_K, namedClasses, runModel, topClasses } from '../../../src/predictions.js';
 import { clsAttentionRows, clsRowsShape } from '../../../src/model/cls-attention.js';
 import { numPatches } from '../../../src/model/config.js';
@@ -11,6 +11,7 @@ import { ViTForClassification } from '../../../src/model/vit.js';
 import { Random } from '../../../src/random.js';
 import type { Engine } from '../../../src/runtime/engine.js';
 import { startEngine } from '../engine.js';
+import { imageSize } from './image-header.js';
 import type { AttentionRows, ModelPayload, RequestMessage, Requests, ResponseMessage } from './protocol.js';
 
 /** Images per forward pass: bounds the memory the attention probabilities take. */
@@ -111,13 +112,24 @@ function attention({ indices }: Requests['attention']['request']): Requests['att
   return { rows, shape, gridSize: gridSide(model), probabilities };
 }
 
-/** The browser's own decoder, without colour conversion or premultiplied alpha, to RGB bytes. */
+const FORMATS = 'expected a PNG, JPEG, WebP, GIF or BMP';
+
+/**
+ * The browser's own decoder, without colour conversion or premultiplied alpha, to RGB bytes; the
+ * size in the file's header is checked first, as `vit predict` checks it, so nothing huge is decoded.
+ */
 async function decode(image: Blob, name: string): Promise<RgbImage> {
+  const size = await imageSize(image);
+  if (size === null) throw new UserError(`${name}: cannot decode the image; ${FORMATS}`);
+  if (size.width * size.height > MAX_IMAGE_PIXELS) {
+    throw new UserError(`${name}: ${size.width}×${size.height} is ${(size.width * size.height / 1e6).toFixed(0)} megapixels, ` +
+      `more than the ${MAX_IMAGE_PIXELS / 1e6} this decodes; scale it down first`);
+  }
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(image, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch {
-    throw new UserError(`${name}: cannot decode the image; expected a PNG, JPEG, WebP, GIF or BMP`);
+    throw new UserError(`${name}: cannot decode the image; ${FORMATS}`);
   }
   const { width, height } = bitmap;
   const context = new OffscreenCanvas(width, height).getContext('2d');

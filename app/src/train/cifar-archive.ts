@@ -1,6 +1,7 @@
 // The user's own CIFAR-10 in the page: the official cifar-10-binary.tar.gz goes through fflate's
 // streaming gunzip and a streamed tar reader that keeps only the members CIFAR-10 needs, each
-// bounded in size, so neither the whole tar nor an unexpected member is ever held in memory.
+// bounded in size, so neither the whole tar nor an unexpected member is ever held in memory. The
+// unpacked bytes and the entries are capped too: a small file can unpack to gigabytes.
 import { Gunzip } from 'fflate';
 import { UserError } from '../../../src/errors.js';
 
@@ -12,10 +13,21 @@ export interface NamedBytes {
 /** The files of cifar-10-batches-bin that training reads, wherever they sit in the archive. */
 const CIFAR10_MEMBER = /^(data_batch_[1-9]\d*\.bin|test_batch\.bin|batches\.meta\.txt)$/;
 /** A batch of the official set is 30,730,000 bytes; anything much larger is not CIFAR-10. */
-const MAX_MEMBER_BYTES = 64 * 2 ** 20;
+export const MAX_MEMBER_BYTES = 64_000_000;
+/** The official archive is 170,052,171 bytes. */
+export const MAX_ARCHIVE_BYTES = 200_000_000;
+/** The official archive unpacks to 184 MB (six batches, the class names, a readme, tar's headers). */
+export const MAX_UNPACKED_BYTES = 200_000_000;
+/** The official archive has 9 entries (the folder and its 8 files). */
+export const MAX_ENTRIES = 64;
 const BLOCK = 512;
-/** The compressed bytes go to gunzip in slices, so the tar reader sees a stream. */
-const SLICE_BYTES = 2 ** 20;
+/**
+ * The compressed bytes go to gunzip in slices this small, so the tar reader sees a stream: deflate
+ * expands a byte at most 1032-fold, so one slice unpacks to at most 17 MB before the caps look.
+ */
+const SLICE_BYTES = 16 * 2 ** 10;
+
+export const megabytes = (bytes: number): string => `${Math.round(bytes / 1e6)} MB`;
 
 /** The file name CIFAR-10 knows a member by (its last path component), or null to skip it. */
 export function cifar10MemberName(path: string): string | null {
@@ -33,11 +45,20 @@ class TarStream {
   /** Bytes left of the current entry's data, then of its padding to the next block. */
   private dataLeft = 0;
   private paddingLeft = 0;
-  private ended = false;
+  /** Past the end-of-archive block: what follows is not read. */
+  ended = false;
+  private unpacked = 0;
+  private entries = 0;
 
   constructor(private readonly archive: string) {}
 
   push(chunk: Uint8Array): void {
+    if (this.ended) return;
+    this.unpacked += chunk.length;
+    if (this.unpacked > MAX_UNPACKED_BYTES) {
+      throw new UserError(`${this.archive} unpacks to more than ${megabytes(MAX_UNPACKED_BYTES)}, the most this page reads ` +
+        `(CIFAR-10 unpacks to 184 MB): it is not the CIFAR-10 archive`);
+    }
     let at = 0;
     while (at < chunk.length && !this.ended) {
       if (this.dataLeft > 0) {
@@ -81,6 +102,9 @@ class TarStream {
       const end = field.indexOf(0);
       return new TextDecoder().decode(end === -1 ? field : field.subarray(0, end));
     };
+    if (++this.entries > MAX_ENTRIES) {
+      throw new UserError(`${this.archive} has more than ${MAX_ENTRIES} entries, the most this page reads (CIFAR-10's archive has 9): it is not the CIFAR-10 archive`);
+    }
     const size = parseInt(text(124, 12).trim() || '0', 8);
     if (!Number.isFinite(size) || size < 0) throw new UserError(`${this.archive} is not a tar archive (a bad entry header)`);
     const prefix = text(345, 155);
@@ -89,7 +113,7 @@ class TarStream {
     const name = type === '' || type === '0' ? cifar10MemberName(path) : null;
     this.member = null;
     if (name !== null) {
-      if (size > MAX_MEMBER_BYTES) throw new UserError(`${this.archive}: ${path} is ${size} bytes, too large for a CIFAR-10 file`);
+      if (size > MAX_MEMBER_BYTES) throw new UserError(`${this.archive}: ${path} is ${size} bytes, more than the ${megabytes(MAX_MEMBER_BYTES)} a CIFAR-10 file can be`);
       this.member = { name, bytes: new Uint8Array(size) };
       this.members.push(this.member);
     }
@@ -103,7 +127,7 @@ export function readCifar10Archive(gz: Uint8Array, name: string): NamedBytes[] {
   const tar = new TarStream(name);
   const gunzip = new Gunzip((chunk) => tar.push(chunk));
   try {
-    for (let at = 0; at < gz.length; at += SLICE_BYTES) {
+    for (let at = 0; at < gz.length && !tar.ended; at += SLICE_BYTES) {
       gunzip.push(gz.subarray(at, at + SLICE_BYTES), at + SLICE_BYTES >= gz.length);
     }
     if (gz.length === 0) gunzip.push(gz, true);

@@ -3,7 +3,7 @@
 // identified by its SHA-256 so that a continued run can tell it has the same data again.
 import { CIFAR10_CLASSES, type DataFile, type ImageSet, META_FILE, TEST_FILE, batchOrder, isSplitFile, parseCifar10, parseClassNames } from '../../../src/data/cifar10.js';
 import { UserError } from '../../../src/errors.js';
-import { cifar10MemberName, readCifar10Archive } from './cifar-archive.js';
+import { MAX_ARCHIVE_BYTES, MAX_MEMBER_BYTES, cifar10MemberName, megabytes, readCifar10Archive } from './cifar-archive.js';
 import type { DataChoice, FileChecksum } from './protocol.js';
 
 export interface LoadedData {
@@ -31,15 +31,19 @@ export async function loadFiles(given: readonly File[]): Promise<LoadedData> {
   const checksums: FileChecksum[] = [];
   const files: DataFile[] = [];
   for (const file of given) {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    checksums.push({ name: file.name, bytes: bytes.length, sha256: await sha256(bytes) });
-    if (ARCHIVE.test(file.name)) {
-      files.push(...readCifar10Archive(bytes, file.name));
-    } else if (cifar10MemberName(file.name) !== null) {
-      files.push({ name: file.name, bytes });
-    } else {
+    const archive = ARCHIVE.test(file.name);
+    if (!archive && cifar10MemberName(file.name) === null) {
       throw new UserError(`${file.name} is not a CIFAR-10 file: expected cifar-10-binary.tar.gz, or data_batch_N.bin and test_batch.bin`);
     }
+    // Sizes from the file system, before anything is read.
+    const limit = archive ? MAX_ARCHIVE_BYTES : MAX_MEMBER_BYTES;
+    if (file.size > limit) {
+      throw new UserError(`${file.name} is ${file.size.toLocaleString('en-US')} bytes, more than the ${megabytes(limit)} this page reads ` +
+        `for ${archive ? "an archive (CIFAR-10's is 170 MB)" : "a batch file (CIFAR-10's are 31 MB)"}`);
+    }
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    checksums.push({ name: file.name, bytes: bytes.length, sha256: await sha256(bytes) });
+    files.push(...(archive ? readCifar10Archive(bytes, file.name) : [{ name: file.name, bytes }]));
   }
   const description = given.map((file) => file.name).join(', ');
   return { choice: { kind: 'files', files: checksums }, description, ...splits(files, description) };
