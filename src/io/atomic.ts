@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { type Stats, closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -31,6 +31,27 @@ function notAFolder(path: string): UserError {
   return new UserError(`Cannot write ${path}: ${dirname(path)} is not a folder`);
 }
 
+/**
+ * Refuses an output path that exists and is not a regular file (a device, a FIFO, a socket, a
+ * folder; links followed): writing renames a new file over the path, which would replace it.
+ * Commands call it for their output paths before any work; `name` is the flag, for the message.
+ */
+export function checkOutputFile(path: string, name?: string): void {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    // Not there yet (or not reachable): the write itself says what is wrong.
+    return;
+  }
+  if (stats.isFile()) return;
+  const kind = stats.isDirectory() ? 'a folder'
+    : stats.isFIFO() ? 'a named pipe (FIFO)'
+      : stats.isSocket() ? 'a socket'
+        : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : 'not a regular file';
+  throw new UserError(`${name === undefined ? 'Cannot write ' : `${name} `}${path}: it is ${kind}, not a regular file; nothing was written (give a file path)`);
+}
+
 function checkFolder(path: string): void {
   let isDir: boolean;
   try {
@@ -47,6 +68,7 @@ function checkFolder(path: string): void {
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   checkFolder(path);
+  checkOutputFile(path);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const temp = tempPath(path);
   let fd: number | undefined;
@@ -78,6 +100,7 @@ export async function writeFileAtomicAsync(path: string, data: Uint8Array | stri
     if (error instanceof UserError) throw error;
     throw missingFolder(path);
   }
+  checkOutputFile(path);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const temp = tempPath(path);
   let handle: Awaited<ReturnType<typeof open>> | undefined;

@@ -8,6 +8,7 @@ import { readCifar10 } from '../../data/cifar10-files.js';
 import { sampleDataDir } from '../../data/location.js';
 import { parseDecimal } from '../../decimal.js';
 import { UserError } from '../../errors.js';
+import { checkOutputFile } from '../../io/atomic.js';
 import { type RgbImage, loadImageForModel, normalizeInto } from '../../images.js';
 import { type LayerChoice, clsAttentionMaps } from '../../model/cls-attention.js';
 import { numPatches } from '../../model/config.js';
@@ -66,6 +67,7 @@ async function drawAttention(images: string[], options: AttentionOptions, nOrSee
   if (images.length > 0 && nOrSeedGiven) throw new UserError('--n and --seed choose test images; they go with --data or --sample');
   // Refuse a wrong name before the work, not after.
   if (extname(options.out).toLowerCase() !== '.png') throw new UserError(`--out ${options.out}: the figure is written as PNG; use a .png file name`);
+  checkOutputFile(options.out, '--out');
 
   await engineFor(options.threads);
   const model = await loadModel(options.model);

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { classLabels } from '../../api.js';
 import { UserError } from '../../errors.js';
 import { ONNX_OPSET, exportOnnx } from '../../export/onnx.js';
-import { writeFileAtomic } from '../../io/atomic.js';
+import { checkOutputFile, writeFileAtomic } from '../../io/atomic.js';
 import { loadCheckpoint, saveCheckpoint } from '../../weights/files.js';
 import { modelOption } from '../options.js';
 
@@ -37,6 +37,8 @@ async function exportModel(options: ExportOptions, layoutGiven: boolean): Promis
   if (options.safetensors !== undefined && !options.safetensors.endsWith('.safetensors')) {
     throw new UserError(`--safetensors ${options.safetensors}: the file name must end in .safetensors`);
   }
+  if (options.onnx !== undefined) checkOutputFile(options.onnx, '--onnx');
+  if (options.safetensors !== undefined) checkOutputFile(options.safetensors, '--safetensors');
 
   const { config, params, files } = loadCheckpoint(options.model);
   if (options.onnx !== undefined) {

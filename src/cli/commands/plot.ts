@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { UserError } from '../../errors.js';
+import { checkOutputFile } from '../../io/atomic.js';
 import { METRICS_FIGURE_FILE, METRICS_FILE } from '../../io/experiment-layout.js';
 import { parsePytorchLog } from '../../io/pytorch-log.js';
 import { readUserFile } from '../../io/user-files.js';
@@ -45,7 +46,10 @@ export function register(program: Command): void {
 }
 
 async function plot(runArguments: string[], options: PlotOptions): Promise<void> {
-  if (options.out !== undefined) checkFigurePath(options.out);
+  if (options.out !== undefined) {
+    checkFigurePath(options.out);
+    checkOutputFile(options.out, '--out');
+  }
   const files = runArguments.map(locateRun);
   const out = files.length === 1 && files[0]!.kind === 'metrics' && options.x === 'epoch'
     ? await plotExperiment(files[0]!, options.out)
