@@ -66,6 +66,7 @@ test('npm pack ships the built code, kernels, page and sample, and no tests, sou
   const files = packed.files.map((f) => f.path);
   for (const needed of ['package.json', 'README.md', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts',
     'dist/src/browser.js', 'dist/src/browser.d.ts', 'dist/wasm/kernels.wasm', 'dist/wasm/kernels-relaxed.wasm',
+    'dist/wasm/kernels-unshared.wasm', 'dist/wasm/kernels-relaxed-unshared.wasm',
     'dist/app/index.html', 'data/cifar10-sample/data_batch_1.bin', 'data/cifar10-sample/test_batch.bin',
     'data/cifar10-sample/batches.meta.txt']) {
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);

@@ -2,8 +2,10 @@
 // A page's main thread may not block in Atomics.wait, so call this inside a Web Worker only.
 import simd from '@kernels/kernels.wasm?url';
 import relaxed from '@kernels/kernels-relaxed.wasm?url';
+import simdUnshared from '@kernels/kernels-unshared.wasm?url';
+import relaxedUnshared from '@kernels/kernels-relaxed-unshared.wasm?url';
 import { Engine } from '../../src/runtime/engine.js';
 
 export function startEngine(threads: number): Promise<Engine> {
-  return Engine.create({ threads, kernelUrls: { simd, relaxed } });
+  return Engine.create({ threads, kernelUrls: { simd, relaxed, simdUnshared, relaxedUnshared } });
 }

@@ -2,22 +2,29 @@
 import './locale-guard.js';
 import './style.css';
 import { createContext } from './context.js';
+import { describeEngine } from './engine-line.js';
+import { engineSupport } from '../../src/runtime/support.js';
 import { createTabs } from './tabs.js';
 import { mountTrain } from './train/index.js';
 import { mountClassify, mountLookInside, mountModel } from './inspect/index.js';
 
-const isolated = globalThis.crossOriginIsolated === true;
-// Without cross-origin isolation there is no SharedArrayBuffer, so the kernels run on the page's worker alone.
+const support = await engineSupport();
+// Threads share one memory, which needs SharedArrayBuffer: a page has it only when cross-origin
+// isolated, and WebKit not at all (its isolated pages included). Without it the kernels run on the
+// page's worker alone, on a plain memory.
+const isolated = support.sharedMemory;
 const threads = isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
+const pageIsolated = globalThis.crossOriginIsolated === true;
 
 const warning = document.querySelector<HTMLElement>('[data-testid="isolation-warning"]')!;
-if (!isolated) {
+if (!pageIsolated) {
   warning.textContent =
     'This page is not cross-origin isolated, so training and inference run on one thread. ' +
     'Serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp ' +
     '(`npx vit-ts app` does) to use every core.';
   warning.hidden = false;
 }
+document.querySelector<HTMLElement>('[data-testid="engine"]')!.textContent = describeEngine(support, threads, pageIsolated);
 
 const ctx = createContext({
   threads,

@@ -1,8 +1,11 @@
-// The engine: one shared WebAssembly.Memory, the compiled kernels, an allocator for the memory,
-// and the thread pool that runs the kernels. One engine serves every model in a program.
+// The engine: one WebAssembly.Memory (shared by the threads), the compiled kernels, an allocator
+// for the memory, and the thread pool that runs the kernels. One engine serves every model in a
+// program. Without SharedArrayBuffer (a page that is not cross-origin isolated; WebKit) the memory
+// is a plain one and one thread runs.
 import { Allocator } from './allocator.js';
 import { CONTROL_BYTES } from './control.js';
 import { PARALLEL_KERNELS, type KernelFunction, type ParallelKernelName, type ParallelKernels, type SerialKernels } from './kernels.js';
+import { relaxedSimdAvailable, sharedMemoryAvailable } from './support.js';
 import { ThreadPool } from './thread-pool.js';
 import { UserError } from '../errors.js';
 import { checkOptionalObject } from '../arguments.js';
@@ -13,7 +16,10 @@ const isNode = typeof process !== 'undefined' && process.versions?.node !== unde
 const MAX_PAGES = isNode ? 65536 : 16384;
 
 export interface EngineOptions {
-  /** Threads running the kernels, the caller's included. Default: VIT_THREADS, else the number of cores. */
+  /**
+   * Threads running the kernels, the caller's included. Default: VIT_THREADS, else the number of
+   * cores (1 where the runtime has no SharedArrayBuffer; more is then refused).
+   */
   threads?: number;
   /** Use relaxed SIMD's fused multiply-add where the runtime has it (default true). */
   relaxedSimd?: boolean;
@@ -25,10 +31,15 @@ export interface EngineOptions {
   kernelUrls?: KernelUrls;
 }
 
-/** The URLs of the two builds of the kernels (see scripts/build-wasm.js). */
+/**
+ * The URLs of the builds of the kernels (see scripts/build-wasm.js): on a shared memory, and the
+ * same on a plain memory for a runtime without SharedArrayBuffer (needed only there).
+ */
 export interface KernelUrls {
   simd: string | URL;
   relaxed: string | URL;
+  simdUnshared?: string | URL;
+  relaxedUnshared?: string | URL;
 }
 
 /**
@@ -54,6 +65,8 @@ export class Engine {
     heapBase: number,
     /** Whether the kernels use relaxed SIMD's fused multiply-add. */
     readonly relaxedSimd: boolean,
+    /** Whether the memory is shared (false: a plain memory, one thread). */
+    readonly sharedMemory: boolean,
   ) {
     this.allocator = new Allocator(heapBase);
     PARALLEL_KERNELS.forEach((name, i) => this.kernelIndex.set(name, i));
@@ -62,21 +75,26 @@ export class Engine {
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
     checkOptionalObject(options, 'Engine.create: "options"');
-    const threads = options.threads ?? (await defaultThreads());
+    const shared = sharedMemoryAvailable();
+    const threads = options.threads ?? (shared ? await defaultThreads() : 1);
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new UserError(`threads must be a whole number from 1 to 256 (got ${threads})`);
     }
+    if (threads > 1 && !shared) {
+      throw new UserError(`${threads} threads need SharedArrayBuffer, which this runtime lacks (a page has it only when cross-origin isolated, ` +
+        'and WebKit not at all): use 1 thread');
+    }
     const relaxed = (options.relaxedSimd ?? true) && (await relaxedSimdAvailable());
     const urls = options.kernelUrls ?? DEFAULT_KERNEL_URLS;
-    const module = await compileOptimized(await loadWasm(relaxed ? urls.relaxed : urls.simd));
+    const module = await compileOptimized(await loadWasm(kernelUrl(urls, relaxed, shared)));
     // The module's own data sits in its first page; the control block and the heap follow.
-    const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared });
     const control = PAGE;
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const exports = instance.exports as Record<string, unknown>;
     const kernels = PARALLEL_KERNELS.map((name) => exports[name] as KernelFunction);
     const pool = await ThreadPool.start(module, memory, control, threads, kernels);
-    return new Engine(memory, pool, exports, control + CONTROL_BYTES, relaxed);
+    return new Engine(memory, pool, exports, control + CONTROL_BYTES, relaxed, shared);
   }
 
   get threads(): number {
@@ -167,7 +185,18 @@ async function defaultThreads(): Promise<number> {
 const DEFAULT_KERNEL_URLS: KernelUrls = {
   simd: new URL(/* @vite-ignore */ '../../wasm/kernels.wasm', import.meta.url),
   relaxed: new URL(/* @vite-ignore */ '../../wasm/kernels-relaxed.wasm', import.meta.url),
+  simdUnshared: new URL(/* @vite-ignore */ '../../wasm/kernels-unshared.wasm', import.meta.url),
+  relaxedUnshared: new URL(/* @vite-ignore */ '../../wasm/kernels-relaxed-unshared.wasm', import.meta.url),
 };
+
+/** The build for this runtime: a module declares its memory shared or not, and links only to such a memory. */
+function kernelUrl(urls: KernelUrls, relaxed: boolean, shared: boolean): string | URL {
+  if (shared) return relaxed ? urls.relaxed : urls.simd;
+  const key = relaxed ? 'relaxedUnshared' : 'simdUnshared';
+  const url = urls[key];
+  if (url === undefined) throw new UserError(`Engine.create: this runtime has no SharedArrayBuffer, so the kernels need a plain memory: give kernelUrls.${key}`);
+  return url;
+}
 
 async function loadWasm(location: string | URL): Promise<Uint8Array<ArrayBuffer>> {
   const url = new URL(location, import.meta.url);
@@ -198,19 +227,6 @@ async function compileOptimized(bytes: Uint8Array<ArrayBuffer>): Promise<WebAsse
   } finally {
     v8.setFlagsFromString('--liftoff');
   }
-}
-
-/** Relaxed SIMD is behind a flag in Node 20; turning the flag on before any compile enables it. */
-async function relaxedSimdAvailable(): Promise<boolean> {
-  // the smallest module using f32x4.relaxed_madd: (func (result v128) v128.const×3 relaxed_madd)
-  const probe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0,
-    253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 133, 2, 11]);
-  if (WebAssembly.validate(probe)) return true;
-  if (!isNode) return false;
-  const v8 = await import('node:v8');
-  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  return WebAssembly.validate(probe);
 }
 
 let shared: Promise<Engine> | undefined;

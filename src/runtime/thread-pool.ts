@@ -48,13 +48,15 @@ export class ThreadPool {
   /** Runs kernel `index` with `args` on every thread and returns when all are done. */
   run(index: number, args: readonly number[]): void {
     const nt = this.threads;
-    const a = this.args;
-    for (let i = 0; i < args.length; i++) a[i] = args[i]!;
     const kernel = this.kernels[index]!;
     if (nt === 1) {
-      kernel(0, 1, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!);
+      // Straight to the kernel, not through the control block: a plain (unshared) memory, which
+      // runs one thread, detaches this pool's views of it when it grows.
+      kernel(0, 1, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, args[8]!, args[9]!, args[10]!, args[11]!, args[12]!, args[13]!);
       return;
     }
+    const a = this.args;
+    for (let i = 0; i < args.length; i++) a[i] = args[i]!;
     const ctl = this.ctl;
     ctl[KERNEL] = index;
     ctl[FAILED] = 0;
@@ -76,7 +78,7 @@ export class ThreadPool {
 
   /** Tells the workers that the memory now has `pages` pages (see worker.ts). */
   memoryGrew(pages: number): void {
-    Atomics.store(this.ctl, PAGES, pages);
+    if (this.threads > 1) Atomics.store(this.ctl, PAGES, pages);
   }
 
   private waitForWorkers(): void {
