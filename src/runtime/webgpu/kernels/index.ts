@@ -5,6 +5,9 @@ import { gemm, linear_backward } from './matmul.js';
 import { layernorm_forward, layernorm_backward, layernorm_reduce } from './layernorm.js';
 import { softmax_cross_entropy } from './loss.js';
 import { adamw } from './optimizer.js';
+import { attentionKernels } from './attention.js';
+import { dropoutKernels } from './dropout.js';
+import { embeddingKernels } from './embeddings.js';
 
 export const GPU_KERNELS: GpuKernelTable = {
   gemm, linear_backward,
@@ -18,4 +21,7 @@ export const GPU_KERNELS: GpuKernelTable = {
   ema: elementwise.ema,
   sum_squares: elementwise.sum_squares,
   clip_gradients: elementwise.clip_gradients,
+  ...attentionKernels,
+  ...embeddingKernels,
+  ...dropoutKernels,
 };
