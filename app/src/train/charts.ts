@@ -1,6 +1,7 @@
 // The live curves, drawn with uPlot: the running loss every few steps, and the article's two
 // plots per epoch (train and test loss; test accuracy). Each keeps its own data and redraws on push.
-// A null value (an epoch not evaluated) is no point; the line spans it to the next one.
+// A null value (an epoch not evaluated) is no point; the line spans it to the next one. Before its
+// first point a chart says what will appear there instead of an empty legend.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -18,11 +19,16 @@ export class LiveChart {
   private readonly plot: uPlot;
   private readonly columns: (number | null)[][];
 
-  constructor(parent: HTMLElement, title: string, xLabel: string, series: readonly SeriesSpec[], testid: string) {
+  constructor(parent: HTMLElement, title: string, xLabel: string, series: readonly SeriesSpec[], testid: string, empty: string) {
     const holder = document.createElement('figure');
     holder.className = 'chart';
     holder.dataset.testid = testid;
     holder.dataset.points = '0';
+    const hint = document.createElement('p');
+    hint.className = 'chart-empty';
+    hint.dataset.testid = `${testid}-empty`;
+    hint.textContent = empty;
+    holder.append(hint);
     parent.append(holder);
     this.columns = [[], ...series.map(() => [])];
     this.plot = new uPlot(

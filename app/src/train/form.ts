@@ -1,7 +1,8 @@
 // The run's settings as a form: the model config, and the knobs (./knobs.ts), each a field keyed by
 // its setting (src/train/settings.ts), which gives its choices and its default. Empty knobs mean
 // the default (shown as the placeholder: the recipe's value, or the table's), as leaving out a flag
-// does. A time budget (in minutes, fractions allowed) replaces the epochs: the Epochs field stands aside.
+// does. A time budget (in minutes, fractions allowed) replaces the epochs: the one typed last counts,
+// the other empties.
 import { UserError } from '../../../src/errors.js';
 import { SEED_CONFIG } from '../../../src/model/config.js';
 import { RECIPES, type RecipeName } from '../../../src/train/recipes.js';
@@ -75,6 +76,10 @@ export class SettingsForm {
     }
     this.inputs.get('recipe')!.addEventListener('change', () => this.showDefaults());
     this.inputs.get('timeBudget')!.addEventListener('input', () => this.showBudgetChoice());
+    this.inputs.get('epochs')!.addEventListener('input', () => {
+      if (this.inputs.get('epochs')!.value !== '') this.inputs.get('timeBudget')!.value = '';
+      this.showBudgetChoice();
+    });
     this.element.append(model, training);
     this.show({ model: { ...SEED_CONFIG }, ...initial });
   }
@@ -162,16 +167,14 @@ export class SettingsForm {
     this.showBudgetChoice();
   }
 
-  /** With a time budget given, the Epochs field is empty, shows "—" and cannot change: the budget decides. */
+  /** With a time budget given, the Epochs field is empty and shows "—": the budget decides (typing epochs clears the budget). */
   private showBudgetChoice(): void {
     const budget = this.inputs.get('timeBudget') as HTMLInputElement;
     const epochs = this.inputs.get('epochs') as HTMLInputElement;
     const byBudget = budget.value.trim() !== '' || budget.validity.badInput;
     if (byBudget) epochs.value = '';
     epochs.placeholder = byBudget ? '—' : String(RECIPES[this.inputs.get('recipe')!.value as RecipeName].epochs);
-    epochs.title = byBudget ? 'The time budget decides the epochs: as many as fit' : '';
-    epochs.dataset.fixed = String(byBudget);
-    epochs.disabled = byBudget || budget.disabled;
+    epochs.title = byBudget ? 'The time budget decides the epochs: as many as fit. A number here trains that many epochs instead.' : '';
   }
 }
 

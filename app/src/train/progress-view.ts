@@ -3,7 +3,7 @@
 // (the mean over the epoch so far, as `vit train` prints it). Under a time budget the time left is
 // the budget's (the run's clock, which a pause stops), on a line of its own too. Times read as a clock, 3:12.
 import { type EpochResult, type Metrics, lastEvaluation } from '../../../src/train/metrics.js';
-import type { BatchProgress } from '../../../src/train/trainer.js';
+import type { BatchProgress, EvaluationProgress } from '../../../src/train/trainer.js';
 import { LiveChart } from './charts.js';
 
 const STATS = [
@@ -28,6 +28,8 @@ export class ProgressView {
   /** The time budget in seconds; null when the run trains a number of epochs. */
   private budget: number | null = null;
   private readonly budgetLine: HTMLElement;
+  /** The evaluation going on, as the trainer reports it; hidden between evaluations. */
+  private readonly evaluationLine: HTMLElement;
   /** Wall time of the last finished epoch, for the time left; null before the first. */
   private lastEpochSeconds: number | null = null;
 
@@ -60,11 +62,16 @@ export class ProgressView {
     this.budgetLine.className = 'budget';
     this.budgetLine.dataset.testid = 'budget';
     this.budgetLine.hidden = true;
-    this.element.append(stats, this.budgetLine, live, perEpoch);
-    this.runningLoss = new LiveChart(live, 'Training loss (mean over the epoch so far)', 'step', [{ label: 'train', stroke: '#2f5fd0' }], 'chart-running-loss');
+    this.evaluationLine = document.createElement('p');
+    this.evaluationLine.className = 'budget';
+    this.evaluationLine.dataset.testid = 'evaluation';
+    this.evaluationLine.hidden = true;
+    this.element.append(stats, this.budgetLine, this.evaluationLine, live, perEpoch);
+    this.runningLoss = new LiveChart(live, 'Training loss (mean over the epoch so far)', 'step', [{ label: 'train', stroke: '#2f5fd0' }], 'chart-running-loss',
+      'The training loss appears here, step by step, once a run starts.');
     this.losses = new LiveChart(lossCell, 'Loss per epoch', 'epoch',
-      [{ label: 'train', stroke: '#2f5fd0' }, { label: 'test', stroke: '#d0702f' }], 'chart-loss');
-    this.accuracy = new LiveChart(accuracyCell, 'Test accuracy per epoch', 'epoch', [{ label: 'accuracy', stroke: '#1d7a3e' }], 'chart-accuracy');
+      [{ label: 'train', stroke: '#2f5fd0' }, { label: 'test', stroke: '#d0702f' }], 'chart-loss', 'A point per epoch: the train and test loss.');
+    this.accuracy = new LiveChart(accuracyCell, 'Test accuracy per epoch', 'epoch', [{ label: 'accuracy', stroke: '#1d7a3e' }], 'chart-accuracy', 'A point per evaluated epoch: the test accuracy.');
   }
 
   /** A run (re)starts: the epochs it will run to (or its time budget, in seconds) and the epochs already done. */
@@ -85,6 +92,7 @@ export class ProgressView {
 
   /** The trainer's progress, as it reports it. */
   batch(progress: BatchProgress): void {
+    this.evaluationLine.hidden = true;
     this.runningLoss.push((progress.epoch - 1) * progress.batches + progress.batch, [progress.loss]);
     this.set('epoch', this.epochOf(progress.epoch));
     this.set('step', `${progress.batch} / ${progress.batches}`);
@@ -96,7 +104,15 @@ export class ProgressView {
     this.showBudgetLeft(progress.runSeconds);
   }
 
+  /** "Final evaluation: 2,048 / 10,000 test images", while the trainer evaluates. */
+  evaluation(progress: EvaluationProgress): void {
+    const what = progress.final ? 'Final evaluation' : `Evaluating after epoch ${progress.epoch}`;
+    this.evaluationLine.textContent = `${what}: ${progress.images.toLocaleString('en-US')} / ${progress.total.toLocaleString('en-US')} test images`;
+    this.evaluationLine.hidden = false;
+  }
+
   epoch(result: EpochResult): void {
+    this.evaluationLine.hidden = true;
     this.losses.push(result.epoch, [result.trainLoss, result.testLoss]);
     this.accuracy.push(result.epoch, [result.accuracy]);
     this.lastEpochSeconds = result.seconds;
@@ -108,6 +124,7 @@ export class ProgressView {
 
   /** The run ended: under a budget, the time it took of it. */
   end(metrics: Metrics): void {
+    this.evaluationLine.hidden = true;
     if (this.budget === null) return;
     const spent = metrics.elapsed_seconds.at(-1) ?? 0;
     this.set('time-left', clock(Math.max(0, this.budget - spent)));

@@ -1,7 +1,7 @@
 // The messages between the Train view (page) and its training worker.
 import type { ImageSet } from '../../../src/data/cifar10.js';
 import type { ViTConfig } from '../../../src/model/config.js';
-import type { BatchProgress, TrainStart } from '../../../src/train/trainer.js';
+import type { BatchProgress, EvaluationProgress, TrainStart } from '../../../src/train/trainer.js';
 import type { EpochResult, Metrics } from '../../../src/train/metrics.js';
 import type { Normalization } from '../../../src/pixels.js';
 import type { KnobValues } from './knobs.js';
@@ -43,6 +43,7 @@ export type FromWorker =
   | { type: 'data'; data: DataChoice; description: string; trainImages: number; test: ImageSet }
   | { type: 'start'; start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'batchesPerEpoch' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn'> }
   | { type: 'batch'; progress: BatchProgress }
+  | { type: 'evaluation'; progress: EvaluationProgress }
   | { type: 'epoch'; result: EpochResult }
   | { type: 'notice'; message: string }
   /** The run ended: finished (with the final model and config.json) or stopped. */

@@ -1,5 +1,5 @@
-// A running page run's side of the loop's callbacks: the trainer's progress, passed on to the page
-// as it reports it (at most every POST_MS), and pause, resume and stop. The loop awaits the promise
+// A running page run's side of the loop's callbacks: the trainer's progress (training and evaluation
+// batches), passed on to the page as it reports it (at most every POST_MS), and pause, resume and stop. The loop awaits the promise
 // onBatch returns, so a paused run simply does not get that promise resolved until resume (or stop).
 import type { BatchProgress, TrainCallbacks } from '../../../src/train/trainer.js';
 import type { FromWorker } from './protocol.js';
@@ -25,6 +25,9 @@ export class RunControls {
       this.post({ type: 'start', start: { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn } });
     },
     onBatch: (progress) => this.onBatch(progress),
+    onEvaluation: (progress) => {
+      if (this.due(progress.images === progress.total)) this.post({ type: 'evaluation', progress });
+    },
     onEpochEnd: (result) => this.post({ type: 'epoch', result }),
     onNotice: (message) => this.post({ type: 'notice', message }),
   };
@@ -46,14 +49,18 @@ export class RunControls {
   }
 
   private onBatch(progress: BatchProgress): Promise<void> | void {
-    const now = performance.now();
-    if (now - this.lastPost >= POST_MS || progress.batch === progress.batches) {
-      this.lastPost = now;
-      this.post({ type: 'batch', progress });
-    }
+    if (this.due(progress.batch === progress.batches)) this.post({ type: 'batch', progress });
     if (!this.paused) return;
     return new Promise((resolve) => {
       this.release = resolve;
     });
+  }
+
+  /** Whether a progress message goes out now: POST_MS after the last one, or always at the end of a pass. */
+  private due(last: boolean): boolean {
+    const now = performance.now();
+    if (!last && now - this.lastPost < POST_MS) return false;
+    this.lastPost = now;
+    return true;
   }
 }

@@ -5,7 +5,8 @@ import { DataPanel } from './data-panel.js';
 import { Downloads } from './downloads.js';
 import { SettingsForm } from './form.js';
 import type { KnobValues } from './knobs.js';
-import { ProgressView } from './progress-view.js';
+import { ProgressView, minutes } from './progress-view.js';
+import { RECIPES } from '../../../src/train/recipes.js';
 import { type TrainState, canContinue } from './train-state.js';
 
 export interface TrainActions {
@@ -24,6 +25,9 @@ export class TrainView {
   readonly progress = new ProgressView();
   readonly downloads = new Downloads();
   readonly status: HTMLElement;
+  /** What Start will train, from the form as it is: the settings in view beside the button. */
+  private readonly plan: HTMLElement;
+  private dataSummary = '';
   /** The run's buttons: where a run's errors show. */
   readonly buttons: HTMLElement;
   private readonly start: HTMLButtonElement;
@@ -59,7 +63,12 @@ export class TrainView {
     const controls = document.createElement('section');
     controls.className = 'card';
     controls.setAttribute('aria-label', 'Run');
-    controls.append(this.buttons, this.status);
+    this.plan = document.createElement('p');
+    this.plan.className = 'hint';
+    this.plan.dataset.testid = 'run-plan';
+    this.form.element.addEventListener('input', () => this.showPlan());
+    this.form.element.addEventListener('change', () => this.showPlan());
+    controls.append(this.buttons, this.plan, this.status);
     const settings = document.createElement('div');
     settings.className = 'grid sidebar';
     const left = document.createElement('div');
@@ -88,5 +97,23 @@ export class TrainView {
     this.stop.hidden = !running;
     this.continueRun.hidden = running || !canContinue(state.saved);
     this.continueRun.disabled = state.phase !== 'idle';
+    this.dataSummary = state.dataSummary;
+    this.plan.hidden = state.phase === 'running';
+    this.showPlan();
+  }
+
+  /** "Start trains a ViT of 4 blocks of 48 with the fast recipe for 1 min on the bundled sample; …" */
+  private showPlan(): void {
+    let request;
+    try {
+      request = this.form.request();
+    } catch {
+      this.plan.textContent = 'Start: check the settings in the Model and Recipe cards.';
+      return;
+    }
+    const recipe = request.recipe ?? 'seed';
+    const length = request.timeBudget ? `for ${minutes(request.timeBudget)}` : `for ${request.epochs ?? RECIPES[recipe].epochs} epochs`;
+    const model = this.form.startsFromModel ? 'the current model' : `a ViT of ${request.model.num_hidden_layers} blocks of ${request.model.hidden_size}`;
+    this.plan.textContent = `Start trains ${model} with the ${recipe} recipe ${length}${this.dataSummary ? ` on ${this.dataSummary}` : ''}; the Model and Recipe cards hold every setting.`;
   }
 }
