@@ -4,8 +4,9 @@
 import { Engine } from '../src/runtime/engine.js';
 import { WebGpuEngine } from '../src/runtime/webgpu/engine.js';
 import { kernelCases, type KernelCase } from './webgpu-kernel-cases.js';
+import { attentionKernelCases } from './webgpu-attention-cases.js';
 
-const CASE_SETS: ReadonlyArray<() => KernelCase[]> = [kernelCases];
+const CASE_SETS: ReadonlyArray<() => KernelCase[]> = [kernelCases, attentionKernelCases];
 
 let engines: Promise<{ gpu: WebGpuEngine; wasm: Engine }> | undefined;
 

@@ -1,5 +1,5 @@
-// The WGSL kernel cases of test/webgpu-kernel-cases.ts in Chromium, on its own WebGPU adapter
-// (SwiftShader here, through --enable-unsafe-webgpu), against the WebAssembly kernels in the same
+// The WGSL kernel cases of test/webgpu-kernel-cases.ts and test/webgpu-attention-cases.ts in Chromium,
+// on its own WebGPU adapter (SwiftShader here, through --enable-unsafe-webgpu), against the WebAssembly kernels in the same
 // page: the engine as the page runs it, not only as Dawn's Node binding does. The compiled modules
 // are served as they are (ES modules, no bundler) from a folder holding dist's src, test and wasm.
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { browserHarness, type OpenPage } from './browser-harness.js';
 import { kernelCases } from './webgpu-kernel-cases.js';
+import { attentionKernelCases } from './webgpu-attention-cases.js';
 
 const DIST = fileURLToPath(new URL('..', import.meta.url));
 /** The page's module: served from the copy of dist/test. */
@@ -49,7 +50,7 @@ describe('WGSL kernels against the WebAssembly kernels (Chromium)', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  for (const { name } of kernelCases()) {
+  for (const { name } of [...kernelCases(), ...attentionKernelCases()]) {
     test(name, async (t) => {
       if (skip !== null) { t.skip(skip); return; }
       const failure = await open.page.evaluate(async ([url, caseName]) => {
