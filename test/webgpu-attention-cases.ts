@@ -172,6 +172,27 @@ export function attentionKernelCases(): KernelCase[] {
       await check(gpu, wasm, backward, `attention_backward, ${name}`);
     },
   }));
+  cases.push({
+    name: 'attention and embed_backward: the same bits on a second run (no atomics, fixed order)',
+    run: async (gpu, wasm) => {
+      const { forward, backward } = attentionCases(ATTENTION_SHAPES['seed, batch 3, attention dropout 0.1']!, new Random(5));
+      backward.tensors.att = uniform(new Random(6), backward.tensors.att!.length, 0, 0.1);
+      const rng = new Random(7);
+      const embed: Case = {
+        kernel: 'embed_backward',
+        tensors: { dpatchOut: uniform(rng, 3 * 64 * 48, -1, 1), dcls: uniform(rng, 48, -1, 1), dpos: uniform(rng, 65 * 48, -1, 1), dx: uniform(rng, 3 * 65 * 48, -1, 1) },
+        args: [t('dpatchOut'), t('dcls'), t('dpos'), t('dx'), 3, 65, 48],
+      };
+      for (const c of [forward, backward, embed]) {
+        const [first, second] = [await runBoth(gpu, wasm, c), await runBoth(gpu, wasm, c)];
+        for (const [tensor, { gpu: bits }] of Object.entries(first)) {
+          const again = new Uint32Array(second[tensor]!.gpu.buffer), once = new Uint32Array(bits.buffer);
+          const at = once.findIndex((word, i) => word !== again[i]);
+          if (at >= 0) throw new Error(`${c.kernel}: ${tensor} differs between two runs at ${at}`);
+        }
+      }
+    },
+  });
   const rng = new Random(16);
   const others: Record<string, () => Case> = {
     'patchify, CIFAR (3×32×32, patch 4), batch 3': () => ({
