@@ -3,6 +3,7 @@
 // dispatches than one submit holds, and clear errors.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { WebGpuEngine } from '../src/runtime/webgpu/engine.js';
 import { openTestEngine } from './webgpu-helpers.js';
 
 const gpu = await openTestEngine();
@@ -67,6 +68,40 @@ describe('WebGPU engine', { skip: gpu.skip }, () => {
     got.forEach((v, i) => assert.equal(v, Math.fround(Math.fround(3 * data[i]!) + 1), `element ${i}`));
     engine.release(big);
     engine.release(first);
+  });
+
+  test('profile() counts each kernel\'s calls and, with timestamp queries, its GPU time, complete after a read', async () => {
+    const n = 1 << 20;
+    const p = engine.allocate(n);
+    const timings = engine.profile();
+    engine.run('fill', p, n, 1);
+    engine.run('scale', p, n, 2);
+    engine.run('scale', p, n, 2);
+    assert.equal((await engine.read(p, 1))[0], 4);
+    engine.stopProfile();
+    engine.run('scale', p, n, 2); // not profiled
+    await engine.read(p, 1);
+    assert.equal(timings.get('fill')?.calls, 1);
+    assert.equal(timings.get('scale')?.calls, 2);
+    if (engine.timestamps) {
+      for (const name of ['fill', 'scale']) assert.ok(timings.get(name)!.ms > 0, `${name}: ${timings.get(name)!.ms} ms`);
+    }
+    engine.release(p);
+  });
+
+  test('a kernel whose WGSL does not compile fails the next read with the compiler\'s message, and only that read', async () => {
+    const broken = await WebGpuEngine.create({ kernels: {
+      broken: { args: [['x', 'ptr']], wgsl: '@compute @workgroup_size(1) fn main() { st(args.x, undefined_name); }', dispatches: () => [{ entry: 'main', workgroups: [1] }] },
+    } });
+    try {
+      const p = broken.allocate(1);
+      broken.run('broken', p);
+      await assert.rejects(broken.read(p, 1), /WebGPU: .*undefined_name/);
+      broken.run('fill', p, 1, 5);
+      assert.equal((await broken.read(p, 1))[0], 5);
+    } finally {
+      broken.close();
+    }
   });
 
   test('unknown kernels, wrong argument counts and pointers outside the memory are refused', () => {

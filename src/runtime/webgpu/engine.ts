@@ -188,6 +188,9 @@ export class WebGpuEngine {
     }
     try {
       await readback.mapAsync(GPUMapMode.READ);
+      const pending = this.pendingTimings;
+      this.pendingTimings = [];
+      await Promise.all(pending);
       this.throwFailure();
       return readback.getMappedRange().slice(0);
     } catch (error) {
@@ -290,8 +293,9 @@ export class WebGpuEngine {
     this.endPass();
     if (this.encoder === null) return;
     if (this.slots > 0) this.device.queue.writeBuffer(this.uniform, 0, this.argBytes, 0, this.slots * ARG_SLOT_BYTES);
-    this.resolveTimestamps();
+    const mapTimestamps = this.resolveTimestamps();
     this.device.queue.submit([this.encoder.finish()]);
+    mapTimestamps?.();
     this.encoder = null;
     this.slots = 0;
     // Destroying a buffer after the submit that uses it is allowed: it goes once that work is done.
@@ -312,9 +316,16 @@ export class WebGpuEngine {
   // ── profiling ───────────────────────────────────────────────────────────────────────────
 
   private querySet: GPUQuerySet | null = null;
+  /** Timestamps of submitted work not yet added to the table: every read() waits for them. */
+  private pendingTimings: Promise<void>[] = [];
   /** The kernel of each pair of timestamps written since the last submit. */
   private timed: string[] = [];
   private static readonly QUERY_PAIRS = 2048;
+
+  /** Whether profile() measures GPU time (the adapter has 'timestamp-query'); without it, it counts calls only. */
+  get timestamps(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
 
   /**
    * Starts (or restarts) timing every kernel; returns the live table. With the adapter's
@@ -350,9 +361,12 @@ export class WebGpuEngine {
     return this.pass;
   }
 
-  /** Before a submit: copies this submit's timestamps out, and adds them to the table once they are there. */
-  private resolveTimestamps(): void {
-    if (this.querySet === null || this.timed.length === 0) return;
+  /**
+   * Before a submit: records the copy of this submit's timestamps; returns what to call after the
+   * submit (a buffer is mapped only after the work that fills it is submitted) to add them to the table.
+   */
+  private resolveTimestamps(): (() => void) | null {
+    if (this.querySet === null || this.timed.length === 0) return null;
     const names = this.timed;
     this.timed = [];
     const bytes = names.length * 16;
@@ -362,7 +376,7 @@ export class WebGpuEngine {
     this.encoder!.copyBufferToBuffer(resolved, 0, readback, 0, bytes);
     this.retired.push(resolved);
     const table = this.timings;
-    void readback.mapAsync(GPUMapMode.READ).then(() => {
+    return () => this.pendingTimings.push(readback.mapAsync(GPUMapMode.READ).then(() => {
       const ticks = new BigInt64Array(readback.getMappedRange());
       names.forEach((name, i) => {
         const entry = table?.get(name);
@@ -371,7 +385,7 @@ export class WebGpuEngine {
         if (entry !== undefined && ns > 0) entry.ms += ns / 1e6;
       });
       readback.destroy();
-    }, () => readback.destroy());
+    }, () => readback.destroy()));
   }
 
   close(): void {

@@ -1,12 +1,13 @@
-// LayerNorm on WebGPU. Rows: a workgroup of 256 threads takes 4 rows, 64 threads to a row, each
-// thread every 64th column, the row's sums by a tree in workgroup memory (two passes for the
+// LayerNorm on WebGPU. Rows: a workgroup of 256 threads takes 16 rows, 16 threads to a row, each
+// thread every 16th column, the row's sums by a tree in workgroup memory (two passes for the
 // variance, as the WebAssembly kernel). The weight and bias gradients: GPU_PARTIALS fixed groups
 // of rows, one thread per column summing its group's rows in order; layernorm_reduce adds the
 // groups in order. No atomics: the same numbers every run.
 import { FLAT_WORKGROUP, GPU_PARTIALS, grid, type GpuKernel } from '../prelude.js';
 
-const ROWS_PER_GROUP = 4;
-const LANES = 64;
+// Few threads to a row: fewer barriers per row (4), and rows of 48…768 floats still give each thread 3…48.
+const ROWS_PER_GROUP = 16;
+const LANES = 16;
 
 const ROWS_WGSL = /* wgsl */ `
 ${FLAT_WORKGROUP}
