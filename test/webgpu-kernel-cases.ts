@@ -196,6 +196,21 @@ export function kernelCases(): KernelCase[] {
     }
   });
 
+  add('gemm with the residual added in place (out is the residual), as a block\'s residual connection', async (gpu, wasm) => {
+    const rng = new Random(1613);
+    for (const [N, K, M] of [[65, 48, 48], [3 * 65, 192, 48], [67, 17, 65]] as const) {
+      await withPair(gpu, wasm, async (p) => {
+        const a = p.input('a', randn(rng, N * K)), w = p.input('w', randn(rng, M * K, 0.2)), b = p.input('bias', randn(rng, M));
+        const x = p.inout('x', randn(rng, N * M));
+        const packed = p.wasmOnly(wasm.threads * wasm.serial.gemm_packed_floats(K, M));
+        const scratch = p.wasmOnly(wasm.threads * wasm.serial.gemm_scratch_floats(K));
+        gpu.run('gemm', x.gpu, a.gpu, w.gpu, 1, 0, 0, b.gpu, x.gpu, 0, 0, N, K, M, 0);
+        wasm.run('gemm', x.wasm, a.wasm, w.wasm, 1, packed, scratch, b.wasm, x.wasm, 0, 0, N, K, M, 0);
+        await compare(p, `gemm in place N=${N} K=${K} M=${M}`, [x]);
+      });
+    }
+  });
+
   // ── linear_backward ─────────────────────────────────────────────────────────────────────
   add('linear_backward: weight, bias and input gradients; input gradient absent, written or added; GELU backward modes', async (gpu, wasm) => {
     const rng = new Random(1604);

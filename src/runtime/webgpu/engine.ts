@@ -48,6 +48,8 @@ export class WebGpuEngine {
   private slots = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** The pipeline last set in the open pass. */
+  private passPipeline: GPUComputePipeline | null = null;
   /** Buffers the recorded commands still use: destroyed once they are submitted. */
   private retired: GPUBuffer[] = [];
   /** The engine-owned working memory of kernels that split their sums (GpuKernel.tmp). */
@@ -215,10 +217,14 @@ export class WebGpuEngine {
     const kernel = this.kernels[name];
     if (kernel === undefined) throw new Error(`the WebGPU engine has no kernel "${name}"`);
     if (args.length !== kernel.args.length) throw new Error(`${name}: ${args.length} arguments, expected ${kernel.args.length}`);
-    const named: Record<string, number> = {};
-    kernel.args.forEach(([argName], i) => { named[argName] = args[i]!; });
-    const dispatches = kernel.dispatches(named).filter((d) => d.workgroups.every((count) => count === undefined || count > 0));
-    if (dispatches.length === 0) return;
+    // Recording is on every step's path: one arguments object per kernel, reused, and no other garbage.
+    let named = this.named.get(name);
+    if (named === undefined) this.named.set(name, named = {});
+    for (let i = 0; i < args.length; i++) named[kernel.args[i]![0]] = args[i]!;
+    const dispatches = kernel.dispatches(named);
+    let work = false;
+    for (const { workgroups } of dispatches) work ||= workgroups[0] > 0 && (workgroups[1] ?? 1) > 0 && (workgroups[2] ?? 1) > 0;
+    if (!work) return;
     const tmpFloats = kernel.tmp?.(named) ?? 0;
     if (tmpFloats > this.tmp.floats) {
       if (this.tmp.ptr !== 0) this.release(this.tmp.ptr);
@@ -229,22 +235,31 @@ export class WebGpuEngine {
     this.writeArgs(offset, kernel, name, args);
     const pipelines = this.pipelinesOf(name, kernel);
     const pass = this.timings === null ? this.currentPass() : this.timedPass(name);
+    this.dynamicOffset[0] = offset;
+    pass.setBindGroup(0, this.bindGroup, this.dynamicOffset, 0, 1);
     for (const { entry, workgroups } of dispatches) {
+      const [x, y = 1, z = 1] = workgroups;
+      if (x === 0 || y === 0 || z === 0) continue;
       const pipeline = pipelines.get(entry);
       if (pipeline === undefined) throw new Error(`${name}: no entry point "${entry}"`);
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, this.bindGroup, [offset]);
-      pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+      // Each call into Dawn costs microseconds: a pipeline already set in this pass is not set again.
+      if (pipeline !== this.passPipeline) pass.setPipeline(pipeline);
+      this.passPipeline = pipeline;
+      pass.dispatchWorkgroups(x, y, z);
     }
     if (this.timings !== null) this.endPass();
   }
 
+  private readonly named = new Map<string, Record<string, number>>();
+  private readonly dynamicOffset = new Uint32Array(1);
+
   private writeArgs(offset: number, kernel: GpuKernel, name: string, args: readonly number[]): void {
     const view = this.argView;
-    kernel.args.forEach(([argName, type], i) => {
+    for (let i = 0; i < args.length; i++) {
+      const [argName, type] = kernel.args[i]!;
       const value = args[i]!;
       const at = offset + 4 * i;
-      if (type === 'f32') { view.setFloat32(at, value, true); return; }
+      if (type === 'f32') { view.setFloat32(at, value, true); continue; }
       if (!Number.isInteger(value)) throw new Error(`${name}: argument ${argName} must be a whole number (got ${value})`);
       if (type === 'ptr') {
         if (value !== 0 && (value % 4 !== 0 || value < MEMORY_BASE || value >= this.memory.size)) {
@@ -253,7 +268,7 @@ export class WebGpuEngine {
         view.setUint32(at, value / 4, true);
       } else if (type === 'i32') view.setInt32(at, value, true);
       else view.setUint32(at, value >>> 0, true);
-    });
+    }
     // args.tmp, after the kernel's own (see kernelSource)
     view.setUint32(offset + 4 * kernel.args.length, this.tmp.ptr / 4, true);
   }
@@ -285,6 +300,7 @@ export class WebGpuEngine {
   private endPass(): void {
     this.pass?.end();
     this.pass = null;
+    this.passPipeline = null;
   }
 
   /** Submits what has been recorded. Nothing waits for the GPU. */
