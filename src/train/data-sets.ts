@@ -1,6 +1,7 @@
 // The images a run trains and evaluates on: the training set (or a random subset), and the test
-// set (or a subset), or a validation split held out of the training set instead.
-import { IMAGE_BYTES, type ImageSet, subset } from '../data/cifar10.js';
+// set (or its first images: the same for every seed, and what `vit eval --test-samples` takes), or
+// a validation split held out of the training set instead.
+import { IMAGE_BYTES, type ImageSet, firstImages, subset } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
 import { Random } from '../random.js';
 import type { EvaluatedOn } from './metrics.js';
@@ -31,7 +32,7 @@ export function trainingData(
     const { kept, heldOut } = splitOff(trainSet, s.valSplit, rng);
     return { trainSet: kept, evalSet: heldOut, evaluatedOn: 'validation' };
   }
-  const testSet = s.testSamples !== null ? subset(test(), s.testSamples, rng) : test();
+  const testSet = s.testSamples !== null ? firstImages(test(), s.testSamples) : test();
   return { trainSet, evalSet: testSet, evaluatedOn: 'test' };
 }
 

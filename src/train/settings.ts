@@ -189,7 +189,7 @@ export const SETTINGS = {
   threads: def<number>({ flag: '--threads', ...whole(1), help: 'threads running the kernels (default: $VIT_THREADS, else the number of cores)', default: undefined, resumable: true }),
   outDir: def<string>({ flag: '--out', ...text, placeholder: '<dir>', help: 'the folder of experiments (default: experiments)', default: 'experiments', resumable: true }),
   trainSamples: def<number | null>({ flag: '--train-samples', ...wholeOrAll(1), help: 'train on a random subset of this many images', default: null }),
-  testSamples: def<number | null>({ flag: '--test-samples', ...wholeOrAll(1), help: 'evaluate on a random subset of this many test images', default: null }),
+  testSamples: def<number | null>({ flag: '--test-samples', ...wholeOrAll(1), help: 'evaluate on the first N test images (vit eval --test-samples N takes the same)', default: null }),
   valSplit: def<number>({
     flag: '--val-split', ...whole(0), default: 0,
     help: 'hold out N training images and evaluate on them instead of the test set (for choosing hyper-parameters)',

@@ -78,7 +78,7 @@ class TrainController {
     start: ({ start }) => {
       this.state.budget = start.budget?.seconds ?? null;
       this.view.progress.begin(start.epochs, this.state.budget, this.state.metrics);
-      this.view.status.textContent = startedLine(start);
+      this.view.status.textContent = startedLine(start, this.ctx.testImages?.set.count ?? start.evalImages);
     },
     batch: ({ progress }) => this.view.progress.batch(progress),
     evaluation: ({ progress }) => this.view.progress.evaluation(progress),

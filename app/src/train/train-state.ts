@@ -39,13 +39,21 @@ export function canContinue(run: RunRecord | undefined): boolean {
   return budget === undefined || budget === null ? run.epochsDone < (run.epochs ?? 0) : spentSeconds(run.metrics) < budget;
 }
 
-/** "Training 5,258 parameters on 2,000 images, evaluating on 500, from epoch 1 of 3." */
-export function startedLine(start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'trainImages' | 'evalImages' | 'parameters'>): string {
+/**
+ * "Training 5,258 parameters on 2,000 images, evaluating on the first 100 of the 500 test images
+ * (…), from epoch 1 of 3." `testImages` is the data's test split, of which the run may take the first.
+ */
+export function startedLine(start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn'>, testImages: number): string {
   const length = start.budget
     ? ` within a budget of ${minutes(start.budget.seconds)}${start.budget.spent > 0 ? ` (${clock(start.budget.spent)} spent)` : ''}`
     : ` of ${start.epochs}`;
-  return `Training ${start.parameters.toLocaleString('en-US')} parameters on ${start.trainImages.toLocaleString('en-US')} images, ` +
-    `evaluating on ${start.evalImages.toLocaleString('en-US')}, from epoch ${start.startEpoch + 1}${length}.`;
+  const count = (n: number): string => n.toLocaleString('en-US');
+  const evaluated = start.evaluatedOn === 'validation' ? `${count(start.evalImages)} held-out training images`
+    : start.evalImages < testImages
+      ? `the first ${count(start.evalImages)} of the ${count(testImages)} test images (vit eval --test-samples ${start.evalImages} takes the same)`
+      : `all ${count(start.evalImages)} test images`;
+  return `Training ${start.parameters.toLocaleString('en-US')} parameters on ${count(start.trainImages)} images, ` +
+    `evaluating on ${evaluated}, from epoch ${start.startEpoch + 1}${length}.`;
 }
 
 export function finishedLine(metrics: Metrics, budget: number | null): string {

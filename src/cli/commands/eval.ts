@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { loadModel, modelNormalization } from '../../api.js';
 import { basename, join } from 'node:path';
-import { TEST_FILE, checkLabelsFit } from '../../data/cifar10.js';
+import { TEST_FILE, checkLabelsFit, firstImages } from '../../data/cifar10.js';
 import { readCifar10 } from '../../data/cifar10-files.js';
 import { readSafetensorsHeader } from '../../io/safetensors.js';
 import { CHECKPOINT_FILE } from '../../io/experiment-layout.js';
@@ -24,6 +24,7 @@ interface EvalFlags {
   batchSize: number;
   threads?: number;
   tta?: TtaName;
+  testSamples?: number;
 }
 
 function ttaMode(value: string): TtaName {
@@ -42,6 +43,8 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object: { "accuracy": fraction, "loss": number, "images": N } (with --tta, also "flip": { "accuracy", "loss" })')
     .addOption(new Option('--tta <mode>', 'also report test-time augmentation: "flip" averages the probabilities of each image and its mirror')
       .argParser(ttaMode))
+    .addOption(new Option('--test-samples <n>', 'evaluate on the first N test images, as vit train --test-samples N and the page do')
+      .argParser(positiveInteger('--test-samples')))
     .addOption(new Option('--batch-size <n>', 'images per forward pass').default(256).argParser(positiveInteger('--batch-size')))
     .addOption(threadsOption())
     .action(async (flags: EvalFlags) => {
@@ -52,7 +55,8 @@ export function register(program: Command): void {
 async function evalCommand(flags: EvalFlags): Promise<void> {
   const dir = dataFolder(flags)!;
   const engine = await engineFor(flags.threads);
-  const test = readCifar10(dir, 'test');
+  const whole = readCifar10(dir, 'test');
+  const test = flags.testSamples === undefined ? whole : firstImages(whole, flags.testSamples);
   // Resolved here once (not by loadModel) so that the file it picked can be named.
   const { config, params, files } = loadCheckpoint(flags.model);
   checkLabelsFit(test, config.num_classes, join(dir, TEST_FILE), files.weightsPath);
