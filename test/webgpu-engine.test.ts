@@ -3,10 +3,27 @@
 // dispatches than one submit holds, and clear errors.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { adapterName, isSoftwareAdapter } from '../src/runtime/webgpu/adapter.js';
 import { WebGpuEngine } from '../src/runtime/webgpu/engine.js';
 import { openTestEngine } from './webgpu-helpers.js';
 
 const gpu = await openTestEngine();
+
+test('adapters are told apart: software ones by their flag or name, names from what the info holds', () => {
+  const adapter = (info: object | undefined, extra: object = {}): GPUAdapter => ({ info, ...extra }) as unknown as GPUAdapter;
+  const hardware = adapter({ vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200' });
+  assert.equal(isSoftwareAdapter(hardware), false);
+  assert.equal(adapterName(hardware), 'NVIDIA H200');
+  const swiftshader = adapter({ vendor: 'google', architecture: 'swiftshader', device: '', description: '' });
+  assert.equal(isSoftwareAdapter(swiftshader), true);
+  assert.equal(adapterName(swiftshader), 'google swiftshader');
+  assert.equal(isSoftwareAdapter(adapter({ vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 15.0.7, 256 bits)', description: '' })), true);
+  assert.equal(isSoftwareAdapter(adapter({ vendor: 'intel', architecture: 'gen-12lp', device: '', description: '', isFallbackAdapter: true })), true);
+  assert.equal(isSoftwareAdapter(adapter({ vendor: 'intel', architecture: 'gen-12lp', device: '', description: '' })), false);
+  // a browser before adapter.info, with the older flag on the adapter
+  assert.equal(isSoftwareAdapter(adapter(undefined, { isFallbackAdapter: true })), true);
+  assert.equal(adapterName(adapter(undefined)), 'unnamed WebGPU adapter');
+});
 
 describe('WebGPU engine', { skip: gpu.skip }, () => {
   const engine = gpu.engine!;

@@ -19,7 +19,7 @@ const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|
 
 /** Whether an adapter is a CPU implementation (the adapter's own flag, or a known software name). */
 export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
-  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const info = infoOf(adapter);
   const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
   if (info.isFallbackAdapter === true || legacy === true) return true;
   return SOFTWARE.test([info.vendor, info.architecture, info.device, info.description].join(' '));
@@ -27,10 +27,17 @@ export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
 
 /** A readable name for an adapter, from what its info holds. */
 export function adapterName(adapter: GPUAdapter): string {
-  const { vendor, architecture, device, description } = adapter.info;
+  const { vendor, architecture, device, description } = infoOf(adapter);
   if (description) return description;
-  const parts = [vendor, architecture, device].filter((p) => p !== '');
+  const parts = [vendor, architecture, device].filter((p) => p !== undefined && p !== '');
   return parts.length > 0 ? parts.join(' ') : 'unnamed WebGPU adapter';
+}
+
+type AdapterInfo = Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>> & { isFallbackAdapter?: boolean };
+
+/** adapter.info, or nothing where the browser predates it (Chrome before 127 had requestAdapterInfo()). */
+function infoOf(adapter: GPUAdapter): AdapterInfo {
+  return (adapter as GPUAdapter & { info?: AdapterInfo }).info ?? {};
 }
 
 /** The GPU object of this runtime, kept for the program's life (Dawn's instance must outlive its devices). */
