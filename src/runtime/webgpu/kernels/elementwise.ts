@@ -79,24 +79,28 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 };
 
 /**
- * norm[0] = √(Σ partial) (the GPU_PARTIALS sums of sum_squares, in order), then x is scaled by
+ * norm[0] = √(Σ partial) (the GPU_PARTIALS sums of sum_squares, in order), and x is scaled by
  * min(1, maxNorm / (norm + 1e-6)), as torch.nn.utils.clip_grad_norm_.
  */
 export const clip_gradients: GpuKernel = {
   args: [['x', 'ptr'], ['n', 'u32'], ['partial', 'ptr'], ['maxNorm', 'f32'], ['norm', 'ptr']],
   wgsl: `
-@compute @workgroup_size(1)
-fn total() {
-  var s = 0.0;
-  for (var p = 0u; p < ${GPU_PARTIALS}u; p++) { s += ld(args.partial + p); }
-  st(args.norm, sqrt(s));
-}
+var<workgroup> total: f32;
+// One dispatch: every workgroup adds the partial sums itself (${GPU_PARTIALS} loads, in order, the
+// same sum in each), instead of a second dispatch waiting for one that does.
 @compute @workgroup_size(${WORKGROUP})
-fn apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let factor = args.maxNorm / (ld(args.norm) + 1e-6);
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (lid == 0u) {
+    var s = 0.0;
+    for (var p = 0u; p < ${GPU_PARTIALS}u; p++) { s += ld(args.partial + p); }
+    total = sqrt(s);
+    if (gid.x == 0u) { st(args.norm, total); }
+  }
+  let norm = workgroupUniformLoad(&total);
+  let factor = args.maxNorm / (norm + 1e-6);
   if (factor >= 1.0) { return; }
   let stride = nwg.x * ${WORKGROUP}u;
   for (var i = gid.x; i < args.n; i += stride) { st(args.x + i, ld(args.x + i) * factor); }
 }`,
-  dispatches: (a) => [{ entry: 'total', workgroups: [1] }, ...elementwise(a.n!, 'apply')],
+  dispatches: (a) => elementwise(Math.max(1, a.n!)),
 };

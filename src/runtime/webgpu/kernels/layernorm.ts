@@ -64,9 +64,21 @@ export const layernorm_backward: GpuKernel = {
   args: [['dinp', 'ptr'], ['partial', 'ptr'], ['dout', 'ptr'], ['inp', 'ptr'], ['weight', 'ptr'], ['mean', 'ptr'], ['rstd', 'ptr'],
     ['N', 'u32'], ['C', 'u32']],
   wgsl: /* wgsl */ `${ROWS_WGSL}
+// Rows and columns in one dispatch (neither reads what the other writes): the first
+// ⌈N / ${ROWS_PER_GROUP}⌉ workgroups take rows, the rest columns.
 @compute @workgroup_size(${ROWS_PER_GROUP * LANES})
-fn rows(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let n = flatWorkgroup(wid, nwg) * ${ROWS_PER_GROUP}u + lid / ${LANES}u;
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let group = flatWorkgroup(wid, nwg);
+  let rowGroups = (args.N + ${ROWS_PER_GROUP - 1}u) / ${ROWS_PER_GROUP}u;
+  if (group < rowGroups) {
+    rows(lid, group);
+  } else {
+    columns(lid, group - rowGroups);
+  }
+}
+
+fn rows(lid: u32, group: u32) {
+  let n = group * ${ROWS_PER_GROUP}u + lid / ${LANES}u;
   let lane = lid % ${LANES}u;
   let C = args.C;
   let valid = n < args.N;
@@ -97,13 +109,14 @@ fn rows(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
 }
 
-// partial[p][c] = Σ normed·dout, partial[p][C + c] = Σ dout over group p's rows, in row order
-@compute @workgroup_size(64)
-fn columns(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x;
+// partial[p][c] = Σ normed·dout, partial[p][C + c] = Σ dout over group p's rows, in row order;
+// ${ROWS_PER_GROUP * LANES} columns of one p per workgroup
+fn columns(lid: u32, group: u32) {
   let C = args.C;
-  if (c >= C) { return; }
-  let p = gid.y;
+  let groupsC = (C + ${ROWS_PER_GROUP * LANES - 1}u) / ${ROWS_PER_GROUP * LANES}u;
+  let c = (group % groupsC) * ${ROWS_PER_GROUP * LANES}u + lid;
+  let p = group / groupsC;
+  if (c >= C || p >= ${GPU_PARTIALS}u) { return; }
   let rows = (args.N + ${GPU_PARTIALS - 1}u) / ${GPU_PARTIALS}u;
   var dw = 0.0;
   var db = 0.0;
@@ -116,8 +129,7 @@ fn columns(@builtin(global_invocation_id) gid: vec3<u32>) {
   st(args.partial + p * 2u * C + C + c, db);
 }`,
   dispatches: (a) => [
-    { entry: 'rows', workgroups: rowGroups(a.N!) },
-    { entry: 'columns', workgroups: [Math.ceil(a.C! / 64), GPU_PARTIALS] },
+    { entry: 'main', workgroups: grid(Math.ceil(a.N! / ROWS_PER_GROUP) + Math.ceil(a.C! / (ROWS_PER_GROUP * LANES)) * GPU_PARTIALS) },
   ],
 };
 

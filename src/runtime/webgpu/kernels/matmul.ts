@@ -7,13 +7,14 @@
 // (deterministic, no atomics), so narrow outputs (48×48) still give the GPU hundreds of workgroups.
 import { elementwise } from './elementwise.js';
 import { MATH_WGSL } from './math.js';
-import type { GpuKernel } from '../prelude.js';
+import { FLAT_WORKGROUP, grid, type GpuKernel } from '../prelude.js';
 
 const TILE = 64;
 const DEPTH = 16;
 
 const TILE_WGSL = /* wgsl */ `
 ${MATH_WGSL}
+${FLAT_WORKGROUP}
 const TILE: u32 = ${TILE}u;
 const DEPTH: u32 = ${DEPTH}u;
 // [DEPTH][TILE]: a slice of A (transposed) and of B
@@ -125,45 +126,53 @@ function weightSplit(N: number, K: number, M: number): { parts: number; rows: nu
  * The backward pass of out[N, M] = inp[N, K]·w[M, K]ᵀ + b: dweight += doutᵀ·inp, dbias += Σₙ dout
  * (when dbias ≠ 0), and dinp = dout·w (added when accumulate; skipped when dinp is 0) with the GELU
  * backward mode at preActivation, as the WebAssembly kernel. The weight and bias gradients go
- * through partial sums over chunks of rows (tmp), added to dweight and dbias in chunk order.
+ * through partial sums over chunks of rows (tmp), added to dweight and dbias in chunk order: two
+ * dispatches (the products, then the sums), as few as the dependence allows.
  */
 export const linear_backward: GpuKernel = {
   args: [['dweight', 'ptr'], ['dbias', 'ptr'], ['dinp', 'ptr'], ['dout', 'ptr'], ['inp', 'ptr'], ['w', 'ptr'], ['packed', 'ptr'],
     ['scratch', 'ptr'], ['gelu', 'u32'], ['preActivation', 'ptr'], ['N', 'u32'], ['K', 'u32'], ['M', 'u32'], ['accumulate', 'u32']],
   wgsl: /* wgsl */ `${TILE_WGSL}
-// dinp[N, K] = dout[N, M] · w[M, K]
+// The three products in one dispatch (they share no output), told apart by the workgroup's index:
+// dinp[N, K] = dout[N, M] · w[M, K] by tiles, then tmp[part][M][K] = Σ over the part's rows n of
+// dout[n, m]·inp[n, k] by tiles and parts, then tmp[parts·M·K + part·M + m] = Σ over the part's rows of dout[n, m].
 @compute @workgroup_size(256)
-fn input(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-  let i0 = wid.y * TILE;
-  let j0 = wid.x * TILE;
-  let acc = tileProduct(lid, Operand(args.dout, args.M, 1u), Operand(args.w, args.K, 1u), args.N, args.K, i0, j0, 0u, args.M);
-  storeBlock(lid, acc, args.dinp, 0u, 0u, args.gelu, args.preActivation, args.accumulate, args.N, args.K, i0, j0);
-}
-
-// tmp[part][M][K] = Σ over the part's rows n of dout[n, m]·inp[n, k]
-@compute @workgroup_size(256)
-fn weight(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+fn products(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let g = flatWorkgroup(wid, nwg);
+  let N = args.N;
   let M = args.M;
   let K = args.K;
+  let tilesK = (K + TILE - 1u) / TILE;
+  let tilesM = (M + TILE - 1u) / TILE;
+  var inputGroups = 0u;
+  if (args.dinp != 0u) { inputGroups = tilesK * ((N + TILE - 1u) / TILE); }
+  if (g < inputGroups) {
+    let i0 = (g / tilesK) * TILE;
+    let j0 = (g % tilesK) * TILE;
+    let acc = tileProduct(lid, Operand(args.dout, M, 1u), Operand(args.w, K, 1u), N, K, i0, j0, 0u, M);
+    storeBlock(lid, acc, args.dinp, 0u, 0u, args.gelu, args.preActivation, args.accumulate, N, K, i0, j0);
+    return;
+  }
   let rows = splitRows();
-  let n0 = wid.z * rows;
-  let n1 = min(args.N, n0 + rows);
-  let i0 = wid.y * TILE;
-  let j0 = wid.x * TILE;
-  let acc = tileProduct(lid, Operand(args.dout, 1u, M), Operand(args.inp, K, 1u), M, K, i0, j0, n0, n1);
-  storeBlock(lid, acc, args.tmp + wid.z * M * K, 0u, 0u, 0u, 0u, 0u, M, K, i0, j0);
-}
-
-// tmp[parts·M·K + part·M + m] = Σ over the part's rows of dout[n, m]
-@compute @workgroup_size(64)
-fn bias(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let m = gid.x;
-  if (m >= args.M) { return; }
-  let rows = splitRows();
-  let part = gid.y;
+  let parts = splitParts();
+  let h = g - inputGroups;
+  if (h < tilesK * tilesM * parts) {
+    let part = h / (tilesK * tilesM);
+    let n0 = part * rows;
+    let i0 = ((h / tilesK) % tilesM) * TILE;
+    let j0 = (h % tilesK) * TILE;
+    let acc = tileProduct(lid, Operand(args.dout, 1u, M), Operand(args.inp, K, 1u), M, K, i0, j0, n0, min(N, n0 + rows));
+    storeBlock(lid, acc, args.tmp + part * M * K, 0u, 0u, 0u, 0u, 0u, M, K, i0, j0);
+    return;
+  }
+  let b = h - tilesK * tilesM * parts;
+  let groupsM = (M + 255u) / 256u;
+  let m = (b % groupsM) * 256u + lid;
+  let part = b / groupsM;
+  if (m >= M || part >= parts) { return; }
   var s = 0.0;
-  for (var n = part * rows; n < min(args.N, (part + 1u) * rows); n++) { s += ld(args.dout + n * args.M + m); }
-  st(args.tmp + splitParts() * args.M * args.K + part * args.M + m, s);
+  for (var n = part * rows; n < min(N, (part + 1u) * rows); n++) { s += ld(args.dout + n * M + m); }
+  st(args.tmp + parts * M * K + part * M + m, s);
 }
 
 // dweight += the parts' sums, in order; then dbias likewise
@@ -201,10 +210,10 @@ fn splitParts() -> u32 {
   dispatches: (a) => {
     if (a.N === 0) return [];
     const { parts } = weightSplit(a.N!, a.K!, a.M!);
+    const input = a.dinp !== 0 ? tiles(a.K!) * tiles(a.N!) : 0;
+    const bias = a.dbias !== 0 ? Math.ceil(a.M! / 256) * parts : 0;
     return [
-      ...(a.dinp !== 0 ? [{ entry: 'input', workgroups: [tiles(a.K!), tiles(a.N!)] as const }] : []),
-      { entry: 'weight', workgroups: [tiles(a.K!), tiles(a.M!), parts] },
-      ...(a.dbias !== 0 ? [{ entry: 'bias', workgroups: [Math.ceil(a.M! / 64), parts] as const }] : []),
+      { entry: 'products', workgroups: grid(input + tiles(a.K!) * tiles(a.M!) * parts + bias) },
       ...elementwise(a.M! * a.K! + a.M!, 'reduce'),
     ];
   },
