@@ -7,4 +7,4 @@ export { dropout } from './activations';
 export { patchify, embed_forward, embed_backward, copy_rows, gather_tokens, scatter_tokens } from './embeddings';
 export { softmax_cross_entropy } from './loss';
 export { adamw } from './optimizer';
-export { fill, scale, add, sum_squares } from './elementwise';
+export { fill, scale, add, copy, sum_squares, clip_gradients, ema } from './elementwise';

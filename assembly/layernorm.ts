@@ -86,13 +86,19 @@ export function layernorm_backward(tid: i32, nt: i32, dinp: usize, partial: usiz
   }
 }
 
-/** dweight += Σ_t partial[t][0:C], dbias += Σ_t partial[t][C:2C], for the nt partial rows of layernorm_backward. */
-export function layernorm_reduce(dweight: usize, dbias: usize, partial: usize, C: i32, nt: i32): void {
-  for (let t = 0; t < nt; t++) {
-    const dw = at(partial, t * 2 * C), db = at(dw, C);
-    for (let c = 0; c < C; c++) {
-      store<f32>(at(dweight, c), load<f32>(at(dweight, c)) + load<f32>(at(dw, c)));
-      store<f32>(at(dbias, c), load<f32>(at(dbias, c)) + load<f32>(at(db, c)));
+/**
+ * dweight += Σ_t partial[t][0:C], dbias += Σ_t partial[t][C:2C], for the `parts` partial rows of
+ * layernorm_backward (one per thread that ran it), summed in order t = 0, 1, …; each thread takes
+ * its share of the columns.
+ */
+export function layernorm_reduce(tid: i32, nt: i32, dweight: usize, dbias: usize, partial: usize, C: i32, parts: i32): void {
+  for (let c = share(C, tid, nt), end = share(C, tid + 1, nt); c < end; c++) {
+    let w = load<f32>(at(dweight, c)), b = load<f32>(at(dbias, c));
+    for (let t = 0; t < parts; t++) {
+      w += load<f32>(at(partial, t * 2 * C + c));
+      b += load<f32>(at(partial, t * 2 * C + C + c));
     }
+    store<f32>(at(dweight, c), w);
+    store<f32>(at(dbias, c), b);
   }
 }

@@ -1,18 +1,18 @@
 // Softmax cross-entropy over the classifier's logits, fused with its gradient.
 
-import { at } from './simd';
+import { at, share } from './simd';
 
 /**
  * For logits[B, K] and integer labels[B]: probs = softmax(logits) and the cross-entropy against
  * the target t = (1 − smoothing)·onehot(label) + smoothing/K (label smoothing; 0 = plain labels):
  * losses[b] = −Σ_k t_k·log probs[b, k], and, when dlogits ≠ 0, dlogits = (probs − t) / norm: the
  * gradient of the mean loss over `norm` images (B, or the whole batch when these B images are one
- * chunk of it). Returns the mean loss of these B. Small (B·K), so it runs on one thread.
+ * chunk of it). Returns nothing: the loss is read from `losses` when wanted, so that a training
+ * step never waits for it. Each thread takes its share of the rows.
  */
-export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usize, logits: usize, labels: usize,
-                                      B: i32, K: i32, smoothing: f32, norm: i32): f32 {
-  let total: f64 = 0;
-  for (let b = 0; b < B; b++) {
+export function softmax_cross_entropy(tid: i32, nt: i32, probs: usize, losses: usize, dlogits: usize, logits: usize, labels: usize,
+                                      B: i32, K: i32, smoothing: f32, norm: i32): void {
+  for (let b = share(B, tid, nt), end = share(B, tid + 1, nt); b < end; b++) {
     const row = at(logits, b * K), p = at(probs, b * K);
     let m: f32 = -Infinity;
     for (let k = 0; k < K; k++) m = max(m, load<f32>(at(row, k)));
@@ -32,7 +32,6 @@ export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usiz
       loss -= smoothing / <f32>K * allLogProbs;
     }
     store<f32>(at(losses, b), loss);
-    total += loss;
     if (dlogits) {
       const d = at(dlogits, b * K);
       for (let k = 0; k < K; k++) {
@@ -41,5 +40,4 @@ export function softmax_cross_entropy(probs: usize, losses: usize, dlogits: usiz
       }
     }
   }
-  return <f32>(total / B);
 }

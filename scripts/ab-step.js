@@ -1,8 +1,8 @@
 // A paired A/B of two builds' training steps, and of 1 against 2 threads: one process holds both
 // builds, each with a 1-thread and a 2-thread engine, and runs one step of each of the four in
 // turn (the order rotated every round). A step is what Trainer.trainEpoch does per batch: the
-// fast recipe's augmented batch of 128 (padded crop + flip) from the bundled sample, forward and
-// backward of the seed model, gradient clipping and AdamW. Prints medians of the per-round ratios:
+// fast recipe's augmented batch of 128 (padded crop + flip) from the bundled sample, then train/step.js's
+// step (forward and backward of the seed model, gradient clipping and AdamW). Prints medians of the per-round ratios:
 // B/A at 1 and at 2 threads, and each build's 2-thread speed-up over 1 thread. Steps of the four
 // run back to back, so most of a shared machine's drift cancels. A build is a package root holding dist/.
 //   node scripts/ab-step.js --a /path/to/old-checkout --b . [--rounds 30]
@@ -17,7 +17,8 @@ const BATCH = 128;
 /** One training step of `root`'s build on `threads` threads, as a function that returns its milliseconds; and its engine. */
 async function stepper(root, threads) {
   const module = (path) => import(pathToFileURL(resolve(root, 'dist/src', path)).href);
-  const { Engine } = await module('runtime/engine.js');
+  const { createEngine } = await module('runtime/engine.js');
+  const { trainStep } = await module('train/step.js');
   const { ViTForClassification } = await module('model/vit.js');
   const { BatchMaker } = await module('data/augment.js');
   const { readCifar10 } = await module('data/cifar10-files.js');
@@ -26,7 +27,7 @@ async function stepper(root, threads) {
   const { Random } = await module('random.js');
   const { augmentOptions } = await module('train/recipes.js');
   const set = readCifar10(resolve(root, 'data/cifar10-sample'), 'train');
-  const engine = await Engine.create({ threads });
+  const engine = await createEngine({ threads });
   const model = await ViTForClassification.create({}, { engine });
   const optimizer = new AdamW(model.parameters, { lr: 1e-3, weightDecay: 1e-2 });
   const clipper = new GradientClipper(model.parameters);
@@ -35,16 +36,14 @@ async function stepper(root, threads) {
   const labels = new Int32Array(BATCH);
   const order = rng.permutation(set.count);
   let start = 0;
-  const step = () => {
+  const parts = { model, optimizer, clipper, average: null };
+  const step = async () => {
     const began = performance.now();
     start = (start + BATCH) % (set.count - BATCH);
     maker.fill(model.imageBuffer(BATCH), set, order, start, BATCH, true);
     for (let i = 0; i < BATCH; i++) labels[i] = set.labels[order[start + i]];
     model.setLabels(labels, BATCH);
-    model.parameters.zeroGrad();
-    model.trainBatch(BATCH);
-    clipper.clip(1);
-    optimizer.update(1e-3);
+    await trainStep(parts, BATCH, { lr: 1e-3, clipGrad: 1 });
     return performance.now() - began;
   };
   return { step, engine };
@@ -52,13 +51,13 @@ async function stepper(root, threads) {
 
 const runs = { A1: await stepper(values.a, 1), A2: await stepper(values.a, 2), B1: await stepper(values.b, 1), B2: await stepper(values.b, 2) };
 const names = Object.keys(runs);
-for (const name of names) for (let i = 0; i < 3; i++) runs[name].step(); // warm-up
+for (const name of names) for (let i = 0; i < 3; i++) await runs[name].step(); // warm-up
 const rounds = [];
 for (let r = 0; r < Number(values.rounds); r++) {
   const ms = {};
   for (let i = 0; i < names.length; i++) {
     const name = names[(i + r) % names.length];
-    ms[name] = runs[name].step();
+    ms[name] = await runs[name].step();
   }
   rounds.push(ms);
 }

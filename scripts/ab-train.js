@@ -16,7 +16,9 @@ if (values.a === undefined) throw new Error('--a ROOT is required: the package r
 async function load(root) {
   const module = (path) => import(pathToFileURL(resolve(root, 'dist/src', path)).href);
   const trainModule = await module('train/experiment-folder.js').catch(() => module('train/trainer.js'));
-  const engine = await (await module('runtime/engine.js')).Engine.create({ threads: 2 });
+  const runtime = await module('runtime/engine.js');
+  // Builds before the Engine interface had the class's create() instead of createEngine().
+  const engine = await (runtime.createEngine ?? ((options) => runtime.Engine.create(options)))({ threads: 2 });
   return { train: trainModule.train, engine, data: resolve(root, 'data/cifar10-sample') };
 }
 

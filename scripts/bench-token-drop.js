@@ -5,7 +5,7 @@
 // run it on an otherwise idle machine.
 //   npm run build && node scripts/bench-token-drop.js [--rounds 15] [--batch 128] [--threads 2] [--kept 64,48,32,16]
 import { parseArgs } from 'node:util';
-import { Engine } from '../dist/src/runtime/engine.js';
+import { WasmEngine } from '../dist/src/runtime/wasm-engine.js';
 import { ViTForClassification } from '../dist/src/model/vit.js';
 import { drawKeptPatches } from '../dist/src/model/patch-dropout.js';
 import { numPatches } from '../dist/src/model/config.js';
@@ -18,7 +18,7 @@ const { values } = parseArgs({
   },
 });
 const rounds = Number(values.rounds), batch = Number(values.batch);
-const engine = await Engine.create({ threads: Number(values.threads) });
+const engine = await WasmEngine.create({ threads: Number(values.threads) });
 const model = await ViTForClassification.create({}, { engine, seed: 1 });
 const random = new Random(2);
 model.setImages(Float32Array.from({ length: batch * model.imageFloats }, () => random.normal()), batch);

@@ -161,7 +161,7 @@ export async function classifyAll(
     // One at a time: a full-size decoded photo is large, and only its resized copy is kept.
     const pictures = [];
     for (const image of chunk) pictures.push(await loadImageForModel(image, size));
-    const logits = runModel(model, pictures, normalization);
+    const logits = await runModel(model, pictures, normalization);
     for (let i = 0; i < chunk.length; i++) {
       results.push(topClasses(logits.subarray(i * labels.length, (i + 1) * labels.length), labels, topK));
     }

@@ -26,14 +26,13 @@ export function namedClasses(config: ViTConfig, cifar10: readonly string[] = CIF
 }
 
 /** Runs the model on model-sized RGB pictures; returns a copy of the logits [count, classes]. */
-export function runModel(model: ViTForClassification, pictures: readonly RgbImage[], normalization: Normalization): Float32Array {
+export async function runModel(model: ViTForClassification, pictures: readonly RgbImage[], normalization: Normalization): Promise<Float32Array> {
   const count = pictures.length;
   if (count === 0) return new Float32Array(0);
   const perImage = model.imageFloats;
-  // Filled synchronously right before forward: the view is only valid until the memory grows.
   const input = model.imageBuffer(count);
   pictures.forEach((picture, i) => normalizeInto(picture, model.config.num_channels, normalization, input, i * perImage));
-  return model.infer(count).slice();
+  return model.infer(count);
 }
 
 /** Softmax of one row of logits; the `k` most likely classes, best first. */

@@ -78,7 +78,7 @@ test('loadModel accepts { config, params }; class names default to CIFAR-10 for 
   assert.deepEqual(await classify(fromValues, png), await classify(fromPath, png));
   assert.deepEqual(await modelLabels(fromPath), ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
 
-  const five = await loadModel({ config: { num_classes: 5, num_hidden_layers: 1 }, params: (await vit.ViTForClassification.create({ num_classes: 5, num_hidden_layers: 1 })).stateDict() });
+  const five = await loadModel({ config: { num_classes: 5, num_hidden_layers: 1 }, params: await (await vit.ViTForClassification.create({ num_classes: 5, num_hidden_layers: 1 })).stateDict() });
   assert.deepEqual(await modelLabels(five), ['LABEL_0', 'LABEL_1', 'LABEL_2', 'LABEL_3', 'LABEL_4']);
   const named = await loadModel({ config: { ...config, labels: 'abcdefghij'.split('') }, params });
   assert.ok((await classify(named, png, { topK: 10 })).every(({ label }) => /^[a-j]$/.test(label)));

@@ -98,12 +98,13 @@ async function nodeFigure(layer: number | 'all', seed = 0): Promise<{ overlays: 
   model.loadStateDict(params);
   const chosen = subset(readCifar10(sampleDataDir(), 'test'), 10, new Random(seed));
   new BatchMaker(32, 3, { mean: [0.5], std: [0.5] }, new Random(0)).fill(model.imageBuffer(10), chosen, Uint32Array.from({ length: 10 }, (_, i) => i), 0, 10, false);
-  const logits = model.forward(10);
+  model.forward(10);
+  const logits = await model.readLogits();
   const predictions = Array.from({ length: 10 }, (_, i) => {
     const row = [...logits.subarray(i * 10, i * 10 + 10)];
     return row.indexOf(Math.max(...row));
   });
-  const maps = clsAttentionMaps(model, 10, layer);
+  const maps = await clsAttentionMaps(model, 10, layer);
   const overlays = maps.map((attention, i) => {
     const image = new Uint8Array(3072);
     for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) image[p * 3 + c] = chosen.images[i * 3072 + c * 1024 + p]!;

@@ -80,9 +80,9 @@ test('the maps are row 0 of the attention without [CLS], averaged over heads; "a
   model.forward(batch);
   const tokens = 65;
   const heads = config.num_attention_heads;
-  const perLayer = [0, 1, 2, 3].map((layer) => clsAttentionMaps(model, batch, layer));
+  const perLayer = await Promise.all([0, 1, 2, 3].map((layer) => clsAttentionMaps(model, batch, layer)));
   for (let layer = 0; layer < 4; layer++) {
-    const probabilities = model.attentions(layer);
+    const probabilities = await model.attentions(layer);
     for (let b = 0; b < batch; b++) {
       const map = perLayer[layer]![b]!;
       assert.equal(map.length, 64);
@@ -96,7 +96,7 @@ test('the maps are row 0 of the attention without [CLS], averaged over heads; "a
       assert.ok(total > 0 && total < 1 + 1e-6);
     }
   }
-  const all = clsAttentionMaps(model, batch, 'all');
+  const all = await clsAttentionMaps(model, batch, 'all');
   for (let b = 0; b < batch; b++) {
     for (let p = 0; p < 64; p++) {
       const mean = perLayer.reduce((s, maps) => s + maps[b]![p]!, 0) / 4;

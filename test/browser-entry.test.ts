@@ -18,7 +18,7 @@ test('a model loads from safetensors bytes through the browser entry and gives P
   const dir = join(fixturesDir, 'seed');
   const { tensors, metadata } = browser.parseSafetensors(readFileSync(join(dir, 'weights.safetensors')), 'weights');
   const config = browser.resolveConfig(JSON.parse(metadata.config!) as Record<string, unknown>);
-  const engine = await browser.Engine.create({ threads: 1 });
+  const engine = await browser.createEngine({ threads: 1 });
   try {
     const model = await browser.ViTForClassification.create(config, { engine });
     model.loadStateDict(browser.toCanonical(tensors, config, 'weights'));
@@ -26,7 +26,7 @@ test('a model loads from safetensors bytes through the browser entry and gives P
     const input = ref.get('input')!.data as Float32Array;
     const batch = ref.get('input')!.shape[0]!;
     model.setImages(input, batch);
-    assertClose(model.infer(batch), ref.get('logits')!.data as Float32Array, 'logits');
+    assertClose(await model.infer(batch), ref.get('logits')!.data as Float32Array, 'logits');
   } finally {
     engine.close();
   }

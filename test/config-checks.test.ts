@@ -10,6 +10,7 @@ import { SEED_CONFIG, activationFloatsPerImage, parameterCount, resolveConfig } 
 import { parameterSpecs, sizeOf } from '../src/model/parameters.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { getEngine } from '../src/runtime/engine.js';
+import { WasmEngine } from '../src/runtime/wasm-engine.js';
 import { fromHfConfig } from '../src/weights/hf-config.js';
 import { interpretConfig } from '../src/weights/model-config.js';
 import { fixturesDir } from './helpers.js';
@@ -72,8 +73,9 @@ test('absurd sizes are refused at once, naming the key, before any memory is tak
   // The issue's `num_hidden_layers: 1000000` ran 150 s into an out-of-memory abort. Refused first, it takes
   // no memory: the engine's memory keeps its size (a count, not a time, so a busy machine cannot fail it).
   const engine = await getEngine();
+  if (!(engine instanceof WasmEngine)) throw new Error('the default engine runs on WebAssembly');
   for (const [overrides, key] of cases) {
-    const before = engine.memory.buffer.byteLength;
+    const before: number = engine.memory.buffer.byteLength;
     await assert.rejects(ViTForClassification.create(overrides, { engine }),
       userError(new RegExp(`^config: "${key}" .* makes the model too big: .* more than the 4\\.00 GiB a WebAssembly engine can hold$`)));
     assert.equal(engine.memory.buffer.byteLength, before, `${key}: no memory taken`);

@@ -1,7 +1,7 @@
 // Which build of the kernels runs, and the engine's shared memory under growth on several threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine } from '../src/runtime/engine.js';
+import { WasmEngine } from '../src/runtime/wasm-engine.js';
 import { GELU_MODES } from '../src/runtime/kernels.js';
 
 /**
@@ -9,11 +9,11 @@ import { GELU_MODES } from '../src/runtime/kernels.js';
  * A fused multiply-add rounds once: −1 + x² = 2⁻¹¹ + 2⁻²⁴ exactly. A multiply then an add rounds x² to
  * 1 + 2⁻¹¹ (a tie, to even) first, giving 2⁻¹¹. gemm accumulates along K with the build's multiply-add.
  */
-function twoTermDot(engine: Engine): number {
+function twoTermDot(engine: WasmEngine): number {
   const K = 2, M = 8; // one panel of 8 columns, all alike
   const x = 1 + 2 ** -12;
   const a = engine.allocate(K), w = engine.allocate(K * M), packed = engine.allocate(engine.threads * K * M), out = engine.allocate(M);
-  const scratch = engine.allocate(engine.threads * engine.serial.gemm_scratch_floats(K));
+  const scratch = engine.allocate(engine.sizes.gemmScratch(K));
   engine.f32(a, K).set([-1, x]);
   engine.f32(w, K * M).set([...new Array<number>(M).fill(1), ...new Array<number>(M).fill(x)]);
   engine.run('gemm', out, a, w, 0, packed, scratch, 0, 0, GELU_MODES.none, 0, 1, K, M, 0);
@@ -28,7 +28,7 @@ const UNFUSED = 2 ** -11;
 test('the relaxed-SIMD build runs by default: Node ≥ 22 has relaxed SIMD, Node 20 behind the flag the engine sets', async () => {
   const major = Number(process.versions.node.split('.')[0]);
   assert.ok(major >= 20, `Node ${process.version} is older than the package supports`);
-  const engine = await Engine.create({ threads: 2 });
+  const engine = await WasmEngine.create({ threads: 2 });
   try {
     assert.equal(engine.relaxedSimd, true);
     // And the module running is that build: its multiply-add is fused (V8 emits FMA on x64 with FMA3 and on arm64).
@@ -39,7 +39,7 @@ test('the relaxed-SIMD build runs by default: Node ≥ 22 has relaxed SIMD, Node
 });
 
 test('relaxedSimd: false runs the plain SIMD build: a separate multiply and add', async () => {
-  const engine = await Engine.create({ threads: 2, relaxedSimd: false });
+  const engine = await WasmEngine.create({ threads: 2, relaxedSimd: false });
   try {
     assert.equal(engine.relaxedSimd, false);
     assert.equal(twoTermDot(engine), UNFUSED);
@@ -49,7 +49,7 @@ test('relaxedSimd: false runs the plain SIMD build: a separate multiply and add'
 });
 
 test('workers see the memory the caller just grew: 60 grow-then-dispatch rounds on 4 threads', async () => {
-  const engine = await Engine.create({ threads: 4 });
+  const engine = await WasmEngine.create({ threads: 4 });
   const floats = 3 * 16384 + 7; // over 3 pages: every allocation grows the memory; 4 uneven shares
   const held: number[] = [];
   try {

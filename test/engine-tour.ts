@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { readCifar10 } from '../src/data/cifar10-files.js';
 import { sampleDataDir } from '../src/data/location.js';
-import { Engine } from '../src/runtime/engine.js';
+import { WasmEngine } from '../src/runtime/wasm-engine.js';
 import { serveFolder, type RunningServer } from '../src/app/serve.js';
 import { train } from '../src/train/experiment-folder.js';
 import { APP_DIR } from './browser-harness.js';
@@ -129,7 +129,7 @@ export function engineTour(engine: EngineName): void {
     writeFileSync(modelPath, Buffer.from(await downloaded(page, 'download-model'), 'base64'));
 
     // `vit train`'s loop in Node, uninterrupted, on the kernels the engine ran (relaxed SIMD or not) and its thread count.
-    const nodeEngine = await Engine.create({ threads: facts.threads, relaxedSimd: facts.relaxedSimd });
+    const nodeEngine = await WasmEngine.create({ threads: facts.threads, relaxedSimd: facts.relaxedSimd });
     try {
       await train({ ...run, recipe: 'seed', expName: 'uninterrupted', outDir: work, dataDir: sampleDataDir(), engine: nodeEngine });
     } finally {

@@ -45,12 +45,13 @@ describe('evaluate', () => {
   it('counts the images whose largest logit is their label, and averages the cross-entropy', async () => {
     const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine, seed: 5 });
     const set = subset(readCifar10(sampleDataDir(), 'test'), 37, new Random(3));
-    const whole = evaluate(model, set, 16);
+    const whole = await evaluate(model, set, 16);
     // By hand: the seed's normalization ((x / 255 − 0.5) / 0.5), the model's logits in one pass, then
     // argmax and cross-entropy (log-sum-exp minus the label's logit) in float64.
     const pixels = Float32Array.from(set.images.subarray(0, set.count * 3072), (x) => (x / 255 - 0.5) / 0.5);
     model.setImages(pixels, set.count);
-    const logits = model.forward(set.count);
+    model.forward(set.count);
+    const logits = await model.readLogits();
     let correct = 0;
     let loss = 0;
     for (let i = 0; i < set.count; i++) {
@@ -72,18 +73,19 @@ describe('evaluate', () => {
     const model = await ViTForClassification.create({ ...TINY_CONFIG, initializer_range: 0.2 }, { engine: sandbox.engine, seed: 7 });
     const set = readCifar10(sampleDataDir(), 'test');
     // 500 images in batches of 128: the last batch is a partial one
-    const result = evaluate(model, set, 128, { flip: true });
-    const single = evaluate(model, set, 128);
+    const result = await evaluate(model, set, 128, { flip: true });
+    const single = await evaluate(model, set, 128);
     assert.deepEqual({ accuracy: result.accuracy, loss: result.loss, images: result.images }, single, 'the single view is as without flip');
     // By hand: each image's bytes mirrored (column x from column 31 − x), normalized, both views through infer().
-    const views = [false, true].map((mirrored) => {
+    const views: number[][][] = [];
+    for (const mirrored of [false, true]) {
       const pixels = new Float32Array(set.count * 3072);
       for (let i = 0; i < set.count * 3 * 32; i++) {
         for (let x = 0; x < 32; x++) pixels[i * 32 + x] = (set.images[i * 32 + (mirrored ? 31 - x : x)]! / 255 - 0.5) / 0.5;
       }
       model.setImages(pixels, set.count);
-      return softmaxes(model.infer(set.count), set.count);
-    });
+      views.push(softmaxes(await model.infer(set.count), set.count));
+    }
     let correct = 0;
     let loss = 0;
     for (let i = 0; i < set.count; i++) {
@@ -104,20 +106,20 @@ describe('evaluate', () => {
     assert.equal(argmax([9, 1, 3, 3], 1, 3), 1);
   });
 
-  it('vit eval on a saved model file prints what evaluate() computes', async () => {
+  it('vit eval on a saved model file prints what await evaluate() computes', async () => {
     const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine, seed: 11 });
     const file = join(sandbox.root, 'tiny.safetensors');
-    saveCheckpoint(file, model.config, model.stateDict());
-    const expected = evaluate(await loaded(file), readCifar10(sampleDataDir(), 'test'), 100);
+    saveCheckpoint(file, model.config, await model.stateDict());
+    const expected = await evaluate(await loaded(file), readCifar10(sampleDataDir(), 'test'), 100);
     assert.deepEqual(await cliEval(file, '--batch-size', '100'), { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
   });
 
   it('vit eval --tta flip prints the flip-averaged figures after the single-view headline', async () => {
     const model = await ViTForClassification.create({ ...TINY_CONFIG, initializer_range: 0.2 }, { engine: sandbox.engine, seed: 12 });
     const file = join(sandbox.root, 'tiny-flip.safetensors');
-    saveCheckpoint(file, model.config, model.stateDict());
+    saveCheckpoint(file, model.config, await model.stateDict());
     model.release();
-    const expected = evaluate(await loaded(file), readCifar10(sampleDataDir(), 'test'), 100, { flip: true });
+    const expected = await evaluate(await loaded(file), readCifar10(sampleDataDir(), 'test'), 100, { flip: true });
     assert.ok(expected.flip);
     assert.deepEqual(await cliEval(file, '--batch-size', '100', '--tta', 'flip'),
       { accuracy: expected.accuracy, loss: expected.loss, images: 500, flip: { accuracy: expected.flip.accuracy, loss: expected.flip.loss } });
@@ -138,7 +140,7 @@ describe('evaluate', () => {
     // image_size 16: BatchMaker resizes the 32×32 test images
     const result = await train({ expName: 'exp', outDir: sandbox.root, dataDir: sampleDataDir(), engine: sandbox.engine, epochs: 1, batchSize: 50,
       trainSamples: 100, testSamples: 50, config: { ...TINY_CONFIG, image_size: 16, patch_size: 4 } });
-    const expected = evaluate(await loaded(result.experimentDir), readCifar10(sampleDataDir(), 'test'), 256);
+    const expected = await evaluate(await loaded(result.experimentDir), readCifar10(sampleDataDir(), 'test'), 256);
     const printed = await cliEval(result.experimentDir);
     assert.deepEqual(printed, { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
 
@@ -154,7 +156,7 @@ describe('evaluate', () => {
     const checkpoint = readTrainingCheckpoint(join(result.experimentDir, 'checkpoint.safetensors'));
     const model = await ViTForClassification.create(checkpoint.config, { engine: sandbox.engine });
     model.loadStateDict(checkpoint.params);
-    const expected = evaluate(model, readCifar10(sampleDataDir(), 'test'), 256);
+    const expected = await evaluate(model, readCifar10(sampleDataDir(), 'test'), 256);
     assert.deepEqual(await cliEval(result.experimentDir), { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
   });
 
@@ -165,7 +167,7 @@ describe('evaluate', () => {
         const stderr = (e as { stderr?: string }).stderr ?? '';
         return stderr.includes(missing) && stderr.includes('vit data cifar10') && stderr.includes('--sample');
       });
-    assert.throws(() => evaluate({} as ViTForClassification, { images: new Uint8Array(0), labels: new Uint8Array(0), count: 0, classNames: [] }, 8),
+    await assert.rejects(evaluate({} as ViTForClassification, { images: new Uint8Array(0), labels: new Uint8Array(0), count: 0, classNames: [] }, 8),
       UserError);
   });
 });

@@ -3,7 +3,7 @@
 // over every parameter tensor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine } from '../src/runtime/engine.js';
+import { type Engine, createEngine } from '../src/runtime/engine.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import type { ViTConfig } from '../src/model/config.js';
 import { Random } from '../src/random.js';
@@ -36,10 +36,11 @@ interface Comparison { coordinate: Coordinate; analytic: number; numeric: number
 type Parameters = Map<string, Float32Array>;
 
 /** Every tensor (LayerNorm weights and all biases included) moved off its initial value. */
-function randomizeParameters(model: ViTForClassification, rng: Random): void {
+async function randomizeParameters(model: ViTForClassification, rng: Random): Promise<void> {
   for (const p of model.parameters.list) {
-    const v = model.parameters.values(p.name);
+    const v = await model.parameters.values(p.name);
     for (let i = 0; i < v.length; i++) v[i] = v[i]! + 0.3 * rng.normal();
+    model.parameters.setValues(p.name, v);
   }
 }
 
@@ -60,11 +61,11 @@ function sampleCoordinates(model: ViTForClassification, rng: Random): Coordinate
 }
 
 /** A training forward pass and the mean of the per-image losses, summed in float64. */
-function meanLoss(model: ViTForClassification, labelSmoothing: number): number {
+async function meanLoss(model: ViTForClassification, labelSmoothing: number): Promise<number> {
   model.forward(BATCH, true);
-  model.loss(labelSmoothing);
+  await model.loss(labelSmoothing);
   let sum = 0;
-  for (const l of model.lossesView()) sum += l;
+  for (const l of await model.readLosses()) sum += l;
   return sum / BATCH;
 }
 
@@ -73,12 +74,12 @@ function meanLoss(model: ViTForClassification, labelSmoothing: number): number {
  * (4·D(h) − D(2h))/3, which cancels the h² term; `lossAt(x)` evaluates the loss with the
  * coordinate set to x, and each step is the float32 one actually taken.
  */
-function numericDerivative(original: number, lossAt: (x: number) => number): number {
-  const central = (h: number): number => {
+async function numericDerivative(original: number, lossAt: (x: number) => number | Promise<number>): Promise<number> {
+  const central = async (h: number): Promise<number> => {
     const up = Math.fround(original + h), down = Math.fround(original - h);
-    return (lossAt(up) - lossAt(down)) / (up - down);
+    return ((await lossAt(up)) - (await lossAt(down))) / (up - down);
   };
-  return (4 * central(STEP) - central(2 * STEP)) / 3;
+  return (4 * (await central(STEP)) - (await central(2 * STEP))) / 3;
 }
 
 /** The coordinates where the analytic and numeric derivatives differ by more than the tolerance. */
@@ -106,7 +107,7 @@ interface Problem { model: ViTForClassification; images: Float32Array; labels: n
 async function setUp(engine: Engine, config: Partial<ViTConfig>, batch = BATCH, chunk?: number): Promise<Problem> {
   const rng = new Random(11);
   const model = await ViTForClassification.create(config, { engine, seed: SEED, chunk });
-  randomizeParameters(model, rng);
+  await randomizeParameters(model, rng);
   const images = Float32Array.from({ length: batch * model.imageFloats }, () => rng.normal());
   const labels = Array.from({ length: batch }, () => rng.int(model.config.num_classes));
   model.setImages(images, batch);
@@ -115,14 +116,15 @@ async function setUp(engine: Engine, config: Partial<ViTConfig>, batch = BATCH, 
 }
 
 /** Every parameter's gradient (copies). */
-function gradientsOf(model: ViTForClassification): Parameters {
-  return new Map(model.parameters.list.map((p) => [p.name, model.parameters.gradient(p.name).slice()]));
+async function gradientsOf(model: ViTForClassification): Promise<Parameters> {
+  const entries = await Promise.all(model.parameters.list.map(async (p) => [p.name, await model.parameters.gradient(p.name)] as const));
+  return new Map(entries);
 }
 
 /** Every parameter's gradient of the mean loss of one training pass over BATCH images (copies). */
-function analyticGradients(model: ViTForClassification, labelSmoothing: number): Parameters {
+async function analyticGradients(model: ViTForClassification, labelSmoothing: number): Promise<Parameters> {
   model.parameters.zeroGrad();
-  meanLoss(model, labelSmoothing);
+  await meanLoss(model, labelSmoothing);
   model.backward();
   return gradientsOf(model);
 }
@@ -133,20 +135,23 @@ for (const { label, config, labelSmoothing } of [
 ]) {
   test(`gradient check: ${label}`, async () => {
     // one thread: these passes are tiny, and the kernels' thread splits are tested in kernels.test
-    const engine = await Engine.create({ threads: 1 });
+    const engine = await createEngine({ threads: 1 });
     try {
       const { model, coordinates } = await setUp(engine, config);
-      const gradients = analyticGradients(model, labelSmoothing);
-      const results = coordinates.map((coordinate) => {
-        const v = model.parameters.values(coordinate.name);
+      const gradients = await analyticGradients(model, labelSmoothing);
+      const results: Comparison[] = [];
+      for (const coordinate of coordinates) {
+        const v = await model.parameters.values(coordinate.name);
         const original = v[coordinate.index]!;
-        const numeric = numericDerivative(original, (x) => {
+        const numeric = await numericDerivative(original, (x) => {
           v[coordinate.index] = x;
+          model.parameters.setValues(coordinate.name, v);
           return meanLoss(model, labelSmoothing);
         });
         v[coordinate.index] = original;
-        return { coordinate, analytic: gradients.get(coordinate.name)![coordinate.index]!, numeric };
-      });
+        model.parameters.setValues(coordinate.name, v);
+        results.push({ coordinate, analytic: gradients.get(coordinate.name)![coordinate.index]!, numeric });
+      }
       assertGradientsMatch(results, label);
     } finally {
       engine.close();
@@ -155,12 +160,12 @@ for (const { label, config, labelSmoothing } of [
 }
 
 test('the model\'s gradient is the same on 3 threads as on 1', async () => {
-  const engines = await Promise.all([1, 3].map((threads) => Engine.create({ threads })));
+  const engines = await Promise.all([1, 3].map((threads) => createEngine({ threads })));
   try {
     const config = { ...TINY, final_layernorm: true };
     const [one, three] = await Promise.all(engines.map((engine) => setUp(engine, config)));
-    const expected = analyticGradients(one!.model, 0);
-    const got = analyticGradients(three!.model, 0);
+    const expected = await analyticGradients(one!.model, 0);
+    const got = await analyticGradients(three!.model, 0);
     for (const [name, g] of expected) assertClose(got.get(name)!, g, `${name} on 3 threads`, 1e-5, 1e-7);
   } finally {
     for (const e of engines) e.close();
@@ -170,27 +175,29 @@ test('the model\'s gradient is the same on 3 threads as on 1', async () => {
 test('one pass, the full last block (allAttentions) and trainBatch in uneven chunks give the same loss and gradient', async () => {
   // The finite differences above check one pass, whose last Block runs the [CLS] token alone;
   // the other ways through the model must agree with it.
-  const engine = await Engine.create({ threads: 1 });
+  const engine = await createEngine({ threads: 1 });
   try {
     const batch = 7, labelSmoothing = 0.1;
     const config = { ...TINY, final_layernorm: true };
     const { model } = await setUp(engine, config, batch);
-    const onePass = (allAttentions: boolean): { loss: number; logits: Float32Array; gradients: Parameters } => {
+    const onePass = async (allAttentions: boolean): Promise<{ loss: number; logits: Float32Array; gradients: Parameters }> => {
       model.parameters.zeroGrad();
-      const logits = model.forward(batch, true, allAttentions).slice();
-      const loss = model.loss(labelSmoothing);
+      model.forward(batch, true, allAttentions);
+      const logits = await model.readLogits();
+      const loss = await model.loss(labelSmoothing);
       model.backward();
-      return { loss, logits, gradients: gradientsOf(model) };
+      return { loss, logits, gradients: await gradientsOf(model) };
     };
-    const clsOnly = onePass(false), full = onePass(true);
+    const clsOnly = await onePass(false), full = await onePass(true);
 
     // chunks of 3: 3 + 3 + 1 images, each chunk's d(logits) scaled for the batch's mean
     const { model: chunked } = await setUp(engine, config, batch, 3);
     assert.equal(chunked.chunk, 3, 'the model takes the chunk size asked for');
     chunked.parameters.zeroGrad();
-    const chunkedLoss = chunked.trainBatch(batch, labelSmoothing);
-    const chunkedGradients = gradientsOf(chunked);
-    const inferred = chunked.infer(batch).slice();
+    chunked.trainBatch(batch, labelSmoothing);
+    const chunkedLoss = await chunked.readLoss();
+    const chunkedGradients = await gradientsOf(chunked);
+    const inferred = await chunked.infer(batch);
 
     assertClose(full.logits, clsOnly.logits, 'logits with the full last block', 1e-6, 1e-7);
     assertClose(inferred, clsOnly.logits, 'logits of infer() in chunks of 3', 1e-6, 1e-7);
@@ -211,10 +218,10 @@ test('gradient check with dropout, the masks held fixed', async () => {
   // rewound; but a fresh model with the same seed draws the same masks on its first pass. So each
   // loss below is the first pass of a fresh model given the parameters under test.
   const config = { ...TINY, hidden_dropout_prob: 0.2, attention_probs_dropout_prob: 0.2 };
-  const engine = await Engine.create({ threads: 1 });
+  const engine = await createEngine({ threads: 1 });
   try {
     const { model, images, labels, coordinates } = await setUp(engine, config);
-    const state = model.stateDict();
+    const state = await model.stateDict();
     const firstPassLoss = async (params: Parameters): Promise<number> => {
       const fresh = await ViTForClassification.create(config, { engine, seed: SEED });
       fresh.loadStateDict(params);
@@ -224,13 +231,13 @@ test('gradient check with dropout, the masks held fixed', async () => {
     };
 
     // the premise: the same seed gives the same masks, and dropout is on (the next pass differs)
-    const gradients = analyticGradients(model, 0);
-    const first = model.lossesView().reduce((s, l) => s + l, 0) / BATCH;
+    const gradients = await analyticGradients(model, 0);
+    const first = (await model.readLosses()).reduce((s, l) => s + l, 0) / BATCH;
     assert.equal(await firstPassLoss(state), first, 'a fresh model with the same seed draws the same masks');
-    assert.notEqual(meanLoss(model, 0), first, 'the second training pass draws new masks');
+    assert.notEqual(await meanLoss(model, 0), first, 'the second training pass draws new masks');
     model.forward(BATCH, false);
-    model.loss();
-    assert.notEqual(model.lossesView().reduce((s, l) => s + l, 0) / BATCH, first, 'evaluation (no dropout) differs from training');
+    await model.loss();
+    assert.notEqual((await model.readLosses()).reduce((s, l) => s + l, 0) / BATCH, first, 'evaluation (no dropout) differs from training');
 
     const results: Comparison[] = [];
     for (const coordinate of coordinates) {
@@ -244,7 +251,7 @@ test('gradient check with dropout, the masks held fixed', async () => {
         }
       }
       values[coordinate.index] = original;
-      const numeric = numericDerivative(original, (x) => losses.get(x)!);
+      const numeric = await numericDerivative(original, (x) => losses.get(x)!);
       results.push({ coordinate, analytic: gradients.get(coordinate.name)![coordinate.index]!, numeric });
     }
     assertGradientsMatch(results, 'dropout 0.2');

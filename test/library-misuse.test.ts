@@ -75,12 +75,13 @@ test('null and wrong-typed arguments are UserErrors naming the argument, not Typ
   model.release();
 });
 
-test('the browser entry checks its arguments too: toCanonical, fromCanonical, Engine.create', async () => {
+test('the browser entry checks its arguments too: toCanonical, fromCanonical, createEngine', async () => {
   const browser = await import('../src/browser.js');
   const anyArg = (v: unknown): never => v as never;
   const named = (pattern: RegExp) => (e: unknown): boolean => e instanceof UserError && pattern.test(e.message);
   assert.throws(() => browser.toCanonical(anyArg(null), browser.SEED_CONFIG, 'm'), named(/^toCanonical: "tensors" must be a Map.*got null/));
   assert.throws(() => browser.toCanonical(new Map(), anyArg(undefined), 'm'), named(/^toCanonical: "config" must be an object \(got undefined\)/));
   assert.throws(() => browser.fromCanonical(anyArg({}), browser.SEED_CONFIG, 'seed'), named(/^fromCanonical: "params" must be a Map.*got an object/));
-  await assert.rejects(browser.Engine.create(anyArg(4)), named(/^Engine\.create: "options" must be an object \(got a number\)/));
+  await assert.rejects(browser.createEngine(anyArg(4)), named(/^createEngine: "options" must be an object \(got a number\)/));
+  await assert.rejects(browser.createEngine({ backend: anyArg('cuda') }), named(/^backend must be one of wasm, webgpu, auto \(got "cuda"\)/));
 });

@@ -137,10 +137,11 @@ test('the type declarations check in a Node project with lib ES2022 alone and no
   const consumer = join(project, 'src');
   mkdirSync(consumer, { recursive: true });
   writeFileSync(join(consumer, 'main.ts'), [
-    "import { loadModel, classify, train, sampleDataDir, readCifar10, Engine, UserError } from 'vit-ts';",
+    "import { loadModel, classify, train, sampleDataDir, readCifar10, type Engine, createEngine, WasmEngine, UserError } from 'vit-ts';",
     "import { ViTForClassification, parseSafetensors } from 'vit-ts/browser';",
-    'const engine: Engine = await Engine.create({ threads: 1 });',
-    'const bytes: number = engine.memory.buffer.byteLength;',
+    'const wasm: WasmEngine = await WasmEngine.create({ threads: 1 });',
+    'const bytes: number = wasm.memory.buffer.byteLength;',
+    "const engine: Engine = await createEngine({ backend: 'auto', threads: 1 });",
     "const model = await loadModel('model.safetensors', { engine });",
     "const top: { label: string; score: number }[] = await classify(model, 'cat.png');",
     "const result = await train({ expName: 'sample', dataDir: sampleDataDir(), epochs: 1 });",

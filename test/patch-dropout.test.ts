@@ -10,15 +10,15 @@ import { toCanonical } from '../src/weights/layouts.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { drawKeptPatches, type TokenSelection } from '../src/model/patch-dropout.js';
 import type { ViTConfig } from '../src/model/config.js';
-import { Engine } from '../src/runtime/engine.js';
+import { type Engine, createEngine } from '../src/runtime/engine.js';
 import { Random } from '../src/random.js';
 import { UserError } from '../src/errors.js';
 import { assertClose, fixturesDir } from './helpers.js';
 
 type Parameters = Map<string, Float32Array>;
 
-function gradientsOf(model: ViTForClassification): Parameters {
-  return new Map(model.parameters.list.map((p) => [p.name, model.parameters.gradient(p.name).slice()]));
+async function gradientsOf(model: ViTForClassification): Promise<Parameters> {
+  return new Map(await Promise.all(model.parameters.list.map(async (p) => [p.name, await model.parameters.gradient(p.name)] as const)));
 }
 
 /** The reference's tensors whose names start with prefix, prefix removed. */
@@ -39,7 +39,7 @@ for (const threads of [1, 2, 5]) {
     const expectedLogits = ref.get('kept.logits')!.data as Float32Array;
     const expectedLoss = (ref.get('kept.loss')!.data as Float32Array)[0]!;
     const expectedGrads = toCanonical(withPrefix(ref, 'kept.grad.'), config, 'patch-dropout/reference.safetensors kept.grad.*');
-    const engine = await Engine.create({ threads });
+    const engine = await createEngine({ threads });
     try {
       // chunks of 2: the second chunk's indices start at image 2
       const model = await ViTForClassification.create(config, { engine, chunk: 2 });
@@ -48,19 +48,22 @@ for (const threads of [1, 2, 5]) {
       model.setLabels(labels, batch);
       for (const allAttentions of [false, true]) {
         const what = allAttentions ? 'full last block' : '[CLS]-only last block';
-        assertClose(model.forward(batch, true, allAttentions, tokens), expectedLogits, `kept.logits (${what})`);
-        const loss = model.loss();
+        model.forward(batch, true, allAttentions, tokens);
+        assertClose(await model.readLogits(), expectedLogits, `kept.logits (${what})`);
+        const loss = await model.loss();
         assert.ok(Math.abs(loss - expectedLoss) <= 1e-5 * expectedLoss, `kept.loss ${loss} vs PyTorch ${expectedLoss} (${what})`);
         model.parameters.zeroGrad();
         model.backward();
-        for (const [name, g] of expectedGrads) assertClose(model.parameters.gradient(name), g, `kept.grad.${name} (${what})`);
+        for (const [name, g] of expectedGrads) assertClose(await model.parameters.gradient(name), g, `kept.grad.${name} (${what})`);
       }
       model.parameters.zeroGrad();
-      const loss = model.trainBatch(batch, 0, tokens);
+      model.trainBatch(batch, 0, tokens);
+      const loss = await model.readLoss();
       assert.ok(Math.abs(loss - expectedLoss) <= 1e-5 * expectedLoss, `trainBatch loss ${loss} vs PyTorch ${expectedLoss}`);
-      for (const [name, g] of expectedGrads) assertClose(model.parameters.gradient(name), g, `kept.grad.${name} (trainBatch in chunks of 2)`);
+      for (const [name, g] of expectedGrads) assertClose(await model.parameters.gradient(name), g, `kept.grad.${name} (trainBatch in chunks of 2)`);
       // the dropping pass leaves the next plain pass as it was
-      assertClose(model.forward(batch, true), ref.get('logits')!.data as Float32Array, 'logits of a plain pass afterwards');
+      model.forward(batch, true);
+      assertClose(await model.readLogits(), ref.get('logits')!.data as Float32Array, 'logits of a plain pass afterwards');
     } finally {
       engine.close();
     }
@@ -82,8 +85,9 @@ async function setUp(engine: Engine, config: Partial<ViTConfig>, batch: number):
   const rng = new Random(5);
   const model = await ViTForClassification.create(config, { engine, seed: 3 });
   for (const p of model.parameters.list) {
-    const v = model.parameters.values(p.name);
+    const v = await model.parameters.values(p.name);
     for (let i = 0; i < v.length; i++) v[i] = v[i]! + 0.3 * rng.normal();
+    model.parameters.setValues(p.name, v);
   }
   model.setImages(Float32Array.from({ length: batch * model.imageFloats }, () => rng.normal()), batch);
   model.setLabels(Array.from({ length: batch }, () => rng.int(model.config.num_classes)), batch);
@@ -93,18 +97,18 @@ async function setUp(engine: Engine, config: Partial<ViTConfig>, batch: number):
 }
 
 test('with patches dropped, every kind of parameter\'s gradient matches finite differences of the loss', async () => {
-  const engine = await Engine.create({ threads: 1 });
+  const engine = await createEngine({ threads: 1 });
   try {
     const { model, tokens } = await setUp(engine, TINY, BATCH);
-    const meanLoss = (): number => {
+    const meanLoss = async (): Promise<number> => {
       model.forward(BATCH, true, false, tokens);
-      model.loss();
-      return model.lossesView().reduce((s, l) => s + l, 0) / BATCH;
+      await model.loss();
+      return (await model.readLosses()).reduce((s, l) => s + l, 0) / BATCH;
     };
     model.parameters.zeroGrad();
-    meanLoss();
+    await meanLoss();
     model.backward();
-    const gradients = gradientsOf(model);
+    const gradients = await gradientsOf(model);
 
     const h = TINY.hidden_size!;
     const keptPatch = tokens.indices[0]!;
@@ -120,18 +124,20 @@ test('with patches dropped, every kind of parameter\'s gradient matches finite d
     const failures: string[] = [];
     let caught = 0;
     for (const { name, index } of coordinates) {
-      const v = model.parameters.values(name);
+      const v = await model.parameters.values(name);
       const original = v[index]!;
-      const central = (step: number): number => {
-        const up = Math.fround(original + step), down = Math.fround(original - step);
-        v[index] = up;
-        const lossUp = meanLoss();
-        v[index] = down;
-        const lossDown = meanLoss();
-        return (lossUp - lossDown) / (up - down);
+      const lossAt = (x: number): Promise<number> => {
+        v[index] = x;
+        model.parameters.setValues(name, v);
+        return meanLoss();
       };
-      const numeric = (4 * central(STEP) - central(2 * STEP)) / 3; // Richardson: the h² term cancels
+      const central = async (step: number): Promise<number> => {
+        const up = Math.fround(original + step), down = Math.fround(original - step);
+        return ((await lossAt(up)) - (await lossAt(down))) / (up - down);
+      };
+      const numeric = (4 * (await central(STEP)) - (await central(2 * STEP))) / 3; // Richardson: the h² term cancels
       v[index] = original;
+      model.parameters.setValues(name, v);
       const analytic = gradients.get(name)![index]!;
       const within = (a: number): boolean => Math.abs(a - numeric) <= RTOL * Math.max(Math.abs(a), Math.abs(numeric)) + NOISE;
       if (!within(analytic)) failures.push(`${name}[${index}]: analytic ${analytic}, numeric ${numeric}`);
@@ -143,29 +149,31 @@ test('with patches dropped, every kind of parameter\'s gradient matches finite d
     // A patch no image keeps moves nothing: its position embedding's gradient is exactly 0.
     const droppedRow = gradients.get(position)!.subarray((1 + DROPPED_EVERYWHERE) * h, (2 + DROPPED_EVERYWHERE) * h);
     assert.deepEqual([...droppedRow], new Array(h).fill(0), 'the dropped patch\'s position embedding has no gradient');
-    const v = model.parameters.values(position);
-    const before = meanLoss();
+    const v = await model.parameters.values(position);
+    const before = await meanLoss();
     v[(1 + DROPPED_EVERYWHERE) * h] += 1;
-    assert.equal(meanLoss(), before, 'the dropped patch\'s position embedding does not change the loss');
+    model.parameters.setValues(position, v);
+    assert.equal(await meanLoss(), before, 'the dropped patch\'s position embedding does not change the loss');
   } finally {
     engine.close();
   }
 });
 
 test('keeping every patch is the plain pass exactly (logits, loss, gradients)', async () => {
-  const engine = await Engine.create({ threads: 2 });
+  const engine = await createEngine({ threads: 2 });
   try {
     const batch = 5;
     const { model } = await setUp(engine, { ...TINY, final_layernorm: false }, batch);
     const every: TokenSelection = { kept: PATCHES, indices: Int32Array.from({ length: batch * PATCHES }, (_, i) => i % PATCHES) };
-    const run = (tokens?: TokenSelection): { logits: Float32Array; loss: number; gradients: Parameters } => {
+    const run = async (tokens?: TokenSelection): Promise<{ logits: Float32Array; loss: number; gradients: Parameters }> => {
       model.parameters.zeroGrad();
-      const logits = model.forward(batch, true, false, tokens).slice();
-      const loss = model.loss(0.1);
+      model.forward(batch, true, false, tokens);
+      const logits = await model.readLogits();
+      const loss = await model.loss(0.1);
       model.backward();
-      return { logits, loss, gradients: gradientsOf(model) };
+      return { logits, loss, gradients: await gradientsOf(model) };
     };
-    const plain = run(), kept = run(every);
+    const plain = await run(), kept = await run(every);
     assert.deepEqual(kept.logits, plain.logits);
     assert.equal(kept.loss, plain.loss);
     for (const [name, g] of plain.gradients) assert.deepEqual(kept.gradients.get(name), g, name);
@@ -206,7 +214,7 @@ test('a bad selection or draw is one clear UserError', async () => {
   assert.throws(() => drawKeptPatches(random, 2, 16, 17), (e) => e instanceof UserError && /kept must be/.test(e.message));
   assert.throws(() => drawKeptPatches(random, 1.5, 16, 4), (e) => e instanceof UserError && /batch must be/.test(e.message));
   assert.throws(() => drawKeptPatches(random, 2, 16, 4, new Int32Array(7)), (e) => e instanceof UserError && /out must be an Int32Array of at least 8/.test(e.message));
-  const engine = await Engine.create({ threads: 1 });
+  const engine = await createEngine({ threads: 1 });
   try {
     const { model } = await setUp(engine, TINY, 2);
     const bad: Array<[TokenSelection, RegExp]> = [

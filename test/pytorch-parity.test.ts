@@ -10,7 +10,7 @@ import { loadCheckpoint } from '../src/weights/files.js';
 import { toCanonical } from '../src/weights/layouts.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { AdamW } from '../src/train/adamw.js';
-import { Engine, type EngineOptions } from '../src/runtime/engine.js';
+import { createEngine, type EngineOptions } from '../src/runtime/engine.js';
 import { fixturesDir, assertClose } from './helpers.js';
 
 const fixtures = readdirSync(fixturesDir).filter((d) => !d.startsWith('.'));
@@ -47,7 +47,7 @@ for (const { label, options } of ENGINES) {
       const dir = join(fixturesDir, name);
       const { config, params } = loadCheckpoint(join(dir, 'weights.safetensors'));
       const { tensors: ref, metadata } = readSafetensors(join(dir, 'reference.safetensors'));
-      const engine = await Engine.create(options);
+      const engine = await createEngine(options);
       try {
         const model = await ViTForClassification.create(config, { engine });
         model.loadStateDict(params);
@@ -57,38 +57,41 @@ for (const { label, options } of ENGINES) {
         model.setImages(input, batch);
         model.setLabels(labels, batch);
 
-        const logits = model.forward(batch, true, true);
+        model.forward(batch, true, true);
+
+        const logits = await model.readLogits();
         assertClose(logits, ref.get('logits')!.data as Float32Array, 'logits');
         for (let layer = 0; layer < config.num_hidden_layers; layer++) {
-          assertClose(model.attentions(layer), ref.get(`attentions.${layer}`)!.data as Float32Array, `attentions.${layer}`);
+          assertClose(await model.attentions(layer), ref.get(`attentions.${layer}`)!.data as Float32Array, `attentions.${layer}`);
         }
-        const loss = model.loss();
+        const loss = await model.loss();
         const refLoss = (ref.get('loss')!.data as Float32Array)[0]!;
         assert.ok(Math.abs(loss - refLoss) <= 1e-5 * Math.max(1, Math.abs(refLoss)), `loss ${loss} vs PyTorch ${refLoss}`);
 
         model.parameters.zeroGrad();
         model.backward();
         const grads = toCanonical(withPrefix(ref, 'grad.'), config, `${name}/reference.safetensors grad.*`);
-        for (const [param, expected] of grads) assertClose(model.parameters.gradient(param), expected, `grad.${param}`);
+        for (const [param, expected] of grads) assertClose(await model.parameters.gradient(param), expected, `grad.${param}`);
 
         // The default pass runs the last Block for the [CLS] token alone: same logits and gradients.
-        assertClose(model.forward(batch, true), ref.get('logits')!.data as Float32Array, 'logits ([CLS]-only last block)');
+        model.forward(batch, true);
+        assertClose(await model.readLogits(), ref.get('logits')!.data as Float32Array, 'logits ([CLS]-only last block)');
         const last = config.num_hidden_layers - 1;
-        assertClose(clsRows(model.attentions(last), config.num_attention_heads * batch),
+        assertClose(clsRows(await model.attentions(last), config.num_attention_heads * batch),
           clsRows(ref.get(`attentions.${last}`)!.data as Float32Array, config.num_attention_heads * batch), `attentions.${last} [CLS] rows`);
-        model.loss();
+        await model.loss();
         model.parameters.zeroGrad();
         model.backward();
-        for (const [param, expected] of grads) assertClose(model.parameters.gradient(param), expected, `grad.${param} ([CLS]-only last block)`);
+        for (const [param, expected] of grads) assertClose(await model.parameters.gradient(param), expected, `grad.${param} ([CLS]-only last block)`);
 
         // The optimizer on PyTorch's own gradients: at step one AdamW divides each gradient by its
         // magnitude, so near-zero gradients would magnify float32 rounding into the comparison.
-        for (const [param, expected] of grads) model.parameters.gradient(param).set(expected);
+        for (const [param, expected] of grads) model.parameters.setGradient(param, expected);
         const { lr, weight_decay } = JSON.parse(metadata.adamw!) as { lr: number; weight_decay: number };
         const optimizer = new AdamW(model.parameters, { lr, weightDecay: weight_decay });
         optimizer.update();
         const stepped = toCanonical(withPrefix(ref, 'adamw_step1.'), config, `${name}/reference.safetensors adamw_step1.*`);
-        for (const [param, expected] of stepped) assertClose(model.parameters.values(param), expected, `adamw_step1.${param}`);
+        for (const [param, expected] of stepped) assertClose(await model.parameters.values(param), expected, `adamw_step1.${param}`);
       } finally {
         engine.close();
       }
@@ -101,13 +104,14 @@ for (const name of fixtures.filter((f) => existsSync(join(fixturesDir, f, 'fused
     const dir = join(fixturesDir, name);
     const { config, params } = loadCheckpoint(join(dir, 'fused.safetensors'));
     const { tensors: ref } = readSafetensors(join(dir, 'reference.safetensors'));
-    const engine = await Engine.create({ threads: 2 });
+    const engine = await createEngine({ threads: 2 });
     try {
       const model = await ViTForClassification.create(config, { engine });
       model.loadStateDict(params);
       const batch = ref.get('labels')!.shape[0]!;
       model.setImages(ref.get('input')!.data as Float32Array, batch);
-      assertClose(model.forward(batch), ref.get('logits')!.data as Float32Array, 'logits from fused.safetensors');
+      model.forward(batch);
+      assertClose(await model.readLogits(), ref.get('logits')!.data as Float32Array, 'logits from fused.safetensors');
     } finally {
       engine.close();
     }

@@ -2,12 +2,12 @@
 // and leave the pool able to run the next kernel.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine } from '../src/runtime/engine.js';
+import { WasmEngine } from '../src/runtime/wasm-engine.js';
 
 describe('thread pool failures', { timeout: 30_000 }, () => {
-  let engine: Engine;
+  let engine: WasmEngine;
   before(async () => {
-    engine = await Engine.create({ threads: 2 });
+    engine = await WasmEngine.create({ threads: 2 });
   });
   after(() => engine.close());
 

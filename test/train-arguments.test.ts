@@ -23,12 +23,12 @@ const store: RunStore = { location: 'memory', saveConfig() {}, saveCheckpoint() 
 describe('the training parts of the library check their arguments', () => {
   it('evaluate: the model, a released model and the image set', async () => {
     const set = readCifar10(sampleDataDir(), 'test');
-    assert.throws(() => evaluate(null as unknown as ViTForClassification, set, 10), refused(/evaluate: model must be a ViTForClassification \(got null\)/));
+    await assert.rejects(evaluate(null as unknown as ViTForClassification, set, 10), refused(/evaluate: model must be a ViTForClassification \(got null\)/));
     const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine });
-    assert.throws(() => evaluate(model, { ...set, images: new Uint8Array(5) }, 10), refused(/evaluate: set must be an image set .*images must be a Uint8Array/));
-    assert.throws(() => evaluate(model, 'test' as unknown as typeof set, 10), refused(/evaluate: set must be an image set/));
+    await assert.rejects(evaluate(model, { ...set, images: new Uint8Array(5) }, 10), refused(/evaluate: set must be an image set .*images must be a Uint8Array/));
+    await assert.rejects(evaluate(model, 'test' as unknown as typeof set, 10), refused(/evaluate: set must be an image set/));
     model.release();
-    assert.throws(() => evaluate(model, set, 10), refused(/evaluate: the model was released/));
+    await assert.rejects(evaluate(model, set, 10), refused(/evaluate: the model was released/));
   });
 
   it('AdamW: the parameters and the options', async () => {

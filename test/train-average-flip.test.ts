@@ -26,15 +26,16 @@ const run = (expName: string, extra: Partial<TrainOptions> = {}): TrainOptions =
 });
 
 /** Flip TTA by hand: each image and its mirror (column x from 31 − x) through the model, their softmaxes averaged. */
-function flipByHand(model: ViTForClassification, set: ImageSet): { accuracy: number; loss: number } {
-  const views = [false, true].map((mirrored) => {
+async function flipByHand(model: ViTForClassification, set: ImageSet): Promise<{ accuracy: number; loss: number }> {
+  const views: Float64Array[] = [];
+  for (const mirrored of [false, true]) {
     const pixels = new Float32Array(set.count * 3072);
     for (let i = 0; i < set.count * 3 * 32; i++) {
       for (let x = 0; x < 32; x++) pixels[i * 32 + x] = (set.images[i * 32 + (mirrored ? 31 - x : x)]! / 255 - 0.5) / 0.5;
     }
     model.setImages(pixels, set.count);
-    return Float64Array.from(model.infer(set.count));
-  });
+    views.push(Float64Array.from(await model.infer(set.count)));
+  }
   let correct = 0;
   let loss = 0;
   for (let i = 0; i < set.count; i++) {
@@ -67,16 +68,16 @@ describe('training with a moving average of the weights and flip TTA', () => {
     let steps = 0;
     const trainer = await Trainer.create({ engine: sandbox.engine, config, settings }, 'test', store, {
       // After each step (and the trainer's own update of its average): the trained weights of that step.
-      onBatch() {
+      async onBatch() {
         const d = Math.min(decay, (1 + steps) / (10 + steps));
-        for (const [name, w] of trainer.model.stateDict()) {
+        for (const [name, w] of await trainer.model.stateDict()) {
           const avg = reference.get(name)!;
           for (let i = 0; i < avg.length; i++) avg[i] = d * avg[i]! + (1 - d) * w[i]!;
         }
         steps++;
       },
     });
-    const initial = trainer.model.stateDict();
+    const initial = await trainer.model.stateDict();
     for (const [name, w] of initial) reference.set(name, Float64Array.from(w));
     try {
       await trainer.train(data);
@@ -128,11 +129,11 @@ describe('training with a moving average of the weights and flip TTA', () => {
     assert.equal(evaluated.accuracy, accuracies.at(-1));
     assert.ok(Math.abs(evaluated.loss - losses.at(-1)!) < 1e-5, `loss ${evaluated.loss} vs ${losses.at(-1)}`);
     assert.equal(evaluated.flip.accuracy, flips.at(-1));
-    // The saved model's flip figures on the sample's 500 test images, computed here without evaluate().
+    // The saved model's flip figures on the sample's 500 test images, computed here without await evaluate().
     const saved = loadCheckpoint(join(result.experimentDir, 'model_final.safetensors'));
     const model = await ViTForClassification.create(saved.config, { engine: sandbox.engine });
     model.loadStateDict(saved.params);
-    const byHand = flipByHand(model, readCifar10(sampleDataDir(), 'test'));
+    const byHand = await flipByHand(model, readCifar10(sampleDataDir(), 'test'));
     model.release();
     assert.equal(flips.at(-1), byHand.accuracy);
     assert.ok(Math.abs(evaluated.flip.loss - byHand.loss) < 1e-5, `flip loss ${evaluated.flip.loss} vs ${byHand.loss} by hand`);

@@ -13,8 +13,8 @@
 //
 // No node: imports: the same cases run in Node (test/webgpu-attention.test.ts, Dawn) and can run in
 // a page beside test/webgpu-kernel-cases.ts's.
-import type { Engine as WasmEngine } from '../src/runtime/engine.js';
-import type { ParallelKernelName } from '../src/runtime/kernels.js';
+import type { WasmEngine } from '../src/runtime/wasm-engine.js';
+import type { KernelName } from '../src/runtime/kernels.js';
 import type { WebGpuEngine } from '../src/runtime/webgpu/engine.js';
 import { Random } from '../src/random.js';
 import { checkClose, type KernelCase } from './webgpu-kernel-cases.js';
@@ -30,7 +30,7 @@ const t = (tensor: string): Arg => ({ tensor });
 
 /** One call of a kernel on both engines. */
 interface Case {
-  kernel: ParallelKernelName;
+  kernel: KernelName;
   tensors: Record<string, Data>;
   args: Arg[];
   /** Tensors whose floats are copied, so the two engines must agree bit for bit. */
@@ -58,7 +58,7 @@ async function runBoth(gpu: WebGpuEngine, wasm: WasmEngine, c: Case): Promise<Re
   let scratch = 0;
   if (c.kernel === 'attention_forward' || c.kernel === 'attention_backward') {
     const [T, C, NH] = c.args.slice(-6, -3) as number[];
-    scratch = wasm.allocate(wasm.serial.attention_scratch_floats(T!, C! / NH!) * wasm.threads);
+    scratch = wasm.allocate(wasm.sizes.attentionScratch(T!, C! / NH!));
   }
   const resolve = (ptrs: Record<string, number>, scratchPtr: number): number[] =>
     c.args.map((a) => (a === SCRATCH ? scratchPtr : typeof a === 'number' ? a : ptrs[a.tensor]!));

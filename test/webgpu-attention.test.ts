@@ -3,16 +3,16 @@
 // Vulkan driver. Without an adapter they skip with one line, unless VIT_WEBGPU_REQUIRED=1 (CI),
 // where they fail. SwiftShader runs here are correctness checks only, never timings.
 import { after, before, describe, test } from 'node:test';
-import { Engine } from '../src/runtime/engine.js';
+import { WasmEngine } from '../src/runtime/wasm-engine.js';
 import { attentionKernelCases } from './webgpu-attention-cases.js';
 import { openTestEngine } from './webgpu-helpers.js';
 
 const gpu = await openTestEngine();
 
 describe('WGSL attention, embedding and dropout kernels against the WebAssembly kernels (Dawn)', { skip: gpu.skip }, () => {
-  let wasm: Engine;
+  let wasm: WasmEngine;
   before(async () => {
-    wasm = await Engine.create({ threads: 2 });
+    wasm = await WasmEngine.create({ threads: 2 });
   });
   after(() => {
     wasm.close();

@@ -1,18 +1,18 @@
 // Loaded into a page by test/webgpu-kernels-browser.test.ts: the WGSL kernel cases (the same ones
 // Node runs through Dawn) on the browser's own WebGPU adapter, against the WebAssembly kernels in
 // the same page. Each case set of the WGSL kernels joins CASE_SETS.
-import { Engine } from '../src/runtime/engine.js';
+import { WasmEngine } from '../src/runtime/wasm-engine.js';
 import { WebGpuEngine } from '../src/runtime/webgpu/engine.js';
 import { kernelCases, type KernelCase } from './webgpu-kernel-cases.js';
 import { attentionKernelCases } from './webgpu-attention-cases.js';
 
 const CASE_SETS: ReadonlyArray<() => KernelCase[]> = [kernelCases, attentionKernelCases];
 
-let engines: Promise<{ gpu: WebGpuEngine; wasm: Engine }> | undefined;
+let engines: Promise<{ gpu: WebGpuEngine; wasm: WasmEngine }> | undefined;
 
 /** The adapter's name and whether it is a software one. */
 export async function adapter(): Promise<{ description: string; software: boolean }> {
-  engines ??= (async () => ({ gpu: await WebGpuEngine.create(), wasm: await Engine.create({ threads: 1 }) }))();
+  engines ??= (async () => ({ gpu: await WebGpuEngine.create(), wasm: await WasmEngine.create({ threads: 1 }) }))();
   const { gpu } = await engines;
   return { description: gpu.description, software: gpu.software };
 }

@@ -7,7 +7,7 @@
 //
 // No node: imports: the same cases run in Node (test/webgpu-kernels.test.ts, Dawn) and in
 // Chromium (test/webgpu-kernels-browser.test.ts loads this module into a page).
-import type { Engine as WasmEngine } from '../src/runtime/engine.js';
+import type { WasmEngine } from '../src/runtime/wasm-engine.js';
 import { GELU_MODES } from '../src/runtime/kernels.js';
 import type { WebGpuEngine } from '../src/runtime/webgpu/engine.js';
 import { GPU_PARTIALS } from '../src/runtime/webgpu/prelude.js';
@@ -163,8 +163,8 @@ export function kernelCases(): KernelCase[] {
       const backward = gelu === GELU_MODES.tanhBackward || gelu === GELU_MODES.erfBackward;
       // forward modes write GELU(out) there; backward modes read pre-activations (some far out, where the slope saturates)
       const g = gelu === 0 ? null : backward ? p.input('geluBuffer', randn(rng, N * M, 3)) : p.output('geluBuffer', N * M);
-      const packed = p.wasmOnly(wasm.threads * wasm.serial.gemm_packed_floats(K, M));
-      const scratch = p.wasmOnly(wasm.threads * wasm.serial.gemm_scratch_floats(K));
+      const packed = p.wasmOnly(wasm.sizes.gemmPacked(K, M));
+      const scratch = p.wasmOnly(wasm.sizes.gemmScratch(K));
       const flag = (x: boolean): number => (x ? 1 : 0);
       gpu.run('gemm', out.gpu, a.gpu, w.gpu, flag(transposed), 0, 0, b?.gpu ?? 0, r?.gpu ?? 0, gelu, g?.gpu ?? 0, N, K, M, flag(accumulate));
       wasm.run('gemm', out.wasm, a.wasm, w.wasm, flag(transposed), packed, scratch, b?.wasm ?? 0, r?.wasm ?? 0, gelu as 0, g?.wasm ?? 0,
@@ -202,8 +202,8 @@ export function kernelCases(): KernelCase[] {
       await withPair(gpu, wasm, async (p) => {
         const a = p.input('a', randn(rng, N * K)), w = p.input('w', randn(rng, M * K, 0.2)), b = p.input('bias', randn(rng, M));
         const x = p.inout('x', randn(rng, N * M));
-        const packed = p.wasmOnly(wasm.threads * wasm.serial.gemm_packed_floats(K, M));
-        const scratch = p.wasmOnly(wasm.threads * wasm.serial.gemm_scratch_floats(K));
+        const packed = p.wasmOnly(wasm.sizes.gemmPacked(K, M));
+        const scratch = p.wasmOnly(wasm.sizes.gemmScratch(K));
         gpu.run('gemm', x.gpu, a.gpu, w.gpu, 1, 0, 0, b.gpu, x.gpu, 0, 0, N, K, M, 0);
         wasm.run('gemm', x.wasm, a.wasm, w.wasm, 1, packed, scratch, b.wasm, x.wasm, 0, 0, N, K, M, 0);
         await compare(p, `gemm in place N=${N} K=${K} M=${M}`, [x]);
@@ -229,8 +229,8 @@ export function kernelCases(): KernelCase[] {
           const dout = p.input('dout', randn(rng, N * M)), inp = p.input('inp', randn(rng, N * K)), w = p.input('w', randn(rng, M * K, 0.2));
           const dinp = inputGradient === 'none' ? null : inputGradient === 'add' ? p.inout('dinp', randn(rng, N * K)) : p.output('dinp', N * K);
           const pre = gelu === GELU_MODES.none || dinp === null ? null : p.input('preActivation', randn(rng, N * K, 3));
-          const packed = p.wasmOnly(wasm.threads * wasm.serial.gemm_packed_floats(M, K));
-          const scratch = p.wasmOnly(wasm.threads * wasm.serial.gemm_scratch_floats(M));
+          const packed = p.wasmOnly(wasm.sizes.gemmPacked(M, K));
+          const scratch = p.wasmOnly(wasm.sizes.gemmScratch(M));
           const mode = pre === null ? GELU_MODES.none : gelu;
           const acc = inputGradient === 'add' ? 1 : 0;
           gpu.run('linear_backward', dweight.gpu, dbias?.gpu ?? 0, dinp?.gpu ?? 0, dout.gpu, inp.gpu, w.gpu, 0, 0, mode, pre?.gpu ?? 0, N, K, M, acc);
@@ -297,7 +297,7 @@ export function kernelCases(): KernelCase[] {
           gpu.run('layernorm_backward', dinp.gpu, partial.gpu, dout.gpu, inp.gpu, weight.gpu, mean.gpu, rstd.gpu, N, C);
           gpu.run('layernorm_reduce', dweight.gpu, dbias.gpu, partial.gpu, C, GPU_PARTIALS);
           wasm.run('layernorm_backward', dinp.wasm, partial.wasm, dout.wasm, inp.wasm, weight.wasm, mean.wasm, rstd.wasm, N, C);
-          wasm.serial.layernorm_reduce(dweight.wasm, dbias.wasm, partial.wasm, C, wasm.threads);
+          wasm.run('layernorm_reduce', dweight.wasm, dbias.wasm, partial.wasm, C, wasm.sizes.partials);
           await compare(p, what, [dinp, dweight, dbias]);
         });
       }
@@ -321,7 +321,7 @@ export function kernelCases(): KernelCase[] {
               const probs = p.output('probs', B * K), losses = p.output('losses', B);
               const dlogits = withGrad ? p.output('dlogits', B * K) : null;
               gpu.run('softmax_cross_entropy', probs.gpu, losses.gpu, dlogits?.gpu ?? 0, logits.gpu, labels.gpu, B, K, smoothing, norm);
-              wasm.serial.softmax_cross_entropy(probs.wasm, losses.wasm, dlogits?.wasm ?? 0, logits.wasm, labels.wasm, B, K, smoothing, norm);
+              wasm.run('softmax_cross_entropy', probs.wasm, losses.wasm, dlogits?.wasm ?? 0, logits.wasm, labels.wasm, B, K, smoothing, norm);
               await compare(p, what, [probs, ...(dlogits ? [dlogits] : [])], 1e-5, 1e-7);
               // a loss of logits in the hundreds is a difference of terms in the hundreds: 1e-5 of those
               await compare(p, what, [losses], 1e-5, big ? 1e-3 : 1e-6);

@@ -2,16 +2,16 @@
 // in Node through Dawn (the `webgpu` package) on SwiftShader's Vulkan driver. SwiftShader runs
 // here are correctness checks only, never timings.
 import { after, before, describe, test } from 'node:test';
-import { Engine } from '../src/runtime/engine.js';
+import { WasmEngine } from '../src/runtime/wasm-engine.js';
 import { kernelCases } from './webgpu-kernel-cases.js';
 import { openTestEngine } from './webgpu-helpers.js';
 
 const gpu = await openTestEngine();
 
 describe('WGSL kernels against the WebAssembly kernels (Dawn)', { skip: gpu.skip }, () => {
-  let wasm: Engine;
+  let wasm: WasmEngine;
   before(async () => {
-    wasm = await Engine.create({ threads: 1 });
+    wasm = await WasmEngine.create({ threads: 1 });
   });
   after(() => {
     wasm.close();

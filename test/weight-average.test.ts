@@ -30,8 +30,8 @@ function step(model: ViTForClassification, optimizer: AdamW): void {
   optimizer.update();
 }
 
-function weights(model: ViTForClassification): Float32Array {
-  return model.engine.f32(model.parameters.params, model.parameters.count).slice();
+function weights(model: ViTForClassification): Promise<Float32Array> {
+  return model.parameters.readAll();
 }
 
 function bits(values: Float32Array): Uint32Array {
@@ -47,19 +47,19 @@ describe('WeightAverage', () => {
   it('follows avg ← d·avg + (1 − d)·weights with d = min(decay, (1 + t)/(10 + t)), as a float64 reference', async () => {
     const decay = 0.5; // reached at t = 8: the warmup and the plain decay both run in 12 steps
     const { model, optimizer, average } = await setup(decay);
-    const reference = Float64Array.from(weights(model));
+    const reference = Float64Array.from(await weights(model));
     for (let t = 0; t < 12; t++) {
       step(model, optimizer);
       average.update();
       const d = Math.min(decay, (1 + t) / (10 + t));
-      const w = weights(model);
+      const w = await weights(model);
       for (let i = 0; i < reference.length; i++) reference[i] = d * reference[i]! + (1 - d) * w[i]!;
     }
     assert.equal(average.updates, 12);
-    const { values } = average.state();
+    const { values } = await average.state();
     let worst = 0;
     let apart = 0;
-    const w = weights(model);
+    const w = await weights(model);
     for (let i = 0; i < values.length; i++) {
       worst = Math.max(worst, Math.abs(values[i]! - reference[i]!));
       apart = Math.max(apart, Math.abs(values[i]! - w[i]!));
@@ -76,16 +76,16 @@ describe('WeightAverage', () => {
       step(model, optimizer);
       average.update();
     }
-    const trained = bits(weights(model));
-    const averaged = average.state().values;
-    const seen = average.withAveragedWeights(() => weights(model));
+    const trained = bits(await weights(model));
+    const averaged = (await average.state()).values;
+    const seen = await average.withAveragedWeights(() => weights(model));
     assert.deepEqual(bits(seen), bits(averaged), 'the model holds the average inside');
-    assert.deepEqual(bits(weights(model)), trained, 'the trained weights are back');
-    assert.deepEqual(bits(average.state().values), bits(averaged), 'the average is unchanged');
-    assert.throws(() => average.withAveragedWeights(() => { throw new Error('boom'); }), /boom/);
-    assert.deepEqual(bits(weights(model)), trained);
-    assert.throws(() => average.withAveragedWeights(() => average.update()), UserError, 'no update while swapped');
-    assert.deepEqual(bits(weights(model)), trained);
+    assert.deepEqual(bits(await weights(model)), trained, 'the trained weights are back');
+    assert.deepEqual(bits((await average.state()).values), bits(averaged), 'the average is unchanged');
+    await assert.rejects(average.withAveragedWeights(() => { throw new Error('boom'); }), /boom/);
+    assert.deepEqual(bits(await weights(model)), trained);
+    await assert.rejects(average.withAveragedWeights(() => average.update()), UserError, 'no update while swapped');
+    assert.deepEqual(bits(await weights(model)), trained);
     optimizer.release();
     model.release();
   });
@@ -96,21 +96,21 @@ describe('WeightAverage', () => {
       step(first.model, first.optimizer);
       first.average.update();
     }
-    const bytes = encodeTrainingCheckpoint(first.model, first.optimizer, checkpointState(first.model, first.optimizer), first.average);
+    const bytes = await encodeTrainingCheckpoint(first.model, first.optimizer, checkpointState(first.model, first.optimizer), first.average);
     const checkpoint = decodeTrainingCheckpoint(bytes, 'checkpoint.safetensors');
     assert.equal(checkpoint.average?.updates, 3);
 
     const second = await setup(0.99, 8);
     restoreTrainingCheckpoint(checkpoint, second.model, second.optimizer, 'checkpoint.safetensors', second.average);
     assert.equal(second.average.updates, 3);
-    assert.deepEqual(bits(second.average.state().values), bits(first.average.state().values));
-    assert.deepEqual(bits(weights(second.model)), bits(weights(first.model)));
+    assert.deepEqual(bits((await second.average.state()).values), bits((await first.average.state()).values));
+    assert.deepEqual(bits(await weights(second.model)), bits(await weights(first.model)));
     // Both continue alike.
     step(first.model, first.optimizer);
     first.average.update();
     step(second.model, second.optimizer);
     second.average.update();
-    assert.deepEqual(bits(second.average.state().values), bits(first.average.state().values));
+    assert.deepEqual(bits((await second.average.state()).values), bits((await first.average.state()).values));
     first.optimizer.release();
     first.model.release();
     second.optimizer.release();
@@ -120,7 +120,7 @@ describe('WeightAverage', () => {
   it('a checkpoint without an average (a run that keeps none, as before) loads; the average restarts from its weights', async () => {
     const first = await setup(0.99);
     step(first.model, first.optimizer);
-    const bytes = encodeTrainingCheckpoint(first.model, first.optimizer, checkpointState(first.model, first.optimizer));
+    const bytes = await encodeTrainingCheckpoint(first.model, first.optimizer, checkpointState(first.model, first.optimizer));
     const { tensors, metadata } = parseSafetensors(bytes, 'old.safetensors');
     const names = [...tensors.keys(), ...Object.keys(metadata)];
     assert.ok(names.every((name) => !name.startsWith('ema')), `no average in it: ${names.join(', ')}`);
@@ -131,15 +131,15 @@ describe('WeightAverage', () => {
     second.average.update();
     restoreTrainingCheckpoint(checkpoint, second.model, second.optimizer, 'old.safetensors', second.average);
     assert.equal(second.average.updates, 0);
-    assert.deepEqual(bits(second.average.state().values), bits(weights(first.model)));
+    assert.deepEqual(bits((await second.average.state()).values), bits(await weights(first.model)));
     // And a run without an average ignores one in the checkpoint: the model gets the trained weights, not the average.
     first.average.update();
-    const trained = bits(weights(first.model));
-    assert.notDeepEqual(bits(first.average.state().values), trained, 'the average is not the trained weights');
-    const withAverage = encodeTrainingCheckpoint(first.model, first.optimizer, checkpointState(first.model, first.optimizer), first.average);
+    const trained = bits(await weights(first.model));
+    assert.notDeepEqual(bits((await first.average.state()).values), trained, 'the average is not the trained weights');
+    const withAverage = await encodeTrainingCheckpoint(first.model, first.optimizer, checkpointState(first.model, first.optimizer), first.average);
     const third = await setup(0.99, 9);
     restoreTrainingCheckpoint(decodeTrainingCheckpoint(withAverage, 'new.safetensors'), third.model, third.optimizer, 'new.safetensors');
-    assert.deepEqual(bits(weights(third.model)), trained, 'the trained weights are loaded');
+    assert.deepEqual(bits(await weights(third.model)), trained, 'the trained weights are loaded');
     assert.equal(third.optimizer.step, first.optimizer.step);
     third.optimizer.release();
     third.model.release();
@@ -153,7 +153,7 @@ describe('WeightAverage', () => {
     const { model, optimizer, average } = await setup(0.9);
     assert.throws(() => new WeightAverage(model.parameters, 1), /decay must be a number in \[0, 1\)/);
     assert.throws(() => new WeightAverage(model.parameters, -0.1), /decay must be a number in \[0, 1\)/);
-    const bytes = encodeTrainingCheckpoint(model, optimizer, checkpointState(model, optimizer), average);
+    const bytes = await encodeTrainingCheckpoint(model, optimizer, checkpointState(model, optimizer), average);
     const checkpoint = decodeTrainingCheckpoint(bytes, 'c.safetensors');
     checkpoint.average!.params.delete('classifier.weight');
     assert.throws(() => restoreTrainingCheckpoint(checkpoint, model, optimizer, 'c.safetensors', average),

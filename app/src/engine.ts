@@ -4,8 +4,8 @@ import simd from '@kernels/kernels.wasm?url';
 import relaxed from '@kernels/kernels-relaxed.wasm?url';
 import simdUnshared from '@kernels/kernels-unshared.wasm?url';
 import relaxedUnshared from '@kernels/kernels-relaxed-unshared.wasm?url';
-import { Engine } from '../../src/runtime/engine.js';
+import { type Engine, createEngine } from '../../src/runtime/engine.js';
 
 export function startEngine(threads: number): Promise<Engine> {
-  return Engine.create({ threads, kernelUrls: { simd, relaxed, simdUnshared, relaxedUnshared } });
+  return createEngine({ threads, kernelUrls: { simd, relaxed, simdUnshared, relaxedUnshared } });
 }

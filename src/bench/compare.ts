@@ -12,7 +12,7 @@ import { packageRoot } from '../data/location.js';
 import { resolveConfig, type ViTConfig } from '../model/config.js';
 import { exportOnnx } from '../export/onnx.js';
 import { ViTForClassification } from '../model/vit.js';
-import { Engine } from '../runtime/engine.js';
+import { WasmEngine } from '../runtime/wasm-engine.js';
 import type { BenchResult } from './benchmark.js';
 import { findTorchPython, nativeOrt, ortInference, type OrtPeer, peakRssMiB, sgemmPeak, torchBench, torchOnnx, wasmOrt } from './peers.js';
 
@@ -141,12 +141,12 @@ async function onnxForPeer(python: string | null, script: string, config: ViTCon
     const t = torchOnnx(python, script, config);
     if (t) return { ...t, source: 'PyTorch export' };
   }
-  const engine = await Engine.create({ threads: 1 });
+  const engine = await WasmEngine.create({ threads: 1 });
   try {
     const model = await ViTForClassification.create(config, { engine });
     const dir = mkdtempSync(join(tmpdir(), 'vit-onnx-'));
     const path = join(dir, 'model.onnx');
-    writeFileSync(path, exportOnnx(model.stateDict(), config));
+    writeFileSync(path, exportOnnx(await model.stateDict(), config));
     return { path, source: 'vit-ts export', cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } finally {
     engine.close();

@@ -25,7 +25,7 @@ export class MultiHeadAttention {
   private readonly clsResidual: Slot;
   /** The projected output before dropout, used only when output dropout is on. */
   private readonly projected: Slot;
-  /** Each thread's working memory for the fused attention kernels. */
+  /** The fused attention kernels' working memory (each thread's, on WebAssembly). */
   private readonly scratch: Slot;
   /** Whether the last forward pass computed the [CLS] token's output alone. */
   private clsOnly = false;
@@ -48,7 +48,7 @@ export class MultiHeadAttention {
     this.projected = config.hidden_dropout_prob > 0 ? workspace.reserve(T * h) : this.context;
     const headSize = h / config.num_attention_heads;
     // sized for every token: a pass with fewer takes less of it
-    this.scratch = workspace.reserve(0, engine.threads * engine.serial.attention_scratch_floats(T, headSize));
+    this.scratch = workspace.reserve(0, engine.sizes.attentionScratch(T, headSize));
   }
 
   /**

@@ -23,12 +23,12 @@ export const clsRowsShape = (model: ViTForClassification): ClsRowsShape => ({
 });
 
 /** Every block's and head's [CLS] row for the `count` images of the last forward pass: [count, layers, heads, patches]. */
-export function clsAttentionRows(model: ViTForClassification, count: number): Float32Array {
+export async function clsAttentionRows(model: ViTForClassification, count: number): Promise<Float32Array> {
   const { layers, heads, patches } = clsRowsShape(model);
   const tokens = patches + 1;
   const rows = new Float32Array(count * layers * heads * patches);
   for (let l = 0; l < layers; l++) {
-    const probabilities = model.attentions(l); // [count, heads, T, T]
+    const probabilities = await model.attentions(l); // [count, heads, T, T]
     for (let b = 0; b < count; b++) {
       for (let h = 0; h < heads; h++) {
         const from = (b * heads + h) * tokens * tokens + 1; // query 0 is [CLS]; skip its own key
@@ -59,8 +59,8 @@ export function averageClsAttention(rows: Float32Array, shape: ClsRowsShape, ima
  * The [CLS] token's attention to each patch after the last forward pass, averaged over the heads
  * (and over the blocks for 'all'). One patch-grid map (row-major) per image.
  */
-export function clsAttentionMaps(model: ViTForClassification, count: number, layer: LayerChoice): Float32Array[] {
-  const rows = clsAttentionRows(model, count);
+export async function clsAttentionMaps(model: ViTForClassification, count: number, layer: LayerChoice): Promise<Float32Array[]> {
+  const rows = await clsAttentionRows(model, count);
   const shape = clsRowsShape(model);
   return Array.from({ length: count }, (_, b) => averageClsAttention(rows, shape, b, layer, 'all'));
 }

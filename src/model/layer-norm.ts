@@ -8,7 +8,7 @@ export class LayerNorm {
   readonly bias: Parameter;
   private readonly mean: Slot;
   private readonly rstd: Slot;
-  /** Each thread's share of the weight and bias gradients, summed after the backward kernel. */
+  /** Partial sums of the weight and bias gradients (Engine.sizes.partials of each), reduced after the backward kernel. */
   private readonly partial: Slot;
 
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, name: string,
@@ -17,7 +17,7 @@ export class LayerNorm {
     this.bias = store.get(`${name}.bias`);
     this.mean = workspace.reserve(rowsPerItem);
     this.rstd = workspace.reserve(rowsPerItem);
-    this.partial = workspace.reserve(0, engine.threads * 2 * size);
+    this.partial = workspace.reserve(0, engine.sizes.partials * 2 * size);
   }
 
   forward(out: number, inp: number, rows: number): void {
@@ -28,6 +28,6 @@ export class LayerNorm {
   backward(dinp: number, dout: number, inp: number, rows: number): void {
     const { engine } = this;
     engine.run('layernorm_backward', dinp, this.partial.ptr, dout, inp, this.weight.ptr, this.mean.ptr, this.rstd.ptr, rows, this.size);
-    engine.serial.layernorm_reduce(this.weight.grad, this.bias.grad, this.partial.ptr, this.size, engine.threads);
+    engine.run('layernorm_reduce', this.weight.grad, this.bias.grad, this.partial.ptr, this.size, engine.sizes.partials);
   }
 }

@@ -22,9 +22,9 @@ export class Linear {
               readonly inFeatures: number, readonly outFeatures: number) {
     this.weight = store.get(`${name}.weight`);
     this.bias = store.has(`${name}.bias`) ? store.get(`${name}.bias`) : null;
-    const { gemm_packed_floats: packedFloats } = engine.serial;
-    this.packed = workspace.reserve(0, engine.threads * Math.max(packedFloats(inFeatures, outFeatures), packedFloats(outFeatures, inFeatures)));
-    this.scratch = workspace.reserve(0, engine.threads * engine.serial.gemm_scratch_floats(Math.max(inFeatures, outFeatures)));
+    const { gemmPacked, gemmScratch } = engine.sizes;
+    this.packed = workspace.reserve(0, Math.max(gemmPacked(inFeatures, outFeatures), gemmPacked(outFeatures, inFeatures)));
+    this.scratch = workspace.reserve(0, gemmScratch(Math.max(inFeatures, outFeatures)));
   }
 
   /**

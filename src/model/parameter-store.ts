@@ -1,4 +1,4 @@
-// All of a model's parameters in one block of the shared memory, and their gradients in another
+// All of a model's parameters in one block of the engine's memory, and their gradients in another
 // of the same layout (as llm.c does), so the optimizer and the gradient norm see one long vector.
 import type { Engine } from '../runtime/engine.js';
 import { Random } from '../random.js';
@@ -65,22 +65,37 @@ export class ParameterStore {
     this.engine.run('fill', this.grads, this.count, 0);
   }
 
-  /** A view of one parameter's values (valid until the memory grows). */
-  values(name: string): Float32Array {
+  /** A copy of one parameter's values. */
+  values(name: string): Promise<Float32Array> {
     const p = this.get(name);
-    return this.engine.f32(p.ptr, p.size);
+    return this.engine.read(p.ptr, p.size);
   }
 
-  gradient(name: string): Float32Array {
+  /** A copy of one parameter's gradient. */
+  gradient(name: string): Promise<Float32Array> {
     const p = this.get(name);
-    return this.engine.f32(p.grad, p.size);
+    return this.engine.read(p.grad, p.size);
+  }
+
+  /** Sets one parameter's values (its size of them). */
+  setValues(name: string, values: Float32Array): void {
+    const p = this.get(name);
+    this.engine.write(p.ptr, values.subarray(0, p.size));
+  }
+
+  /** Sets one parameter's gradient. */
+  setGradient(name: string, values: Float32Array): void {
+    const p = this.get(name);
+    this.engine.write(p.grad, values.subarray(0, p.size));
   }
 
   /** Initializes as the seed does: normal(0, std) weights, zero biases, LayerNorm 1 and 0,
    *  truncated normal (bounds ±2, as torch.nn.init.trunc_normal_) for [CLS] and positions. */
   initialize(std: number, rng: Random): void {
-    for (const spec of this.specs) {
-      const v = this.values(spec.name);
+    const all = new Float32Array(this.count);
+    this.specs.forEach((spec, k) => {
+      const p = this.list[k]!;
+      const v = all.subarray(p.offset, p.offset + p.size);
       for (let i = 0; i < v.length; i++) {
         switch (spec.init) {
           case 'zeros': v[i] = 0; break;
@@ -93,12 +108,19 @@ export class ParameterStore {
           }
         }
       }
-    }
+    });
+    this.engine.write(this.params, all);
+  }
+
+  /** Every parameter's values in the flat layout (a copy; the alignment padding is zero). */
+  readAll(): Promise<Float32Array> {
+    return this.engine.read(this.params, this.count);
   }
 
   /** Copies of every parameter, by name. */
-  toMap(): Map<string, Float32Array> {
-    return new Map(this.list.map((p) => [p.name, this.values(p.name).slice()]));
+  async toMap(): Promise<Map<string, Float32Array>> {
+    const all = await this.readAll();
+    return new Map(this.list.map((p) => [p.name, all.slice(p.offset, p.offset + p.size)]));
   }
 
   /** Sets every parameter from `tensors` (canonical names; shapes already checked by the loader). */
@@ -109,7 +131,7 @@ export class ParameterStore {
       if (t.length !== p.size) throw new UserError(`tensor ${p.name} has ${t.length} values, expected ${p.size} (shape [${p.shape.join(', ')}])`);
       const bad = nonFinite(t);
       if (bad !== undefined) throw new UserError(`tensor ${p.name} ${bad}`);
-      this.values(p.name).set(t);
+      this.setValues(p.name, t);
     }
   }
 

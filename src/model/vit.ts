@@ -1,5 +1,5 @@
 // The Vision Transformer for classification: Embeddings → Encoder → (LayerNorm) → Linear on [CLS].
-import { Engine, getEngine } from '../runtime/engine.js';
+import { type Engine, getEngine } from '../runtime/engine.js';
 import { type ViTConfig, numPatches, resolveConfig, sequenceLength } from './config.js';
 import { Embeddings } from './embeddings.js';
 import { PatchDropout, type TokenSelection, checkTokenSelection } from './patch-dropout.js';
@@ -75,6 +75,10 @@ export class ViTForClassification {
   readonly chunk: number;
   /** Whether release() has freed the model's memory. */
   private freed = false;
+  /** The images imageBuffer() handed out, on the host; copied into the engine before the next pass. */
+  private staged = new Float32Array(0);
+  /** Images in `staged` waiting to be copied in (0: none). */
+  private stagedCount = 0;
 
   private constructor(readonly engine: Engine, readonly config: ViTConfig, seed: number, chunk: number | undefined) {
     const c = config;
@@ -123,14 +127,33 @@ export class ViTForClassification {
     const per = this.imageFloats;
     if (images.length < count * per) throw new UserError(`expected ${count * per} floats for ${count} images, got ${images.length}`);
     this.io.ensure(count);
-    this.engine.f32(this.pixels.ptr, count * per).set(images.subarray(0, count * per));
+    this.stagedCount = 0;
+    this.engine.write(this.pixels.ptr, images.subarray(0, count * per));
   }
 
-  /** Where a caller may write the next batch of images directly (no copy): [count, channels, size, size]. */
+  /**
+   * Where a caller may write the next batch of images: [count, channels, size, size] on the host,
+   * copied into the engine by the next pass. It keeps what was written last (a pass may mirror it).
+   */
   imageBuffer(count: number): Float32Array {
     this.checkBatch('imageBuffer', count);
+    // The engine's room first: a batch it cannot hold is refused before the host's copy is made.
     this.io.ensure(count);
-    return this.engine.f32(this.pixels.ptr, count * this.imageFloats);
+    const floats = count * this.imageFloats;
+    if (this.staged.length < floats) {
+      const grown = new Float32Array(floats);
+      grown.set(this.staged);
+      this.staged = grown;
+    }
+    this.stagedCount = count;
+    return this.staged.subarray(0, floats);
+  }
+
+  /** Copies the images imageBuffer() handed out into the engine, once, before the pass that reads them. */
+  private uploadImages(): void {
+    if (this.stagedCount === 0) return;
+    this.engine.write(this.pixels.ptr, this.staged.subarray(0, this.stagedCount * this.imageFloats));
+    this.stagedCount = 0;
   }
 
   setLabels(labels: ArrayLike<number>, count: number): void {
@@ -138,13 +161,20 @@ export class ViTForClassification {
     if (typeof labels !== 'object' || labels === null || !(labels.length >= count)) {
       throw new UserError(`setLabels: labels must be an array of at least ${count} numbers (got ${kindOf(labels)})`);
     }
-    this.io.ensure(count);
-    const dst = this.engine.i32(this.labels.ptr, count);
+    const values = new Int32Array(count);
     for (let i = 0; i < count; i++) {
       const y = labels[i]!;
       if (!(y >= 0 && y < this.config.num_classes)) throw new UserError(`label ${y} is outside 0..${this.config.num_classes - 1}`);
-      dst[i] = y;
+      values[i] = y;
     }
+    this.ensureInputs(count);
+    this.engine.write(this.labels.ptr, values);
+  }
+
+  /** Room for `count` images' inputs and outputs; a larger block takes over the images imageBuffer() handed out. */
+  private ensureInputs(count: number): void {
+    this.io.ensure(count);
+    this.uploadImages();
   }
 
   get imageFloats(): number {
@@ -152,35 +182,55 @@ export class ViTForClassification {
   }
 
   /**
-   * Runs the model on the `batch` images set last, in one pass; returns a view of the logits
-   * [batch, classes]. Only the [CLS] token's output feeds the classifier, so the last Block
+   * Runs the model on the `batch` images set last, in one pass (readLogits() has the logits
+   * [batch, classes]). Only the [CLS] token's output feeds the classifier, so the last Block
    * continues after attention with that token alone, unless `allAttentions` asks for the last
    * layer's full attention matrix (attentions() always has every layer's [CLS] row).
    * With `tokens`, each image's sequence is [CLS] + its kept patches (token dropping).
    */
-  forward(batch: number, training = false, allAttentions = false, tokens?: TokenSelection): Float32Array {
+  forward(batch: number, training = false, allAttentions = false, tokens?: TokenSelection): void {
     this.checkBatch('forward', batch);
-    this.io.ensure(batch);
+    this.ensureInputs(batch);
     this.workspace.ensure(batch);
     const kept = this.setKeptPatches('forward', batch, tokens);
     this.forwardRange(0, batch, training, !allAttentions, kept);
     this.lastBatch = batch;
-    return this.engine.f32(this.logits.ptr, batch * this.config.num_classes);
+  }
+
+  /** The logits [batch, classes] of the last forward(), infer() or trainBatch() (a copy). */
+  readLogits(): Promise<Float32Array> {
+    this.checkUsable('readLogits');
+    return this.engine.read(this.logits.ptr, this.lastBatch * this.config.num_classes);
   }
 
   /**
    * Mean cross-entropy of the last forward pass against the labels set last; also prepares
    * d(logits) for backward(). labelSmoothing mixes the one-hot targets with the uniform distribution.
    */
-  loss(labelSmoothing = 0): number {
+  loss(labelSmoothing = 0): Promise<number> {
     this.checkUsable('loss');
-    return this.lossRange(0, this.lastBatch, this.lastBatch, labelSmoothing);
+    this.lossRange(0, this.lastBatch, this.lastBatch, labelSmoothing, true);
+    return this.readLoss();
   }
 
-  /** Per-image losses of the last loss(), trainBatch() or the like. */
-  lossesView(): Float32Array {
-    this.checkUsable('lossesView');
-    return this.engine.f32(this.losses.ptr, this.lastBatch);
+  /**
+   * The plain cross-entropy (no label smoothing) of each image of the last pass into the losses,
+   * without a gradient: what evaluation reports, and a smoothed run's training loss. Read it with readLosses().
+   */
+  crossEntropy(): void {
+    this.checkUsable('crossEntropy');
+    this.lossRange(0, this.lastBatch, this.lastBatch, 0, false);
+  }
+
+  /** Per-image losses [batch] of the last loss(), trainBatch(), crossEntropy() or the like (a copy). */
+  readLosses(): Promise<Float32Array> {
+    this.checkUsable('readLosses');
+    return this.engine.read(this.losses.ptr, this.lastBatch);
+  }
+
+  /** The mean of readLosses(). */
+  async readLoss(): Promise<number> {
+    return meanOf(await this.readLosses());
   }
 
   /** Adds the gradient of the last loss() to every parameter's gradient. */
@@ -192,42 +242,41 @@ export class ViTForClassification {
   /**
    * A training pass over the `batch` images and labels set last, in chunks (see CreateOptions.chunk):
    * forward, loss and backward of each chunk in turn. Adds the gradient of the batch's mean loss to
-   * the parameters' gradients and returns that loss; the same as forward, loss and backward in one
-   * pass, up to the order of the sums (and the dropout masks drawn). With `tokens`, each image
-   * keeps only the patches it names (token dropping).
+   * the parameters' gradients (readLosses() has each image's loss); the same as forward, loss and
+   * backward in one pass, up to the order of the sums (and the dropout masks drawn). With `tokens`,
+   * each image keeps only the patches it names (token dropping). Nothing here waits for the engine.
    */
-  trainBatch(batch: number, labelSmoothing = 0, tokens?: TokenSelection): number {
+  trainBatch(batch: number, labelSmoothing = 0, tokens?: TokenSelection): void {
     this.checkBatch('trainBatch', batch);
-    this.io.ensure(batch);
+    this.ensureInputs(batch);
     const chunk = Math.min(this.chunk, batch);
     this.workspace.ensure(chunk);
     const kept = this.setKeptPatches('trainBatch', batch, tokens);
-    let total = 0;
     for (let start = 0; start < batch; start += chunk) {
       const n = Math.min(chunk, batch - start);
       this.forwardRange(start, n, true, true, kept);
-      total += this.lossRange(start, n, batch, labelSmoothing) * n;
+      this.lossRange(start, n, batch, labelSmoothing, true);
       this.backwardRange(start, n);
     }
     this.lastBatch = batch;
-    return total / batch;
   }
 
   /** Logits [batch, classes] of the `batch` images set last, in chunks; for inference. */
-  infer(batch: number): Float32Array {
+  infer(batch: number): Promise<Float32Array> {
     this.checkBatch('infer', batch);
-    this.io.ensure(batch);
+    this.ensureInputs(batch);
     const chunk = Math.min(this.chunk, batch);
     this.workspace.ensure(chunk);
     for (let start = 0; start < batch; start += chunk) this.forwardRange(start, Math.min(chunk, batch - start), false, true, 0);
     this.lastBatch = batch;
-    return this.engine.f32(this.logits.ptr, batch * this.config.num_classes);
+    return this.readLogits();
   }
 
   /** Mean loss of the last infer() or forward() against the labels set last (no gradient needed). */
-  evaluateLoss(): number {
+  evaluateLoss(): Promise<number> {
     this.checkUsable('evaluateLoss');
-    return this.lossRange(0, this.lastBatch, this.lastBatch, 0);
+    this.crossEntropy();
+    return this.readLoss();
   }
 
   /**
@@ -237,7 +286,7 @@ export class ViTForClassification {
   private setKeptPatches(method: string, batch: number, tokens: TokenSelection | undefined): number {
     if (tokens === undefined) return 0;
     checkTokenSelection(method, tokens, batch, this.T - 1);
-    this.engine.i32(this.keptPatches.ptr, batch * tokens.kept).set(tokens.indices.subarray(0, batch * tokens.kept));
+    this.engine.write(this.keptPatches.ptr, tokens.indices.subarray(0, batch * tokens.kept));
     return tokens.kept;
   }
 
@@ -259,10 +308,10 @@ export class ViTForClassification {
     this.classifier.forward(this.logits.ptr + this.classOffset(start), this.clsNormed.ptr, count);
   }
 
-  /** Mean loss of images start … start + count − 1; their d(logits) is scaled for a mean over `norm` images. */
-  private lossRange(start: number, count: number, norm: number, labelSmoothing: number): number {
+  /** Losses of images start … start + count − 1; with `gradient`, their d(logits), scaled for a mean over `norm` images. */
+  private lossRange(start: number, count: number, norm: number, labelSmoothing: number, gradient: boolean): void {
     const offset = this.classOffset(start);
-    return this.engine.serial.softmax_cross_entropy(this.probs.ptr + offset, this.losses.ptr + start * 4, this.dlogits.ptr + offset,
+    this.engine.run('softmax_cross_entropy', this.probs.ptr + offset, this.losses.ptr + start * 4, gradient ? this.dlogits.ptr + offset : 0,
       this.logits.ptr + offset, this.labels.ptr + start * 4, count, this.config.num_classes, labelSmoothing, norm);
   }
 
@@ -292,16 +341,16 @@ export class ViTForClassification {
   }
 
   /** The attention probabilities of block `layer` in the last forward pass: [batch, heads, T, T] (T of that pass). */
-  attentions(layer: number): Float32Array {
+  attentions(layer: number): Promise<Float32Array> {
     this.checkUsable('attentions');
     const block = this.encoder.blocks[layer];
     if (!block) throw new UserError(`layer ${layer} does not exist (the model has ${this.encoder.blocks.length})`);
     const nh = this.config.num_attention_heads;
-    return this.engine.f32(block.attention.probabilities.ptr, this.lastBatch * nh * this.tokens * this.tokens);
+    return this.engine.read(block.attention.probabilities.ptr, this.lastBatch * nh * this.tokens * this.tokens);
   }
 
   /** Every parameter's values by canonical name (copies). */
-  stateDict(): Map<string, Float32Array> {
+  stateDict(): Promise<Map<string, Float32Array>> {
     this.checkUsable('stateDict');
     return this.parameters.toMap();
   }
@@ -335,4 +384,11 @@ export class ViTForClassification {
     this.io.release();
     this.workspace.release();
   }
+}
+
+/** The mean of `values`, summed in float64. */
+function meanOf(values: Float32Array): number {
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
 }

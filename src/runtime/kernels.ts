@@ -1,5 +1,8 @@
-// The WebAssembly kernels' signatures, as the JavaScript side calls them. Pointers are byte
-// offsets into the shared memory; 0 means "absent" for optional inputs.
+// The kernels' signatures, as the model calls them through Engine.run() on either engine (the
+// WebAssembly kernels in assembly/, the WGSL ones in runtime/webgpu/kernels/). Pointers are byte
+// offsets into the engine's memory; 0 means "absent" for optional inputs. Arguments that only the
+// WebAssembly threads need (gemm's `packed` and `scratch`, attention's `scratch`: sized by
+// Engine.sizes, 0 floats on WebGPU) are ignored by the WebGPU engine.
 
 /**
  * What gemm's epilogue does with the MLP's GELU (assembly/activations.ts has the same numbers): a
@@ -9,8 +12,8 @@
 export const GELU_MODES = { none: 0, tanhForward: 1, erfForward: 2, tanhBackward: 3, erfBackward: 4 } as const;
 export type GeluMode = (typeof GELU_MODES)[keyof typeof GELU_MODES];
 
-/** Kernels that split their work between threads: the dispatcher adds (tid, nt) in front. */
-export interface ParallelKernels {
+/** Every kernel; on WebAssembly each splits its work between threads (the dispatcher adds (tid, nt) in front). */
+export interface Kernels {
   gemm(out: number, a: number, w: number, transposed: number, packed: number, scratch: number, bias: number, residual: number,
        gelu: GeluMode, geluBuffer: number, N: number, K: number, M: number, accumulate: number): void;
   linear_backward(dweight: number, dbias: number, dinp: number, dout: number, inp: number, w: number, packed: number, scratch: number,
@@ -30,32 +33,41 @@ export interface ParallelKernels {
   scatter_tokens(dst: number, src: number, kept: number, B: number, T: number, K: number, C: number): void;
   adamw(params: number, grads: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number,
         eps: number, weightDecay: number, bc1: number, bc2: number): void;
+  /** Each part's sum of squares of x (one per thread on WebAssembly, Engine.sizes.partials of them). */
   sum_squares(partial: number, x: number, n: number): void;
+  /** Sums sum_squares's partials in a fixed order, writes the norm to `norm` (one float), scales x by min(1, maxNorm / (norm + 1e-6)). */
+  clip_gradients(x: number, n: number, partial: number, maxNorm: number, norm: number): void;
+  /** The weights' moving average: average = decay·average + (1 − decay)·weights. */
+  ema(average: number, weights: number, n: number, decay: number): void;
+  copy(dst: number, src: number, n: number): void;
   fill(x: number, n: number, value: number): void;
   scale(x: number, n: number, factor: number): void;
   add(out: number, a: number, b: number, n: number): void;
-}
-
-/** Kernels called directly on the calling thread: small, or needing no split. */
-export interface SerialKernels {
-  layernorm_reduce(dweight: number, dbias: number, partial: number, C: number, nt: number): void;
-  gemm_scratch_floats(K: number): number;
-  gemm_packed_floats(K: number, M: number): number;
-  attention_scratch_floats(T: number, hs: number): number;
+  /** dweight += Σ partial[t][0:C], dbias += Σ partial[t][C:2C] over the `parts` (Engine.sizes.partials) rows layernorm_backward wrote. */
+  layernorm_reduce(dweight: number, dbias: number, partial: number, C: number, parts: number): void;
+  /** Per-image losses[B], probs, and (when dlogits ≠ 0) d(mean loss over `norm` images)/d(logits); nothing returned. */
   softmax_cross_entropy(probs: number, losses: number, dlogits: number, logits: number, labels: number, B: number, K: number,
-                        smoothing: number, norm: number): number;
+                        smoothing: number, norm: number): void;
 }
 
-export type ParallelKernelName = keyof ParallelKernels;
+export type KernelName = keyof Kernels;
 
-/** Index of each parallel kernel in the dispatch protocol; workers look kernels up by this order. */
-export const PARALLEL_KERNELS: readonly ParallelKernelName[] = [
+/** Index of each kernel in the WebAssembly dispatch protocol; workers look kernels up by this order. */
+export const KERNEL_NAMES: readonly KernelName[] = [
   'gemm', 'linear_backward', 'layernorm_forward', 'layernorm_backward',
   'attention_forward', 'attention_backward', 'dropout', 'patchify', 'embed_forward', 'embed_backward', 'copy_rows', 'adamw',
   'sum_squares', 'fill', 'scale', 'add', 'gather_tokens', 'scatter_tokens',
+  'clip_gradients', 'ema', 'copy', 'layernorm_reduce', 'softmax_cross_entropy',
 ];
 
-/** The most arguments any parallel kernel takes after (tid, nt). */
+/** The WebAssembly module's sizing functions, called on the calling thread: floats of one thread's working memory. */
+export interface WasmSizing {
+  gemm_scratch_floats(K: number): number;
+  gemm_packed_floats(K: number, M: number): number;
+  attention_scratch_floats(T: number, hs: number): number;
+}
+
+/** The most arguments any kernel takes after (tid, nt). */
 export const MAX_KERNEL_ARGS = 14;
 
 export type KernelFunction = (tid: number, nt: number, ...args: number[]) => void;

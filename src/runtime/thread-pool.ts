@@ -1,6 +1,6 @@
 // Runs a kernel on all threads: the calling thread takes share 0, the workers the rest.
 import { ARGS_OFFSET, CONTROL_BYTES, FAILED, GENERATION, KERNEL, MESSAGE_OFFSET, PAGES, REMAINING, SPIN_POLLS, STOP } from './control.js';
-import { MAX_KERNEL_ARGS, PARALLEL_KERNELS, type KernelFunction } from './kernels.js';
+import { MAX_KERNEL_ARGS, KERNEL_NAMES, type KernelFunction } from './kernels.js';
 import type { WorkerInit } from './worker.js';
 
 interface WorkerHandle {
@@ -72,7 +72,7 @@ export class ThreadPool {
     const failed = Atomics.load(ctl, FAILED);
     if (failed !== 0) {
       const message = new TextDecoder().decode(this.message.slice()).replace(/\0+$/, '');
-      throw new Error(`kernel ${PARALLEL_KERNELS[index]} failed on worker thread ${failed}: ${message}`);
+      throw new Error(`kernel ${KERNEL_NAMES[index]} failed on worker thread ${failed}: ${message}`);
     }
   }
 

@@ -1,7 +1,7 @@
 // A worker thread of the kernel pool: instantiates the same compiled module on the shared
 // memory, then runs its share of each dispatched kernel until told to stop.
 import { ARGS_OFFSET, CONTROL_BYTES, FAILED, GENERATION, KERNEL, MESSAGE_OFFSET, PAGES, REMAINING, SPIN_POLLS, STOP } from './control.js';
-import { MAX_KERNEL_ARGS, PARALLEL_KERNELS, type KernelFunction } from './kernels.js';
+import { MAX_KERNEL_ARGS, KERNEL_NAMES, type KernelFunction } from './kernels.js';
 
 export interface WorkerInit {
   module: WebAssembly.Module;
@@ -14,7 +14,7 @@ export interface WorkerInit {
 export function serve(init: WorkerInit, ready: () => void): void {
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
   const exports = instance.exports as Record<string, unknown>;
-  const kernels = PARALLEL_KERNELS.map((name) => exports[name] as KernelFunction);
+  const kernels = KERNEL_NAMES.map((name) => exports[name] as KernelFunction);
   const ctl = new Int32Array(init.memory.buffer, init.control, CONTROL_BYTES / 4);
   const args = new Float64Array(init.memory.buffer, init.control + ARGS_OFFSET, MAX_KERNEL_ARGS);
   const message = new Uint8Array(init.memory.buffer, init.control + MESSAGE_OFFSET, CONTROL_BYTES - MESSAGE_OFFSET);

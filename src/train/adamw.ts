@@ -57,9 +57,11 @@ export class AdamW {
   }
 
   /** The moments and step count, for a checkpoint (copies). */
-  state(): AdamWState {
+  async state(): Promise<AdamWState> {
     const { engine, count } = this.store;
-    return { step: this.step, m: engine.f32(this.m, count).slice(), v: engine.f32(this.v, count).slice() };
+    const step = this.step;
+    const [m, v] = await Promise.all([engine.read(this.m, count), engine.read(this.v, count)]);
+    return { step, m, v };
   }
 
   loadState(state: AdamWState): void {
@@ -67,8 +69,8 @@ export class AdamW {
     if (state.m.length !== count || state.v.length !== count) {
       throw new Error(`optimizer state has ${state.m.length} values, the model ${count}`);
     }
-    engine.f32(this.m, count).set(state.m);
-    engine.f32(this.v, count).set(state.v);
+    engine.write(this.m, state.m);
+    engine.write(this.v, state.v);
     this.step = state.step;
   }
 

@@ -48,15 +48,15 @@ export interface TrainingCheckpoint extends CheckpointState {
 }
 
 /** The model's parameters, the optimizer's state, the weights' average if the run keeps one, and `state`, as safetensors bytes. */
-export function encodeTrainingCheckpoint(model: ViTForClassification, optimizer: AdamW, state: CheckpointState, average?: WeightAverage): Uint8Array {
+export async function encodeTrainingCheckpoint(model: ViTForClassification, optimizer: AdamW, state: CheckpointState,
+  average?: WeightAverage): Promise<Uint8Array> {
   if (optimizer.step !== state.step) throw new Error(`checkpoint step ${state.step} differs from the optimizer's ${optimizer.step}`);
-  const { m, v } = optimizer.state();
-  const averaged = average?.state();
-  const tensors: [string, { shape: number[]; data: Float32Array }][] = [];
   const store = model.parameters;
+  const [params, { m, v }, averaged] = await Promise.all([store.readAll(), optimizer.state(), average?.state()]);
+  const tensors: [string, { shape: number[]; data: Float32Array }][] = [];
   // Per-parameter slices of the flat buffers; the alignment padding between them is always zero.
   for (const p of store.list) {
-    tensors.push([CHECKPOINT_PARAM_PREFIX + p.name, { shape: [...p.shape], data: store.values(p.name).slice() }]);
+    tensors.push([CHECKPOINT_PARAM_PREFIX + p.name, { shape: [...p.shape], data: params.subarray(p.offset, p.offset + p.size) }]);
     tensors.push([MOMENT1 + p.name, { shape: [...p.shape], data: m.subarray(p.offset, p.offset + p.size) }]);
     tensors.push([MOMENT2 + p.name, { shape: [...p.shape], data: v.subarray(p.offset, p.offset + p.size) }]);
     if (averaged) tensors.push([AVERAGE + p.name, { shape: [...p.shape], data: averaged.values.subarray(p.offset, p.offset + p.size) }]);

@@ -38,7 +38,7 @@ export interface Evaluation {
  * Runs the model in inference mode over every image of `set`, in order, `batchSize` at a time.
  * Images are resized to the model's image_size and converted to its channels by BatchMaker.
  */
-export function evaluate(model: ViTForClassification, set: ImageSet, batchSize: number, options: EvaluateOptions = {}): Evaluation {
+export async function evaluate(model: ViTForClassification, set: ImageSet, batchSize: number, options: EvaluateOptions = {}): Promise<Evaluation> {
   if (!(model instanceof ViTForClassification)) throw new UserError(`evaluate: model must be a ViTForClassification (got ${kindOf(model)})`);
   model.checkUsable('evaluate');
   checkImageSet(set, 'evaluate: set');
@@ -59,15 +59,17 @@ export function evaluate(model: ViTForClassification, set: ImageSet, batchSize: 
     maker.fill(model.imageBuffer(count), set, order, start, count, false);
     for (let i = 0; i < count; i++) labels[i] = set.labels[start + i]!;
     model.setLabels(labels, count);
-    const logits = model.infer(count);
+    const inferred = model.infer(count);
+    model.crossEntropy();
+    const [logits, loss] = await Promise.all([inferred, model.readLoss()]);
     for (let i = 0; i < count; i++) if (argmax(logits, i * classes, classes) === labels[i]) correct++;
     // The seed sums loss.item() × batch size and divides by the set's size.
-    totalLoss += model.evaluateLoss() * count;
+    totalLoss += loss * count;
     if (flip) {
       const probabilities = flip.probabilities;
       softmaxRows(logits, count, classes, probabilities, 0.5, false);
       mirrorRows(model.imageBuffer(count), count * channels * size, size);
-      softmaxRows(model.infer(count), count, classes, probabilities, 0.5, true);
+      softmaxRows(await model.infer(count), count, classes, probabilities, 0.5, true);
       for (let i = 0; i < count; i++) {
         if (argmax(probabilities, i * classes, classes) === labels[i]) flip.correct++;
         flip.loss -= Math.log(probabilities[i * classes + labels[i]!]!);

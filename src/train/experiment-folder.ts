@@ -15,7 +15,7 @@ import {
 import { processAlive } from '../io/processes.js';
 import { fileSystemError, readUserFile } from '../io/user-files.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
-import { type Engine, getEngine } from '../runtime/engine.js';
+import { type Engine, engineThreads, getEngine } from '../runtime/engine.js';
 import { writePreprocessorConfig } from '../weights/files.js';
 import { type InitialModel, initFrom } from '../weights/init-from.js';
 import { type TrainingCheckpoint, decodeTrainingCheckpoint } from './checkpoint.js';
@@ -314,7 +314,7 @@ function freshSettings(options: TrainOptions, engine: Engine, initial: InitialMo
     ...givenSettings(options),
     outDir: resolve(options.outDir ?? SETTINGS.outDir.default as string),
     dataDir: resolve(options.dataDir ?? missingDataDir(names)),
-    threads: engine.threads,
+    threads: engineThreads(engine),
     initFrom: options.initFrom !== undefined ? resolve(options.initFrom) : null,
     mean: initial?.preprocessor ? [...initial.preprocessor.mean] : undefined,
     std: initial?.preprocessor ? [...initial.preprocessor.std] : undefined,
@@ -336,7 +336,7 @@ function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine,
     callbacks.onNotice?.(`Continuing in ${resumed.dir}, the folder being resumed (${names.of('expName')} ${options.expName} applies ` +
       `only with ${names.of('outDir')}, to continue into a new folder)`);
   }
-  const settings = resumedSettings(saved, { ...givenSettings(options), ...place, threads: engine.threads }, names.naming);
+  const settings = resumedSettings(saved, { ...givenSettings(options), ...place, threads: engineThreads(engine) }, names.naming);
   if (options.config !== undefined) {
     const asked = resolveConfig(options.config as Record<string, unknown>, names.of('config'));
     if (JSON.stringify(asked) !== JSON.stringify(checkpoint.config)) {

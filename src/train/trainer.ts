@@ -13,7 +13,7 @@ import { type ViTConfig, numPatches } from '../model/config.js';
 import { type TokenSelection, drawKeptPatches } from '../model/patch-dropout.js';
 import { ViTForClassification } from '../model/vit.js';
 import { Random } from '../random.js';
-import { Engine } from '../runtime/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { encodeModelFile } from '../weights/model-file.js';
 import { AdamW } from './adamw.js';
 import { type TrainingCheckpoint, encodeTrainingCheckpoint, restoreTrainingCheckpoint } from './checkpoint.js';
@@ -25,6 +25,7 @@ import { type EpochResult, type EvaluatedOn, type Metrics, emptyMetrics, formatD
 import { augmentOptions } from './recipes.js';
 import { BudgetReserve } from './budget-reserve.js';
 import { type Clock, RunClock, systemClock } from './run-clock.js';
+import { type TrainingParts, trainStep } from './step.js';
 import { type KeepSchedule, type RunLength, type RunPosition, type Schedule, learningRateAt, patchesKeptAt, runFraction } from './schedule.js';
 import { type TrainSettings, checkSettings, settingsToJson } from './settings.js';
 
@@ -133,6 +134,14 @@ interface EpochPass {
   budgetSpent: boolean;
 }
 
+/** A step whose losses are still on their way back from the engine (read a step later). */
+interface PendingLosses {
+  losses: Promise<Float32Array>;
+  epoch: number;
+  /** The batch's index in its epoch (0-based). */
+  batch: number;
+}
+
 /** Salt of the shuffling-and-augmentation generator, derived from the run's seed. */
 const DATA_SALT = 0xda7a;
 
@@ -190,7 +199,7 @@ export class Trainer {
 
   static async create(spec: RunSpec, evaluatedOn: EvaluatedOn, store: RunStore, callbacks: TrainCallbacks = {}): Promise<Trainer> {
     checkObject(spec, 'Trainer.create: spec');
-    if (!(spec.engine instanceof Engine)) throw new UserError(`Trainer.create: spec.engine must be an Engine (got ${kindOf(spec.engine)})`);
+    if (!isEngine(spec.engine)) throw new UserError(`Trainer.create: spec.engine must be an Engine (got ${kindOf(spec.engine)})`);
     if (spec.clock !== undefined && typeof spec.clock !== 'function') throw new UserError(`Trainer.create: spec.clock must be a function (got ${kindOf(spec.clock)})`);
     checkObject(spec.settings, 'Trainer.create: spec.settings');
     checkSettings(spec.settings, 'Trainer.create: spec.settings');
@@ -237,7 +246,7 @@ export class Trainer {
       // A resumed run's batches took about what its last epoch's did, until this session measures its own.
       const lastEpoch = this.metrics.epoch_seconds.at(-1);
       if (lastEpoch !== undefined) this.reserve.recordBatch(lastEpoch / batchesPerEpoch);
-      this.timeEvaluation(data.evalSet);
+      await this.timeEvaluation(data.evalSet);
     }
     this.callbacks.onStart?.({
       startEpoch, epochs,
@@ -252,7 +261,7 @@ export class Trainer {
       const pass = await this.trainEpoch(epoch, data.trainSet, maker, schedule, signal);
       if (pass === null) return { metrics: this.metrics, epochsDone: this.epochsDone, stopped: true, runSeconds: this.clock.seconds };
       const last = settings.timeBudget === null ? epoch === settings.epochs : pass.budgetSpent || this.budgetSpent();
-      const evaluation = last || this.evaluationDue(epoch) ? this.evaluateEpoch(data.evalSet, epoch, last) : null;
+      const evaluation = last || this.evaluationDue(epoch) ? await this.evaluateEpoch(data.evalSet, epoch, last) : null;
       // NaN weights from the last updates show here first: nothing of this epoch is saved.
       if (evaluation && !Number.isFinite(evaluation.loss)) throw this.diverged(`the ${data.evaluatedOn} loss is ${evaluation.loss} after epoch ${epoch}`);
       const result: EpochResult = {
@@ -270,19 +279,20 @@ export class Trainer {
     // A resumed run with nothing left to do still leaves its metrics beside the final model, and
     // a budget run stopped with less time left than an evaluation ends evaluated too.
     if (this.epochsDone === startEpoch) {
-      if (startEpoch > 0 && this.metrics.accuracies[startEpoch - 1] === null) this.evaluateLastEpoch(data.evalSet);
+      if (startEpoch > 0 && this.metrics.accuracies[startEpoch - 1] === null) await this.evaluateLastEpoch(data.evalSet);
       await store.saveMetrics(this.metrics);
     }
-    await store.saveModel(this.modelFile(this.epochsDone), this.epochsDone, true);
+    await store.saveModel(await this.modelFile(this.epochsDone), this.epochsDone, true);
     return { metrics: this.metrics, epochsDone: this.epochsDone, stopped: false, runSeconds: this.clock.seconds };
   }
 
   /**
    * One pass over the training images in a fresh random order, or until the time budget is spent:
    * the mean training loss, the last learning rate, the seconds and images; null when `signal` stopped it.
+   * Each step's losses are read a step later, so that the engine is not waited on between steps.
    */
   async trainEpoch(epoch: number, trainSet: ImageSet, maker: BatchMaker, schedule: Schedule, signal?: AbortSignal): Promise<EpochPass | null> {
-    const { model, optimizer, settings } = this;
+    const { model, settings } = this;
     const batches = Math.ceil(trainSet.count / settings.batchSize);
     this.callbacks.onEpochStart?.(epoch, batches);
     const started = this.now();
@@ -290,9 +300,21 @@ export class Trainer {
     const labels = new Int32Array(Math.min(settings.batchSize, trainSet.count));
     const patches = numPatches(model.config);
     const keep: KeepSchedule = { start: settings.keepTokens, allFrom: settings.keepTokensUntil };
+    // The seed's running total: each batch's mean loss times its size, i.e. the sum of the images' losses.
     let lossSum = 0;
     let images = 0;
+    let counted = 0;
+    let pending: PendingLosses | null = null;
+    const settle = async (): Promise<void> => {
+      if (pending === null) return;
+      const step = pending;
+      pending = null;
+      const losses = await step.losses;
+      lossSum += this.checkedSum(losses, step);
+      counted += losses.length;
+    };
     let lr = learningRateAt(schedule, this.position());
+    const pass = (budgetSpent: boolean): EpochPass => ({ loss: lossSum / counted, lr, seconds: (this.now() - started) / 1000, images, budgetSpent });
     for (let batch = 0, start = 0; start < trainSet.count; batch++, start += settings.batchSize) {
       // Let signal handlers, progress timers and a page's messages run between batches.
       await yieldToEventLoop();
@@ -303,23 +325,40 @@ export class Trainer {
       for (let i = 0; i < count; i++) labels[i] = trainSet.labels[order[start + i]!]!;
       model.setLabels(labels, count);
       const kept = patchesKeptAt(keep, patches, runFraction(schedule.length, this.position()));
-      model.parameters.zeroGrad();
-      const loss = this.step(count, epoch, batch, kept < patches ? this.keptPatches(count, patches, kept) : undefined);
+      const tokens = kept < patches ? this.keptPatches(count, patches, kept) : undefined;
       lr = learningRateAt(schedule, this.position());
-      optimizer.update(lr);
-      this.average?.update();
-      // The seed's running total: the batch's mean loss times its size.
-      lossSum += loss * count;
+      const losses = trainStep(this.parts, count, { lr, labelSmoothing: settings.labelSmoothing, clipGrad: settings.clipGrad, tokens });
+      // The previous step's losses, which the engine has had a whole step to send; the first of an epoch is awaited at once.
+      await settle();
+      pending = { losses, epoch, batch };
+      if (counted === 0) await settle();
       images += count;
       await this.clock.hold(this.callbacks.onBatch?.({
-        epoch, batch: batch + 1, batches, images, loss: lossSum / images, lr, patchesKept: kept,
+        epoch, batch: batch + 1, batches, images, loss: lossSum / counted, lr, patchesKept: kept,
         seconds: (this.now() - started) / 1000, runSeconds: this.clock.seconds,
       }));
       // The batch's time on the run's clock: a callback's own work counts, a pause it holds does not.
       this.reserve.recordBatch(this.clock.seconds - batchStarted);
-      if (this.budgetSpent()) return { loss: lossSum / images, lr, seconds: (this.now() - started) / 1000, images, budgetSpent: true };
+      if (this.budgetSpent()) {
+        await settle();
+        return pass(true);
+      }
     }
-    return { loss: lossSum / images, lr, seconds: (this.now() - started) / 1000, images, budgetSpent: false };
+    await settle();
+    return pass(false);
+  }
+
+  /** The model, optimizer, clipper and average one step updates. */
+  private get parts(): TrainingParts {
+    return { model: this.model, optimizer: this.optimizer, clipper: this.clipper, average: this.average };
+  }
+
+  /** The sum of a step's losses; a diverged run (a loss not finite) stops here. */
+  private checkedSum(losses: Float32Array, step: PendingLosses): number {
+    let sum = 0;
+    for (const loss of losses) sum += loss;
+    if (!Number.isFinite(sum)) throw this.diverged(`the loss is ${sum / losses.length} at epoch ${step.epoch}, batch ${step.batch + 1}`);
+    return sum;
   }
 
   /**
@@ -357,22 +396,10 @@ export class Trainer {
    * The evaluation throughput before any evaluation, from the first batch of `evalSet` (each
    * evaluation then refines it); reported as an evaluation of that batch alone, not final.
    */
-  private timeEvaluation(evalSet: ImageSet): void {
+  private async timeEvaluation(evalSet: ImageSet): Promise<void> {
     const count = Math.min(evalSet.count, this.settings.batchSize);
     const batch = { ...evalSet, count, images: evalSet.images.subarray(0, count * IMAGE_BYTES), labels: evalSet.labels.subarray(0, count) };
-    this.evaluateWeights(batch, (images, total) => this.callbacks.onEvaluation?.({ epoch: this.epochsDone, images, total, final: false }));
-  }
-
-  /** Forward and backward over the batch in the model's buffers, gradients clipped; its cross-entropy. */
-  private step(count: number, epoch: number, batch: number, tokens?: TokenSelection): number {
-    const { model, settings } = this;
-    const objective = model.trainBatch(count, settings.labelSmoothing, tokens);
-    // With label smoothing trainBatch returns the smoothed loss; the metrics keep plain cross-entropy,
-    // comparable with the test loss and with the seed's runs.
-    const loss = settings.labelSmoothing > 0 ? model.evaluateLoss() : objective;
-    if (!Number.isFinite(objective) || !Number.isFinite(loss)) throw this.diverged(`the loss is ${objective} at epoch ${epoch}, batch ${batch + 1}`);
-    this.clipper?.clip(settings.clipGrad);
-    return loss;
+    await this.evaluateWeights(batch, (images, total) => this.callbacks.onEvaluation?.({ epoch: this.epochsDone, images, total, final: false }));
   }
 
   private diverged(what: string): UserError {
@@ -381,20 +408,20 @@ export class Trainer {
   }
 
   /** Accuracy and mean cross-entropy on `evalSet`, normalized as the training images. */
-  evaluate(evalSet: ImageSet): Evaluation {
+  evaluate(evalSet: ImageSet): Promise<Evaluation> {
     return this.withEvaluatedWeights(() => this.evaluateWeights(evalSet));
   }
 
   /** evaluate() after epoch `epoch`, its progress reported (onEvaluation). */
-  private evaluateEpoch(evalSet: ImageSet, epoch: number, final: boolean): Evaluation {
+  private evaluateEpoch(evalSet: ImageSet, epoch: number, final: boolean): Promise<Evaluation> {
     return this.withEvaluatedWeights(() => this.evaluateWeights(evalSet, (images, total) => {
       this.callbacks.onEvaluation?.({ epoch, images, total, final });
     }));
   }
 
   /** Fills in the evaluation of the last epoch, which was not evaluated. */
-  private evaluateLastEpoch(evalSet: ImageSet): void {
-    const evaluation = this.evaluateEpoch(evalSet, this.epochsDone, true);
+  private async evaluateLastEpoch(evalSet: ImageSet): Promise<void> {
+    const evaluation = await this.evaluateEpoch(evalSet, this.epochsDone, true);
     const last = this.epochsDone - 1;
     this.metrics.test_losses[last] = evaluation.loss;
     this.metrics.accuracies[last] = evaluation.accuracy;
@@ -405,7 +432,7 @@ export class Trainer {
    * The model's present weights on `evalSet`, normalized as the training images, with the run's
    * test-time augmentation; each batch's time goes to the budget's reserve.
    */
-  private evaluateWeights(evalSet: ImageSet, onBatch?: (images: number, total: number) => void): Evaluation {
+  private evaluateWeights(evalSet: ImageSet, onBatch?: (images: number, total: number) => void): Promise<Evaluation> {
     const { batchSize, mean, std, tta } = this.settings;
     let [batchStarted, before] = [this.now(), 0];
     return evaluate(this.model, evalSet, batchSize, { mean, std, flip: tta === 'flip', onBatch: (images, total) => {
@@ -422,9 +449,9 @@ export class Trainer {
     const { settings, store } = this;
     const started = this.now();
     if (settings.saveModelEvery > 0 && epoch % settings.saveModelEvery === 0 && !last) {
-      await store.saveModel(this.modelFile(epoch), epoch, false);
+      await store.saveModel(await this.modelFile(epoch), epoch, false);
     }
-    await store.saveCheckpoint(encodeTrainingCheckpoint(this.model, this.optimizer, {
+    await store.saveCheckpoint(await encodeTrainingCheckpoint(this.model, this.optimizer, {
       epoch, step: this.optimizer.step, dataRandom: this.dataRandom.state(), dropoutRandom: this.model.dropoutRandom.state(),
       metrics: this.metrics, config: this.model.config, settings: settingsToJson(settings),
     }, this.average ?? undefined), epoch);
@@ -433,17 +460,19 @@ export class Trainer {
     this.reserve.recordSave((this.now() - started) / 1000);
   }
 
-  private modelFile(epoch: number): Uint8Array {
-    return this.withEvaluatedWeights(() => encodeModelFile(this.model.config, this.model.stateDict(), { metadata: { epoch: String(epoch) } }));
+  private async modelFile(epoch: number): Promise<Uint8Array> {
+    const params = await this.withEvaluatedWeights(() => this.model.stateDict());
+    return encodeModelFile(this.model.config, params, { metadata: { epoch: String(epoch) } });
   }
 
   /** Runs `work` on the weights the run evaluates and saves: the moving average when it keeps one, else the trained weights. */
-  private withEvaluatedWeights<T>(work: () => T): T {
+  private withEvaluatedWeights<T>(work: () => Promise<T>): Promise<T> {
     return this.average ? this.average.withAveragedWeights(work) : work();
   }
 
   release(): void {
     this.clipper?.release();
+    this.average?.release();
     this.optimizer.release();
     this.model.release();
   }
@@ -471,4 +500,10 @@ function yieldToEventLoop(): Promise<void> {
     };
     channel.port2.postMessage(null);
   });
+}
+
+/** Whether `value` looks like an Engine (either backend's). */
+function isEngine(value: unknown): value is Engine {
+  const engine = value as Partial<Engine> | null;
+  return typeof engine === 'object' && engine !== null && (engine.kind === 'wasm' || engine.kind === 'webgpu') && typeof engine.run === 'function';
 }

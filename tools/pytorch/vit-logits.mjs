@@ -5,7 +5,7 @@
 import { loadCheckpoint } from '../../dist/src/weights/files.js';
 import { readSafetensors, writeSafetensors } from '../../dist/src/io/safetensors.js';
 import { ViTForClassification } from '../../dist/src/model/vit.js';
-import { Engine } from '../../dist/src/runtime/engine.js';
+import { createEngine } from '../../dist/src/runtime/engine.js';
 
 const [model, inputPath, outPath] = process.argv.slice(2);
 if (outPath === undefined) {
@@ -15,12 +15,12 @@ if (outPath === undefined) {
 const { config, params } = loadCheckpoint(model);
 const input = readSafetensors(inputPath).tensors.get('input');
 const batch = input.shape[0];
-const engine = await Engine.create({ threads: 1 });
+const engine = await createEngine({ threads: 1 });
 try {
   const vit = await ViTForClassification.create(config, { engine });
   vit.loadStateDict(params);
   vit.setImages(input.data, batch);
-  const logits = vit.forward(batch).slice();
+  const logits = await vit.infer(batch);
   writeSafetensors(outPath, new Map([['logits', { shape: [batch, config.num_classes], data: logits }]]));
 } finally {
   engine.close();

@@ -41,7 +41,7 @@ function testImages(): ImageSet {
 
 async function start({ threads }: Requests['start']['request']): Promise<Requests['start']['result']> {
   engine ??= await startEngine(threads);
-  return { threads: engine.threads, relaxedSimd: engine.relaxedSimd };
+  return { engine: engine.description };
 }
 
 async function load({ model: payload }: Requests['load']['request']): Promise<Requests['load']['result']> {
@@ -76,7 +76,7 @@ function softmaxRows(logits: Float32Array, count: number, classes: number, out: 
   }
 }
 
-function evaluate(): Requests['evaluate']['result'] {
+async function evaluate(): Promise<Requests['evaluate']['result']> {
   const { model, payload } = current();
   const set = testImages();
   const classes = model.config.num_classes;
@@ -86,14 +86,14 @@ function evaluate(): Requests['evaluate']['result'] {
   for (let start = 0; start < set.count; start += BATCH) {
     const count = Math.min(BATCH, set.count - start);
     maker.fill(model.imageBuffer(count), set, order, start, count, false);
-    softmaxRows(model.infer(count), count, classes, probabilities, start);
+    softmaxRows(await model.infer(count), count, classes, probabilities, start);
   }
   return { probabilities, classes };
 }
 
 const gridSide = (model: ViTForClassification): number => Math.round(Math.sqrt(numPatches(model.config)));
 
-function attention({ indices }: Requests['attention']['request']): Requests['attention']['result'] {
+async function attention({ indices }: Requests['attention']['request']): Promise<Requests['attention']['result']> {
   const { model, payload } = current();
   const set = testImages();
   for (const i of indices) if (!(Number.isInteger(i) && i >= 0 && i < set.count)) throw new RangeError(`test image ${i} is outside 0…${set.count - 1}`);
@@ -106,8 +106,9 @@ function attention({ indices }: Requests['attention']['request']): Requests['att
   for (let start = 0; start < indices.length; start += BATCH) {
     const count = Math.min(BATCH, indices.length - start);
     maker.fill(model.imageBuffer(count), set, indices, start, count, false);
-    softmaxRows(model.forward(count), count, classes, probabilities, start);
-    rows.set(clsAttentionRows(model, count), start * perImage);
+    model.forward(count);
+    softmaxRows(await model.readLogits(), count, classes, probabilities, start);
+    rows.set(await clsAttentionRows(model, count), start * perImage);
   }
   return { rows, shape, gridSize: gridSide(model), probabilities };
 }
@@ -144,9 +145,9 @@ async function classify({ image, name }: Requests['classify']['request']): Promi
   const decoded = await decode(image, name);
   const size = model.config.image_size;
   // What `vit predict` does after decoding: PIL's bilinear resize, the model's normalization, softmax.
-  const logits = runModel(model, [resizeRgb(decoded, size, size)], payload.normalization);
+  const logits = await runModel(model, [resizeRgb(decoded, size, size)], payload.normalization);
   const top = topClasses(logits, labels, Math.min(DEFAULT_TOP_K, labels.length));
-  const rows: AttentionRows = { rows: clsAttentionRows(model, 1), shape: clsRowsShape(model), gridSize: gridSide(model) };
+  const rows: AttentionRows = { rows: await clsAttentionRows(model, 1), shape: clsRowsShape(model), gridSize: gridSide(model) };
   const scale = Math.min(1, DISPLAY_SIDE / Math.max(decoded.width, decoded.height));
   const picture = resizeRgb(decoded, Math.max(1, Math.round(decoded.width * scale)), Math.max(1, Math.round(decoded.height * scale)));
   return { ...rows, top, picture };

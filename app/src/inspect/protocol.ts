@@ -29,7 +29,7 @@ export interface AttentionRows {
 
 export interface Requests {
   /** Starts the worker's engine on `threads` threads; the first request. */
-  start: { request: { threads: number }; result: { threads: number; relaxedSimd: boolean } };
+  start: { request: { threads: number }; result: { engine: string } };
   /** Makes `model` the one the later requests run. */
   load: { request: { model: ModelPayload }; result: { labels: string[] } };
   /** The test images `evaluate` and `attention` refer to. */

@@ -90,7 +90,7 @@ async function testImageItems(model: ViTForClassification, dir: string, n: numbe
   for (let start = 0; start < chosen.count; start += BATCH) {
     const count = Math.min(BATCH, chosen.count - start);
     maker.fill(model.imageBuffer(count), chosen, indices, start, count, false);
-    const { predictions, maps } = predictWithAttention(model, count, layer);
+    const { predictions, maps } = await predictWithAttention(model, count, layer);
     for (let i = 0; i < count; i++) {
       const truth = chosen.labels[start + i]!;
       items.push({
@@ -118,7 +118,7 @@ async function userImageItems(model: ViTForClassification, files: string[], laye
     const pictures: RgbImage[] = await Promise.all(chunk.map((file) => loadImageForModel(file, size, file)));
     const input = model.imageBuffer(chunk.length);
     pictures.forEach((p, i) => normalizeInto(p, model.config.num_channels, normalization, input, i * model.imageFloats));
-    const { predictions, maps } = predictWithAttention(model, chunk.length, layer);
+    const { predictions, maps } = await predictWithAttention(model, chunk.length, layer);
     pictures.forEach((picture, i) => {
       items.push({
         image: picture.data,
@@ -136,15 +136,16 @@ async function userImageItems(model: ViTForClassification, files: string[], laye
 const gridSide = (model: ViTForClassification): number => Math.round(Math.sqrt(numPatches(model.config)));
 
 /** Runs the images in the model's input buffer; returns each one's best class and [CLS] attention map. */
-function predictWithAttention(model: ViTForClassification, count: number, layer: LayerChoice): { predictions: number[]; maps: Float32Array[] } {
-  const logits = model.forward(count);
+async function predictWithAttention(model: ViTForClassification, count: number, layer: LayerChoice): Promise<{ predictions: number[]; maps: Float32Array[] }> {
+  model.forward(count);
+  const logits = await model.readLogits();
   const classes = model.config.num_classes;
   const predictions = Array.from({ length: count }, (_, i) => {
     let best = 0;
     for (let c = 1; c < classes; c++) if (logits[i * classes + c]! > logits[i * classes + best]!) best = c;
     return best;
   });
-  return { predictions, maps: clsAttentionMaps(model, count, layer) };
+  return { predictions, maps: await clsAttentionMaps(model, count, layer) };
 }
 
 /** Test image `index` of the set, from its R, G, B planes to interleaved RGB bytes. */

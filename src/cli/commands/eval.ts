@@ -65,7 +65,7 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
     process.stdout.write(`(no model file yet: the training checkpoint after epoch ${readSafetensorsHeader(files.weightsPath).metadata['epoch']})\n`);
   }
   const { mean, std } = await modelNormalization(model);
-  const result = evaluate(model, test, flags.batchSize, { mean: [...mean], std: [...std], flip: flags.tta === 'flip' });
+  const result = await evaluate(model, test, flags.batchSize, { mean: [...mean], std: [...std], flip: flags.tta === 'flip' });
   if (flags.json) {
     const { accuracy, loss, images, flip } = result;
     process.stdout.write(JSON.stringify({ accuracy, loss, images, ...(flip ? { flip } : {}) }) + '\n');
