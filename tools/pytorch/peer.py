@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The PyTorch peer that `npm run bench` measures vit-ts against (src/bench/peers.ts runs it).
 
-  python3 tools/pytorch/peer.py bench [--threads N] [--batch B] [--steps S] [--fused] [--config JSON]
-      training and inference images/s of the seed's model on random data: one JSON line
+  python3 tools/pytorch/peer.py bench [--threads N] [--batch B[,B...]] [--steps S] [--fused] [--config JSON]
+                                     [--device cpu|cuda] [--compile [--compile-mode MODE]]
+      training and inference images/s of the seed's model on random data: one JSON line per batch size
+      (--device cuda: on the GPU, timed between synchronizations; --compile: the model through torch.compile)
   python3 tools/pytorch/peer.py onnx --out FILE [--config JSON] [--weights W.safetensors]
       the model exported by PyTorch to ONNX (dynamic batch), to time ONNX Runtime
   python3 tools/pytorch/peer.py train --data DIR [--epochs N] [--batch B] [--lr LR] [--threads N] [--save W.safetensors]
@@ -25,37 +27,68 @@ import safetensors_file
 from vit_model import ViTForClassification, full_config
 
 
-def images_per_second(step, batch, steps, warmup):
+def images_per_second(step, batch, steps, warmup, sync=lambda: None):
     for _ in range(warmup):
         step()
+    sync()
     start = time.perf_counter()
     for _ in range(steps):
         step()
+    sync()  # the GPU runs behind the host: the clock stops when its work is done
     return batch * steps / (time.perf_counter() - start)
 
 
 def bench(args):
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("peer.py bench: --device cuda, but this PyTorch sees no CUDA GPU")
+    if args.compile and not hasattr(torch, "compile"):
+        raise SystemExit(f"peer.py bench: --compile needs torch.compile (PyTorch 2), this is {torch.__version__}")
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     config = full_config({**json.loads(args.config), "use_faster_attention": args.fused})
-    model = ViTForClassification(config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
-    x = torch.randn(args.batch, config["num_channels"], config["image_size"], config["image_size"])
-    y = torch.randint(0, config["num_classes"], (args.batch,))
+    for batch in (int(b) for b in args.batch.split(",")):
+        torch.manual_seed(0)
+        model = ViTForClassification(config).to(device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+        if args.compile:
+            torch._dynamo.reset()  # each batch size compiled afresh, static shapes, as a run at that size alone would be
+        run = torch.compile(model, mode=args.compile_mode, dynamic=False) if args.compile else model
+        x = torch.randn(batch, config["num_channels"], config["image_size"], config["image_size"], device=device)
+        y = torch.randint(0, config["num_classes"], (batch,), device=device)
 
-    def train_step():
-        optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x)[0], y).backward()
-        optimizer.step()
+        def train_step():
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(run(x)[0], y).backward()
+            optimizer.step()
 
-    model.train()
-    train = images_per_second(train_step, args.batch, args.steps, args.warmup)
-    model.eval()
-    with torch.no_grad():
-        infer = images_per_second(lambda: model(x), args.batch, args.steps, args.warmup)
-    print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "threads": args.threads, "fused": args.fused,
-                      "batch": args.batch, "params": sum(p.numel() for p in model.parameters()),
-                      "train_img_s": round(train, 1), "infer_img_s": round(infer, 1)}))
+        def infer_step():
+            run(x)
+
+        model.train()
+        compile_start = time.perf_counter()
+        if args.compile:  # compiling happens in the first calls: keep it out of the warm-up's count
+            train_step()
+            sync()
+        train_compile_s = time.perf_counter() - compile_start
+        train = images_per_second(train_step, batch, args.steps, args.warmup, sync)
+        model.eval()
+        with torch.no_grad():
+            compile_start = time.perf_counter()
+            if args.compile:
+                infer_step()
+                sync()
+            infer_compile_s = time.perf_counter() - compile_start
+            infer = images_per_second(infer_step, batch, args.steps, args.warmup, sync)
+        line = {"peer": "pytorch", "torch": torch.__version__, "threads": args.threads, "fused": args.fused,
+                "batch": batch, "params": sum(p.numel() for p in model.parameters()),
+                "train_img_s": round(train, 1), "infer_img_s": round(infer, 1)}
+        if device.type == "cuda":
+            line.update(device=torch.cuda.get_device_name(device), steps=args.steps,
+                        tf32=torch.backends.cuda.matmul.allow_tf32)
+        if args.compile:
+            line.update(compile=args.compile_mode, compile_s=round(train_compile_s + infer_compile_s, 1))
+        print(json.dumps(line), flush=True)
 
 
 class LogitsOnly(nn.Module):
@@ -126,16 +159,28 @@ def train(args):
             safetensors_file.write(args.save, model.state_dict(), {"config": json.dumps(saved), "epoch": epoch})
 
 
+def batch_list(text):
+    """'256' or '128,256': positive whole numbers."""
+    parts = text.split(",")
+    if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"--batch must be positive whole numbers, comma-separated (got {text!r})")
+    return ",".join(p.strip() for p in parts)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bench", help="training and inference images/s on random data")
     b.add_argument("--threads", type=int, default=1)
-    b.add_argument("--batch", type=int, default=256)
+    b.add_argument("--batch", default="256", type=batch_list, help="images per step; several, comma-separated, give one line each")
     b.add_argument("--steps", type=int, default=10)
     b.add_argument("--warmup", type=int, default=3)
     b.add_argument("--fused", action="store_true", help="FasterMultiHeadAttention (one qkv_projection) instead of per-head Linears")
     b.add_argument("--config", default="{}", help="JSON overrides of the seed config")
+    b.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run (cuda: the first GPU)")
+    b.add_argument("--compile", action="store_true", help="run the model through torch.compile (PyTorch 2)")
+    b.add_argument("--compile-mode", default="default", choices=["default", "reduce-overhead", "max-autotune"],
+                   help="torch.compile's mode (reduce-overhead: CUDA graphs)")
     o = sub.add_parser("onnx", help="export the model to ONNX with PyTorch")
     o.add_argument("--out", required=True)
     o.add_argument("--config", default="{}")
