@@ -107,13 +107,14 @@ export function engineTour(engine: EngineName): void {
 
   tourTest('an epoch on the sample fills the charts; reloaded then and continued, the run ends with the metrics of an uninterrupted `vit train`', RUN_MS * 2, async (page) => {
     assert.ok(facts, 'the page was loaded (the first test)');
-    const run = { epochs: 3, batchSize: 50, trainSamples: 400, testSamples: 100, seed: 3, threads: facts.threads };
+    const run = { epochs: 3, batchSize: 50, trainSamples: 300, testSamples: 100, seed: 3, threads: facts.threads };
     await fill(page, { recipe: 'seed', timeBudget: '', ...run });
     await page.click('start');
     await waitFor(page, 'the first epoch', RUN_MS, () => document.querySelector('[data-testid="chart-accuracy"]')?.getAttribute('data-points') === '1');
+    // Held between steps, so that no engine is fast enough to finish before the reload.
+    await page.click('pause');
     const charts = await page.evaluate(() => ['chart-running-loss', 'chart-loss', 'chart-accuracy'].map((id) => Number(document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-points'))));
-    assert.ok(charts[0]! >= 1, `the running-loss chart has points (${charts[0]})`);
-    assert.deepEqual(charts.slice(1), [1, 1], 'the loss and accuracy charts have the first epoch');
+    assert.ok(charts.every((points) => points >= 1), `the running-loss, loss and accuracy charts have points (${charts.join(', ')})`);
 
     await page.reload();
     await waitFor(page, 'Continue run offered after the reload', LOAD_MS, () => {
