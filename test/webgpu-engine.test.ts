@@ -53,6 +53,23 @@ describe('WebGPU engine', { skip: gpu.skip }, () => {
     engine.release(y);
   });
 
+  test('writes past the staging buffer\'s size, and one too large for it, keep their order and contents', async () => {
+    const sizes = [3 << 18, 3 << 18, 1, 5 << 18, 9 << 20]; // 3 MiB twice, one float, 5 MiB, 36 MiB (floats)
+    const ptrs = sizes.map((n) => engine.allocate(n));
+    const data = sizes.map((n, k) => Float32Array.from({ length: n }, (_, i) => (i % 1000) + k));
+    sizes.forEach((n, k) => {
+      engine.write(ptrs[k]!, data[k]!);
+      engine.run('scale', ptrs[k]!, n, 2); // between the writes: each must land before its kernel
+    });
+    engine.write(ptrs[2]!, Float32Array.of(-1)); // after its scale: stays −1
+    for (let k = 0; k < sizes.length; k++) {
+      const got = await engine.read(ptrs[k]!, sizes[k]!);
+      const want = k === 2 ? Float32Array.of(-1) : data[k]!.map((v) => 2 * v);
+      assert.ok(got.every((v, i) => v === want[i]), `write ${k} (${sizes[k]} floats)`);
+    }
+    for (const p of ptrs) engine.release(p);
+  });
+
   test('integers are written and read bit for bit', async () => {
     const p = engine.allocate(5);
     const values = Int32Array.from([0, -1, 2 ** 31 - 1, -(2 ** 31), 7]);

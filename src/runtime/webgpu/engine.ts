@@ -16,6 +16,9 @@ const ARG_SLOTS = 4096;
 const MEMORY_BASE = 256;
 const INITIAL_BYTES = 16 * 2 ** 20;
 const GROWTH_STEP = 2 ** 20;
+/** write()'s staging buffer starts at this size; writes above MAX_STAGED_BYTES get a buffer of their own. */
+const INITIAL_STAGE_BYTES = 4 * 2 ** 20;
+const MAX_STAGED_BYTES = 32 * 2 ** 20;
 
 export interface WebGpuEngineOptions {
   /** Kernels beyond (or in place of) the engine's own, by name: for tests of a kernel being written. */
@@ -50,6 +53,10 @@ export class WebGpuEngine {
   private pass: GPUComputePassEncoder | null = null;
   /** The pipeline last set in the open pass. */
   private passPipeline: GPUComputePipeline | null = null;
+  /** The staging buffer of write(), its bytes of this submit on the host, and how many are used. */
+  private stageBuffer: GPUBuffer;
+  private stageHost = new Uint8Array(INITIAL_STAGE_BYTES);
+  private staged = 0;
   /** Buffers the recorded commands still use: destroyed once they are submitted. */
   private retired: GPUBuffer[] = [];
   /** The engine-owned working memory of kernels that split their sums (GpuKernel.tmp). */
@@ -78,6 +85,7 @@ export class WebGpuEngine {
     this.pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
     this.uniform = device.createBuffer({ size: ARG_SLOTS * ARG_SLOT_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.memory = this.createMemory(Math.min(INITIAL_BYTES, this.maxBytes));
+    this.stageBuffer = this.createStageBuffer(INITIAL_STAGE_BYTES);
     this.bindGroup = this.createBindGroup();
     device.addEventListener('uncapturederror', (event) => {
       this.failure ??= (event as GPUUncapturedErrorEvent).error.message;
@@ -156,13 +164,41 @@ export class WebGpuEngine {
   write(ptr: number, values: Float32Array | Int32Array): void {
     this.checkOpen();
     this.checkRange(ptr, values.length, 'write');
-    if (values.length === 0) return;
-    const staging = this.device.createBuffer({ size: values.byteLength, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
-    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-    staging.unmap();
+    const bytes = values.byteLength;
+    if (bytes === 0) return;
+    const data = new Uint8Array(values.buffer, values.byteOffset, bytes);
+    if (bytes > MAX_STAGED_BYTES) {
+      // A large write (a model's weights) gets a buffer of its own rather than growing the staging one for good.
+      const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+      new Uint8Array(staging.getMappedRange()).set(data);
+      staging.unmap();
+      this.endPass();
+      this.currentEncoder().copyBufferToBuffer(staging, 0, this.memory, ptr, bytes);
+      this.retired.push(staging);
+      return;
+    }
+    // Writes of one submit are gathered in one staging buffer, uploaded by queue.writeBuffer just
+    // before the submit; copies recorded in the encoder put each in place in order.
+    if (this.staged + bytes > this.stageBuffer.size) {
+      this.flush();
+      if (bytes > this.stageBuffer.size) {
+        this.retired.push(this.stageBuffer);
+        this.stageBuffer = this.createStageBuffer(2 ** Math.ceil(Math.log2(bytes)));
+      }
+    }
+    if (this.staged + bytes > this.stageHost.length) {
+      const host = new Uint8Array(this.stageBuffer.size);
+      host.set(this.stageHost.subarray(0, this.staged));
+      this.stageHost = host;
+    }
+    this.stageHost.set(data, this.staged);
     this.endPass();
-    this.currentEncoder().copyBufferToBuffer(staging, 0, this.memory, ptr, values.byteLength);
-    this.retired.push(staging);
+    this.currentEncoder().copyBufferToBuffer(this.stageBuffer, this.staged, this.memory, ptr, bytes);
+    this.staged += bytes;
+  }
+
+  private createStageBuffer(bytes: number): GPUBuffer {
+    return this.device.createBuffer({ size: Math.max(bytes, INITIAL_STAGE_BYTES), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
   }
 
   /** `floats` floats from byte offset `ptr` (a copy), after every kernel recorded before; submits what is recorded. */
@@ -309,6 +345,8 @@ export class WebGpuEngine {
     this.endPass();
     if (this.encoder === null) return;
     if (this.slots > 0) this.device.queue.writeBuffer(this.uniform, 0, this.argBytes, 0, this.slots * ARG_SLOT_BYTES);
+    if (this.staged > 0) this.device.queue.writeBuffer(this.stageBuffer, 0, this.stageHost, 0, this.staged);
+    this.staged = 0;
     const mapTimestamps = this.resolveTimestamps();
     this.device.queue.submit([this.encoder.finish()]);
     mapTimestamps?.();
@@ -412,6 +450,7 @@ export class WebGpuEngine {
     for (const buffer of this.retired) buffer.destroy();
     this.memory.destroy();
     this.uniform.destroy();
+    this.stageBuffer.destroy();
     this.querySet?.destroy();
     this.device.destroy();
   }
