@@ -23,3 +23,15 @@ export function checkOptionalObject(value: unknown, argument: string): asserts v
 export function checkObject(value: unknown, argument: string): asserts value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${argument} must be an object (got ${kindOf(value)})`);
 }
+
+/**
+ * A value as a message quotes it: JSON, but with the numbers JSON cannot spell (NaN, Infinity)
+ * and undefined written as such, where JSON.stringify would print null or nothing.
+ */
+export function quoteValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'bigint') return `${value}n`;
+  const marked = JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? `\u0000${v}\u0000` : typeof v === 'bigint' ? `\u0000${v}n\u0000` : v);
+  return marked === undefined ? String(value) : marked.replace(/"\\u0000(.*?)\\u0000"/g, '$1');
+}

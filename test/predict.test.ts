@@ -107,8 +107,9 @@ test('text output: each file, then k lines of percentage and label, best first',
   }
 });
 
-test('--top-k larger than the number of classes gives every class', () => {
-  const { stdout } = vit('predict', '--model', SEED_MODEL, '--json', '--top-k', '50', join(dir, 'image1.png'));
+test('--top-k larger than the number of classes gives every class, and says so', () => {
+  const { stdout, stderr } = vit('predict', '--model', SEED_MODEL, '--json', '--top-k', '50', join(dir, 'image1.png'));
+  assert.equal(stderr, 'vit: --top-k 50: the model has 10 classes; showing all 10\n');
   const [entry] = JSON.parse(stdout) as JsonEntry[];
   assert.equal(entry!.predictions.length, 10);
   assert.ok(Math.abs(entry!.predictions.reduce((s, p) => s + p.score, 0) - 1) < 1e-9);
@@ -123,7 +124,8 @@ test('a file that cannot be decoded is named on stderr, the others are still pre
   assert.deepEqual((JSON.parse(json.stdout) as JsonEntry[]).map((e) => e.file), [good]);
   assert.match(json.stderr, new RegExp(`^vit: ${escape(corrupt)}: cannot decode`, 'm'));
   assert.match(json.stderr, new RegExp(`^vit: ${escape(missing)}: no such file`, 'm'));
-  assert.match(json.stderr, /2 of 3 images could not be read/);
+  // One line per unreadable file, and nothing more.
+  assert.equal(json.stderr.trimEnd().split('\n').length, 2, json.stderr);
   assert.doesNotMatch(json.stderr, /\n\s+at /, 'no stack trace');
 
   const text = vit('predict', '--model', SEED_MODEL, good, corrupt);

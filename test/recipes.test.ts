@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { describe, it, test } from 'node:test';
 import { SEED_AUGMENT } from '../src/data/augment.js';
 import { UserError } from '../src/errors.js';
-import { RECIPES, augmentOptions } from '../src/train/recipes.js';
+import { RECIPES, RECIPE_NAMES, augmentOptions } from '../src/train/recipes.js';
 import { resolveHyperparameters } from '../src/train/settings.js';
+import { CLI } from './helpers.js';
 
 describe('recipes', () => {
   it('seed is exactly the seed article\'s run', () => {
@@ -58,4 +60,14 @@ describe('recipes', () => {
       assert.throws(() => resolveHyperparameters('seed', overrides), (e: unknown) => e instanceof UserError && flag.test(e.message));
     }
   });
+});
+
+test("vit train --help describes each recipe from its values (the fast one's linear decay and token dropping)", () => {
+  const help = spawnSync(process.execPath, [CLI, 'train', '--help'], { encoding: 'utf8' }).stdout.replace(/\n {8}/g, ' ');
+  const fast = RECIPES.fast;
+  assert.ok(help.includes(`fast  AdamW (weight decay 1e-2); ${fast.warmupEpochs} warmup epochs, then linear decay from 5e-3 to 1e-5, batch ${fast.batchSize},`), help);
+  assert.ok(help.includes(`token dropping: ${fast.keepTokens * 100}% of the patches at first, all from ${fast.keepTokensUntil * 100}% of the run, ${fast.epochs} epochs.`), help);
+  assert.ok(help.includes('seed  AdamW (weight decay 1e-2); a constant learning rate of 1e-2, batch 256, RandomResizedCrop(0.8-1, 3/4-4/3) + flip, 100 epochs.'), help);
+  assert.ok(!/cosine/.test(help.slice(help.indexOf('Recipes'))), 'no recipe decays by a cosine');
+  for (const name of RECIPE_NAMES) assert.equal(help.split('\n').filter((l) => l.startsWith(`  ${name}  `)).length, 1);
 });

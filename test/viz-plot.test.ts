@@ -152,3 +152,16 @@ test('epochs not evaluated (null) have no test points: the rows skip them instea
   assert.equal(losses!.length, 4 + 2);
   assert.match(await renderMetricsSvg(metrics, 'every other'), /^<svg/);
 });
+
+test('the curves keep clear of the panels\' frames, even when the best accuracy falls on a round tick', async () => {
+  // 80% is a tick of the axis: without room the line ran along the top edge.
+  const svg = await renderMetricsSvg({ train_losses: [2, 1.5, 1.2, 1], test_losses: [2, 1.6, 1.3, 1.1], accuracies: [0.2, 0.4, 0.6, 0.8] }, 'edges');
+  const height = Number(/<path class="background"[^>]* d="M0\.5,0\.5h[\d.]+v([\d.]+)h/.exec(svg)?.[1]);
+  assert.ok(height > 100, `panel height ${height}`);
+  const lines = [...svg.matchAll(/aria-roledescription="line mark" d="([^"]+)" stroke="(#[0-9a-f]{6})"/g)];
+  assert.deepEqual(lines.map((m) => m[2]).sort(), Object.values(METRIC_COLOURS).sort());
+  for (const [, path, colour] of lines) {
+    const ys = [...path!.matchAll(/[ML][-\d.]+,([-\d.]+)/g)].map((m) => Number(m[1]));
+    assert.ok(Math.min(...ys) >= 4 && Math.max(...ys) <= height - 4, `${colour}: y from ${Math.min(...ys)} to ${Math.max(...ys)} in a ${height}-pixel panel`);
+  }
+});

@@ -30,9 +30,9 @@ function buildProgram(): Command {
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
-    // Commander's own usage errors read like ours; commands created below inherit this.
-    .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'vit: ')) })
-    .showHelpAfterError('(add --help for usage)');
+    // Commander's own usage errors read like ours, on one line (its suggestion joined on, where to
+    // find the usage after); commands created below inherit this.
+    .configureOutput({ outputError: (message, write) => write(oneLineUsageError(message)) });
   // In the order of a workflow: get data, train, evaluate, use, look inside, plot, ship; all of it in
   // the page; then measure.
   registerData(program);
@@ -45,6 +45,14 @@ function buildProgram(): Command {
   registerApp(program);
   registerBench(program);
   return program;
+}
+
+/** "error: unknown command 'x'\n(Did you mean y?)\n" → "vit: unknown command 'x'; did you mean y? (add --help for usage)\n". */
+function oneLineUsageError(message: string): string {
+  const [first = '', ...rest] = message.replace(/^error: /, 'vit: ').trim().split('\n');
+  const hints = rest.map((line) => line.trim().replace(/^\((.*)\)$/, '$1')).filter((line) => line !== '');
+  const suggestion = hints.map((hint) => `; ${hint.charAt(0).toLowerCase()}${hint.slice(1)}`).join('');
+  return `${first}${suggestion} (add --help for usage)\n`;
 }
 
 async function main(argv: string[]): Promise<void> {

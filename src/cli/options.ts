@@ -3,6 +3,7 @@
  * flag, so a bad value prints `vit: <message>` like every other input error.
  */
 import { Option } from 'commander';
+import { quoteValue } from '../arguments.js';
 import { UserError } from '../errors.js';
 import { parseDecimal } from '../decimal.js';
 import { readUserFile } from '../io/user-files.js';
@@ -49,7 +50,8 @@ export function engineFor(threads: number | undefined): Promise<Engine> {
 
 /** --config: JSON text, or the path of a JSON file (a seed config or an experiment's config.json). */
 export function readConfigFlag(value: string): Partial<ViTConfig> {
-  const inline = value.trim().startsWith('{');
+  // JSON text starts with an object's or an array's bracket (an array is then refused as not an object).
+  const inline = /^\s*[[{]/.test(value);
   let text = value;
   if (!inline) {
     try {
@@ -64,6 +66,8 @@ export function readConfigFlag(value: string): Partial<ViTConfig> {
   } catch (e) {
     throw new UserError(`--config ${inline ? '' : value + ' '}is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError('--config must be a JSON object of config keys');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new UserError(`--config must be a JSON object of config keys (got ${Array.isArray(json) ? 'an array' : quoteValue(json)})`);
+  }
   return json as Partial<ViTConfig>;
 }

@@ -1,4 +1,5 @@
 // CIFAR-10 from a cifar-10-batches-bin folder on disk (Node): the split's files, checked, parsed.
+import { quoteValue } from '../arguments.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -16,7 +17,7 @@ const HOW_TO_GET_DATA =
  */
 export function readCifar10(dir: string, split: Split): ImageSet {
   if (typeof dir !== 'string' || dir === '') throw new UserError('readCifar10: "dir" must be a folder\'s path');
-  if (split !== 'train' && split !== 'test') throw new UserError(`readCifar10: "split" must be "train" or "test" (got ${JSON.stringify(split)})`);
+  if (split !== 'train' && split !== 'test') throw new UserError(`readCifar10: "split" must be "train" or "test" (got ${quoteValue(split)})`);
   let isDir: boolean;
   try {
     isDir = statSync(dir).isDirectory();
@@ -30,8 +31,9 @@ export function readCifar10(dir: string, split: Split): ImageSet {
     const wanted = split === 'train' ? 'data_batch_*.bin files' : TEST_FILE;
     throw new UserError(`The CIFAR-10 data folder ${dir} holds no ${wanted}. ${HOW_TO_GET_DATA}`);
   }
+  const meta = join(dir, META_FILE);
   const classNames = readClassNames(dir);
-  return parseCifar10(files.map((name) => ({ name, bytes: readUserFile(name) })), classNames);
+  return parseCifar10(files.map((name) => ({ name, bytes: readUserFile(name) })), classNames, existsSync(meta) ? meta : undefined);
 }
 
 /** Class names from batches.meta.txt; the standard names when the file is absent. */

@@ -67,9 +67,10 @@ export function batchOrder(a: string, b: string): number {
 
 /**
  * Parses a split of CIFAR-10 in the official binary format: `files` are the split's batches in
- * order, `classNames` the labels' names (batches.meta.txt, see parseClassNames).
+ * order, `classNames` the labels' names (batches.meta.txt, see parseClassNames), `namesFrom` the file they
+ * came from (named beside the data file when a label has no name).
  */
-export function parseCifar10(files: readonly DataFile[], classNames: readonly string[]): ImageSet {
+export function parseCifar10(files: readonly DataFile[], classNames: readonly string[], namesFrom?: string): ImageSet {
   if (!Array.isArray(files) || files.some((f) => typeof f?.name !== 'string' || !(f.bytes instanceof Uint8Array))) {
     throw new UserError('parseCifar10: "files" must be an Array of { name: string, bytes: Uint8Array }');
   }
@@ -94,10 +95,11 @@ export function parseCifar10(files: readonly DataFile[], classNames: readonly st
       const offset = r * RECORD_BYTES;
       const label = bytes[offset]!;
       if (label >= classNames.length) {
-        throw new UserError(
-          `${name}: record ${r} has label ${label}, but there are only ${classNames.length} classes ` +
-            `(labels 0–${classNames.length - 1})`,
-        );
+        // Both files may be at fault: an edited list of names is the likelier, so it is named too.
+        throw new UserError(namesFrom === undefined
+          ? `${name}: record ${r} has label ${label}, but there are only ${classNames.length} classes (labels 0–${classNames.length - 1})`
+          : `${namesFrom} lists ${classNames.length} class name${classNames.length === 1 ? '' : 's'} (labels 0–${classNames.length - 1}), ` +
+            `but record ${r} of ${name} has label ${label}: the list is short, or the data file is damaged`);
       }
       labels[n] = label;
       images.set(bytes.subarray(offset + 1, offset + RECORD_BYTES), n * IMAGE_BYTES);

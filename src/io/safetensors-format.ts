@@ -5,7 +5,7 @@
  * https://github.com/huggingface/safetensors#format
  */
 import { UserError } from '../errors.js';
-import { kindOf } from '../arguments.js';
+import { kindOf, quoteValue } from '../arguments.js';
 
 export type DType = 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8';
 export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
@@ -71,7 +71,7 @@ export function parseHeader(prefix: Uint8Array, fileSize: number, source: string
         throw new UserError(`${source}: "__metadata__" must be an object of strings`);
       }
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw new UserError(`${source}: metadata key "${k}" must be a string (got ${JSON.stringify(v)})`);
+        if (typeof v !== 'string') throw new UserError(`${source}: metadata key "${k}" must be a string (got ${quoteValue(v)})`);
         metadata[k] = v;
       }
       continue;

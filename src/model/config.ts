@@ -1,3 +1,4 @@
+import { quoteValue } from '../arguments.js';
 import { UserError } from '../errors.js';
 import { unknownNameMessage } from '../did-you-mean.js';
 
@@ -52,7 +53,7 @@ export const CONFIG_KEYS: readonly string[] = [...Object.keys(SEED_CONFIG), 'lab
 /** A key that is not a ViTConfig key is a mistake (Hugging Face configs are translated first, see hf-config.ts). */
 export function checkConfigKeys(overrides: Record<string, unknown>, source: string): void {
   if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
-    throw new UserError(`${source}: expected an object of config keys (got ${JSON.stringify(overrides)})`);
+    throw new UserError(`${source}: expected an object of config keys (got ${quoteValue(overrides)})`);
   }
   for (const key of Object.keys(overrides)) {
     if (!CONFIG_KEYS.includes(key)) throw new UserError(`${source}: ${unknownNameMessage('config key', key, CONFIG_KEYS)}`);
@@ -72,7 +73,7 @@ export function resolveConfig(overrides: Record<string, unknown> = {}, source = 
   }
   const config = { ...SEED_CONFIG, ...picked } as ViTConfig;
   const fail = (key: string, why: string): never => {
-    throw new UserError(`${source}: "${key}" ${why} (got ${JSON.stringify(config[key as keyof ViTConfig])})`);
+    throw new UserError(`${source}: "${key}" ${why} (got ${quoteValue(config[key as keyof ViTConfig])})`);
   };
   for (const key of POSITIVE_INTEGERS) {
     const v = config[key];

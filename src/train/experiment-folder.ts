@@ -19,7 +19,7 @@ import { type Engine, engineThreads, getEngine } from '../runtime/engine.js';
 import { writePreprocessorConfig } from '../weights/files.js';
 import { type InitialModel, initFrom } from '../weights/init-from.js';
 import { type TrainingCheckpoint, decodeTrainingCheckpoint } from './checkpoint.js';
-import { checkClasses, trainingData } from './data-sets.js';
+import { type TrainingData, checkClasses, trainingData } from './data-sets.js';
 import { type Metrics, formatDuration, metricsJson } from './metrics.js';
 import { type Naming, type SettingKey, SETTINGS, type TrainSettings, resolveSettings, resumedSettings, settingName, settingsFromJson } from './settings.js';
 import { type Clock, systemClock } from './run-clock.js';
@@ -108,6 +108,7 @@ export async function runExperiment(options: TrainOptions, callbacks: TrainCallb
   // Data first: a missing data folder must not leave an empty experiment folder behind.
   const data = trainingData(readCifar10(settings.dataDir, 'train'), () => readCifar10(settings.dataDir, 'test'), settings);
   checkClasses(config.num_classes, data.trainSet, `the model (${names.of('config')})`, `the data in ${settings.dataDir}`);
+  noteClamped(settings, data, callbacks, names);
   const folder = ExperimentFolder.open(resolve(settings.outDir, settings.expName), resumed?.dir ?? null, callbacks, names);
   try {
     const spec = { engine, config, settings, clock: options.clock, startedAt, ...(resumed ? { resume: resumed.checkpoint } : {}), ...(initial ? { initialParams: initial.params } : {}) };
@@ -129,6 +130,22 @@ export async function runExperiment(options: TrainOptions, callbacks: TrainCallb
     throw error;
   } finally {
     folder.unlock();
+  }
+}
+
+/** Sizes larger than the data are used as all of it: said, with what was used. */
+function noteClamped(settings: TrainSettings, data: TrainingData, callbacks: TrainCallbacks, names: Names): void {
+  const count = (n: number): string => n.toLocaleString('en-US');
+  const validation = data.evaluatedOn === 'validation';
+  const trainImages = data.trainSet.count + (validation ? data.evalSet.count : 0);
+  if (settings.trainSamples !== null && settings.trainSamples > trainImages) {
+    callbacks.onNotice?.(`${names.of('trainSamples')} ${settings.trainSamples} is more than the ${count(trainImages)} training images: all ${count(trainImages)} are used`);
+  }
+  if (!validation && settings.testSamples !== null && settings.testSamples > data.evalSet.count) {
+    callbacks.onNotice?.(`${names.of('testSamples')} ${settings.testSamples} is more than the ${count(data.evalSet.count)} test images: all ${count(data.evalSet.count)} are used`);
+  }
+  if (settings.batchSize > data.trainSet.count) {
+    callbacks.onNotice?.(`${names.of('batchSize')} ${settings.batchSize} is more than the ${count(data.trainSet.count)} training images: each batch holds all ${count(data.trainSet.count)}`);
   }
 }
 
@@ -260,7 +277,8 @@ function existingNames(dir: string): string[] {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return [];
-    if (code === 'ENOTDIR') throw new UserError(`${dir} is a file; the experiment needs a folder there`);
+    // A file somewhere on the way: createFolders names it.
+    if (code === 'ENOTDIR') return [];
     throw fileSystemError(e) ?? e;
   }
 }

@@ -55,7 +55,8 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
         write(`Resuming ${start.location} after epoch ${start.startEpoch} of ${start.epochs}`);
       }
       if (start.budget) write(`Time budget ${formatDuration(start.budget.seconds)}: the run ends inside it with a final evaluation`);
-      write(`Training on ${start.trainImages} images (${start.batchesPerEpoch} batches of ${s.batchSize}), evaluating on ` +
+      const batch = Math.min(s.batchSize, start.trainImages);
+      write(`Training on ${start.trainImages} images (${start.batchesPerEpoch} batch${start.batchesPerEpoch === 1 ? '' : 'es'} of ${batch}), evaluating on ` +
         `${start.evalImages} ${evalName}${start.evaluatedOn === 'validation' ? ' (held out of training)' : ''}; ${start.parameters.toLocaleString('en-US')} parameters, recipe ${s.recipe}, ` +
         `${s.threads} thread${s.threads === 1 ? '' : 's'}`);
       write(`Experiment folder: ${start.location}`);

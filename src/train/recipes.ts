@@ -1,7 +1,8 @@
 // Training recipes: named sets of hyper-parameters that any single option can override (the
 // settings table, settings.ts, takes its defaults from here).
 // 'seed' reproduces the seed article's run exactly; 'fast' aims at the seed's accuracy in fewer
-// epochs, or in 30 minutes of two cores with --time-budget 30m.
+// epochs, or in 30 minutes of two cores with --time-budget 30m (one line per default here: the
+// runs behind them are in docs/recipes.md).
 import { type AugmentOptions, SEED_AUGMENT } from '../data/augment.js';
 
 export type RecipeName = 'seed' | 'fast';
@@ -37,7 +38,7 @@ export const AUGMENT_NAMES: readonly AugmentName[] = ['rrc', 'crop', 'none'];
 export const SCHEDULE_NAMES: readonly ScheduleName[] = ['constant', 'cosine', 'linear'];
 
 export const RECIPES: Readonly<Record<RecipeName, Readonly<Hyperparameters>>> = Object.freeze({
-  // The seed article: constant lr 1e-2, AdamW (wd 1e-2), RandomResizedCrop + flip, 100 epochs of 256.
+  // The seed article's run, unchanged.
   seed: Object.freeze<Hyperparameters>({
     epochs: 100,
     batchSize: 256,
@@ -53,48 +54,57 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<Hyperparameters>>> = 
     keepTokensUntil: 0,
     emaDecay: 0,
   }),
-  // Chosen on a validation split (--val-split 5000, never the test set); see the README's results.
-  // - warmup + decay (cosine when chosen; linear since, see below): a peak lr well below the seed's
-  //   1e-2 still moves fast early and anneals late, which is most of the gain in a short run. 3 warmup epochs: Adam's second moments are
-  //   poor estimates over the first few hundred steps.
-  // - batch 128: twice the updates per epoch of the seed for the same images/s.
-  // - weight decay 1e-2 (the seed's) and no label smoothing: with DeiT's 0.05 and 0.1 this
-  //   119k-parameter model under-fit (train loss level with test loss); on the validation split,
-  //   8 epochs, lr 5e-3 / wd 1e-2 / no smoothing reached 61.3% against 59.8% for 3e-3 / 0.05 / 0.1.
-  // - clip at 1.0: guards the warmup and the higher lr against rare large gradients.
-  // - padded crop + flip: the standard CIFAR-10 augmentation; keeps the whole object at full scale.
-  // - 50 epochs (not chosen on the validation split): 40 ended at 75.15% test accuracy, short of the
-  //   seed's 75.5% in 100; 50 reached 76.8% (before token dropping: --keep-tokens 1 repeats that run).
-  // For --time-budget (chosen on the validation split with 10-minute budgets, 2026-11-30, this 2-core
-  // machine, one run each; validation accuracy of the trained weights at the budget's end, see the
-  // README and scripts/compare-average.js):
-  // - token dropping from 25% of the patches, all of them from 80% of the run: 70.50%, against
-  //   68.06% from 50%, 66.98% keeping all and 69.62% from 12.5% (cosine decay in these four).
-  //   Early, a quarter of the patches teach nearly what all do at a third of the cost; the last
-  //   fifth on whole images matches what the test sees.
-  // - linear decay to the floor instead of cosine: 71.50% against 70.50% (both from 25%). Under a
-  //   budget the cosine spends long at a low rate; the straight line keeps learning longer.
-  // - no moving average of the weights: with decay 0.999 it scored −0.38, +0.12, −0.24, −0.40 and
-  //   0.00 points against the trained weights of the same five runs (the decay's end averages already).
+  // Chosen on a validation split (--val-split 5000, never the test set): docs/recipes.md has the runs behind each value.
   fast: Object.freeze<Hyperparameters>({
-    epochs: 50,
-    batchSize: 128,
-    lr: 5e-3,
+    epochs: 50, // 40 ended at 75.15% test accuracy, short of the seed's 75.5% in 100; 50 reached 76.8%
+    batchSize: 128, // twice the seed's updates per epoch at the same images/s
+    lr: 5e-3, // 61.3% against 59.8% for 3e-3 (8 epochs, with the weight decay and smoothing below)
     minLr: 1e-5,
-    schedule: 'linear',
-    warmupEpochs: 3,
-    weightDecay: 1e-2,
-    labelSmoothing: 0,
-    clipGrad: 1,
-    augment: 'crop',
-    keepTokens: 0.25,
-    keepTokensUntil: 0.8,
-    emaDecay: 0,
+    schedule: 'linear', // under a budget 71.50% against cosine's 70.50%: the cosine spends long at a low rate
+    warmupEpochs: 3, // Adam's second moments are poor estimates over the first few hundred steps
+    weightDecay: 1e-2, // DeiT's 0.05 under-fit this 119k-parameter model
+    labelSmoothing: 0, // DeiT's 0.1 under-fit it too
+    clipGrad: 1, // guards the warmup and the higher rate against rare large gradients
+    augment: 'crop', // the standard CIFAR-10 augmentation: the whole object at full scale
+    keepTokens: 0.25, // 70.50% in 10-minute budgets, against 68.06% from 50% and 66.98% keeping all
+    keepTokensUntil: 0.8, // the last fifth on whole images, as the test sees them
+    emaDecay: 0, // −0.38 to +0.12 points against the trained weights in five runs
   }),
 });
 
 // One value serves every channel, so one-channel (grayscale) models work too.
 const HALF = { mean: [0.5], std: [0.5] };
+
+/** What each augmentation does, in words. */
+const AUGMENT_WORDS: Readonly<Record<AugmentName, string>> = {
+  rrc: 'RandomResizedCrop(0.8-1, 3/4-4/3) + flip',
+  crop: 'padded crop + flip',
+  none: 'no augmentation',
+};
+
+/** A hyper-parameter as the help writes it: 5e-3 rather than 0.005. */
+function formatValue(n: number): string {
+  return n !== 0 && Math.abs(n) < 0.1 ? n.toExponential() : String(n);
+}
+
+/** A recipe in words, from its values (`vit train --help` shows it, so it cannot drift from RECIPES). */
+export function describeRecipe(name: RecipeName): string {
+  const r = RECIPES[name];
+  const percent = (share: number): string => `${Math.round(share * 100)}%`;
+  const schedule = r.schedule === 'constant'
+    ? `a constant learning rate of ${formatValue(r.lr)}`
+    : `${r.warmupEpochs > 0 ? `${r.warmupEpochs} warmup epochs, then ` : ''}${r.schedule} decay from ${formatValue(r.lr)} to ${formatValue(r.minLr)}`;
+  return [
+    `AdamW (weight decay ${formatValue(r.weightDecay)}); ${schedule}`,
+    `batch ${r.batchSize}`,
+    ...(r.labelSmoothing > 0 ? [`label smoothing ${r.labelSmoothing}`] : []),
+    ...(r.clipGrad > 0 ? [`gradient clipping at ${r.clipGrad}`] : []),
+    AUGMENT_WORDS[r.augment],
+    ...(r.keepTokens < 1 ? [`token dropping: ${percent(r.keepTokens)} of the patches at first, all from ${percent(r.keepTokensUntil)} of the run`] : []),
+    ...(r.emaDecay > 0 ? [`a moving average of the weights (decay ${r.emaDecay})`] : []),
+    `${r.epochs} epochs`,
+  ].join(', ');
+}
 
 /** The batch transform of each augmentation, all normalizing with mean = std = 0.5 as the seed. */
 export function augmentOptions(name: AugmentName): AugmentOptions {

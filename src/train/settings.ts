@@ -2,6 +2,7 @@
 // TrainSettings type, `vit train`'s flags and help, the checks and their messages, the recipe
 // defaults, config.json's "training" block (snake_case keys) and what a resumed run may change.
 // Platform-free: the page and `vit train` resolve their settings here alike.
+import { quoteValue } from '../arguments.js';
 import { UserError } from '../errors.js';
 import { parseDecimal } from '../decimal.js';
 import { MAX_SEED } from '../random.js';
@@ -63,9 +64,10 @@ function wholeOrAll(min: number): Pick<Setting<number | null>, 'parse' | 'check'
   return { placeholder: '<n>', parse: parse!, check: (v) => (v === null ? null : check(v)) };
 }
 
-function number(min: number, max = Infinity, maxOpen = false): Pick<Setting<number>, 'parse' | 'check' | 'placeholder'> {
-  const why = max === Infinity ? `must be a number ≥ ${min}` : `must be a number in [${min}, ${max}${maxOpen ? ')' : ']'}`;
-  const ok = (v: unknown): boolean => isNumberFrom(v, min) && (maxOpen ? v < max : v <= max);
+function number(min: number, max = Infinity, open: { minOpen?: boolean; maxOpen?: boolean } = {}): Pick<Setting<number>, 'parse' | 'check' | 'placeholder'> {
+  const { minOpen = false, maxOpen = false } = open;
+  const why = max === Infinity ? `must be a number ${minOpen ? '>' : '≥'} ${min}` : `must be a number in ${minOpen ? '(' : '['}${min}, ${max}${maxOpen ? ')' : ']'}`;
+  const ok = (v: unknown): boolean => isNumberFrom(v, min) && (!minOpen || v > min) && (maxOpen ? v < max : v <= max);
   return {
     placeholder: '<x>',
     parse: (text, name) => {
@@ -154,7 +156,7 @@ export const SETTINGS = {
   }),
   weightDecay: def<number>({ flag: '--weight-decay', ...number(0), help: `AdamW's decoupled weight decay (${byRecipe('weightDecay')})`, default: hyper('weightDecay') }),
   labelSmoothing: def<number>({
-    flag: '--label-smoothing', ...number(0, 1, true), help: `label smoothing ε in [0, 1) (${byRecipe('labelSmoothing')})`, default: hyper('labelSmoothing'),
+    flag: '--label-smoothing', ...number(0, 1, { maxOpen: true }), help: `label smoothing ε in [0, 1) (${byRecipe('labelSmoothing')})`, default: hyper('labelSmoothing'),
   }),
   clipGrad: def<number>({
     flag: '--clip-grad', ...number(0), help: `clip the gradients' global L2 norm to this; 0 = off (${byRecipe('clipGrad')})`, default: hyper('clipGrad'),
@@ -164,16 +166,15 @@ export const SETTINGS = {
     help: `rrc: RandomResizedCrop(0.8-1) + flip; crop: pad 4, random crop + flip; none (${byRecipe('augment')})`,
   }),
   keepTokens: def<number>({
-    flag: '--keep-tokens', ...number(0), default: hyper('keepTokens'), before: 1,
+    flag: '--keep-tokens', ...number(0, 1, { minOpen: true }), default: hyper('keepTokens'), before: 1,
     help: `token dropping: the share of patch tokens a training image keeps at the start, at random; 1 = off (${byRecipe('keepTokens')})`,
-    check: (v) => (isNumberFrom(v, 0) && v > 0 && v <= 1 ? null : 'must be a number in (0, 1]'),
   }),
   keepTokensUntil: def<number>({
     flag: '--keep-tokens-until', ...number(0, 1), default: hyper('keepTokensUntil'), before: 0,
     help: `the fraction of the run from which all tokens are kept; the share rises linearly until then (${byRecipe('keepTokensUntil')})`,
   }),
   emaDecay: def<number>({
-    flag: '--ema', ...number(0, 1, true), default: hyper('emaDecay'), before: 0,
+    flag: '--ema', ...number(0, 1, { maxOpen: true }), default: hyper('emaDecay'), before: 0,
     help: `evaluate and save an exponential moving average of the weights with this decay; 0 = off (${byRecipe('emaDecay')})`,
   }),
   tta: def<TtaName>({
@@ -262,7 +263,7 @@ export function resolveHyperparameters(recipe: RecipeName, overrides: Partial<Hy
 function checkOne(key: SettingKey, value: unknown, source: string | null = null, naming: Naming = 'flags'): void {
   const why = setting(key).check(value);
   if (why === null) return;
-  throw new UserError(`${source === null ? '' : `${source}: `}${settingName(key, naming)} ${why} (got ${JSON.stringify(value)})`);
+  throw new UserError(`${source === null ? '' : `${source}: `}${settingName(key, naming)} ${why} (got ${quoteValue(value)})`);
 }
 
 /** Checks every setting of `values` (and that the decay's floor is below its peak); `source` names a file they came from. */
@@ -319,8 +320,8 @@ export function resumedSettings(saved: TrainSettings, given: Partial<Record<Sett
     const value = given[key];
     if (value === undefined) continue;
     if (!setting(key).resumable && JSON.stringify(value) !== JSON.stringify(saved[key])) {
-      throw new UserError(`${settingName(key, naming)} ${JSON.stringify(value)} differs from the run being resumed ` +
-        `(${JSON.stringify(saved[key])}); a resumed run keeps its options except ${RESUMABLE.map((k) => settingName(k, naming)).join(', ')}`);
+      throw new UserError(`${settingName(key, naming)} ${quoteValue(value)} differs from the run being resumed ` +
+        `(${quoteValue(saved[key])}); a resumed run keeps its options except ${RESUMABLE.map((k) => settingName(k, naming)).join(', ')}`);
     }
     merged[key] = value;
   }

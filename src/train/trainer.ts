@@ -5,7 +5,7 @@
 //
 // Platform-free: the images come in memory and the files go to a RunStore, so `vit train` (which
 // keeps an experiment folder, see experiment-folder.ts) and the page (its storage) run this same loop.
-import { checkObject, kindOf } from '../arguments.js';
+import { checkObject, kindOf, quoteValue } from '../arguments.js';
 import { BatchMaker } from '../data/augment.js';
 import { IMAGE_BYTES, type ImageSet, checkImageSet } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
@@ -203,7 +203,7 @@ export class Trainer {
     if (spec.clock !== undefined && typeof spec.clock !== 'function') throw new UserError(`Trainer.create: spec.clock must be a function (got ${kindOf(spec.clock)})`);
     checkObject(spec.settings, 'Trainer.create: spec.settings');
     checkSettings(spec.settings, 'Trainer.create: spec.settings');
-    if (evaluatedOn !== 'test' && evaluatedOn !== 'validation') throw new UserError(`Trainer.create: evaluatedOn must be "test" or "validation" (got ${JSON.stringify(evaluatedOn)})`);
+    if (evaluatedOn !== 'test' && evaluatedOn !== 'validation') throw new UserError(`Trainer.create: evaluatedOn must be "test" or "validation" (got ${quoteValue(evaluatedOn)})`);
     for (const method of ['saveConfig', 'saveCheckpoint', 'saveMetrics', 'saveModel'] as const) {
       if (typeof (store as Partial<RunStore> | null)?.[method] !== 'function') throw new UserError(`Trainer.create: store must be a RunStore (it lacks ${method})`);
     }

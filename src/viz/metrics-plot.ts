@@ -67,6 +67,9 @@ export function validateMetrics(value: unknown, source = 'metrics'): Metrics {
   return metrics;
 }
 
+/** Pixels between a curve's extremes and a panel's frame. */
+const EDGE_ROOM = 8;
+
 /** The two-panel figure (loss curves | accuracy curve) as a vega-lite spec; epochs not evaluated have no test points. */
 export function metricsSpec(metrics: Metrics, title: string): TopLevelSpec {
   const lossRows = metrics.train_losses.flatMap((trainLoss, index) => {
@@ -107,7 +110,7 @@ export function metricsSpec(metrics: Metrics, title: string): TopLevelSpec {
         mark: { type: 'line', point, strokeWidth: 2 },
         encoding: {
           x: epochAxis,
-          y: { field: 'value', type: 'quantitative', title: 'Loss', scale: { zero: false } },
+          y: { field: 'value', type: 'quantitative', title: 'Loss', scale: { zero: false, padding: EDGE_ROOM } },
           color: {
             field: 'series',
             type: 'nominal',
@@ -133,7 +136,8 @@ export function metricsSpec(metrics: Metrics, title: string): TopLevelSpec {
             type: 'quantitative',
             title: 'Test accuracy',
             axis: { format: percentFormat(accuracyRows.map((row) => row.accuracy)) },
-            scale: { zero: false },
+            // A few pixels of room above and below: a best epoch on a round tick would draw along the frame.
+            scale: { zero: false, padding: EDGE_ROOM },
           },
         },
       },

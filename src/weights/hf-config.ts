@@ -1,4 +1,5 @@
 /** transformers' ViTConfig (config.json of a Hugging Face ViT) to and from this project's ViTConfig. */
+import { quoteValue } from '../arguments.js';
 import { UserError } from '../errors.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
 
@@ -40,7 +41,7 @@ function labelsOf(json: Record<string, unknown>, source: string): string[] | und
     if (!Number.isInteger(i) || i < 0 || i >= entries.length || String(i) !== key) {
       throw new UserError(`${source}: "id2label" key "${key}" is not an index in 0..${entries.length - 1}`);
     }
-    if (typeof name !== 'string') throw new UserError(`${source}: "id2label"["${key}"] must be a string (got ${JSON.stringify(name)})`);
+    if (typeof name !== 'string') throw new UserError(`${source}: "id2label"["${key}"] must be a string (got ${quoteValue(name)})`);
     labels[i] = name;
   }
   return labels;
@@ -49,7 +50,7 @@ function labelsOf(json: Record<string, unknown>, source: string): string[] | und
 /** Reads a Hugging Face ViT config.json; `source` names the file in errors. */
 export function fromHfConfig(json: Record<string, unknown>, source: string): ViTConfig {
   if (json['model_type'] !== 'vit') {
-    throw new UserError(`${source}: "model_type" must be "vit" (got ${JSON.stringify(json['model_type'])}); only ViTForImageClassification models are supported`);
+    throw new UserError(`${source}: "model_type" must be "vit" (got ${quoteValue(json['model_type'])}); only ViTForImageClassification models are supported`);
   }
   const get = (key: keyof typeof HF_DEFAULTS): unknown => json[key] ?? HF_DEFAULTS[key];
   const act = get('hidden_act');

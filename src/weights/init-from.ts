@@ -4,6 +4,7 @@
  * change: the classes (a fresh classifier), the image size (position embeddings interpolated to the
  * new patch grid, as transformers' interpolate_pos_encoding and timm do), dropout and class names.
  */
+import { quoteValue } from '../arguments.js';
 import { UserError } from '../errors.js';
 import { type ViTConfig, checkConfigKeys, resolveConfig } from '../model/config.js';
 import { resizeBicubic } from '../model/interpolate.js';
@@ -50,7 +51,7 @@ export function initFrom(path: string, overrides: Partial<ViTConfig> = {}, optio
     const current = base[key as keyof ViTConfig];
     if (!CHANGEABLE_KEYS.has(key) && JSON.stringify(value) !== JSON.stringify(current)) {
       throw new UserError(`${source}: "${key}" cannot change when fine-tuning ${path} (it is ${JSON.stringify(current)}, ` +
-        `got ${JSON.stringify(value)}); only ${[...CHANGEABLE_KEYS].join(', ')} may`);
+        `got ${quoteValue(value)}); only ${[...CHANGEABLE_KEYS].join(', ')} may`);
     }
     picked[key] = value;
   }

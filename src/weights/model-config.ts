@@ -2,6 +2,7 @@
  * Reading a model's config and image preprocessing from JSON already in memory: the part of
  * finding a model that needs no file system, shared by `--model` in Node and the page.
  */
+import { quoteValue } from '../arguments.js';
 import { UserError } from '../errors.js';
 import { CHECKPOINT_FILE, CHECKPOINT_PARAM_PREFIX, FINAL_MODEL_FILE, epochOfModelFile } from '../io/experiment-layout.js';
 import { type ViTConfig, resolveConfig } from '../model/config.js';
@@ -106,7 +107,7 @@ export function configFromMetadata(metadata: Record<string, string>, source: str
 function numberList(value: unknown, channels: number, key: string, source: string): number[] {
   const list = typeof value === 'number' ? [value] : value;
   if (!Array.isArray(list) || list.length === 0 || list.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
-    throw new UserError(`${source}: "${key}" must be a number or a list of numbers (got ${JSON.stringify(value)})`);
+    throw new UserError(`${source}: "${key}" must be a number or a list of numbers (got ${quoteValue(value)})`);
   }
   if (list.length === 1) return new Array<number>(channels).fill(list[0] as number);
   if (list.length !== channels) throw new UserError(`${source}: "${key}" has ${list.length} values, the model has ${channels} channels`);
@@ -129,7 +130,7 @@ export function parsePreprocessor(json: Record<string, unknown>, config: ViTConf
     else if (typeof s['shortest_edge'] === 'number') side = s['shortest_edge'];
   }
   if (side !== undefined) {
-    if (!Number.isInteger(side) || (side as number) < 1) throw new UserError(`${source}: "size" must be a side in whole pixels ≥ 1 (got ${JSON.stringify(size)})`);
+    if (!Number.isInteger(side) || (side as number) < 1) throw new UserError(`${source}: "size" must be a side in whole pixels ≥ 1 (got ${quoteValue(size)})`);
     preprocessor.size = side as number;
   }
   return preprocessor;

@@ -5,7 +5,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { UserError } from '../../errors.js';
 import { checkOutputFile } from '../../io/atomic.js';
-import { METRICS_FIGURE_FILE, METRICS_FILE } from '../../io/experiment-layout.js';
+import { CONFIG_FILE, METRICS_FIGURE_FILE, METRICS_FILE } from '../../io/experiment-layout.js';
 import { parsePytorchLog } from '../../io/pytorch-log.js';
 import { readUserFile } from '../../io/user-files.js';
 import { parseMetrics } from '../../train/metrics.js';
@@ -60,7 +60,9 @@ async function plot(runArguments: string[], options: PlotOptions): Promise<void>
 /** One experiment keeps the article's two-panel figure; returns the file written. */
 async function plotExperiment(file: RunFile, outPath: string | undefined): Promise<string> {
   const out = outPath ?? join(file.dir, METRICS_FIGURE_FILE);
-  await writeMetricsFigure(validateMetrics(readJson(file.path), file.path), file.name, out);
+  const metrics = validateMetrics(readJson(file.path), file.path);
+  const epochs = metrics.train_losses.length;
+  await writeMetricsFigure(metrics, `${experimentName(file)}: ${epochs} epoch${epochs === 1 ? '' : 's'}`, out);
   return out;
 }
 
@@ -102,12 +104,30 @@ function readRun(file: RunFile): AccuracyRun {
   return runFromMetrics(name, metrics, file.path);
 }
 
+/** The name the experiment was trained under (config.json's exp_name), else its folder's name. */
+function experimentName(file: RunFile): string {
+  const config = join(file.dir, CONFIG_FILE);
+  if (!existsSync(config)) return file.name;
+  try {
+    const name: unknown = (JSON.parse(readUserFile(config).toString('utf8')) as { training?: { exp_name?: unknown } }).training?.exp_name;
+    return typeof name === 'string' && name !== '' ? name : file.name;
+  } catch {
+    // A config.json that does not parse is vit eval's business, not the figure's.
+    return file.name;
+  }
+}
+
 function readJson(path: string): unknown {
   if (!existsSync(path)) throw new UserError(`${path}: no such file; is ${dirname(path)} a training experiment's folder?`);
   const text = readUserFile(path).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (e) {
+    // The parser's message quotes the text: a binary file (a model, say) would print its bytes.
+    if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text.slice(0, 4096))) {
+      throw new UserError(`${path} is a binary file, not a metrics.json; vit plot takes a training experiment's folder, its ${METRICS_FILE}, ` +
+        `or a PyTorch log (${PYTORCH_LOG_EXTENSION})`);
+    }
     throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
   }
 }

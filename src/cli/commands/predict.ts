@@ -38,6 +38,9 @@ async function predict(files: string[], options: PredictOptions): Promise<void> 
   await engineFor(options.threads);
   const model = await loadModel(options.model);
   const size = model.config.image_size;
+  // More classes than the model has: all of them, said once (on stderr, so that --json stays clean).
+  const topK = Math.min(options.topK, model.config.num_classes);
+  if (topK < options.topK) process.stderr.write(`vit: --top-k ${options.topK}: the model has ${topK} classes; showing all ${topK}\n`);
   const results: Prediction[] = [];
   let failures = 0;
   for (let start = 0; start < files.length; start += CHUNK) {
@@ -62,7 +65,7 @@ async function predict(files: string[], options: PredictOptions): Promise<void> 
         pictures.push(d);
       }
     });
-    const ranked = await classifyAll(model, pictures, { topK: options.topK });
+    const ranked = await classifyAll(model, pictures, { topK });
     const predictions = readable.map((file, i): Prediction => ({ file, predictions: ranked[i]! }));
     // Text goes out as it comes; JSON is one array, written at the end.
     for (const prediction of predictions) {
@@ -71,9 +74,8 @@ async function predict(files: string[], options: PredictOptions): Promise<void> 
     }
   }
   if (options.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-  if (failures > 0) {
-    throw new UserError(`${failures} of ${files.length} image${files.length === 1 ? '' : 's'} could not be read`);
-  }
+  // Each unreadable file had its one line above; the status says that some failed.
+  if (failures > 0) process.exitCode = 1;
 }
 
 /** The file name, then one indented line per class: probability as a percentage, then the label. */

@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import { type TrainOptions, runExperiment } from '../../train/experiment-folder.js';
 import { formatDuration } from '../../train/metrics.js';
 import { progressReporter } from '../../train/progress.js';
+import { RECIPE_NAMES, type RecipeName, describeRecipe } from '../../train/recipes.js';
 import { type SettingKey, flaggedSettings } from '../../train/settings.js';
 import { readConfigFlag } from '../options.js';
 import { dataFolder } from './data.js';
@@ -38,13 +39,9 @@ export function register(program: Command): void {
     .option('--config <file-or-json>', 'model config keys over the seed config (or the --init-from model\'s): a JSON file, or JSON text like \'{"hidden_size":64}\'')
     .option('--resume <dir>', "continue an experiment from its checkpoint (the run's options are kept; --epochs may grow)")
     .addHelpText('after', `
-Recipes:
-  seed  the seed article: AdamW (lr 1e-2, weight decay 1e-2) at a constant learning rate,
-        RandomResizedCrop(0.8-1, 3/4-4/3) + flip, batch 256, 100 epochs.
-  fast  aims at the seed's test accuracy (75.5%) in fewer epochs on a CPU: batch 128, 3 warmup epochs
-        then cosine decay from 5e-3 to 1e-5, weight decay 1e-2, gradient clipping at 1, padded
-        crop + flip, 50 epochs; --label-smoothing is there, off by default. lr, weight decay and label
-        smoothing were chosen with --val-split 5000; 50 epochs because 40 fell short of 75.5% on the test set.
+Recipes (docs/recipes.md says how the fast one was chosen):
+${RECIPE_NAMES.map((name) => recipeHelp(name)).join('\n')}
+
 Any option above overrides the recipe's value.
 
 A checkpoint is written after every epoch; after a crash or Ctrl-C,
@@ -59,6 +56,23 @@ The 32×32 images are resized to the model's image_size; the README's "Pretraine
     .action(async (flags: OtherFlags & Record<string, unknown>) => {
       await trainCommand(trainOptions(flags, settings));
     });
+}
+
+/** "  fast  AdamW …", wrapped at 100 columns under its name. */
+function recipeHelp(name: RecipeName): string {
+  const indent = ' '.repeat(8);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of `${describeRecipe(name)}.`.split(' ')) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > 100) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return `  ${name.padEnd(6)}${lines.join(`\n${indent}`)}`;
 }
 
 /** The library's options from the flags: each setting's flag by its attribute name, the rest as they are. */
