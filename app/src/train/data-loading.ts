@@ -12,6 +12,8 @@ export interface LoadedData {
   description: string;
   train: ImageSet;
   test: ImageSet;
+  /** The user's files, in the order of choice.files (none for the sample): what a run keeps. */
+  sources: readonly File[];
 }
 
 const SAMPLE_FILES = ['data_batch_1.bin', TEST_FILE, META_FILE];
@@ -23,7 +25,7 @@ export async function loadSample(baseUrl: string): Promise<LoadedData> {
     if (!response.ok) throw new UserError(`the bundled sample's ${name} could not be loaded (HTTP ${response.status})`);
     return { name, bytes: new Uint8Array(await response.arrayBuffer()) };
   }));
-  return { choice: { kind: 'sample' }, description: 'the bundled sample', ...splits(files, 'the bundled sample') };
+  return { choice: { kind: 'sample' }, description: 'the bundled sample', sources: [], ...splits(files, 'the bundled sample') };
 }
 
 /** The user's picked or dropped files: cifar-10-binary.tar.gz, or data_batch_N.bin, test_batch.bin (and batches.meta.txt). */
@@ -46,7 +48,7 @@ export async function loadFiles(given: readonly File[]): Promise<LoadedData> {
     files.push(...(archive ? readCifar10Archive(bytes, file.name) : [{ name: file.name, bytes }]));
   }
   const description = given.map((file) => file.name).join(', ');
-  return { choice: { kind: 'files', files: checksums }, description, ...splits(files, description) };
+  return { choice: { kind: 'files', files: checksums }, description, sources: given, ...splits(files, description) };
 }
 
 /** The train and test splits of the data set's files; `source` names them in errors. */
@@ -60,7 +62,7 @@ function splits(files: readonly DataFile[], source: string): { train: ImageSet; 
   return { train: parseCifar10(trainFiles, classNames), test: parseCifar10(testFiles, classNames) };
 }
 
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+export async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }

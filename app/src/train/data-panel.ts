@@ -1,5 +1,5 @@
 // The Data card: the bundled sample, or the user's CIFAR-10 picked or dropped; what is loaded,
-// with each file's SHA-256.
+// with each file's SHA-256; the files kept in this browser's storage for Continue, and a way to forget them.
 import { acceptDrops } from '../file-intake.js';
 import type { FileChecksum } from './protocol.js';
 
@@ -8,8 +8,10 @@ export class DataPanel {
   private readonly status: HTMLElement;
   private readonly checksums: HTMLElement;
   private readonly controls: (HTMLButtonElement | HTMLInputElement)[];
+  private readonly kept: HTMLElement;
+  private readonly keptLine: HTMLElement;
 
-  constructor(handlers: { useSample(): void; useFiles(files: File[]): void }) {
+  constructor(handlers: { useSample(): void; useFiles(files: File[]): void; forgetKept(): void }) {
     this.element = document.createElement('fieldset');
     this.element.className = 'card';
     this.element.dataset.testid = 'data-panel';
@@ -49,8 +51,28 @@ export class DataPanel {
     const buttons = document.createElement('div');
     buttons.className = 'buttons';
     buttons.append(sample);
-    this.element.append(legend, buttons, drop, this.status, this.checksums);
-    this.controls = [sample, input];
+
+    this.kept = document.createElement('div');
+    this.kept.dataset.testid = 'kept-data';
+    this.kept.hidden = true;
+    this.keptLine = document.createElement('p');
+    this.keptLine.className = 'hint';
+    const forget = document.createElement('button');
+    forget.type = 'button';
+    forget.textContent = 'Forget the kept files';
+    forget.dataset.testid = 'forget-data';
+    forget.addEventListener('click', handlers.forgetKept);
+    this.kept.append(this.keptLine, forget);
+    this.element.append(legend, buttons, drop, this.status, this.checksums, this.kept);
+    this.controls = [sample, input, forget];
+  }
+
+  /** The files kept for Continue and what this page takes of the browser's storage in all (null: not known). */
+  showKept(files: readonly FileChecksum[], usage: number | null): void {
+    this.kept.hidden = files.length === 0;
+    const list = files.map((file) => `${file.name} (${megabytes(file.bytes)})`).join(', ');
+    this.keptLine.textContent = `Kept in this browser's storage, so that Continue needs nothing picked after a reload: ${list}` +
+      `${usage === null ? '' : `; this page's storage in all: ${megabytes(usage)}`}.`;
   }
 
   loading(what: string): void {
@@ -76,3 +98,5 @@ export class DataPanel {
     for (const control of this.controls) control.disabled = disabled;
   }
 }
+
+const megabytes = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;

@@ -10,8 +10,9 @@ import { toCanonical } from '../../../src/weights/layouts.js';
 import type { AppContext } from '../context.js';
 import { FieldError } from './form.js';
 import type { KnobValues } from './knobs.js';
-import type { FromWorker, ToWorker } from './protocol.js';
-import { loadFinalModel, loadRun } from './run-store.js';
+import type { FileChecksum, FromWorker, ToWorker } from './protocol.js';
+import { type RunRecord, loadFinalModel, loadRun } from './run-store.js';
+import { forgetFiles, keptFiles } from './data-store.js';
 import { type Phase, type TrainState, canContinue, finishedLine, initialState, savedLine, startedLine, stoppedLine } from './train-state.js';
 import { TrainView } from './train-view.js';
 
@@ -32,11 +33,14 @@ class TrainController {
   private readonly sampleUrl = new URL('sample/', document.baseURI).href;
   private readonly state: TrainState = initialState();
   private readonly view: TrainView;
+  /** The files kept in this browser's storage for Continue. */
+  private kept: FileChecksum[] = [];
 
   constructor(root: HTMLElement, private readonly ctx: AppContext) {
     this.view = new TrainView(root, ctx, FIRST_RUN, {
       useSample: () => this.loadSample(),
       useFiles: (files) => this.load({ type: 'load-files', files }, files.map((f) => f.name).join(', ')),
+      forgetKept: () => void this.forgetKept(),
       start: () => this.start(),
       pause: () => this.setPaused(true),
       resume: () => this.setPaused(false),
@@ -89,6 +93,13 @@ class TrainController {
     },
     notice: ({ message }) => {
       this.view.status.textContent = message;
+    },
+    kept: ({ files, failed }) => {
+      void this.showKept(files);
+      if (failed) {
+        this.view.status.textContent = `Could not keep ${this.state.dataSummary} in this browser's storage (${failed}): ` +
+          'to continue this run after a reload, pick the files again.';
+      }
     },
     done: (message) => {
       const { state, view } = this;
@@ -190,8 +201,28 @@ class TrainController {
     this.view.render(this.state);
   }
 
+  /** Shows the kept files and the storage this page takes. */
+  private async showKept(files: FileChecksum[]): Promise<void> {
+    this.kept = files;
+    const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+    this.view.panel.showKept(files, estimate?.usage ?? null);
+  }
+
+  private async forgetKept(): Promise<void> {
+    await forgetFiles();
+    await this.showKept([]);
+    const { saved } = this.state;
+    if (saved && canContinue(saved)) this.view.status.textContent = `${savedLine(saved, this.state.budget)}${this.pickAgain(saved)}`;
+  }
+
+  /** What Continue needs picked first: the kept run's files when this browser no longer keeps them. */
+  private pickAgain(saved: RunRecord): string {
+    if (saved.data.kind === 'sample' || saved.data.files.every((file) => this.kept.some((k) => k.sha256 === file.sha256))) return '';
+    return ` It trained on ${saved.data.files.map((file) => file.name).join(', ')}, no longer kept in this browser: pick ${saved.data.files.length === 1 ? 'it' : 'them'} again first.`;
+  }
+
   private async restoreSaved(): Promise<void> {
-    await this.refreshSaved();
+    await Promise.all([this.refreshSaved(), keptFiles().then((files) => this.showKept(files))]);
     const { state, view } = this;
     const { saved } = state;
     if (!saved) return;
@@ -201,7 +232,7 @@ class TrainController {
     view.downloads.offer({ metrics: state.metrics, configJson: saved.configJson });
     if (canContinue(saved)) {
       view.form.show(saved.request);
-      view.status.textContent = savedLine(saved, state.budget);
+      view.status.textContent = `${savedLine(saved, state.budget)}${this.pickAgain(saved)}`;
       return;
     }
     if (saved.finished) view.progress.end(saved.metrics);

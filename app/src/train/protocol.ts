@@ -46,6 +46,8 @@ export type FromWorker =
   | { type: 'evaluation'; progress: EvaluationProgress }
   | { type: 'epoch'; result: EpochResult }
   | { type: 'notice'; message: string }
+  /** The files kept in this browser's storage for Continue; `failed` says why the run's could not be. */
+  | { type: 'kept'; files: FileChecksum[]; failed?: string }
   /** The run ended: finished (with the final model and config.json) or stopped. */
   | { type: 'done'; stopped: boolean; metrics: Metrics; model?: Uint8Array; configJson: string }
   | { type: 'error'; message: string };

@@ -12,6 +12,7 @@ import { type TrainState, canContinue } from './train-state.js';
 export interface TrainActions {
   useSample(): void;
   useFiles(files: File[]): void;
+  forgetKept(): void;
   start(): void;
   pause(): void;
   resume(): void;
@@ -37,7 +38,7 @@ export class TrainView {
   private readonly continueRun: HTMLButtonElement;
 
   constructor(root: HTMLElement, ctx: AppContext, firstRun: KnobValues, actions: TrainActions) {
-    this.panel = new DataPanel({ useSample: actions.useSample, useFiles: actions.useFiles });
+    this.panel = new DataPanel({ useSample: actions.useSample, useFiles: actions.useFiles, forgetKept: actions.forgetKept });
     this.form = new SettingsForm({ ...firstRun, threads: ctx.threads }, ctx.isolated ? [] : ['threads']);
     this.buttons = document.createElement('div');
     this.buttons.className = 'buttons';

@@ -14,6 +14,7 @@ import { PageStore } from './page-store.js';
 import type { FromWorker, InitialModel, RunRequest, ToWorker } from './protocol.js';
 import { RunControls } from './run-controls.js';
 import { beginRun, loadCheckpoint, loadRun } from './run-store.js';
+import { keepFiles, keptCopies, keptFiles } from './data-store.js';
 
 const post = (message: FromWorker, transfer: Transferable[] = []): void => postMessage(message, { transfer });
 
@@ -86,17 +87,40 @@ async function startRun(request: RunRequest, initial?: InitialModel): Promise<vo
     request, data: loaded.choice, configJson: '', metrics: emptyMetrics('test'),
     epochsDone: 0, epochs: settings.timeBudget === null ? settings.epochs : null, finished: false, updatedAt: Date.now(),
   });
+  await keep(loaded);
   await run(loaded, config, settings, initial ? { initialParams: initial.params } : {});
 }
 
-/** Continues the kept run from its checkpoint: its settings, its thread count, as `vit train --resume`. */
+/** Keeps the run's files in this browser's storage (none for the sample); a storage that refuses them is said, not fatal. */
+async function keep(loaded: LoadedData): Promise<void> {
+  try {
+    post({ type: 'kept', files: await keepFiles(loaded.sources, loaded.choice.kind === 'files' ? loaded.choice.files : []) });
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    const failed = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    post({ type: 'kept', files: await keptFiles().catch(() => []), failed });
+  }
+}
+
+/**
+ * Continues the kept run from its checkpoint: its settings, its thread count, as `vit train --resume`;
+ * on its own files, from this browser's storage when they are not the ones loaded.
+ */
 async function continueRun(): Promise<void> {
-  const loaded = requireData();
+  let loaded = requireData();
   const [record, bytes] = await Promise.all([loadRun(), loadCheckpoint()]);
   if (!record || !bytes) throw new UserError('there is no saved run to continue');
-  if (!sameData(loaded.choice, record.data)) {
-    throw new UserError(`the run to continue was trained on other data: load the same files first (${describeFiles(record.data)})`);
+  if (!sameData(loaded.choice, record.data) && record.data.kind === 'files') {
+    const copies = await keptCopies(record.data.files);
+    if (copies) {
+      loaded = await loadFiles(copies);
+      announce(loaded);
+    }
   }
+  if (!sameData(loaded.choice, record.data)) {
+    throw new UserError(`the run to continue was trained on other data, not kept in this browser: load the same files first (${describeFiles(record.data)})`);
+  }
+  await keep(loaded);
   const source = "the saved run's checkpoint";
   const resume = decodeTrainingCheckpoint(bytes, source);
   const settings = resumedSettings(settingsFromJson(resume.settings, source), {});
