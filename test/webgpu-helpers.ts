@@ -6,10 +6,20 @@ import path from 'node:path';
 import chromium from '@sparticuz/chromium';
 import { WebGpuEngine } from '../src/runtime/webgpu/engine.js';
 
-/** Points Dawn at SwiftShader's Vulkan driver unless VK_ICD_FILENAMES already names one. */
+/**
+ * Points Dawn at SwiftShader's Vulkan driver unless VK_ICD_FILENAMES already names one (set it to
+ * run these tests on a GPU's own driver). Linux only, where @sparticuz/chromium has a browser to
+ * unpack; elsewhere Dawn finds the platform's own adapter (Metal, D3D12).
+ */
 export async function useSwiftShaderVulkan(): Promise<void> {
-  if (process.env.VK_ICD_FILENAMES) return;
-  process.env.VK_ICD_FILENAMES = path.join(path.dirname(await chromium.executablePath()), 'vk_swiftshader_icd.json');
+  if (process.env.VK_ICD_FILENAMES || process.platform !== 'linux') return;
+  let browser: string;
+  try {
+    browser = await chromium.executablePath();
+  } catch {
+    return; // no bundled browser for this machine: no SwiftShader either
+  }
+  process.env.VK_ICD_FILENAMES = path.join(path.dirname(browser), 'vk_swiftshader_icd.json');
 }
 
 /** An engine, or why there is none (the tests then skip, and say so). */
@@ -21,9 +31,10 @@ export async function openTestEngine(): Promise<TestEngine> {
   try {
     return { engine: await WebGpuEngine.create(), skip: false };
   } catch (error) {
-    const reason = `no WebGPU adapter, WebGPU tests skipped: ${error instanceof Error ? error.message : String(error)}`;
+    const reason = `WebGPU unavailable (${error instanceof Error ? error.message : String(error)})`;
     if (process.env.VIT_WEBGPU_REQUIRED === '1') throw new Error(`VIT_WEBGPU_REQUIRED=1 but ${reason}`);
-    console.log(reason);
-    return { engine: null, skip: reason };
+    const skip = `${reason}: WebGPU tests skipped`;
+    console.log(skip);
+    return { engine: null, skip };
   }
 }
