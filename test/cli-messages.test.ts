@@ -82,6 +82,10 @@ test('--config given JSON that is not an object says so (an array was looked for
   failsWith(['bench', '--config', ' [1,2'], /^vit: --config is not valid JSON/);
 });
 
+test('an epoch count no run could finish is refused (1e99 trained on for ever)', () => {
+  failsWith(['train', '--exp-name', 'x', '--sample', '--epochs', '1e99'], 'vit: --epochs must be a whole number from 1 to 100000 (got "1e99")');
+});
+
 test('--keep-tokens states one range for every value it refuses', () => {
   for (const value of ['-0.1', '0', '1.5']) failsWith([...TRAIN, '--keep-tokens', value], `vit: --keep-tokens must be a number in (0, 1] (got "${value}")`);
 });

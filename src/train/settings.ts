@@ -45,6 +45,9 @@ function parseNumber(text: string, name: string, why: string): number {
   return n;
 }
 
+/** More epochs than anyone trains (the seed's run is 100): beyond it a count is a typo that would train for years. */
+const MAX_EPOCHS = 100_000;
+
 function whole(min: number, max = Infinity): Pick<Setting<number>, 'parse' | 'check' | 'placeholder'> {
   const why = max === Infinity ? `must be a whole number ≥ ${min}` : `must be a whole number from ${min} to ${max}`;
   const ok = (v: unknown): v is number => isWhole(v, min) && v <= max;
@@ -131,7 +134,7 @@ export const SETTINGS = {
     check: (v) => (typeof v === 'string' && /^[^/\\]+$/.test(v) && v !== '.' && v !== '..' ? null : 'must be a plain folder name without slashes'),
   }),
   recipe: def<RecipeName>({ flag: '--recipe', ...choice(RECIPE_NAMES), help: 'hyper-parameter defaults: "seed" (the seed article) or "fast" (default: seed)', default: 'seed' }),
-  epochs: def<number>({ flag: '--epochs', ...whole(1), help: `epochs to train (${byRecipe('epochs')}); not with --time-budget`, default: hyper('epochs'), resumable: true }),
+  epochs: def<number>({ flag: '--epochs', ...whole(1, MAX_EPOCHS), help: `epochs to train (${byRecipe('epochs')}); not with --time-budget`, default: hyper('epochs'), resumable: true }),
   timeBudget: def<number | null>({
     flag: '--time-budget', ...durationOrNone(), default: null, before: null, resumable: true,
     help: 'train for this wall time instead of a number of epochs (90s, 30m, 1h30m): the schedules run over it and ' +
