@@ -4,9 +4,10 @@
 // the file and the limit; images of every format the page takes still classify.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { constants, crc32, deflateRawSync, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { create as createTar } from 'tar';
@@ -16,6 +17,7 @@ import { loadCheckpoint } from '../src/weights/files.js';
 import { browserHarness } from './browser-harness.js';
 import { fixturesDir } from './helpers.js';
 
+const SAMPLE_DIR = fileURLToPath(new URL('../../data/cifar10-sample', import.meta.url));
 const browser = browserHarness();
 const GIB = 2 ** 30;
 
@@ -46,21 +48,20 @@ function tarHeader(name: string, size: number): Buffer {
 }
 
 /**
- * A gzip bomb shaped as the official archive: one tar entry of `size` zero bytes. The zeros are
- * one compressed 16 MiB piece, flushed to a byte boundary and repeated (each piece refers only to
- * itself), so the file is made in milliseconds; the trailer's CRC is never reached by a reader
- * that stops at its limit, and is left zero.
+ * A gzip bomb: `head`, then `size` zero bytes. The zeros are one compressed 16 MiB piece, flushed
+ * to a byte boundary and repeated (each piece refers only to itself), so the file is made in
+ * milliseconds; the trailer's CRC is never reached by a reader that stops at its limit, and is left zero.
  */
-function gzipBomb(size: number): Buffer {
+function gzipBomb(head: Buffer, size: number): Buffer {
   const piece = 16 * 2 ** 20;
   const flush = { finishFlush: constants.Z_SYNC_FLUSH, level: 9 };
   const zeros = deflateRawSync(Buffer.alloc(piece), flush);
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(0, 0);
-  trailer.writeUInt32LE((512 + size) % 2 ** 32, 4);
+  trailer.writeUInt32LE((head.length + size) % 2 ** 32, 4);
   return Buffer.concat([
     Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]),
-    deflateRawSync(tarHeader('cifar-10-batches-bin/readme.html', size), flush),
+    deflateRawSync(head, flush),
     ...Array.from({ length: size / piece }, () => zeros),
     deflateRawSync(Buffer.alloc(0)),
     trailer,
@@ -80,10 +81,20 @@ async function refusedData(page: Page, path: string): Promise<string> {
   return (await page.getByTestId('error').textContent()) ?? '';
 }
 
-test('the user\'s data: an archive unpacking to 1 GiB, one of 100 entries and files larger than CIFAR-10\'s are refused, each in one line naming the file and the limit', { timeout: 120_000 }, async () => {
+test('the user\'s data: an archive unpacking to 1 GiB (in an entry, or after a whole CIFAR-10 tar), one of 100 entries and files larger than CIFAR-10\'s are refused, each in one line naming the file and the limit', { timeout: 120_000 }, async () => {
+  // One tar entry of 1 GiB of zeros, shaped as the official archive's readme.
   const bomb = join(work, 'bomb', 'cifar-10-binary.tar.gz');
   mkdirSync(join(work, 'bomb'));
-  writeFileSync(bomb, gzipBomb(GIB));
+  writeFileSync(bomb, gzipBomb(tarHeader('cifar-10-batches-bin/readme.html', GIB), GIB));
+  // The sample as a whole tar (the data is all there), then 1 GiB of zeros after its end.
+  const sample = join(work, 'sample');
+  mkdirSync(join(sample, 'cifar-10-batches-bin'), { recursive: true });
+  for (const name of ['data_batch_1.bin', 'test_batch.bin', 'batches.meta.txt']) cpSync(join(SAMPLE_DIR, name), join(sample, 'cifar-10-batches-bin', name));
+  const sampleTar = join(work, 'sample.tar');
+  createTar({ file: sampleTar, cwd: sample, sync: true }, ['cifar-10-batches-bin']);
+  const trailing = join(work, 'trailing', 'cifar-10-binary.tar.gz');
+  mkdirSync(join(work, 'trailing'));
+  writeFileSync(trailing, gzipBomb(readFileSync(sampleTar), GIB));
 
   const many = join(work, 'many');
   mkdirSync(join(many, 'cifar-10-batches-bin'), { recursive: true });
@@ -102,8 +113,10 @@ test('the user\'s data: an archive unpacking to 1 GiB, one of 100 entries and fi
 
   const { page, consoleErrors, pageErrors, close } = await openTrain();
   try {
-    assert.equal(await refusedData(page, bomb),
-      'cifar-10-binary.tar.gz unpacks to more than 200 MB, the most this page reads (CIFAR-10 unpacks to 184 MB): it is not the CIFAR-10 archive');
+    for (const path of [bomb, trailing]) {
+      assert.equal(await refusedData(page, path),
+        'cifar-10-binary.tar.gz unpacks to more than 200 MB, the most this page reads (CIFAR-10 unpacks to 184 MB): it is not the CIFAR-10 archive');
+    }
     assert.equal(await refusedData(page, manyArchive),
       "cifar-10-many.tar.gz has more than 64 entries, the most this page reads (CIFAR-10's archive has 9): it is not the CIFAR-10 archive");
     assert.equal(await refusedData(page, largeBatch),

@@ -45,15 +45,14 @@ class TarStream {
   /** Bytes left of the current entry's data, then of its padding to the next block. */
   private dataLeft = 0;
   private paddingLeft = 0;
-  /** Past the end-of-archive block: what follows is not read. */
-  ended = false;
+  /** Past the end-of-archive block: what follows is only counted (gunzip still checks its CRC). */
+  private ended = false;
   private unpacked = 0;
   private entries = 0;
 
   constructor(private readonly archive: string) {}
 
   push(chunk: Uint8Array): void {
-    if (this.ended) return;
     this.unpacked += chunk.length;
     if (this.unpacked > MAX_UNPACKED_BYTES) {
       throw new UserError(`${this.archive} unpacks to more than ${megabytes(MAX_UNPACKED_BYTES)}, the most this page reads ` +
@@ -127,7 +126,7 @@ export function readCifar10Archive(gz: Uint8Array, name: string): NamedBytes[] {
   const tar = new TarStream(name);
   const gunzip = new Gunzip((chunk) => tar.push(chunk));
   try {
-    for (let at = 0; at < gz.length && !tar.ended; at += SLICE_BYTES) {
+    for (let at = 0; at < gz.length; at += SLICE_BYTES) {
       gunzip.push(gz.subarray(at, at + SLICE_BYTES), at + SLICE_BYTES >= gz.length);
     }
     if (gz.length === 0) gunzip.push(gz, true);
