@@ -197,7 +197,11 @@ async function waitFor<A>(page: EnginePage, what: string, timeoutMs: number, pre
     };
     if (state.holds) return;
     if (state.error) assert.fail(`waiting for ${what}, the page showed an error: ${state.error}`);
-    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline) {
+      const shown = await page.evaluate(() => ['train-status', 'data-status', 'step', 'epoch']
+        .map((id) => `${id}: "${document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '(none)'}"`).join(', '));
+      assert.fail(`${what} did not happen within ${timeoutMs / 1000} s (${shown})`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
