@@ -86,7 +86,23 @@ describe('time budget', () => {
     assert.ok(spent <= budget && spent >= budget - 1.5, `ends at ${spent} s of ${budget} s`);
     const final = progress.filter((p) => p.final);
     assert.deepEqual(final.map((p) => [p.epoch, p.images, p.total]), [20, 40, 60, 80, 100].map((n) => [result.epochsDone, n, 100]));
-    assert.deepEqual(progress.filter((p) => !p.final).map((p) => [p.epoch, p.images, p.total]), [[0, 20, 20]], 'the first timed batch, not final');
+    assert.deepEqual(progress.filter((p) => !p.final).map((p) => [p.epoch, p.images, p.total]), [[0, 20, 20], [0, 20, 20]],
+      'the first batch, evaluated twice to time it warm, not final');
+  });
+
+  it('a slow first evaluation (warming up) does not make the reserve: the run still uses its budget', async () => {
+    // The page's case: a 1.5-minute budget stopped after 24 s, its reserve extrapolated from one
+    // batch timed cold. Here the very first evaluation batch takes 3 s, every later one 20 ms, and
+    // no evaluation comes before the final one to correct a cold estimate.
+    let now = 0;
+    let first = true;
+    const budget = 12;
+    const result = await train(run('cold-start', { timeBudget: budget, evalEvery: 100, clock: () => now }), {
+      onBatch: () => { now += BATCH_MS; },
+      onEvaluation: () => { now += first ? 3000 : EVALUATION_BATCH_MS; first = false; },
+    });
+    const spent = result.metrics.elapsed_seconds.at(-1)!;
+    assert.ok(spent <= budget && spent >= budget - SLACK, `ends at ${spent} s of ${budget} s`);
   });
 
   it('a run stopped part way resumes inside the same budget', async () => {
@@ -115,8 +131,8 @@ describe('time budget', () => {
       ...callbacks, onEpochEnd: (r) => { if (r.epoch === 2) controller.abort(); },
     });
     assert.deepEqual(stopped.metrics.accuracies, [null, null]);
-    // two epochs of 1 s and the budget's first timed evaluation batch, 20 ms
-    assert.equal(stopped.metrics.elapsed_seconds.at(-1), 2.02);
+    // two epochs of 1 s and the budget's first evaluation batch, run twice (20 ms each)
+    assert.equal(stopped.metrics.elapsed_seconds.at(-1), 2.04);
     const before = filesOf(stopped.experimentDir);
     await assert.rejects(train({ expName: 'spent', outDir: sandbox.root, engine: sandbox.engine, resume: stopped.experimentDir, timeBudget: 1.5 }),
       (e: unknown) => e instanceof UserError && e.message.startsWith('timeBudget 1.5 s is already spent: the run has used 2.0 s; nothing was changed'));
