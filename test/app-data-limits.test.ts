@@ -230,3 +230,26 @@ test('Classify: images whose header claims more than 100 megapixels are refused 
     await close();
   }
 });
+
+test('the Model view: a model file larger than the page can hold is refused from its size, in one line naming it and the limit; the page goes on', { timeout: 60_000 }, async () => {
+  // Sparse: 3 GB by its size, nothing written.
+  const large = join(work, 'large.safetensors');
+  writeFileSync(large, '');
+  truncateSync(large, 3_000_000_000);
+  const { config, params } = loadCheckpoint(join(fixturesDir, 'seed'));
+  const model = join(work, 'seed-model.safetensors');
+  writeFileSync(model, encodeModelFile(config, params));
+
+  const { page, consoleErrors, pageErrors, close } = await browser.open('#model');
+  try {
+    await page.getByTestId('model-file-input').setInputFiles(large);
+    const error = page.getByTestId('error').filter({ hasText: 'large.safetensors' });
+    await error.waitFor();
+    assert.equal(await error.textContent(), 'large.safetensors is 3,000,000,000 bytes, more than the 2,000 MB this page reads for a model file');
+    await page.getByTestId('model-file-input').setInputFiles(model);
+    await page.getByTestId('model-name').filter({ hasText: 'seed-model.safetensors' }).waitFor();
+    assert.deepEqual([...consoleErrors, ...pageErrors], []);
+  } finally {
+    await close();
+  }
+});

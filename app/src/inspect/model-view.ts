@@ -1,5 +1,6 @@
 // The Model view: open a .safetensors file or a Hugging Face ViT folder (picked or dropped), see
 // what it is, make it the page's current model, and download the current model as .safetensors.
+import { UserError } from '../../../src/errors.js';
 import { SEED_NORMALIZATION } from '../../../src/pixels.js';
 import type { Normalization } from '../../../src/pixels.js';
 import { encodeModelFile } from '../../../src/weights/model-file.js';
@@ -7,6 +8,22 @@ import { type ModelInMemory, modelFromFiles } from '../../../src/weights/model-i
 import type { AppContext, CurrentModel } from '../context.js';
 import { acceptDrops, displayName, pickerButton } from '../file-intake.js';
 import { card, element } from './dom.js';
+
+/** A weights file the page can hold: WebAssembly's memory is 4 GB, and the weights are copied into it. */
+const MAX_WEIGHTS_BYTES = 2_000_000_000;
+/** config.json and preprocessor_config.json are a few kilobytes. */
+const MAX_JSON_BYTES = 1_000_000;
+
+/** Refuses a file larger than any the page can use, from its size, before it is read. */
+function checkSize(file: File): void {
+  const name = displayName(file);
+  const json = /\.json$/i.test(name);
+  const limit = json ? MAX_JSON_BYTES : MAX_WEIGHTS_BYTES;
+  if (file.size > limit) {
+    throw new UserError(`${name} is ${file.size.toLocaleString('en-US')} bytes, more than the ${(limit / 1e6).toLocaleString('en-US')} MB ` +
+      `this page reads for ${json ? 'a config file' : 'a model file'}`);
+  }
+}
 
 /** The files of a model folder the page reads; anything else dropped with them is left alone. */
 const MODEL_FILE = /(\.safetensors|(^|\/)config\.json|(^|\/)preprocessor_config\.json)$/i;
@@ -46,7 +63,9 @@ export function mountModel(root: HTMLElement, ctx: AppContext): void {
     ctx.clearError();
     const wanted = files.filter((file) => MODEL_FILE.test(displayName(file)));
     try {
-      const opened = modelFromFiles(await Promise.all((wanted.length > 0 ? wanted : files).map(async (file) => ({
+      const chosen = wanted.length > 0 ? wanted : files;
+      chosen.forEach(checkSize);
+      const opened = modelFromFiles(await Promise.all(chosen.map(async (file) => ({
         name: displayName(file),
         bytes: new Uint8Array(await file.arrayBuffer()),
       }))));
