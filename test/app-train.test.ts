@@ -167,7 +167,8 @@ test('a time budget: Epochs stands aside, a bad budget is one line naming the fi
   const budget = 15;
   const { page, consoleErrors, pageErrors, close } = await openTrain();
   try {
-    await fill(page, { epochs: 4, batchSize: 50, trainSamples: 500, testSamples: 200, threads: 2, seed: 7 });
+    // Epochs of 2 steps: the first is kept early in the budget however slow the machine, so that the reload below finds the run going.
+    await fill(page, { epochs: 4, batchSize: 50, trainSamples: 100, testSamples: 200, threads: 2, seed: 7 });
     const epochsField = page.getByTestId('setting-epochs');
     const error = page.getByTestId('error');
     await fill(page, { timeBudget: -1 });
@@ -190,7 +191,6 @@ test('a time budget: Epochs stands aside, a bad budget is one line naming the fi
     await page.getByTestId('train-status').filter({ hasText: /^Training .* within a budget of 0\.25 min \(0:\d\d spent\)\.$/ }).waitFor();
 
     // A pause stops the run's clock: the time left holds, and the pause does not count against the budget.
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-running-loss"]')?.getAttribute('data-points')) >= 3);
     await page.getByTestId('pause').click();
     // The run says where it holds once the step in flight is done (however long that takes); from then on nothing moves.
     await page.getByTestId('train-status').filter({ hasText: /^Paused after step \d+ of epoch \d+\.$/ }).waitFor();
