@@ -8,7 +8,7 @@ import { type ImageSource, type Normalization, SEED_NORMALIZATION, checkImageSou
 import { checkOptionalObject, kindOf } from './arguments.js';
 import type { ViTConfig } from './model/config.js';
 import { ViTForClassification } from './model/vit.js';
-import type { Engine } from './runtime/engine.js';
+import { type Backend, type Engine, getEngine } from './runtime/engine.js';
 import type { Preprocessor } from './weights/files.js';
 import { type Classification, DEFAULT_TOP_K, namedClasses, runModel, topClasses } from './predictions.js';
 
@@ -23,8 +23,10 @@ export interface ModelSource {
 }
 
 export interface LoadModelOptions {
-  /** The engine to run on (default: the program's shared engine, see getEngine). */
+  /** The engine to run on (default: the program's shared engine for `backend`, see getEngine). */
   engine?: Engine;
+  /** Where the program's engine runs when no `engine` is given: wasm (default), webgpu or auto. */
+  backend?: Backend;
 }
 
 export interface ClassifyOptions {
@@ -79,7 +81,8 @@ export async function loadModel(source: string | ModelSource, options: LoadModel
       if (!(values instanceof Float32Array)) throw new UserError(`loadModel: "source.params" "${name}" must be a Float32Array (got ${kindOf(values)})`);
     }
   }
-  const model = await ViTForClassification.create(config, options.engine ? { engine: options.engine } : {});
+  const engine = options.engine ?? (await getEngine(options.backend === undefined ? {} : { backend: options.backend }));
+  const model = await ViTForClassification.create(config, { engine });
   model.loadStateDict(params);
   extras.set(model, {
     labels: await classLabels(model.config),

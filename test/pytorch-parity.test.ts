@@ -1,7 +1,7 @@
 // The model against PyTorch: logits, loss, attention probabilities, every parameter's gradient and
 // the parameters after one AdamW step, for fixtures written by tools/pytorch/fixture.py (parameters
 // perturbed away from their initialization, so that no bias is 0 and no LayerNorm gain 1).
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +10,9 @@ import { loadCheckpoint } from '../src/weights/files.js';
 import { toCanonical } from '../src/weights/layouts.js';
 import { ViTForClassification } from '../src/model/vit.js';
 import { AdamW } from '../src/train/adamw.js';
-import { createEngine, type EngineOptions } from '../src/runtime/engine.js';
+import { type Engine, createEngine } from '../src/runtime/engine.js';
 import { fixturesDir, assertClose } from './helpers.js';
+import { openTestEngine } from './webgpu-helpers.js';
 
 const fixtures = readdirSync(fixturesDir).filter((d) => !d.startsWith('.'));
 
@@ -30,26 +31,32 @@ function clsRows(attentions: Float32Array, count: number): Float32Array {
   return out;
 }
 
+/** The WebGPU engine (SwiftShader here: correctness only), shared by its tests; they skip with a line without an adapter. */
+const gpu = await openTestEngine();
+after(() => gpu.engine?.close());
+
 /**
  * The engines to check: the relaxed-SIMD build (the default where the runtime has it) on 1 and 2 threads,
- * the plain SIMD build on 2, and 5 threads, whose shares of most kernels' rows are uneven.
+ * the plain SIMD build on 2, 5 threads, whose shares of most kernels' rows are uneven, and WebGPU.
  */
-const ENGINES: Array<{ label: string; options: EngineOptions }> = [
-  { label: '1 thread', options: { threads: 1 } },
-  { label: '2 threads', options: { threads: 2 } },
-  { label: '2 threads, plain SIMD', options: { threads: 2, relaxedSimd: false } },
-  { label: '5 threads', options: { threads: 5 } },
+const ENGINES: Array<{ label: string; open: () => Promise<Engine>; shared?: boolean; skip?: string | false }> = [
+  { label: '1 thread', open: () => createEngine({ threads: 1 }) },
+  { label: '2 threads', open: () => createEngine({ threads: 2 }) },
+  { label: '2 threads, plain SIMD', open: () => createEngine({ threads: 2, relaxedSimd: false }) },
+  { label: '5 threads', open: () => createEngine({ threads: 5 }) },
+  { label: 'WebGPU', open: () => Promise.resolve(gpu.engine!), shared: true, skip: gpu.skip },
 ];
 
-for (const { label, options } of ENGINES) {
+for (const { label, open, shared, skip } of ENGINES) {
   for (const name of fixtures) {
-    test(`${name} matches PyTorch (${label})`, async () => {
+    test(`${name} matches PyTorch (${label})`, { skip }, async () => {
       const dir = join(fixturesDir, name);
       const { config, params } = loadCheckpoint(join(dir, 'weights.safetensors'));
       const { tensors: ref, metadata } = readSafetensors(join(dir, 'reference.safetensors'));
-      const engine = await createEngine(options);
+      const engine = await open();
+      let model: ViTForClassification | undefined;
       try {
-        const model = await ViTForClassification.create(config, { engine });
+        model = await ViTForClassification.create(config, { engine });
         model.loadStateDict(params);
         const input = ref.get('input')!.data as Float32Array;
         const labels = Array.from(ref.get('labels')!.data as BigInt64Array, Number);
@@ -92,8 +99,10 @@ for (const { label, options } of ENGINES) {
         optimizer.update();
         const stepped = toCanonical(withPrefix(ref, 'adamw_step1.'), config, `${name}/reference.safetensors adamw_step1.*`);
         for (const [param, expected] of stepped) assertClose(await model.parameters.values(param), expected, `adamw_step1.${param}`);
+        optimizer.release();
       } finally {
-        engine.close();
+        model?.release();
+        if (!shared) engine.close();
       }
     });
   }

@@ -46,10 +46,11 @@ describe('train', () => {
     assert.equal(config['hidden_size'], 32);
     const training = config['training'] as Record<string, unknown>;
     for (const key of ['exp_name', 'batch_size', 'epochs', 'lr', 'save_model_every', 'recipe', 'seed', 'weight_decay', 'augment',
-      'label_smoothing', 'clip_grad', 'warmup_epochs', 'min_lr', 'train_samples', 'test_samples', 'val_split', 'data_dir', 'threads']) {
+      'label_smoothing', 'clip_grad', 'warmup_epochs', 'min_lr', 'train_samples', 'test_samples', 'val_split', 'data_dir', 'threads', 'backend']) {
       assert.ok(key in training, `training.${key}`);
     }
     assert.equal(training['weight_decay'], 1e-2);
+    assert.equal(training['backend'], 'wasm', 'the engine the run used');
 
     // models every epoch but the last, which is model_final
     const files = readdirSync(dir).sort();

@@ -4,8 +4,9 @@ import simd from '@kernels/kernels.wasm?url';
 import relaxed from '@kernels/kernels-relaxed.wasm?url';
 import simdUnshared from '@kernels/kernels-unshared.wasm?url';
 import relaxedUnshared from '@kernels/kernels-relaxed-unshared.wasm?url';
-import { type Engine, createEngine } from '../../src/runtime/engine.js';
+import { type Backend, type Engine, createEngine } from '../../src/runtime/engine.js';
 
-export function startEngine(threads: number): Promise<Engine> {
-  return createEngine({ threads, kernelUrls: { simd, relaxed, simdUnshared, relaxedUnshared } });
+/** An engine on `backend` (default wasm): WebAssembly on `threads` threads, or WebGPU (the adapter's name is its description). */
+export function startEngine(threads: number, backend: Backend = 'wasm'): Promise<Engine> {
+  return createEngine({ threads, backend, kernelUrls: { simd, relaxed, simdUnshared, relaxedUnshared } });
 }

@@ -1,6 +1,6 @@
 // Training and inference throughput of the model on random data, after a warm-up. Platform-free:
 // `vit bench` runs it in Node, `npm run bench:browser` also in a page's worker (app/src/bench-worker.ts).
-import { type Engine, createEngine } from '../runtime/engine.js';
+import { type Backend, type Engine, createEngine } from '../runtime/engine.js';
 import { WasmEngine } from '../runtime/wasm-engine.js';
 import { ViTForClassification } from '../model/vit.js';
 import { type ViTConfig } from '../model/config.js';
@@ -14,6 +14,10 @@ export interface BenchOptions {
   batch?: number;
   /** Threads of the engine made for the run (ignored when `engine` is given). */
   threads?: number;
+  /** Where a new engine runs (ignored when `engine` is given); default wasm. */
+  backend?: Backend;
+  /** Told which engine `auto` picked. */
+  onChoice?: (line: string) => void;
   /** The engine to run on, left open; default: a new one, closed at the end. */
   engine?: Engine;
   /** Timed steps of each kind. */
@@ -54,7 +58,10 @@ export async function benchmark(options: BenchOptions = {}): Promise<BenchResult
   const batch = options.batch ?? 256;
   const steps = options.steps ?? 10;
   const warmup = options.warmup ?? 3;
-  const engine = options.engine ?? await createEngine({ threads: options.threads });
+  const engine = options.engine ?? await createEngine({
+    ...(options.threads === undefined ? {} : { threads: options.threads }), ...(options.backend === undefined ? {} : { backend: options.backend }),
+    ...(options.onChoice ? { onChoice: options.onChoice } : {}),
+  });
   try {
     const model = await ViTForClassification.create(options.config ?? {}, { engine, chunk: options.chunk });
     const { config } = model;

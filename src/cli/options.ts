@@ -7,7 +7,8 @@ import { quoteValue } from '../arguments.js';
 import { UserError } from '../errors.js';
 import { parseDecimal } from '../decimal.js';
 import { readUserFile } from '../io/user-files.js';
-import { type Engine, getEngine } from '../runtime/engine.js';
+import { type Backend, type Engine, getEngine } from '../runtime/engine.js';
+import { SETTINGS } from '../train/settings.js';
 import type { ViTConfig } from '../model/config.js';
 
 /** A parser for a whole number ≥ 1, for commander's argParser; `flag` names the option in errors. */
@@ -40,12 +41,22 @@ export function threadsOption(): Option {
     .argParser(positiveInteger('--threads'));
 }
 
+/** `--backend wasm|webgpu|auto`: where the kernels run (vit train's setting of the same name); read it with engineFor(). */
+export function backendOption(): Option {
+  const { flag, placeholder, help, choices } = SETTINGS.backend;
+  return new Option(`${flag} ${placeholder}`, help).choices(choices!);
+}
+
 /**
- * The program's engine with the thread count from --threads. Call it before anything else asks
- * for the engine: getEngine's options apply only to its first call.
+ * The program's engine on --backend with the thread count from --threads; `auto` says on stderr
+ * which it picked. Call it before anything else asks for the engine: getEngine's options apply
+ * only to its first call.
  */
-export function engineFor(threads: number | undefined): Promise<Engine> {
-  return getEngine(threads === undefined ? {} : { threads });
+export function engineFor(threads: number | undefined, backend: Backend | undefined): Promise<Engine> {
+  return getEngine({
+    ...(threads === undefined ? {} : { threads }), ...(backend === undefined ? {} : { backend }),
+    onChoice: (line) => process.stderr.write(`${line}\n`),
+  });
 }
 
 /** --config: JSON text, or the path of a JSON file (a seed config or an experiment's config.json). */

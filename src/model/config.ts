@@ -130,6 +130,14 @@ export function activationFloatsPerImage(c: ViTConfig): number {
   return c.num_hidden_layers * (c.num_attention_heads * T * T + T * (8 * c.hidden_size + 2 * c.intermediate_size));
 }
 
+/**
+ * About the engine memory a training run of batch `batch` takes: parameters, gradients, AdamW's two
+ * moments and the weights' average with its swap (6 copies), and the activations of one pass (at most 256 images).
+ */
+export function trainingBytes(c: ViTConfig, batch: number): number {
+  return 4 * (6 * parameterCount(c) + Math.min(batch, 256) * activationFloatsPerImage(c));
+}
+
 /** The keys that make a model big, with the seed's value: the one furthest above it is named as the cause. */
 const SIZE_KEYS = ['num_hidden_layers', 'hidden_size', 'intermediate_size', 'num_attention_heads', 'num_classes', 'num_channels'] as const;
 

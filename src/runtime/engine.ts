@@ -100,10 +100,17 @@ export function engineThreads(engine: Engine): number | undefined {
   return engine instanceof WasmEngine ? engine.threads : undefined;
 }
 
-let shared: Promise<Engine> | undefined;
+const shared = new Map<Backend, Promise<Engine>>();
 
-/** The program's engine, created on first use. Options apply only to that first call. */
-export function getEngine(options?: EngineOptions): Promise<Engine> {
-  shared ??= createEngine(options);
-  return shared;
+/** The program's engine for `options.backend` (default wasm), created on first use. Options apply only to that first call. */
+export function getEngine(options: EngineOptions = {}): Promise<Engine> {
+  const backend = options.backend ?? 'wasm';
+  let engine = shared.get(backend);
+  if (engine === undefined) {
+    engine = createEngine(options);
+    shared.set(backend, engine);
+    // A failed start (no adapter, say) is not kept: the next call tries again.
+    engine.catch(() => shared.delete(backend));
+  }
+  return engine;
 }

@@ -14,7 +14,7 @@ import {
 } from '../io/experiment-layout.js';
 import { processAlive } from '../io/processes.js';
 import { fileSystemError, readUserFile } from '../io/user-files.js';
-import { type ViTConfig, resolveConfig } from '../model/config.js';
+import { type ViTConfig, resolveConfig, trainingBytes } from '../model/config.js';
 import { type Engine, engineThreads, getEngine } from '../runtime/engine.js';
 import { writePreprocessorConfig } from '../weights/files.js';
 import { type InitialModel, initFrom } from '../weights/init-from.js';
@@ -95,15 +95,22 @@ export async function runExperiment(options: TrainOptions, callbacks: TrainCallb
     throw new UserError(`${names.of('initFrom')} and ${names.of('resume')} cannot go together: a resumed run continues from its own checkpoint`);
   }
   const resumed = options.resume !== undefined ? readResumed(options.resume, names) : undefined;
-  // The thread count, chosen here once: as asked, else the resumed run's (its losses stay bit-identical), else the default.
-  const threads = options.threads ?? resumed?.saved.threads;
-  const engine = options.engine ?? (await getEngine(threads !== undefined ? { threads } : {}));
   const initial = options.initFrom !== undefined
     ? initFrom(options.initFrom, options.config ?? {}, { seed: options.seed ?? 0, source: names.of('config') })
     : undefined;
-  const settings = resumed ? resumeSettings(resumed, options, engine, callbacks, names) : freshSettings(options, engine, initial, names);
   const config = resumed ? resumed.checkpoint.config
     : initial ? initial.config : resolveConfig((options.config ?? {}) as Record<string, unknown>, names.of('config'));
+  // The backend and thread count, chosen here once: as asked, else the resumed run's (its losses stay bit-identical), else the default.
+  const threads = options.threads ?? (resumed?.saved.backend === 'wasm' ? resumed.saved.threads : undefined);
+  const backend = options.backend ?? resumed?.saved.backend;
+  const batch = options.batchSize ?? resumed?.saved.batchSize ?? 256;
+  const engine = options.engine ?? (await getEngine({
+    ...(threads !== undefined ? { threads } : {}), ...(backend !== undefined ? { backend } : {}),
+    memoryBytes: trainingBytes(config, batch), onChoice: (line) => callbacks.onNotice?.(line),
+  }));
+  // A WebGPU run records the threads it was given (its host side runs on one).
+  const used = { backend: engine.kind, threads: engineThreads(engine) ?? threads ?? 1 };
+  const settings = resumed ? resumeSettings(resumed, options, used, callbacks, names) : freshSettings(options, used, initial, names);
 
   // Data first: a missing data folder must not leave an empty experiment folder behind.
   const data = trainingData(readCifar10(settings.dataDir, 'train'), () => readCifar10(settings.dataDir, 'test'), settings);
@@ -326,13 +333,19 @@ function givenSettings(options: TrainOptions): Partial<Record<SettingKey, unknow
   return given;
 }
 
+/** The settings the engine decides: its backend and threads. */
+interface EngineUsed {
+  backend: 'wasm' | 'webgpu';
+  threads: number;
+}
+
 /** A new run's settings; `initial` is the --init-from model, whose normalization the run keeps. */
-function freshSettings(options: TrainOptions, engine: Engine, initial: InitialModel | undefined, names: Names): TrainSettings {
+function freshSettings(options: TrainOptions, used: EngineUsed, initial: InitialModel | undefined, names: Names): TrainSettings {
   return resolveSettings({
     ...givenSettings(options),
     outDir: resolve(options.outDir ?? SETTINGS.outDir.default as string),
     dataDir: resolve(options.dataDir ?? missingDataDir(names)),
-    threads: engineThreads(engine),
+    ...used,
     initFrom: options.initFrom !== undefined ? resolve(options.initFrom) : null,
     mean: initial?.preprocessor ? [...initial.preprocessor.mean] : undefined,
     std: initial?.preprocessor ? [...initial.preprocessor.std] : undefined,
@@ -344,7 +357,7 @@ function freshSettings(options: TrainOptions, engine: Engine, initial: InitialMo
  * It continues in the folder it resumes — never where a path saved in the checkpoint points — or,
  * when `outDir` is given, in a new folder OUT/NAME (a fork).
  */
-function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine, callbacks: TrainCallbacks, names: Names): TrainSettings {
+function resumeSettings(resumed: Resumed, options: TrainOptions, used: EngineUsed, callbacks: TrainCallbacks, names: Names): TrainSettings {
   const { saved, checkpoint } = resumed;
   const forked = options.outDir !== undefined;
   const place = forked
@@ -354,7 +367,7 @@ function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine,
     callbacks.onNotice?.(`Continuing in ${resumed.dir}, the folder being resumed (${names.of('expName')} ${options.expName} applies ` +
       `only with ${names.of('outDir')}, to continue into a new folder)`);
   }
-  const settings = resumedSettings(saved, { ...givenSettings(options), ...place, threads: engineThreads(engine) }, names.naming);
+  const settings = resumedSettings(saved, { ...givenSettings(options), ...place, ...used }, names.naming);
   if (options.config !== undefined) {
     const asked = resolveConfig(options.config as Record<string, unknown>, names.of('config'));
     if (JSON.stringify(asked) !== JSON.stringify(checkpoint.config)) {
@@ -366,7 +379,10 @@ function resumeSettings(resumed: Resumed, options: TrainOptions, engine: Engine,
   if (settings.timeBudget === null && settings.epochs < checkpoint.epoch) {
     throw new UserError(`${epochs} ${settings.epochs} is fewer than the ${checkpoint.epoch} epochs the run being resumed has done`);
   }
-  if (settings.threads !== saved.threads) {
+  if (settings.backend !== saved.backend) {
+    callbacks.onNotice?.(`The run was trained on ${saved.backend} and continues on ${settings.backend}: ` +
+      'the losses may differ in the last digits from an uninterrupted run.');
+  } else if (settings.threads !== saved.threads) {
     callbacks.onNotice?.(`The run was trained on ${saved.threads} thread(s) and continues on ${settings.threads}: ` +
       'the losses may differ in the last digits from an uninterrupted run.');
   }

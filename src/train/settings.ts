@@ -6,6 +6,7 @@ import { quoteValue } from '../arguments.js';
 import { UserError } from '../errors.js';
 import { parseDecimal } from '../decimal.js';
 import { MAX_SEED } from '../random.js';
+import { BACKENDS, type Backend } from '../runtime/engine.js';
 import { AUGMENT_NAMES, type AugmentName, type Hyperparameters, RECIPES, RECIPE_NAMES, type RecipeName, SCHEDULE_NAMES, type ScheduleName } from './recipes.js';
 
 export type TtaName = 'none' | 'flip';
@@ -190,6 +191,11 @@ export const SETTINGS = {
   }),
   dataDir: def<string>({ flag: '--data', ...text, placeholder: '<dir>', help: "the cifar-10-batches-bin folder (default: where 'vit data cifar10' puts it)", default: undefined, resumable: true }),
   seed: def<number>({ flag: '--seed', ...whole(0, MAX_SEED), help: 'seed of the weights, dropout, subsets, shuffling and augmentation (default 0)', default: 0 }),
+  backend: def<Backend>({
+    flag: '--backend', ...choice(BACKENDS), placeholder: '<name>', default: 'wasm', before: 'wasm', resumable: true,
+    help: 'where the kernels run: wasm (WebAssembly SIMD on the CPU), webgpu (the GPU), or auto (WebGPU on a hardware GPU ' +
+      'that holds the model, else wasm); a run continues on either (default: wasm)',
+  }),
   threads: def<number>({ flag: '--threads', ...whole(1), help: 'threads running the kernels (default: $VIT_THREADS, else the number of cores)', default: undefined, resumable: true }),
   outDir: def<string>({ flag: '--out', ...text, placeholder: '<dir>', help: 'the folder of experiments (default: experiments)', default: 'experiments', resumable: true }),
   trainSamples: def<number | null>({ flag: '--train-samples', ...wholeOrAll(1), help: 'train on a random subset of this many images', default: null }),

@@ -59,6 +59,8 @@ export interface TrainStart {
   settings: TrainSettings;
   config: ViTConfig;
   parameters: number;
+  /** The engine, in words: "WebAssembly SIMD (relaxed), 2 threads" or the GPU adapter's name. */
+  engine: string;
 }
 
 export interface BatchProgress {
@@ -253,7 +255,7 @@ export class Trainer {
       budget: settings.timeBudget === null ? null : { seconds: settings.timeBudget, spent },
       batchesPerEpoch, trainImages: data.trainSet.count, evalImages: data.evalSet.count,
       evaluatedOn: data.evaluatedOn, location: store.location, settings, config: model.config,
-      parameters: model.parameters.list.reduce((n, p) => n + p.size, 0),
+      parameters: model.parameters.list.reduce((n, p) => n + p.size, 0), engine: model.engine.description,
     });
 
     for (let epoch = startEpoch + 1; settings.timeBudget === null ? epoch <= settings.epochs : !this.budgetSpent(); epoch++) {

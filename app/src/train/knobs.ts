@@ -23,6 +23,7 @@ export const KNOBS = {
   trainSamples: { label: 'Training images', none: 'all' },
   testSamples: { label: 'Test images', none: 'all' },
   threads: { label: 'Threads' },
+  backend: { label: 'Backend' },
 } satisfies Partial<Record<SettingKey, Knob>>;
 
 export type KnobKey = keyof typeof KNOBS;

@@ -21,8 +21,8 @@ export class RunControls {
 
   readonly callbacks: TrainCallbacks = {
     onStart: (start) => {
-      const { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn } = start;
-      this.post({ type: 'start', start: { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn } });
+      const { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn, engine } = start;
+      this.post({ type: 'start', start: { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn, engine } });
     },
     onBatch: (progress) => this.onBatch(progress),
     onEvaluation: (progress) => {
@@ -49,12 +49,8 @@ export class RunControls {
   }
 
   private onBatch(progress: BatchProgress): Promise<void> | void {
-    if (!this.paused) {
-      if (this.due(progress.batch === progress.batches)) this.post({ type: 'batch', progress });
-      return;
-    }
-    // Said at once, with the batch it holds after: the page shows where the run stands (a step in flight when Pause was pressed may still finish).
-    this.post({ type: 'paused', progress });
+    if (this.due(progress.batch === progress.batches)) this.post({ type: 'batch', progress });
+    if (!this.paused) return;
     return new Promise((resolve) => {
       this.release = resolve;
     });

@@ -40,10 +40,11 @@ export function canContinue(run: RunRecord | undefined): boolean {
 }
 
 /**
- * "Training 5,258 parameters on 2,000 images, evaluating on the first 100 of the 500 test images
+ * "Training 5,258 parameters on 2,000 images (WebAssembly SIMD (relaxed), 2 threads), evaluating on the first 100 of the 500 test images
  * (…), from epoch 1 of 3." `testImages` is the data's test split, of which the run may take the first.
  */
-export function startedLine(start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn'>, testImages: number): string {
+export function startedLine(start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn' | 'engine'>,
+  testImages: number): string {
   const length = start.budget
     ? ` within a budget of ${minutes(start.budget.seconds)}${start.budget.spent > 0 ? ` (${clock(start.budget.spent)} spent)` : ''}`
     : ` of ${start.epochs}`;
@@ -52,7 +53,7 @@ export function startedLine(start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'b
     : start.evalImages < testImages
       ? `the first ${count(start.evalImages)} of the ${count(testImages)} test images (vit eval --test-samples ${start.evalImages} takes the same)`
       : `all ${count(start.evalImages)} test images`;
-  return `Training ${start.parameters.toLocaleString('en-US')} parameters on ${count(start.trainImages)} images, ` +
+  return `Training ${start.parameters.toLocaleString('en-US')} parameters on ${count(start.trainImages)} images (${start.engine}), ` +
     `evaluating on ${evaluated}, from epoch ${start.startEpoch + 1}${length}.`;
 }
 

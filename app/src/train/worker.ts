@@ -134,11 +134,13 @@ function describeFiles(choice: LoadedData['choice']): string {
 /** Where a run starts from: a checkpoint to continue, or weights to fine-tune; neither = the seed's initialization. */
 type StartingPoint = Pick<RunSpec, 'resume' | 'initialParams'>;
 
-async function run(loaded: LoadedData, config: ViTConfig, settings: TrainSettings, from: StartingPoint): Promise<void> {
+async function run(loaded: LoadedData, config: ViTConfig, asked: TrainSettings, from: StartingPoint): Promise<void> {
   if (controls !== null) throw new UserError('a run is already going: stop it first');
   // A time budget counts from here: starting the threads and preparing the data are time the user waits too.
   const startedAt = performance.now();
-  const engine = await startEngine(settings.threads);
+  const engine = await startEngine(asked.threads, asked.backend);
+  // The run records the engine it ran on (auto's choice), as vit train does.
+  const settings: TrainSettings = { ...asked, backend: engine.kind };
   const store = new PageStore();
   const runControls = new RunControls(post);
   controls = runControls;

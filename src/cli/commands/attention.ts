@@ -1,5 +1,6 @@
 // `vit attention`: the seed notebook's figure of where the [CLS] token looks, image by image.
 import { extname } from 'node:path';
+import type { Backend } from '../../runtime/engine.js';
 import { type Command, Option } from 'commander';
 import { loadModel, modelLabels, modelNormalization } from '../../api.js';
 import { BatchMaker } from '../../data/augment.js';
@@ -15,7 +16,7 @@ import { numPatches } from '../../model/config.js';
 import type { ViTForClassification } from '../../model/vit.js';
 import { Random } from '../../random.js';
 import { type AttentionItem, writeAttentionFigure } from '../../viz/attention-figure.js';
-import { engineFor, modelOption, nonNegativeInteger, positiveInteger, threadsOption } from '../options.js';
+import { backendOption, engineFor, modelOption, nonNegativeInteger, positiveInteger, threadsOption } from '../options.js';
 
 interface AttentionOptions {
   model: string;
@@ -27,6 +28,7 @@ interface AttentionOptions {
   seed: number;
   columns?: number;
   threads?: number;
+  backend?: Backend;
 }
 
 /** Images per forward pass: bounds the memory the attention probabilities take. */
@@ -46,6 +48,7 @@ export function register(program: Command): void {
     .addOption(new Option('--out <file>', 'the figure to write (.png)').makeOptionMandatory())
     .addOption(new Option('--columns <count>', 'images per row of the figure (default: 5)').argParser(positiveInteger('--columns')))
     .addOption(threadsOption())
+    .addOption(backendOption())
     .action(async (images: string[], options: AttentionOptions, command: Command) => {
       const nGiven = command.getOptionValueSource('n') === 'cli' || command.getOptionValueSource('seed') === 'cli';
       await drawAttention(images, options, nGiven);
@@ -69,8 +72,8 @@ async function drawAttention(images: string[], options: AttentionOptions, nOrSee
   if (extname(options.out).toLowerCase() !== '.png') throw new UserError(`--out ${options.out}: the figure is written as PNG; use a .png file name`);
   checkOutputFile(options.out, '--out');
 
-  await engineFor(options.threads);
-  const model = await loadModel(options.model);
+  const engine = await engineFor(options.threads, options.backend);
+  const model = await loadModel(options.model, { engine });
   const layer = parseLayer(options.layer, model.config.num_hidden_layers);
   const items = images.length > 0
     ? await userImageItems(model, images, layer)

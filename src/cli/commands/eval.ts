@@ -2,6 +2,7 @@
 // --tta flip also those of each image's probabilities averaged with its mirror's (reported apart:
 // the headline figure stays single-view, as the seed's).
 import type { Command } from 'commander';
+import type { Backend } from '../../runtime/engine.js';
 import { Option } from 'commander';
 import { loadModel, modelNormalization } from '../../api.js';
 import { basename, join } from 'node:path';
@@ -13,7 +14,7 @@ import { UserError } from '../../errors.js';
 import { type Evaluation, evaluate } from '../../train/evaluate.js';
 import { TTA_NAMES, type TtaName } from '../../train/settings.js';
 import { loadCheckpoint } from '../../weights/files.js';
-import { engineFor, modelOption, positiveInteger, threadsOption } from '../options.js';
+import { backendOption, engineFor, modelOption, positiveInteger, threadsOption } from '../options.js';
 import { dataFolder } from './data.js';
 
 interface EvalFlags {
@@ -23,6 +24,7 @@ interface EvalFlags {
   json?: boolean;
   batchSize: number;
   threads?: number;
+  backend?: Backend;
   tta?: TtaName;
   testSamples?: number;
 }
@@ -47,6 +49,7 @@ export function register(program: Command): void {
       .argParser(positiveInteger('--test-samples')))
     .addOption(new Option('--batch-size <n>', 'images per forward pass').default(256).argParser(positiveInteger('--batch-size')))
     .addOption(threadsOption())
+    .addOption(backendOption())
     .action(async (flags: EvalFlags) => {
       await evalCommand(flags);
     });
@@ -54,7 +57,7 @@ export function register(program: Command): void {
 
 async function evalCommand(flags: EvalFlags): Promise<void> {
   const dir = dataFolder(flags)!;
-  const engine = await engineFor(flags.threads);
+  const engine = await engineFor(flags.threads, flags.backend);
   const whole = readCifar10(dir, 'test');
   const test = flags.testSamples === undefined ? whole : firstImages(whole, flags.testSamples);
   // Resolved here once (not by loadModel) so that the file it picked can be named.

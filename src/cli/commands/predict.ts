@@ -1,15 +1,17 @@
 // `vit predict`: the most likely classes of image files under a trained model.
 import { type Command, Option } from 'commander';
+import type { Backend } from '../../runtime/engine.js';
 import { type Classification, DEFAULT_TOP_K, classifyAll, loadModel } from '../../api.js';
 import { UserError } from '../../errors.js';
 import { type RgbImage, loadImageForModel } from '../../images.js';
-import { engineFor, modelOption, positiveInteger, threadsOption } from '../options.js';
+import { backendOption, engineFor, modelOption, positiveInteger, threadsOption } from '../options.js';
 
 interface PredictOptions {
   model: string;
   topK: number;
   json?: boolean;
   threads?: number;
+  backend?: Backend;
 }
 
 export interface Prediction {
@@ -26,6 +28,7 @@ export function register(program: Command): void {
     .addOption(new Option('--top-k <k>', 'how many of the most likely classes to show').default(DEFAULT_TOP_K).argParser(positiveInteger('--top-k')))
     .option('--json', 'print one JSON array: [{ file, predictions: [{ label, score }] }]')
     .addOption(threadsOption())
+    .addOption(backendOption())
     .action(async (files: string[], options: PredictOptions) => {
       await predict(files, options);
     });
@@ -35,8 +38,8 @@ export function register(program: Command): void {
 const CHUNK = 32;
 
 async function predict(files: string[], options: PredictOptions): Promise<void> {
-  await engineFor(options.threads);
-  const model = await loadModel(options.model);
+  const engine = await engineFor(options.threads, options.backend);
+  const model = await loadModel(options.model, { engine });
   const size = model.config.image_size;
   // More classes than the model has: all of them, said once (on stderr, so that --json stays clean).
   const topK = Math.min(options.topK, model.config.num_classes);
