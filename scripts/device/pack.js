@@ -240,7 +240,7 @@ async function main() {
   for (let part = 1; part <= parts; part++) {
     writeFileSync(join(out, String(part), 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     const bytes = readdirSync(join(out, String(part))).reduce((n, f) => n + statSync(join(out, String(part), f)).size, 0);
-    plan.push(`${part}. run(command="bash scripts/device/run.sh ${part}", carry=["${relative(root, join(out, String(part)))}"], timeout_s=${part === parts || part <= 2 ? 540 : 120})` +
+    plan.push(`${part}. run(command="bash scripts/device/run.sh ${part}", carry=["${relative(root, join(out, String(part)))}"], timeout_s=${part === parts || part <= 2 ? 590 : 120})` +
       ` — ${(bytes / MIB).toFixed(1)} MiB + the tree's ${(tree / MIB).toFixed(1)} MiB; jobs: ${jobs(part).join(', ') || 'unpack only'}`);
   }
   writeFileSync(join(out, 'plan.md'), plan.join('\n') + '\n');
