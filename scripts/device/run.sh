@@ -60,10 +60,13 @@ PY
 { date -u; uname -a; nproc; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1;
   ldconfig -p | grep -E 'libvulkan|nvidia' | head -5; } > "$out/machine.txt" 2>&1
 
+# xz -dc, or Python's lzma where the image has no xz.
+unxz() { if command -v xz >/dev/null; then xz -dc; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer, 1 << 20)'; fi; }
+
 # The pieces of the data this part carries, and the tools.
 for piece in "$pack"/data.*; do [ -e "$piece" ] && cp "$piece" "$home/pieces/"; done
 if [ -f "$pack/node.xz" ]; then
-  rm -rf "$home/vit" && xz -dc "$pack/node.xz" > "$home/node" && chmod +x "$home/node" && tar -xJf "$pack/vit.tar.xz" -C "$home" ||
+  rm -rf "$home/vit" && unxz < "$pack/node.xz" > "$home/node" && chmod +x "$home/node" && unxz < "$pack/vit.tar.xz" | tar -x -C "$home" ||
     { echo "run.sh: unpacking the tools failed"; exit 1; }
 fi
 node=$home/node
@@ -152,7 +155,7 @@ train() {
   if [ ! -f "$data/test_batch.bin" ]; then
     local sum; sum=$(cat "$home"/pieces/data.* | sha256sum | cut -d' ' -f1)
     [ "$sum" = "$(manifest 'm["data"]["sha256"]')" ] || { echo "run.sh: the data pieces do not add up (sha256 $sum)"; return 1; }
-    mkdir -p "$home/data" && cat "$home"/pieces/data.* | xz -dc | tar -x -C "$home/data" || { echo "run.sh: unpacking the data failed"; return 1; }
+    mkdir -p "$home/data" && cat "$home"/pieces/data.* | unxz | tar -x -C "$home/data" || { echo "run.sh: unpacking the data failed"; return 1; }
   fi
   local budget=3m flags=() evalflags=()
   [ "$short" = 1 ] && { budget=20s; flags=(--train-samples 512 --test-samples 256); evalflags=(--test-samples 256); }
