@@ -9,6 +9,7 @@ import type { ParameterStore } from './parameter-store.js';
 import type { Slot, Workspace } from './workspace.js';
 import type { Random } from '../random.js';
 import type { BackwardBuffers } from './backward-buffers.js';
+import type { Pass } from './pass.js';
 
 export class MultiHeadAttention {
   readonly qkvProjection: Linear;
@@ -27,10 +28,6 @@ export class MultiHeadAttention {
   private readonly projected: Slot;
   /** The fused attention kernels' working memory (each thread's, on WebAssembly). */
   private readonly scratch: Slot;
-  /** Whether the last forward pass computed the [CLS] token's output alone. */
-  private clsOnly = false;
-  /** Tokens per image in the last forward pass. */
-  private tokens = 0;
 
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
               name: string, rng: Random) {
@@ -54,13 +51,12 @@ export class MultiHeadAttention {
   /**
    * out = residual + dropout(attention(x)): the Block's residual connection is fused into the
    * projection. With clsOnly, only the [CLS] token's output is computed and out is [B, hidden]
-   * (the keys and values still come from every token). x holds T tokens per image.
+   * (the keys and values still come from every token). x holds `pass.tokens` tokens per image.
    */
-  forward(out: number, x: number, residual: number, batch: number, T: number, training: boolean, clsOnly: boolean): void {
+  forward(out: number, x: number, residual: number, pass: Pass, training: boolean): void {
     const { engine } = this;
     const { hidden_size: h, num_attention_heads: nh } = this.config;
-    this.clsOnly = clsOnly;
-    this.tokens = T;
+    const { batch, tokens: T, clsOnly } = pass;
     this.qkvProjection.forward(this.qkv.ptr, x, batch * T);
     const seed = this.attentionDropout.draw(training);
     engine.run('attention_forward', this.context.ptr, this.probabilities.ptr, this.qkv.ptr, this.scratch.ptr, batch, T, h, nh,
@@ -83,28 +79,29 @@ export class MultiHeadAttention {
     }
   }
 
-  /** Writes dx (the gradient of the input x, [B, T, hidden]) from dout, the gradient of the output. */
-  backward(dx: number, dout: number, x: number, batch: number, buffers: BackwardBuffers): void {
-    const { engine, tokens: T } = this;
+  /** Writes dx (the gradient of the input x, [B, T, hidden]) from dout, the gradient of the output of `pass`. */
+  backwardWrite(dx: number, dout: number, x: number, pass: Pass, buffers: BackwardBuffers): void {
+    const { engine } = this;
     const { hidden_size: h, num_attention_heads: nh } = this.config;
-    const rows = this.clsOnly ? batch : batch * T;
+    const { batch, tokens: T, clsOnly } = pass;
+    const rows = clsOnly ? batch : batch * T;
     let dprojected = dout;
     if (this.outputDropout.active) {
       dprojected = buffers.scratch.ptr;
-      this.outputDropout.backward(dprojected, dout, rows * h);
+      this.outputDropout.backwardWrite(dprojected, dout, rows * h);
     }
     const dcontext = buffers.context.ptr;
-    if (this.clsOnly) {
+    if (clsOnly) {
       // Only the [CLS] rows of the heads' outputs have a gradient; the others are zero.
-      this.outputProjection.backward(buffers.clsContext.ptr, dprojected, this.clsContext.ptr, batch);
+      this.outputProjection.backwardWrite(buffers.clsContext.ptr, dprojected, this.clsContext.ptr, batch);
       engine.run('fill', dcontext, batch * T * h, 0);
       engine.run('copy_rows', dcontext, T * h, buffers.clsContext.ptr, h, batch, h);
     } else {
-      this.outputProjection.backward(dcontext, dprojected, this.context.ptr, rows);
+      this.outputProjection.backwardWrite(dcontext, dprojected, this.context.ptr, rows);
     }
     const dropout = this.attentionDropout.active ? this.attentionDropout.p : 0;
     engine.run('attention_backward', buffers.qkv.ptr, dcontext, this.qkv.ptr, this.probabilities.ptr, this.scratch.ptr,
-      batch, T, h, nh, this.clsOnly ? 1 : T, dropout, this.attentionDropout.lastSeed);
-    this.qkvProjection.backward(dx, buffers.qkv.ptr, x, batch * T);
+      batch, T, h, nh, clsOnly ? 1 : T, dropout, this.attentionDropout.lastSeed);
+    this.qkvProjection.backwardWrite(dx, buffers.qkv.ptr, x, batch * T);
   }
 }

@@ -9,6 +9,7 @@ import type { ParameterStore } from './parameter-store.js';
 import type { Slot, Workspace } from './workspace.js';
 import type { Random } from '../random.js';
 import type { BackwardBuffers } from './backward-buffers.js';
+import type { BlockPass } from './pass.js';
 
 export class Block {
   readonly layernorm1: LayerNorm;
@@ -19,12 +20,6 @@ export class Block {
   private readonly afterAttention: Slot;
   private readonly normed2: Slot;
   readonly output: Slot;
-  /** The input of the last forward pass, needed by the backward pass. */
-  private input = 0;
-  /** Whether the last forward pass went on with the [CLS] token alone after attention. */
-  private clsOnly = false;
-  /** Tokens per image in the last forward pass (fewer than the config's when patches are dropped). */
-  private tokens = 0;
 
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
               index: number, rng: Random) {
@@ -42,43 +37,44 @@ export class Block {
   }
 
   /**
-   * x ← x + attention(layernorm_1(x)); x ← x + mlp(layernorm_2(x)). Returns the output's address.
-   * With clsOnly (the last Block, whose other tokens nobody reads) everything after attention runs
-   * for the [CLS] token alone and the output is [B, hidden]. x holds `tokens` tokens per image.
+   * x ← x + attention(layernorm_1(x)); x ← x + mlp(layernorm_2(x)); returns the pass (its output's
+   * address among it) for backward(). With clsOnly (the last Block, whose other tokens nobody reads)
+   * everything after attention runs for the [CLS] token alone and the output is [B, hidden].
+   * x holds `tokens` tokens per image.
    */
-  forward(x: number, batch: number, tokens: number, training: boolean, clsOnly = false): number {
-    this.input = x;
-    this.clsOnly = clsOnly;
-    this.tokens = tokens;
+  forward(x: number, batch: number, tokens: number, training: boolean, clsOnly = false): BlockPass {
+    const pass: BlockPass = { batch, tokens, clsOnly, input: x, output: this.output.ptr };
     const rows = batch * tokens;
     const outRows = clsOnly ? batch : rows;
     this.layernorm1.forward(this.normed1.ptr, x, rows);
-    this.attention.forward(this.afterAttention.ptr, this.normed1.ptr, x, batch, tokens, training, clsOnly);
+    this.attention.forward(this.afterAttention.ptr, this.normed1.ptr, x, pass, training);
     this.layernorm2.forward(this.normed2.ptr, this.afterAttention.ptr, outRows);
     this.mlp.forward(this.output.ptr, this.normed2.ptr, this.afterAttention.ptr, outRows, training);
-    return this.output.ptr;
+    return pass;
   }
 
   /**
-   * On entry buffers.residual (buffers.cls, for a clsOnly pass) holds d(output); on return
-   * buffers.residual holds d(input). Each residual connection passes the gradient straight
-   * through, and each LayerNorm adds its branch's gradient to it.
+   * The backward pass of `pass`, in place on the residual stream: on entry buffers.residual
+   * (buffers.cls, for a clsOnly pass) holds d(output); on return buffers.residual holds d(input).
+   * Each residual connection passes the gradient straight through, and each LayerNorm adds its
+   * branch's gradient to it.
    */
-  backward(batch: number, buffers: BackwardBuffers): void {
-    const rows = batch * this.tokens;
+  backward(pass: BlockPass, buffers: BackwardBuffers): void {
+    const { batch, tokens, clsOnly } = pass;
+    const rows = batch * tokens;
     const h = this.config.hidden_size;
     const dres = buffers.residual.ptr;
-    const dout = this.clsOnly ? buffers.cls.ptr : dres;
-    const dnormed2 = this.clsOnly ? buffers.clsNormed.ptr : buffers.normed.ptr;
-    this.mlp.backward(dnormed2, dout, this.normed2.ptr, buffers);
-    this.layernorm2.backward(dout, dnormed2, this.afterAttention.ptr, this.clsOnly ? batch : rows);
-    this.attention.backward(buffers.normed.ptr, dout, this.normed1.ptr, batch, buffers);
-    if (this.clsOnly) {
+    const dout = clsOnly ? buffers.cls.ptr : dres;
+    const dnormed2 = clsOnly ? buffers.clsNormed.ptr : buffers.normed.ptr;
+    this.mlp.backwardWrite(dnormed2, dout, this.normed2.ptr, clsOnly ? batch : rows, buffers);
+    this.layernorm2.backward(dout, dnormed2, this.afterAttention.ptr, clsOnly ? batch : rows);
+    this.attention.backwardWrite(buffers.normed.ptr, dout, this.normed1.ptr, pass, buffers);
+    if (clsOnly) {
       // Through the residual connection, d(input) is d(after attention) on the [CLS] rows, zero elsewhere.
       this.engine.run('fill', dres, rows * h, 0);
-      this.engine.run('copy_rows', dres, this.tokens * h, dout, h, batch, h);
+      this.engine.run('copy_rows', dres, tokens * h, dout, h, batch, h);
     }
-    this.layernorm1.backward(dres, buffers.normed.ptr, this.input, rows);
+    this.layernorm1.backward(dres, buffers.normed.ptr, pass.input, rows);
   }
 }
 
@@ -90,17 +86,23 @@ export class Encoder {
   }
 
   /**
-   * Runs the blocks. With clsOnly the last block returns the [CLS] token's output alone, [B, hidden];
-   * otherwise every token's, [B, tokens, hidden]. x holds `tokens` tokens per image.
+   * Runs the blocks; returns each one's pass, the last one's output being the encoder's. With clsOnly
+   * the last block's output is the [CLS] token's alone, [B, hidden]; otherwise every token's,
+   * [B, tokens, hidden]. x holds `tokens` tokens per image.
    */
-  forward(x: number, batch: number, tokens: number, training: boolean, clsOnly: boolean): number {
+  forward(x: number, batch: number, tokens: number, training: boolean, clsOnly: boolean): BlockPass[] {
     const last = this.blocks.length - 1;
-    this.blocks.forEach((block, i) => { x = block.forward(x, batch, tokens, training, clsOnly && i === last); });
-    return x;
+    const passes: BlockPass[] = [];
+    this.blocks.forEach((block, i) => {
+      const pass = block.forward(x, batch, tokens, training, clsOnly && i === last);
+      passes.push(pass);
+      x = pass.output;
+    });
+    return passes;
   }
 
-  /** From d(output) in buffers.cls (clsOnly) or buffers.residual, to d(input) in buffers.residual. */
-  backward(batch: number, buffers: BackwardBuffers): void {
-    for (let i = this.blocks.length - 1; i >= 0; i--) this.blocks[i]!.backward(batch, buffers);
+  /** The backward pass of `passes`: from d(output) in buffers.cls (clsOnly) or buffers.residual, to d(input) in buffers.residual. */
+  backward(passes: readonly BlockPass[], buffers: BackwardBuffers): void {
+    for (let i = this.blocks.length - 1; i >= 0; i--) this.blocks[i]!.backward(passes[i]!, buffers);
   }
 }

@@ -36,8 +36,8 @@ export class Dropout {
     if (this.active) this.engine.run('dropout', x, x, n, this.p, this.seed);
   }
 
-  /** dinp = dout through the last pass's mask (dinp may be dout). */
-  backward(dinp: number, dout: number, n: number): void {
+  /** Writes dinp = dout through the last pass's mask (dinp may be dout). */
+  backwardWrite(dinp: number, dout: number, n: number): void {
     if (this.active) this.engine.run('dropout', dinp, dout, n, this.p, this.seed);
   }
 }

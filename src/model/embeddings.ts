@@ -35,7 +35,7 @@ export class PatchEmbeddings {
 
   /** Adds the projection's gradients; the images need none. */
   backward(dout: number, batch: number): void {
-    this.projection.backward(0, dout, this.patches.ptr, batch * this.numPatches);
+    this.projection.backwardWrite(0, dout, this.patches.ptr, batch * this.numPatches);
   }
 }
 
@@ -69,10 +69,10 @@ export class Embeddings {
     return x;
   }
 
-  /** dx is the gradient of the output; it is overwritten on the way. */
+  /** Adds the parameters' gradients from dx, the gradient of the output (the images need none); dx is overwritten on the way. */
   backward(dx: number, batch: number): void {
     const h = this.config.hidden_size;
-    this.dropout.backward(dx, dx, batch * this.T * h);
+    this.dropout.backwardWrite(dx, dx, batch * this.T * h);
     this.engine.run('embed_backward', this.dpatches.ptr, this.clsToken.grad, this.positionEmbeddings.grad, dx, batch, this.T, h);
     this.patchEmbeddings.backward(this.dpatches.ptr, batch);
   }

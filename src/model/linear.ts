@@ -38,13 +38,13 @@ export class Linear {
   }
 
   /**
-   * Adds this batch's dW = doutᵀ · inp and db = Σ dout to the gradients, and writes
-   * dinp = dout · W (or adds it, with accumulate). dinp = 0 skips the input gradient. With `gelu`
-   * (a backward mode, gelu.buffer the previous layer's pre-activation) dinp is taken through GELU.
+   * Adds this batch's dW = doutᵀ · inp and db = Σ dout to the gradients, and WRITES
+   * dinp = dout · W; dinp = 0 skips the input gradient. With `gelu` (a backward mode, gelu.buffer
+   * the previous layer's pre-activation) dinp is taken through GELU.
    */
-  backward(dinp: number, dout: number, inp: number, rows: number, accumulate = false, gelu?: FusedGelu): void {
+  backwardWrite(dinp: number, dout: number, inp: number, rows: number, gelu?: FusedGelu): void {
     const { engine, inFeatures, outFeatures } = this;
     engine.run('linear_backward', this.weight.grad, this.bias?.grad ?? 0, dinp, dout, inp, this.weight.ptr, this.packed.ptr,
-      this.scratch.ptr, gelu?.mode ?? GELU_MODES.none, gelu?.buffer ?? 0, rows, inFeatures, outFeatures, accumulate ? 1 : 0);
+      this.scratch.ptr, gelu?.mode ?? GELU_MODES.none, gelu?.buffer ?? 0, rows, inFeatures, outFeatures, 0);
   }
 }

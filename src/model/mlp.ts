@@ -25,8 +25,6 @@ export class MLP {
   private readonly preActivation: Slot;
   private readonly activated: Slot;
   private readonly projected: Slot;
-  /** Tokens in the last forward pass. */
-  private rows = 0;
 
   constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
               name: string, rng: Random) {
@@ -42,7 +40,6 @@ export class MLP {
 
   /** out = residual + dropout(dense_2(GELU(dense_1(x)))) for `rows` tokens: the Block's residual connection is fused in. */
   forward(out: number, x: number, residual: number, rows: number, training: boolean): void {
-    this.rows = rows;
     const { hidden_size: h, hidden_act } = this.config;
     this.dense1.forward(this.preActivation.ptr, x, rows, 0, { mode: GELU[hidden_act].forward, buffer: this.activated.ptr });
     if (this.dropout.draw(training) < 0) {
@@ -54,17 +51,16 @@ export class MLP {
     }
   }
 
-  /** Writes dx from dout, the gradient of the output. */
-  backward(dx: number, dout: number, x: number, buffers: BackwardBuffers): void {
-    const rows = this.rows;
+  /** Writes dx from dout, the gradient of the output, for a forward pass over `rows` tokens. */
+  backwardWrite(dx: number, dout: number, x: number, rows: number, buffers: BackwardBuffers): void {
     const { hidden_size: h, hidden_act } = this.config;
     let dprojected = dout;
     if (this.dropout.active) {
       dprojected = buffers.scratch.ptr;
-      this.dropout.backward(dprojected, dout, rows * h);
+      this.dropout.backwardWrite(dprojected, dout, rows * h);
     }
     const dhidden = buffers.hidden.ptr;
-    this.dense2.backward(dhidden, dprojected, this.activated.ptr, rows, false, { mode: GELU[hidden_act].backward, buffer: this.preActivation.ptr });
-    this.dense1.backward(dx, dhidden, x, rows);
+    this.dense2.backwardWrite(dhidden, dprojected, this.activated.ptr, rows, { mode: GELU[hidden_act].backward, buffer: this.preActivation.ptr });
+    this.dense1.backwardWrite(dx, dhidden, x, rows);
   }
 }

@@ -70,8 +70,6 @@ export class PatchDropout {
   readonly output: Slot;
   /** The gradient of the whole sequence [B, T, hidden], zero at the dropped patches. */
   private readonly dsequence: Slot;
-  private kept = 0;
-  private indices = 0;
 
   constructor(private readonly engine: Engine, workspace: Workspace, private readonly tokens: number, private readonly hidden: number) {
     this.output = workspace.reserve(tokens * hidden);
@@ -80,15 +78,13 @@ export class PatchDropout {
 
   /** Gathers [CLS] and the `kept` patches at `indices` (i32 [batch, kept] in the engine's memory) from x [B, T, hidden]. */
   forward(x: number, indices: number, batch: number, kept: number): number {
-    this.kept = kept;
-    this.indices = indices;
     this.engine.run('gather_tokens', this.output.ptr, x, indices, batch, this.tokens, kept, this.hidden);
     return this.output.ptr;
   }
 
-  /** From d(kept sequence) to d(whole sequence); returns the latter's address. */
-  backward(dkept: number, batch: number): number {
-    this.engine.run('scatter_tokens', this.dsequence.ptr, dkept, this.indices, batch, this.tokens, this.kept, this.hidden);
+  /** Writes d(whole sequence) from d(kept sequence), zero at the dropped patches, for the forward pass of the same arguments; returns its address. */
+  backwardWrite(dkept: number, indices: number, batch: number, kept: number): number {
+    this.engine.run('scatter_tokens', this.dsequence.ptr, dkept, indices, batch, this.tokens, kept, this.hidden);
     return this.dsequence.ptr;
   }
 }

@@ -10,6 +10,7 @@ import { ParameterStore } from './parameter-store.js';
 import { parameterSpecs } from './parameters.js';
 import { Workspace, type Slot } from './workspace.js';
 import { type BackwardBuffers, reserveBackwardBuffers } from './backward-buffers.js';
+import type { BlockPass } from './pass.js';
 import { MAX_SEED, Random } from '../random.js';
 import { UserError } from '../errors.js';
 import { checkOptionalObject, kindOf } from '../arguments.js';
@@ -26,6 +27,21 @@ export interface CreateOptions {
    * Default: 256, or fewer where a pass of 256 would need more than ACTIVATION_BUDGET bytes.
    */
   chunk?: number;
+}
+
+/** One forward pass over images start … start + count − 1: what its backward pass needs. */
+interface ModelPass {
+  start: number;
+  count: number;
+  /** Patches kept per image, 0 when the pass kept every token. */
+  kept: number;
+  /** Where the pass's kept patch indices lie (i32 [count, kept]) when kept > 0. */
+  keptIndices: number;
+  /** Tokens per image: T, or 1 + kept. */
+  tokens: number;
+  /** Whether the last Block ran for the [CLS] token alone. */
+  clsOnly: boolean;
+  blocks: BlockPass[];
 }
 
 /** Bytes of activations one pass may take by default (see CreateOptions.chunk). */
@@ -63,13 +79,9 @@ export class ViTForClassification {
   private readonly buffers: BackwardBuffers;
   /** Tokens per image: [CLS] + every patch. */
   private readonly T: number;
-  /** Patches kept per image in the last forward pass, 0 when it kept every token. */
-  private kept = 0;
-  /** Tokens per image in the last forward pass: T, or 1 + kept with a TokenSelection. */
-  private tokens = 0;
   private lastBatch = 0;
-  /** Whether the last forward pass ran the last Block for the [CLS] token alone. */
-  private clsOnly = false;
+  /** The last forward pass, for backward() and attentions() (the passes of trainBatch() and infer() go straight to their backward). */
+  private lastPass: ModelPass | null = null;
 
   /** Most images per pass of trainBatch() and infer(). */
   readonly chunk: number;
@@ -193,7 +205,7 @@ export class ViTForClassification {
     this.ensureInputs(batch);
     this.workspace.ensure(batch);
     const kept = this.setKeptPatches('forward', batch, tokens);
-    this.forwardRange(0, batch, training, !allAttentions, kept);
+    this.lastPass = this.forwardRange(0, batch, training, !allAttentions, kept);
     this.lastBatch = batch;
   }
 
@@ -236,7 +248,8 @@ export class ViTForClassification {
   /** Adds the gradient of the last loss() to every parameter's gradient. */
   backward(): void {
     this.checkUsable('backward');
-    this.backwardRange(0, this.lastBatch);
+    if (this.lastPass === null) throw new UserError('backward: run forward() and loss() first');
+    this.backwardRange(this.lastPass);
   }
 
   /**
@@ -254,9 +267,10 @@ export class ViTForClassification {
     const kept = this.setKeptPatches('trainBatch', batch, tokens);
     for (let start = 0; start < batch; start += chunk) {
       const n = Math.min(chunk, batch - start);
-      this.forwardRange(start, n, true, true, kept);
+      const pass = this.forwardRange(start, n, true, true, kept);
       this.lossRange(start, n, batch, labelSmoothing, true);
-      this.backwardRange(start, n);
+      this.backwardRange(pass);
+      this.lastPass = pass;
     }
     this.lastBatch = batch;
   }
@@ -267,7 +281,7 @@ export class ViTForClassification {
     this.ensureInputs(batch);
     const chunk = Math.min(this.chunk, batch);
     this.workspace.ensure(chunk);
-    for (let start = 0; start < batch; start += chunk) this.forwardRange(start, Math.min(chunk, batch - start), false, true, 0);
+    for (let start = 0; start < batch; start += chunk) this.lastPass = this.forwardRange(start, Math.min(chunk, batch - start), false, true, 0);
     this.lastBatch = batch;
     return this.readLogits();
   }
@@ -292,20 +306,21 @@ export class ViTForClassification {
 
   /**
    * Images start … start + count − 1 through the model; their logits go to the logits at start.
-   * With kept > 0 each image's sequence is [CLS] + its kept patches (setKeptPatches).
+   * With kept > 0 each image's sequence is [CLS] + its kept patches (setKeptPatches). Returns the
+   * pass, which its backward pass takes.
    */
-  private forwardRange(start: number, count: number, training: boolean, clsOnly: boolean, kept: number): void {
+  private forwardRange(start: number, count: number, training: boolean, clsOnly: boolean, kept: number): ModelPass {
     const { engine } = this;
     const h = this.config.hidden_size;
-    this.clsOnly = clsOnly;
+    const tokens = kept > 0 ? 1 + kept : this.T;
+    const keptIndices = this.keptPatches.ptr + start * kept * 4;
     let x = this.embedding.forward(this.pixels.ptr + start * this.imageFloats * 4, count, training);
-    this.kept = kept;
-    this.tokens = kept > 0 ? 1 + kept : this.T;
-    if (kept > 0) x = this.patchDropout.forward(x, this.keptPatches.ptr + start * kept * 4, count, kept);
-    const output = this.encoder.forward(x, count, this.tokens, training, clsOnly);
-    engine.run('copy_rows', this.cls.ptr, h, output, clsOnly ? h : this.tokens * h, count, h);
+    if (kept > 0) x = this.patchDropout.forward(x, keptIndices, count, kept);
+    const blocks = this.encoder.forward(x, count, tokens, training, clsOnly);
+    engine.run('copy_rows', this.cls.ptr, h, blocks.at(-1)!.output, clsOnly ? h : tokens * h, count, h);
     this.layernorm?.forward(this.clsNormed.ptr, this.cls.ptr, count);
     this.classifier.forward(this.logits.ptr + this.classOffset(start), this.clsNormed.ptr, count);
+    return { start, count, kept, keptIndices, tokens, clsOnly, blocks };
   }
 
   /** Losses of images start … start + count − 1; with `gradient`, their d(logits), scaled for a mean over `norm` images. */
@@ -315,24 +330,25 @@ export class ViTForClassification {
       this.logits.ptr + offset, this.labels.ptr + start * 4, count, this.config.num_classes, labelSmoothing, norm);
   }
 
-  /** Backward pass of the last forwardRange (images start … start + count − 1). */
-  private backwardRange(start: number, count: number): void {
+  /** The backward pass of `pass` (its images' d(logits) ready): adds every parameter's gradient. */
+  private backwardRange(pass: ModelPass): void {
     const { engine } = this;
+    const { start, count, kept, keptIndices, tokens, clsOnly, blocks } = pass;
     const h = this.config.hidden_size;
     const dcls = this.buffers.cls.ptr;
-    this.classifier.backward(this.dclsNormed.ptr, this.dlogits.ptr + this.classOffset(start), this.clsNormed.ptr, count);
+    this.classifier.backwardWrite(this.dclsNormed.ptr, this.dlogits.ptr + this.classOffset(start), this.clsNormed.ptr, count);
     if (this.layernorm) {
       engine.run('fill', dcls, count * h, 0);
       this.layernorm.backward(dcls, this.dclsNormed.ptr, this.cls.ptr, count);
     }
     const dres = this.buffers.residual.ptr;
-    if (!this.clsOnly) {
+    if (!clsOnly) {
       // The gradient reaches the token sequence at the [CLS] rows only.
-      engine.run('fill', dres, count * this.tokens * h, 0);
-      engine.run('copy_rows', dres, this.tokens * h, dcls, h, count, h);
+      engine.run('fill', dres, count * tokens * h, 0);
+      engine.run('copy_rows', dres, tokens * h, dcls, h, count, h);
     }
-    this.encoder.backward(count, this.buffers);
-    this.embedding.backward(this.kept > 0 ? this.patchDropout.backward(dres, count) : dres, count);
+    this.encoder.backward(blocks, this.buffers);
+    this.embedding.backward(kept > 0 ? this.patchDropout.backwardWrite(dres, keptIndices, count, kept) : dres, count);
   }
 
   /** Byte offset of image `index`'s row in the [B, classes] buffers. */
@@ -346,7 +362,8 @@ export class ViTForClassification {
     const block = this.encoder.blocks[layer];
     if (!block) throw new UserError(`layer ${layer} does not exist (the model has ${this.encoder.blocks.length})`);
     const nh = this.config.num_attention_heads;
-    return this.engine.read(block.attention.probabilities.ptr, this.lastBatch * nh * this.tokens * this.tokens);
+    const T = this.lastPass?.tokens ?? this.T;
+    return this.engine.read(block.attention.probabilities.ptr, this.lastBatch * nh * T * T);
   }
 
   /** Every parameter's values by canonical name (copies). */
