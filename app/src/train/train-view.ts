@@ -1,5 +1,6 @@
 // The Train view's elements: the data card, the run's buttons and status line, the files, the
 // progress and the settings form; render() shows the controls a state allows.
+import { findAdapter } from '../../../src/runtime/webgpu/adapter.js';
 import type { AppContext } from '../context.js';
 import { DataPanel } from './data-panel.js';
 import { Downloads } from './downloads.js';
@@ -40,6 +41,7 @@ export class TrainView {
   constructor(root: HTMLElement, ctx: AppContext, firstRun: KnobValues, actions: TrainActions) {
     this.panel = new DataPanel({ useSample: actions.useSample, useFiles: actions.useFiles, forgetKept: actions.forgetKept });
     this.form = new SettingsForm({ ...firstRun, threads: ctx.threads }, ctx.isolated ? [] : ['threads']);
+    void nameWebGpuChoice(this.form.element);
     this.buttons = document.createElement('div');
     this.buttons.className = 'buttons';
     const button = (label: string, testid: string, onClick: () => void, primary = false): HTMLButtonElement => {
@@ -116,5 +118,17 @@ export class TrainView {
     const length = request.timeBudget ? `for ${minutes(request.timeBudget)}` : `for ${request.epochs ?? RECIPES[recipe].epochs} epochs`;
     const model = this.form.startsFromModel ? 'the current model' : `a ViT of ${request.model.num_hidden_layers} blocks of ${request.model.hidden_size}`;
     this.plan.textContent = `Start trains ${model} with the ${recipe} recipe ${length}${this.dataSummary ? ` on ${this.dataSummary}` : ''}; the Model and Recipe cards hold every setting.`;
+  }
+}
+
+/** Labels the Backend choice's webgpu option with the adapter it would run on, or why there is none. */
+async function nameWebGpuChoice(form: HTMLElement): Promise<void> {
+  const option = form.querySelector<HTMLOptionElement>('select[data-testid="setting-backend"] option[value="webgpu"]');
+  if (!option) return;
+  try {
+    const { name, software } = await findAdapter();
+    option.textContent = `webgpu (${name}${software ? ', a software adapter: correct, not fast' : ''})`;
+  } catch (error) {
+    option.textContent = `webgpu (not available: ${error instanceof Error ? error.message.split(':')[0] : String(error)})`;
   }
 }
