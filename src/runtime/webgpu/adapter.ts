@@ -40,6 +40,9 @@ function infoOf(adapter: GPUAdapter): AdapterInfo {
   return (adapter as GPUAdapter & { info?: AdapterInfo }).info ?? {};
 }
 
+/** Dawn's Node binding; a name in a variable, so that bundlers of the page leave the Node-only package out. */
+const NODE_BINDING = 'webgpu';
+
 /** The GPU object of this runtime, kept for the program's life (Dawn's instance must outlive its devices). */
 let nodeGpu: Promise<GPU> | undefined;
 
@@ -52,7 +55,7 @@ async function loadGpu(): Promise<GPU> {
   nodeGpu ??= (async () => {
     let binding: { create(options: string[]): GPU; globals: object };
     try {
-      binding = (await import('webgpu')) as unknown as typeof binding;
+      binding = (await import(/* @vite-ignore */ NODE_BINDING)) as typeof binding;
     } catch (error) {
       throw new UserError(`WebGPU is not available in Node: the optional package "webgpu" could not be loaded (${firstLine(error)}); reinstall with optional dependencies, or use --backend wasm`);
     }
