@@ -3,7 +3,9 @@
  * safetensors format, with nothing that imports `node:` modules. Serve dist/ (the kernels are
  * fetched from dist/wasm/ beside it) with the headers that make SharedArrayBuffer available
  * (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp), and run
- * the model inside a Web Worker: a page's main thread may not block in Atomics.wait.
+ * the model inside a Web Worker: a page's main thread may not block in Atomics.wait. Without
+ * SharedArrayBuffer (no such headers; WebKitGTK even with them) the engine runs one thread on a
+ * plain memory, with the kernels built for one (dist/wasm/kernels[-relaxed]-unshared.wasm).
  *
  * ```ts
  * import { ViTForClassification, parseSafetensors, toCanonical, resolveConfig } from 'vit-ts/browser';
