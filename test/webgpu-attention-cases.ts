@@ -1,6 +1,6 @@
 // The WGSL attention, embedding and dropout kernels against the WebAssembly kernels of the same name
 // and arguments, on the same inputs: real shapes (65 tokens, head sizes 12 and 32) and awkward ones
-// (batch 1, 3 and 257, [CLS]-only queries, kept tokens, a head size of 5, 257 tokens), dropout on
+// (batch 1, 3 and 257, [CLS]-only queries, kept tokens, head sizes 5, 6 and 7, 257 tokens), dropout on
 // and off. Outputs start as the same noise in both engines, so an element one engine skips shows;
 // every tensor is compared (inputs too: neither engine may change them), and the floats around
 // each on the GPU must be untouched.
@@ -141,7 +141,10 @@ const ATTENTION_SHAPES: Record<string, AttentionShape> = {
   'wide, [CLS]-only queries, batch 3': { B: 3, T: 65, C: 192, NH: 6, queries: 1, dropout: 0 },
   'kept tokens (17), batch 257, dropout 0.1': { B: 257, T: 17, C: 48, NH: 4, queries: 17, dropout: 0.1 },
   'kept tokens (17), wide, [CLS]-only, batch 3, dropout 0.1': { B: 3, T: 17, C: 192, NH: 6, queries: 1, dropout: 0.1 },
+  // The kernels work on four keys or four columns at a time: these leave 1, 2 or 3 of them over.
   'head size 5, 10 tokens, batch 2, dropout 0.3': { B: 2, T: 10, C: 15, NH: 3, queries: 10, dropout: 0.3 },
+  'head size 7, 11 tokens, batch 2, dropout 0.2': { B: 2, T: 11, C: 21, NH: 3, queries: 11, dropout: 0.2 },
+  'head size 6, 7 tokens, [CLS]-only, batch 3': { B: 3, T: 7, C: 12, NH: 2, queries: 1, dropout: 0 },
   '257 tokens (patch 2), head size 12, batch 1': { B: 1, T: 257, C: 24, NH: 2, queries: 257, dropout: 0.1 },
   '257 tokens, head size 32, batch 1': { B: 1, T: 257, C: 64, NH: 2, queries: 257, dropout: 0 },
 };

@@ -3,7 +3,7 @@
 // order (scores and dP over d in order; the softmax's sum in four lanes j mod 4; P·V and dS·K split
 // into even and odd j; dK and dV over the query rows in order), so the two agree to rounding.
 //
-// Two dispatches each way, one invocation per query row and then one per float written, and no
+// Two dispatches each way, one invocation per query row and then one per four floats written, and no
 // workgroup memory: the scores go where the probabilities go (att), dS into the engine's working
 // memory (tmp). Workgroup memory would save reloads of keys and values that the caches serve
 // anyway at these sizes (65 tokens × head size 12 or 32), and it is costly where it matters for
@@ -21,7 +21,7 @@ const ATTENTION_ARGS = (first: readonly (readonly [string, 'ptr'])[]): GpuKernel
   ['dropout', 'f32'], ['seed', 'u32'],
 ];
 
-/** What both kernels' entry points start from: the shapes, and this head's columns of image b. */
+/** What both kernels' entry points start from: the shapes, this head's columns of image b, loads and stores of four floats. */
 const COMMON_WGSL = `${FLAT_INDEX_WGSL}
 ${RANDOM_WGSL}
 struct Head { b: u32, h: u32, hs: u32, C3: u32, q: u32, k: u32, v: u32 }
@@ -38,14 +38,41 @@ fn head(bh: u32) -> Head {
 fn keep(bh: u32, i: u32, j: u32) -> f32 {
   if (args.dropout > 0.0) { return dropMultiplier(args.seed, (bh * args.T + i) * args.T + j, args.dropout); }
   return 1.0;
+}
+fn keep4(bh: u32, i: u32, j: u32) -> vec4<f32> {
+  return vec4<f32>(keep(bh, i, j), keep(bh, i, j + 1u), keep(bh, i, j + 2u), keep(bh, i, j + 3u));
+}
+/** The floats at words a, a + s, a + 2s, a + 3s, the first n of them (zeros after, not read). */
+fn ld4(a: u32, s: u32, n: u32) -> vec4<f32> {
+  if (n >= 4u) { return vec4<f32>(ld(a), ld(a + s), ld(a + 2u * s), ld(a + 3u * s)); }
+  var r = vec4<f32>(0.0);
+  if (n > 0u) { r.x = ld(a); }
+  if (n > 1u) { r.y = ld(a + s); }
+  if (n > 2u) { r.z = ld(a + 2u * s); }
+  return r;
+}
+/** Stores the first n lanes of v at words a, a + 1, … */
+fn st4(a: u32, v: vec4<f32>, n: u32) {
+  if (n > 0u) { st(a, v.x); }
+  if (n > 1u) { st(a + 1u, v.y); }
+  if (n > 2u) { st(a + 2u, v.z); }
+  if (n > 3u) { st(a + 3u, v.w); }
+}
+/** Lanes l < n of v, the others \`other\`. */
+fn firstLanes(v: vec4<f32>, n: u32, other: f32) -> vec4<f32> {
+  return select(vec4<f32>(other), v, vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(n));
 }`;
+
+/** Output floats of a head row each invocation computes (four lanes of a vec4: each a sum of its own, in the same order). */
+const LANES = 4;
+const groups = (a: Args): number => Math.ceil(a.C! / a.NH! / LANES);
 
 /**
  * out[B, T, C] = softmax(Q·Kᵀ/√hs)·V per head for the first `queries` query rows of each image;
  * att[B, NH, T, T] gets the probabilities before dropout (rows from `queries` on are left alone).
  * Softmax as the WebAssembly kernel: max-subtracted, e^max(scale·(s − max), −80), summed in four
- * lanes. First one invocation per query row (scores, softmax, into att), then one per float of out.
- * `scratch` is the WebAssembly threads' and is ignored.
+ * lanes. First one invocation per query row (scores of four keys at a time, softmax, into att),
+ * then one per four floats of out. `scratch` is the WebAssembly threads' and is ignored.
  */
 const attention_forward: GpuKernel = {
   args: ATTENTION_ARGS([['out', 'ptr'], ['att', 'ptr'], ['qkv', 'ptr']]),
@@ -60,50 +87,59 @@ fn attention_probabilities(${ELEMENTWISE_PARAMS}) {
   let T = args.T;
   let q = H.q + i * H.C3;
   let row = args.att + (bh * T + i) * T;
-  var top = -3.0e38;
-  for (var j = 0u; j < T; j++) {
-    var s = 0.0;
-    for (var d = 0u; d < H.hs; d++) { s = fma(ld(q + d), ld(H.k + j * H.C3 + d), s); }
-    st(row + j, s);
-    top = max(top, s);
+  var top = vec4<f32>(-3.0e38);
+  for (var j = 0u; j < T; j += 4u) {
+    let keys = min(4u, T - j);
+    var s = vec4<f32>(0.0);
+    for (var d = 0u; d < H.hs; d++) { s = fma(vec4<f32>(ld(q + d)), ld4(H.k + j * H.C3 + d, H.C3, keys), s); }
+    st4(row + j, s, keys);
+    top = max(top, firstLanes(s, keys, -3.0e38));
   }
+  let rowMax = max(max(top.x, top.y), max(top.z, top.w));
   let scale = 1.0 / sqrt(f32(H.hs));
+  // Lane l sums the exponentials of keys j ≡ l (mod 4), as the WebAssembly kernel's vector lanes.
   var lanes = vec4<f32>(0.0);
-  for (var j = 0u; j < T; j++) {
-    let e = exp(max((ld(row + j) - top) * scale, -80.0));
-    st(row + j, e);
-    lanes[j & 3u] += e;
+  for (var j = 0u; j < T; j += 4u) {
+    let keys = min(4u, T - j);
+    let e = exp(max((ld4(row + j, 1u, keys) - rowMax) * scale, vec4<f32>(-80.0)));
+    st4(row + j, e, keys);
+    lanes += firstLanes(e, keys, 0.0);
   }
   let inv = 1.0 / ((lanes.x + lanes.z) + (lanes.y + lanes.w));
-  for (var j = 0u; j < T; j++) { st(row + j, ld(row + j) * inv); }
+  for (var j = 0u; j < T; j += 4u) {
+    let keys = min(4u, T - j);
+    st4(row + j, ld4(row + j, 1u, keys) * inv, keys);
+  }
 }
 @compute @workgroup_size(${ELEMENTWISE_GROUP})
 fn attention_values(${ELEMENTWISE_PARAMS}) {
   let n = flatIndex(wid, nwg, lid);
   let hs = args.C / args.NH;
-  if (n >= args.B * args.NH * args.queries * hs) { return; }
-  let d = n % hs;
-  let bh = n / hs / args.queries;
-  let i = n / hs % args.queries;
+  let groups = (hs + 3u) / 4u;
+  if (n >= args.B * args.NH * args.queries * groups) { return; }
+  let d = n % groups * 4u;
+  let width = min(4u, hs - d);
+  let bh = n / groups / args.queries;
+  let i = n / groups % args.queries;
   let H = head(bh);
   let T = args.T;
   let row = args.att + (bh * T + i) * T;
   let v = H.v + d;
-  var even = 0.0;
-  var odd = 0.0;
+  var even = vec4<f32>(0.0);
+  var odd = vec4<f32>(0.0);
   var j = 0u;
   for (; j + 1u < T; j += 2u) {
-    even = fma(ld(row + j) * keep(bh, i, j), ld(v + j * H.C3), even);
-    odd = fma(ld(row + j + 1u) * keep(bh, i, j + 1u), ld(v + (j + 1u) * H.C3), odd);
+    even = fma(vec4<f32>(ld(row + j) * keep(bh, i, j)), ld4(v + j * H.C3, 1u, width), even);
+    odd = fma(vec4<f32>(ld(row + j + 1u) * keep(bh, i, j + 1u)), ld4(v + (j + 1u) * H.C3, 1u, width), odd);
   }
-  if (j < T) { even = fma(ld(row + j) * keep(bh, i, j), ld(v + j * H.C3), even); }
-  st(args.out + (H.b * T + i) * args.C + H.h * hs + d, even + odd);
+  if (j < T) { even = fma(vec4<f32>(ld(row + j) * keep(bh, i, j)), ld4(v + j * H.C3, 1u, width), even); }
+  st4(args.out + (H.b * T + i) * args.C + H.h * hs + d, even + odd, width);
 }`,
   dispatches: (a: Args) => {
     const rows = a.B! * a.NH! * a.queries!;
     return [
       { entry: 'attention_probabilities', workgroups: elementwiseGrid(rows) },
-      { entry: 'attention_values', workgroups: elementwiseGrid(rows * (a.C! / a.NH!)) },
+      { entry: 'attention_values', workgroups: elementwiseGrid(rows * groups(a)) },
     ];
   },
 };
@@ -112,7 +148,7 @@ fn attention_values(${ELEMENTWISE_PARAMS}) {
  * dqkv[B, T, 3C] = the gradient of attention_forward given dout[B, T, C] (written, not added):
  * dP = dOut·Vᵀ through the dropout mask, dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √hs, dQ = dS·K,
  * dK = dSᵀ·Q, dV = P′ᵀ·dOut with P′ the dropped-out probabilities; rows of dQ from `queries` on
- * are zero. First one invocation per query row (its dS, into tmp), then one per float of dqkv.
+ * are zero. First one invocation per query row (its dS, into tmp), then one per four floats of dqkv.
  */
 const attention_backward: GpuKernel = {
   args: ATTENTION_ARGS([['dqkv', 'ptr'], ['dout', 'ptr'], ['qkv', 'ptr'], ['att', 'ptr']]),
@@ -128,18 +164,16 @@ fn attention_dscores(${ELEMENTWISE_PARAMS}) {
   let g = args.dout + (H.b * T + i) * args.C + H.h * H.hs;
   let p = args.att + (bh * T + i) * T;
   let ds = args.tmp + n * T;
-  for (var j = 0u; j < T; j++) {
-    var s = 0.0;
-    for (var d = 0u; d < H.hs; d++) { s = fma(ld(g + d), ld(H.v + j * H.C3 + d), s); }
-    st(ds + j, s * keep(bh, i, j));
+  for (var j = 0u; j < T; j += 4u) {
+    let keys = min(4u, T - j);
+    var s = vec4<f32>(0.0);
+    for (var d = 0u; d < H.hs; d++) { s = fma(vec4<f32>(ld(g + d)), ld4(H.v + j * H.C3 + d, H.C3, keys), s); }
+    st4(ds + j, s * keep4(bh, i, j), keys);
   }
   let T4 = T & ~3u;
   var lanes = vec4<f32>(0.0);
   var j = 0u;
-  for (; j < T4; j += 4u) {
-    lanes = fma(vec4<f32>(ld(p + j), ld(p + j + 1u), ld(p + j + 2u), ld(p + j + 3u)),
-                vec4<f32>(ld(ds + j), ld(ds + j + 1u), ld(ds + j + 2u), ld(ds + j + 3u)), lanes);
-  }
+  for (; j < T4; j += 4u) { lanes = fma(ld4(p + j, 1u, 4u), ld4(ds + j, 1u, 4u), lanes); }
   var rowDot = ((lanes.x + lanes.y) + lanes.z) + lanes.w;
   for (; j < T; j++) { rowDot += ld(p + j) * ld(ds + j); }
   let scale = 1.0 / sqrt(f32(H.hs));
@@ -149,41 +183,45 @@ fn attention_dscores(${ELEMENTWISE_PARAMS}) {
 fn attention_dqkv(${ELEMENTWISE_PARAMS}) {
   let n = flatIndex(wid, nwg, lid);
   let hs = args.C / args.NH;
+  let groups = (hs + 3u) / 4u;
   let T = args.T;
-  if (n >= args.B * T * 3u * args.C) { return; }
-  // d fastest, then the token t, then which third (dQ, dK, dV), then (image, head).
-  let d = n % hs;
-  let t = n / hs % T;
-  let third = n / hs / T % 3u;
-  let bh = n / hs / T / 3u;
+  if (n >= args.B * args.NH * 3u * T * groups) { return; }
+  // Four d at a time fastest, then the token t, then which third (dQ, dK, dV), then (image, head).
+  let d = n % groups * 4u;
+  let width = min(4u, hs - d);
+  let t = n / groups % T;
+  let third = n / groups / T % 3u;
+  let bh = n / groups / T / 3u;
   let H = head(bh);
   let dsRows = args.tmp + bh * args.queries * T;
-  var sum = 0.0;
+  var sum = vec4<f32>(0.0);
   if (third == 0u) {
     if (t < args.queries) {
       let ds = dsRows + t * T;
-      var odd = 0.0;
+      var odd = vec4<f32>(0.0);
       var j = 0u;
       for (; j + 1u < T; j += 2u) {
-        sum = fma(ld(ds + j), ld(H.k + j * H.C3 + d), sum);
-        odd = fma(ld(ds + j + 1u), ld(H.k + (j + 1u) * H.C3 + d), odd);
+        sum = fma(vec4<f32>(ld(ds + j)), ld4(H.k + j * H.C3 + d, 1u, width), sum);
+        odd = fma(vec4<f32>(ld(ds + j + 1u)), ld4(H.k + (j + 1u) * H.C3 + d, 1u, width), odd);
       }
-      if (j < T) { sum = fma(ld(ds + j), ld(H.k + j * H.C3 + d), sum); }
+      if (j < T) { sum = fma(vec4<f32>(ld(ds + j)), ld4(H.k + j * H.C3 + d, 1u, width), sum); }
       sum += odd;
     }
   } else if (third == 1u) {
-    for (var i = 0u; i < args.queries; i++) { sum = fma(ld(dsRows + i * T + t), ld(H.q + i * H.C3 + d), sum); }
+    for (var i = 0u; i < args.queries; i++) {
+      sum = fma(vec4<f32>(ld(dsRows + i * T + t)), ld4(H.q + i * H.C3 + d, 1u, width), sum);
+    }
   } else {
     let g = args.dout + H.b * T * args.C + H.h * hs + d;
     for (var i = 0u; i < args.queries; i++) {
-      sum = fma(ld(args.att + (bh * T + i) * T + t) * keep(bh, i, t), ld(g + i * args.C), sum);
+      sum = fma(vec4<f32>(ld(args.att + (bh * T + i) * T + t) * keep(bh, i, t)), ld4(g + i * args.C, 1u, width), sum);
     }
   }
-  st(args.dqkv + (H.b * T + t) * H.C3 + third * args.C + H.h * hs + d, sum);
+  st4(args.dqkv + (H.b * T + t) * H.C3 + third * args.C + H.h * hs + d, sum, width);
 }`,
   dispatches: (a: Args) => [
     { entry: 'attention_dscores', workgroups: elementwiseGrid(a.B! * a.NH! * a.queries!) },
-    { entry: 'attention_dqkv', workgroups: elementwiseGrid(a.B! * a.T! * 3 * a.C!) },
+    { entry: 'attention_dqkv', workgroups: elementwiseGrid(a.B! * a.NH! * 3 * a.T! * groups(a)) },
   ],
   /** dS: [B, NH, queries, T]. */
   tmp: (a: Args) => a.B! * a.NH! * a.queries! * a.T!,
