@@ -3,11 +3,27 @@
 // dispatches than one submit holds, and clear errors.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { KERNEL_NAMES } from '../src/runtime/kernels.js';
+import { GPU_KERNELS } from '../src/runtime/webgpu/kernels/index.js';
 import { adapterName, isSoftwareAdapter } from '../src/runtime/webgpu/adapter.js';
 import { WebGpuEngine } from '../src/runtime/webgpu/engine.js';
 import { openTestEngine } from './webgpu-helpers.js';
 
 const gpu = await openTestEngine();
+
+test('every kernel of the set has a WGSL version taking the WebAssembly kernel\'s arguments', async () => {
+  assert.deepEqual(Object.keys(GPU_KERNELS).sort(), [...KERNEL_NAMES].sort());
+  // the arity of each compiled WebAssembly kernel, (tid, nt) first
+  const bytes = await readFile(fileURLToPath(new URL('../wasm/kernels.wasm', import.meta.url)));
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 16384, shared: true });
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
+  for (const name of KERNEL_NAMES) {
+    const wasmKernel = instance.exports[name] as (...args: number[]) => unknown;
+    assert.equal(GPU_KERNELS[name]!.args.length, wasmKernel.length - 2, `${name}: WGSL arguments ${GPU_KERNELS[name]!.args.map(([n]) => n).join(', ')}`);
+  }
+});
 
 test('adapters are told apart: software ones by their flag or name, names from what the info holds', () => {
   const adapter = (info: object | undefined, extra: object = {}): GPUAdapter => ({ info, ...extra }) as unknown as GPUAdapter;
