@@ -14,9 +14,9 @@ import { exportOnnx } from '../export/onnx.js';
 import { ViTForClassification } from '../model/vit.js';
 import { WasmEngine } from '../runtime/wasm-engine.js';
 import type { BenchResult } from './benchmark.js';
+import { BENCH_CONFIGS } from './configs.js';
 import { findTorchPython, nativeOrt, ortInference, type OrtPeer, peakRssMiB, sgemmPeak, torchBench, torchOnnx, wasmOrt } from './peers.js';
 
-const WIDE: Partial<ViTConfig> = { hidden_size: 192, num_hidden_layers: 6, num_attention_heads: 6, intermediate_size: 384 };
 
 interface Flags { reps: number; peer: string; memory?: boolean; data: string; batchSize: number }
 
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const ortPeers: OrtPeer[] = [nativeOrt(root), await wasmOrt(root, availableParallelism())];
   for (const peer of ortPeers) if ('missing' in peer) say(`ONNX Runtime peer: missing (${peer.missing})`);
 
-  for (const [name, config] of [['seed', {}], ['wide (hidden 192, 6 layers, 6 heads, intermediate 384)', WIDE]] as const) {
+  for (const [name, config] of [['seed', {}], ['wide (hidden 192, 6 layers, 6 heads, intermediate 384)', BENCH_CONFIGS.wide]] as const) {
     const resolved = resolveConfig(config as Record<string, unknown>);
     const runs: BenchResult[] = [];
     const torchRuns = new Map<string, { train: number[]; infer: number[] }>();
