@@ -87,9 +87,10 @@ export class WebGpuEngine {
     this.memory = this.createMemory(Math.min(INITIAL_BYTES, this.maxBytes));
     this.stageBuffer = this.createStageBuffer(INITIAL_STAGE_BYTES);
     this.bindGroup = this.createBindGroup();
-    device.addEventListener('uncapturederror', (event) => {
-      this.failure ??= (event as GPUUncapturedErrorEvent).error.message;
-    });
+    // The handler property, not addEventListener: Dawn's Node binding prints errors it finds no handler for.
+    device.onuncapturederror = (event) => {
+      this.failure ??= event.error.message;
+    };
     void device.lost.then((info) => {
       if (!this.closed) this.lost = `the GPU device was lost: ${info.message || info.reason}`;
     });
