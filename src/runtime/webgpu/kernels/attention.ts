@@ -3,12 +3,13 @@
 // order (scores and dP over d in order; the softmax's sum in four lanes j mod 4; P·V and dS·K split
 // into even and odd j; dK and dV over the query rows in order), so the two agree to rounding.
 //
-// Two dispatches each way, one invocation per query row and then one per four floats written, and no
-// workgroup memory: the scores go where the probabilities go (att), dS into the engine's working
+// Two dispatches each way, one invocation per query row and then one per four floats written, and
+// no workgroup memory: the scores go where the probabilities go (att), dS into the engine's working
 // memory (tmp). Workgroup memory would save reloads of keys and values that the caches serve
 // anyway at these sizes (65 tokens × head size 12 or 32), and it is costly where it matters for
-// testing: SwiftShader zero-fills a workgroup's memory once per invocation (measured: a 16 KiB
-// array in workgroups of 64 costs 3 ms per workgroup on this machine, 160 floats 0.2 ms).
+// testing: on SwiftShader, Dawn's zero-fill of workgroup memory costs about its size times the
+// workgroup's invocations (measured here: a 16 KiB array in workgroups of 64, 3 ms per workgroup;
+// 160 floats, 0.2 ms; gone with Dawn's disable_workgroup_init toggle).
 // qkv is [B, T, 3C]: all heads' queries, then keys, then values; head h owns columns
 // h·hs … (h+1)·hs of each third.
 import type { GpuKernel, GpuKernelTable } from '../prelude.js';
