@@ -1,6 +1,6 @@
 // The page's "Test images" takes the first N images of the test split, as `vit train
 // --test-samples N` does, so `vit eval --test-samples N` on the page's model measures the accuracy
-// the page showed; the page says which images it evaluates on.
+// the page showed; the page and vit train say which images they evaluate on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -56,4 +56,14 @@ test('a page run on 100 test images: the page names them (the first 100 of 500) 
   } finally {
     await close();
   }
+});
+
+test('vit train --test-samples 50 says it evaluates on the first 50 test images, and vit eval --test-samples 50 measures its accuracy again', { timeout: 120_000 }, () => {
+  const out = join(work, 'experiments');
+  const stdout = execFileSync('node', [CLI, 'train', '--sample', '--exp-name', 'first50', '--out', out, '--epochs', '1', '--batch-size', '50',
+    '--train-samples', '100', '--test-samples', '50', '--threads', '2', '--seed', '11'], { encoding: 'utf8' });
+  assert.match(stdout, /^Training on 100 images \(2 batches of 50\), evaluating on the first 50 test images;/m);
+  const metrics = JSON.parse(readFileSync(join(out, 'first50', 'metrics.json'), 'utf8')) as { accuracies: (number | null)[] };
+  const evaluation = JSON.parse(execFileSync('node', [CLI, 'eval', '--model', join(out, 'first50'), '--sample', '--test-samples', '50', '--json', '--threads', '2'], { encoding: 'utf8' })) as { accuracy: number; images: number };
+  assert.deepEqual([evaluation.images, evaluation.accuracy], [50, metrics.accuracies[0]]);
 });

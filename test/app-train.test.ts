@@ -65,21 +65,24 @@ interface MetricsFile {
   train_losses: number[];
   test_losses: (number | null)[];
   accuracies: (number | null)[];
+  epoch_seconds: number[];
   elapsed_seconds: number[];
   evaluated_on: string;
 }
 
 const readMetrics = (path: string): MetricsFile => JSON.parse(readFileSync(path, 'utf8')) as MetricsFile;
 
-test('one epoch on the sample with 2 threads: live curves, the loss falls, the main thread stays free, and vit eval agrees with the page', { timeout: 150_000 }, async () => {
+test('one epoch on the sample with 2 threads: live curves, the loss falls, the main thread stays free, and vit eval agrees with the page', { timeout: 150_000 }, async (t) => {
   const { page, consoleErrors, pageErrors, close } = await openTrain();
   try {
     await fill(page, { epochs: 1, batchSize: 64, threads: 2 });
-    // Long tasks on the page's main thread while training (the Long Tasks API reports those over 50 ms).
+    // Long tasks on the page's main thread while training (the Long Tasks API reports those over 50 ms),
+    // and when training started, on the page's clock.
     await page.evaluate(() => {
-      const w = window as unknown as { longTasks: number[] };
+      const w = window as unknown as { longTasks: number[]; trainingStarted: number };
       w.longTasks = [];
       new PerformanceObserver((list) => w.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+      w.trainingStarted = performance.now();
     });
     await page.getByTestId('start').click();
     const live = page.getByTestId('chart-running-loss');
@@ -87,14 +90,22 @@ test('one epoch on the sample with 2 threads: live curves, the loss falls, the m
     const firstLoss = Number(await page.getByTestId('running-loss').textContent());
     await waitFinished(page);
     const lastLoss = Number(await page.getByTestId('running-loss').textContent());
-    const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+    const { longTasks, trainingMs } = await page.evaluate(() => {
+      const w = window as unknown as { longTasks: number[]; trainingStarted: number };
+      return { longTasks: w.longTasks, trainingMs: performance.now() - w.trainingStarted };
+    });
 
     // 2,000 images in batches of 64: 32 steps, drawn every few.
     assert.ok(Number(await live.getAttribute('data-points')) >= 5, 'the running-loss chart got points');
     assert.equal(await page.getByTestId('chart-loss').getAttribute('data-points'), '1');
     assert.equal(await page.getByTestId('chart-accuracy').getAttribute('data-points'), '1');
     assert.ok(lastLoss < firstLoss, `the running loss falls (${firstLoss} → ${lastLoss})`);
-    assert.ok(Math.max(0, ...longTasks) <= 100, `no main-thread task over 100 ms while training (longest ${Math.max(0, ...longTasks)} ms)`);
+    // The main thread only draws: its long tasks fill a small share of the training time. A share, not a
+    // duration, so that a slower or busier machine (which slows the drawing and the training alike) passes;
+    // training on the main thread would fill nearly all of it.
+    const busy = longTasks.reduce((sum, ms) => sum + ms, 0);
+    t.diagnostic(`main-thread long tasks: ${longTasks.length}, ${busy.toFixed(0)} ms of ${trainingMs.toFixed(0)} ms of training`);
+    assert.ok(busy < 0.25 * trainingMs, `main-thread long tasks took ${busy.toFixed(0)} of the ${trainingMs.toFixed(0)} ms of training (${longTasks.length} tasks)`);
 
     const metrics = readMetrics(await download(page, 'download-metrics', 'metrics.json'));
     // Better than the untrained model's uniform guess, whose cross-entropy is ln 10.
@@ -128,7 +139,8 @@ test('a run reloaded midway continues from its last epoch to the metrics of an u
   try {
     await fill(page, settings);
     await page.getByTestId('start').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="chart-accuracy"]')?.getAttribute('data-points') === '1');
+    // At least one epoch kept (a busy page may draw two at once); the status below says which.
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-accuracy"]')?.getAttribute('data-points')) >= 1);
     await page.reload();
     const continueRun = page.getByTestId('continue-run');
     await continueRun.waitFor();
@@ -155,7 +167,8 @@ test('a time budget: Epochs stands aside, a bad budget is one line naming the fi
   const budget = 15;
   const { page, consoleErrors, pageErrors, close } = await openTrain();
   try {
-    await fill(page, { epochs: 4, batchSize: 50, trainSamples: 500, testSamples: 200, threads: 2, seed: 7 });
+    // Epochs of 2 steps: the first is kept early in the budget however slow the machine, so that the reload below finds the run going.
+    await fill(page, { epochs: 4, batchSize: 50, trainSamples: 100, testSamples: 200, threads: 2, seed: 7 });
     const epochsField = page.getByTestId('setting-epochs');
     const error = page.getByTestId('error');
     await fill(page, { timeBudget: -1 });
@@ -178,9 +191,9 @@ test('a time budget: Epochs stands aside, a bad budget is one line naming the fi
     await page.getByTestId('train-status').filter({ hasText: /^Training .* within a budget of 0\.25 min \(0:\d\d spent\)\.$/ }).waitFor();
 
     // A pause stops the run's clock: the time left holds, and the pause does not count against the budget.
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-running-loss"]')?.getAttribute('data-points')) >= 3);
     await page.getByTestId('pause').click();
-    await page.waitForTimeout(500);
+    // The run says where it holds once the step in flight is done (however long that takes); from then on nothing moves.
+    await page.getByTestId('train-status').filter({ hasText: /^Paused after step \d+ of epoch \d+\.$/ }).waitFor();
     const held = await page.getByTestId('budget').textContent();
     await page.waitForTimeout(3000);
     assert.equal(await page.getByTestId('budget').textContent(), held, 'the time left holds while paused');
@@ -190,7 +203,10 @@ test('a time budget: Epochs stands aside, a bad budget is one line naming the fi
     const metrics = readMetrics(await download(page, 'download-metrics', 'metrics.json'));
     const spent = metrics.elapsed_seconds.at(-1)!;
     assert.equal(metrics.elapsed_seconds.length, metrics.train_losses.length);
-    assert.ok(spent <= budget * 1.1 && spent > budget / 2, `the run used its budget of ${budget} s and no more (${spent} s)`);
+    // Training stops once the clock and the final evaluation's estimate reach the budget, so the run ends
+    // within the budget plus less than its last epoch (a step and the evaluation), however fast the machine;
+    // the precise bound, on a clock the test controls, is time-budget.test's.
+    assert.ok(spent <= budget + metrics.epoch_seconds.at(-1)!, `the run stopped at its budget of ${budget} s (${spent} s, the last epoch ${metrics.epoch_seconds.at(-1)} s)`);
     const final = metrics.accuracies.at(-1);
     assert.ok(typeof final === 'number', 'the last epoch was evaluated');
     assert.equal(await page.getByTestId('accuracy').textContent(), `${(final * 100).toFixed(2)}%`);
@@ -242,18 +258,21 @@ test('pause holds the run between steps, resume goes on, stop ends it after the 
     await fill(page, { epochs: 20, batchSize: 10, trainSamples: 300, testSamples: 50, threads: 2 });
     await page.getByTestId('start').click();
     const step = page.getByTestId('step');
-    await page.waitForFunction(() => document.querySelector('[data-testid="chart-running-loss"]')?.getAttribute('data-points') === '3');
+    // Some steps drawn (a busy page may draw several at once).
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-running-loss"]')?.getAttribute('data-points')) >= 3);
     await page.getByTestId('pause').click();
     await page.getByTestId('resume').waitFor();
-    // The step in flight may still report; after that nothing moves.
-    await page.waitForTimeout(500);
+    // The step in flight may still finish; the run then says where it holds, and after that nothing moves.
+    const paused = page.getByTestId('train-status').filter({ hasText: /^Paused after step \d+ of epoch 1\.$/ });
+    await paused.waitFor();
     const held = await step.textContent();
+    assert.equal(held, `${/step (\d+)/.exec(await paused.textContent() ?? '')![1]} / 30`, 'the step shown is the one the run holds after');
     await page.waitForTimeout(1500);
     assert.equal(await step.textContent(), held, 'no step while paused');
     await page.getByTestId('resume').click();
     await page.waitForFunction((before) => document.querySelector('[data-testid="step"]')?.textContent !== before, held);
     // Stop once the first epoch is saved, so that there is a checkpoint to continue from.
-    await page.waitForFunction(() => document.querySelector('[data-testid="chart-accuracy"]')?.getAttribute('data-points') === '1');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-accuracy"]')?.getAttribute('data-points')) >= 1);
     await page.getByTestId('stop').click();
     await page.getByTestId('train-status').filter({ hasText: /^Stopped after epoch \d+\./ }).waitFor();
     assert.equal(await page.getByTestId('continue-run').isVisible(), true);

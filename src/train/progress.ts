@@ -49,6 +49,9 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
       budget = start.budget?.seconds ?? null;
       const s = start.settings;
       evalName = start.evaluatedOn === 'validation' ? 'validation images' : 'test images';
+      // --test-samples takes the first images of test_batch.bin (all of them when it asks for more): said, so that
+      // `vit eval --test-samples` is run on the same.
+      const first = start.evaluatedOn === 'test' && s.testSamples !== null && s.testSamples <= start.evalImages ? 'the first ' : '';
       if (start.startEpoch > 0 && start.budget) {
         write(`Resuming ${start.location} after epoch ${start.startEpoch}, ${formatDuration(start.budget.spent)} of its ${formatDuration(start.budget.seconds)} spent`);
       } else if (start.startEpoch > 0) {
@@ -57,7 +60,7 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
       if (start.budget) write(`Time budget ${formatDuration(start.budget.seconds)}: the run ends inside it with a final evaluation`);
       const batch = Math.min(s.batchSize, start.trainImages);
       write(`Training on ${start.trainImages} images (${start.batchesPerEpoch} batch${start.batchesPerEpoch === 1 ? '' : 'es'} of ${batch}), evaluating on ` +
-        `${start.evalImages} ${evalName}${start.evaluatedOn === 'validation' ? ' (held out of training)' : ''}; ${start.parameters.toLocaleString('en-US')} parameters, recipe ${s.recipe}, ` +
+        `${first}${start.evalImages} ${evalName}${start.evaluatedOn === 'validation' ? ' (held out of training)' : ''}; ${start.parameters.toLocaleString('en-US')} parameters, recipe ${s.recipe}, ` +
         `on ${start.engine}`);
       write(`Experiment folder: ${start.location}`);
     },

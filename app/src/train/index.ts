@@ -85,6 +85,10 @@ class TrainController {
       this.view.status.textContent = startedLine(start, this.ctx.testImages?.set.count ?? start.evalImages);
     },
     batch: ({ progress }) => this.view.progress.batch(progress),
+    paused: ({ progress }) => {
+      this.view.progress.batch(progress);
+      if (this.state.paused) this.view.status.textContent = `Paused after step ${progress.batch} of epoch ${progress.epoch}.`;
+    },
     evaluation: ({ progress }) => this.view.progress.evaluation(progress),
     epoch: ({ result }) => {
       recordEpoch(this.state.metrics, result);

@@ -43,6 +43,8 @@ export type FromWorker =
   | { type: 'data'; data: DataChoice; description: string; trainImages: number; test: ImageSet }
   | { type: 'start'; start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'batchesPerEpoch' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn' | 'engine'> }
   | { type: 'batch'; progress: BatchProgress }
+  /** A pause reached the loop: the run holds after this batch until resumed or stopped. */
+  | { type: 'paused'; progress: BatchProgress }
   | { type: 'evaluation'; progress: EvaluationProgress }
   | { type: 'epoch'; result: EpochResult }
   | { type: 'notice'; message: string }

@@ -49,8 +49,12 @@ export class RunControls {
   }
 
   private onBatch(progress: BatchProgress): Promise<void> | void {
-    if (this.due(progress.batch === progress.batches)) this.post({ type: 'batch', progress });
-    if (!this.paused) return;
+    if (!this.paused) {
+      if (this.due(progress.batch === progress.batches)) this.post({ type: 'batch', progress });
+      return;
+    }
+    // Said at once, with the batch it holds after: the page shows where the run stands (a step in flight when Pause was pressed may still finish).
+    this.post({ type: 'paused', progress });
     return new Promise((resolve) => {
       this.release = resolve;
     });
