@@ -10,7 +10,9 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { a: { type: 'string' }, b: { type: 'string', default: '.' }, rounds: { type: 'string', default: '30' } } });
+const { values } = parseArgs({
+  options: { a: { type: 'string' }, b: { type: 'string', default: '.' }, rounds: { type: 'string', default: '30' } },
+});
 if (values.a === undefined) throw new Error('--a ROOT is required: the package root of the build to compare against');
 const BATCH = 128;
 
@@ -49,7 +51,12 @@ async function stepper(root, threads) {
   return { step, engine };
 }
 
-const runs = { A1: await stepper(values.a, 1), A2: await stepper(values.a, 2), B1: await stepper(values.b, 1), B2: await stepper(values.b, 2) };
+const runs = {
+  A1: await stepper(values.a, 1),
+  A2: await stepper(values.a, 2),
+  B1: await stepper(values.b, 1),
+  B2: await stepper(values.b, 2),
+};
 const names = Object.keys(runs);
 for (const name of names) for (let i = 0; i < 3; i++) await runs[name].step(); // warm-up
 const rounds = [];

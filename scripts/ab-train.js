@@ -9,7 +9,9 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { a: { type: 'string' }, b: { type: 'string', default: '.' }, pairs: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: { a: { type: 'string' }, b: { type: 'string', default: '.' }, pairs: { type: 'string', default: '10' } },
+});
 if (values.a === undefined) throw new Error('--a ROOT is required: the package root of the build to compare against');
 
 /** The build's train() (before the training core moved, it lived in train/trainer.js) and a 2-thread engine. */
@@ -26,8 +28,10 @@ async function epochSpeed(build) {
   const out = mkdtempSync(join(tmpdir(), 'ab-train-'));
   let speed = 0;
   try {
-    await build.train({ expName: 'ab', outDir: out, dataDir: build.data, engine: build.engine, epochs: 1, recipe: 'fast', testSamples: 100 },
-      { onEpochEnd: (r) => (speed = r.imagesPerSecond) });
+    await build.train(
+      { expName: 'ab', outDir: out, dataDir: build.data, engine: build.engine, epochs: 1, recipe: 'fast', testSamples: 100 },
+      { onEpochEnd: (r) => (speed = r.imagesPerSecond) },
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -39,11 +43,22 @@ const b = await load(values.b);
 const ratios = [];
 for (let pair = 0; pair < Number(values.pairs); pair++) {
   const speeds = {};
-  for (const [name, build] of pair % 2 ? [['b', b], ['a', a]] : [['a', a], ['b', b]]) speeds[name] = await epochSpeed(build);
+  for (const [name, build] of pair % 2
+    ? [
+        ['b', b],
+        ['a', a],
+      ]
+    : [
+        ['a', a],
+        ['b', b],
+      ])
+    speeds[name] = await epochSpeed(build);
   ratios.push(speeds.b / speeds.a);
   console.log(`A ${speeds.a.toFixed(0)} img/s, B ${speeds.b.toFixed(0)} img/s, B/A ${(speeds.b / speeds.a).toFixed(3)}`);
 }
 ratios.sort((x, y) => x - y);
-console.log(`median B/A ${ratios[Math.floor(ratios.length / 2)].toFixed(3)} over ${ratios.length} pairs (range ${ratios[0].toFixed(2)}–${ratios.at(-1).toFixed(2)})`);
+console.log(
+  `median B/A ${ratios[Math.floor(ratios.length / 2)].toFixed(3)} over ${ratios.length} pairs (range ${ratios[0].toFixed(2)}–${ratios.at(-1).toFixed(2)})`,
+);
 a.engine.close();
 b.engine.close();

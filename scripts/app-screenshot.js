@@ -16,7 +16,10 @@ try {
     await page.getByTestId(`setting-${key}`).fill(value);
   }
   await page.getByTestId('start').click();
-  await page.getByTestId('train-status').filter({ hasText: /^Finished/ }).waitFor({ timeout: 30 * 60_000 });
+  await page
+    .getByTestId('train-status')
+    .filter({ hasText: /^Finished/ })
+    .waitFor({ timeout: 30 * 60_000 });
   // Filling the form scrolled the page: show it from the top, as a visitor first sees it.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.getByTestId('start').blur();

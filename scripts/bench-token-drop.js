@@ -13,16 +13,25 @@ import { Random } from '../dist/src/random.js';
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '15' }, batch: { type: 'string', default: '128' },
-    threads: { type: 'string', default: '2' }, kept: { type: 'string', default: '64,48,32,16' },
+    rounds: { type: 'string', default: '15' },
+    batch: { type: 'string', default: '128' },
+    threads: { type: 'string', default: '2' },
+    kept: { type: 'string', default: '64,48,32,16' },
   },
 });
-const rounds = Number(values.rounds), batch = Number(values.batch);
+const rounds = Number(values.rounds),
+  batch = Number(values.batch);
 const engine = await WasmEngine.create({ threads: Number(values.threads) });
 const model = await ViTForClassification.create({}, { engine, seed: 1 });
 const random = new Random(2);
-model.setImages(Float32Array.from({ length: batch * model.imageFloats }, () => random.normal()), batch);
-model.setLabels(Array.from({ length: batch }, () => random.int(10)), batch);
+model.setImages(
+  Float32Array.from({ length: batch * model.imageFloats }, () => random.normal()),
+  batch,
+);
+model.setLabels(
+  Array.from({ length: batch }, () => random.int(10)),
+  batch,
+);
 const patches = numPatches(model.config);
 
 /** 'all' is the plain pass (no selection); a number keeps that many patches, drawn afresh each time. */

@@ -7,9 +7,19 @@ import asc from 'assemblyscript/asc';
 import { mkdirSync } from 'node:fs';
 
 const common = [
-  'assembly/index.ts', '-O3', '--enable', 'simd', '--importMemory',
+  'assembly/index.ts',
+  '-O3',
+  '--enable',
+  'simd',
+  '--importMemory',
   // The JavaScript side creates the memory with the size it needs; the module accepts up to 4 GiB.
-  '--initialMemory', '1', '--maximumMemory', '65536', '--runtime', 'stub', '--noAssert',
+  '--initialMemory',
+  '1',
+  '--maximumMemory',
+  '65536',
+  '--runtime',
+  'stub',
+  '--noAssert',
 ];
 const shared = ['--enable', 'threads', '--sharedMemory'];
 const relaxed = ['--enable', 'relaxed-simd'];

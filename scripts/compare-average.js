@@ -26,9 +26,14 @@ const checkpoint = readTrainingCheckpoint(join(dir, CHECKPOINT_FILE));
 if (!checkpoint.average) throw new Error(`${dir} was trained without --ema: its checkpoint has no average`);
 const model = await ViTForClassification.create(checkpoint.config, { engine: await getEngine() });
 const options = { mean: settings.mean, std: settings.std, flip: true };
-for (const [name, params] of [['trained weights', checkpoint.params], [`average (decay ${settings.emaDecay})`, checkpoint.average.params]]) {
+for (const [name, params] of [
+  ['trained weights', checkpoint.params],
+  [`average (decay ${settings.emaDecay})`, checkpoint.average.params],
+]) {
   model.loadStateDict(params);
   const { accuracy, loss, flip } = await evaluate(model, evalSet, settings.batchSize, options);
-  console.log(`${name.padEnd(24)} ${evaluatedOn} accuracy ${(100 * accuracy).toFixed(2)}%, loss ${loss.toFixed(4)}; ` +
-    `with flip TTA ${(100 * flip.accuracy).toFixed(2)}% (epoch ${checkpoint.epoch}, ${evalSet.count} images)`);
+  console.log(
+    `${name.padEnd(24)} ${evaluatedOn} accuracy ${(100 * accuracy).toFixed(2)}%, loss ${loss.toFixed(4)}; ` +
+      `with flip TTA ${(100 * flip.accuracy).toFixed(2)}% (epoch ${checkpoint.epoch}, ${evalSet.count} images)`,
+  );
 }

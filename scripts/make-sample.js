@@ -43,17 +43,21 @@ function pick(files, perClass) {
   return Buffer.concat(chosen);
 }
 
-const train = pick([1, 2, 3, 4, 5].map((n) => `data_batch_${n}.bin`), TRAIN_PER_CLASS);
+const train = pick(
+  [1, 2, 3, 4, 5].map((n) => `data_batch_${n}.bin`),
+  TRAIN_PER_CLASS,
+);
 const test = pick(['test_batch.bin'], TEST_PER_CLASS);
 const metaFile = join(source, 'batches.meta.txt');
 const names = existsSync(metaFile)
-  ? readFileSync(metaFile, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0)
+  ? readFileSync(metaFile, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0)
   : STANDARD_NAMES;
 
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'data_batch_1.bin'), train);
 writeFileSync(join(outDir, 'test_batch.bin'), test);
 writeFileSync(join(outDir, 'batches.meta.txt'), names.join('\n') + '\n');
-console.log(
-  `wrote ${train.length / RECORD_BYTES} training and ${test.length / RECORD_BYTES} test records to ${outDir}`,
-);
+console.log(`wrote ${train.length / RECORD_BYTES} training and ${test.length / RECORD_BYTES} test records to ${outDir}`);

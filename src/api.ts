@@ -48,7 +48,9 @@ const CLASSIFY_BATCH = 32;
 /** `model` must be a model that is not released; `caller` names the function in the error. */
 function checkModel(model: unknown, caller: string): asserts model is ViTForClassification {
   if (!(model instanceof ViTForClassification)) {
-    throw new UserError(`${caller}: "model" must be a ViTForClassification (from loadModel or ViTForClassification.create), got ${kindOf(model)}`);
+    throw new UserError(
+      `${caller}: "model" must be a ViTForClassification (from loadModel or ViTForClassification.create), got ${kindOf(model)}`,
+    );
   }
   model.checkUsable(caller);
 }
@@ -73,12 +75,15 @@ export async function loadModel(source: string | ModelSource, options: LoadModel
     preprocessor = loaded.files.preprocessor;
   } else {
     if (typeof source !== 'object' || source === null || !(source.params instanceof Map)) {
-      throw new UserError(`loadModel: "source" must be a path, or { config, params } with params a Map of name → Float32Array (got ${kindOf(source)})`);
+      throw new UserError(
+        `loadModel: "source" must be a path, or { config, params } with params a Map of name → Float32Array (got ${kindOf(source)})`,
+      );
     }
     ({ config, params, preprocessor } = source);
     checkOptionalObject(config, 'loadModel: "source.config"');
     for (const [name, values] of params) {
-      if (!(values instanceof Float32Array)) throw new UserError(`loadModel: "source.params" "${name}" must be a Float32Array (got ${kindOf(values)})`);
+      if (!(values instanceof Float32Array))
+        throw new UserError(`loadModel: "source.params" "${name}" must be a Float32Array (got ${kindOf(values)})`);
     }
   }
   const engine = options.engine ?? (await getEngine(options.backend === undefined ? {} : { backend: options.backend }));
@@ -96,14 +101,18 @@ export async function loadModel(source: string | ModelSource, options: LoadModel
  * sample's batches.meta.txt); else LABEL_0, LABEL_1, … as transformers names unnamed classes.
  */
 export async function classLabels(config: ViTConfig): Promise<string[]> {
-  if (typeof config !== 'object' || config === null) throw new UserError(`classLabels: "config" must be a ViTConfig (got ${kindOf(config)})`);
+  if (typeof config !== 'object' || config === null)
+    throw new UserError(`classLabels: "config" must be a ViTConfig (got ${kindOf(config)})`);
   return namedClasses(config, config.labels === undefined && config.num_classes === 10 ? await cifar10Names() : undefined);
 }
 
 async function cifar10Names(): Promise<string[]> {
   try {
     const [{ readFile }, { sampleDataDir }] = await Promise.all([import('node:fs/promises'), import('./data/location.js')]);
-    const names = (await readFile(`${sampleDataDir()}/batches.meta.txt`, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter((l) => l);
+    const names = (await readFile(`${sampleDataDir()}/batches.meta.txt`, 'utf8'))
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l);
     if (names.length === 10) return names;
   } catch {
     // no file system (a browser) or no bundled sample: the standard names below are the same
@@ -171,4 +180,3 @@ export async function classifyAll(
   }
   return results;
 }
-

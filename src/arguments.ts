@@ -21,7 +21,8 @@ export function checkOptionalObject(value: unknown, argument: string): asserts v
 
 /** `argument` must be a plain object (a config). */
 export function checkObject(value: unknown, argument: string): asserts value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${argument} must be an object (got ${kindOf(value)})`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new UserError(`${argument} must be an object (got ${kindOf(value)})`);
 }
 
 /**
@@ -32,6 +33,7 @@ export function quoteValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'bigint') return `${value}n`;
   const marked = JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'number' && !Number.isFinite(v) ? `\u0000${v}\u0000` : typeof v === 'bigint' ? `\u0000${v}n\u0000` : v);
+    typeof v === 'number' && !Number.isFinite(v) ? `\u0000${v}\u0000` : typeof v === 'bigint' ? `\u0000${v}n\u0000` : v,
+  );
   return marked === undefined ? String(value) : marked.replace(/"\\u0000(.*?)\\u0000"/g, '$1');
 }

@@ -7,11 +7,19 @@ import { UserError } from './errors.js';
 import { kindOf } from './arguments.js';
 import { MAX_IMAGE_PIXELS, type RawImage, type RgbImage, rawToRgb, resizeRgb } from './pixels.js';
 
-export { MAX_IMAGE_PIXELS, type RawImage, type RgbImage, type Normalization, SEED_NORMALIZATION, rawToRgb, resizeRgb, normalizeInto } from './pixels.js';
+export {
+  MAX_IMAGE_PIXELS,
+  type RawImage,
+  type RgbImage,
+  type Normalization,
+  SEED_NORMALIZATION,
+  rawToRgb,
+  resizeRgb,
+  normalizeInto,
+} from './pixels.js';
 
 /** An image file's path, an encoded image's bytes (PNG, JPEG, …), or raw pixels. */
 export type ImageSource = string | Uint8Array | RawImage;
-
 
 const SUPPORTED_FORMATS = 'expected a PNG, JPEG, GIF, WebP, TIFF, AVIF or SVG image';
 
@@ -27,8 +35,10 @@ export function checkImageSource(source: unknown, argument: string): asserts sou
     if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) return;
     throw new UserError(`${argument}: raw pixels' "data" must be a Uint8Array or Uint8ClampedArray (got ${kindOf(data)})`);
   }
-  throw new UserError(`${argument}: expected an image file's path, encoded image bytes (Uint8Array) or raw pixels ` +
-    `{ data, width, height } (got ${kindOf(source)})`);
+  throw new UserError(
+    `${argument}: expected an image file's path, encoded image bytes (Uint8Array) or raw pixels ` +
+      `{ data, width, height } (got ${kindOf(source)})`,
+  );
 }
 
 /** How an image is named in error messages. */
@@ -62,8 +72,10 @@ export async function decodeImage(source: ImageSource, name?: string): Promise<R
     throw new UserError(`${what}: cannot decode the image (${(e as Error).message}); ${SUPPORTED_FORMATS}`);
   }
   if (width !== undefined && height !== undefined && width * height > MAX_IMAGE_PIXELS) {
-    throw new UserError(`${what}: ${width}×${height} is ${(width * height / 1e6).toFixed(0)} megapixels, ` +
-      `more than the ${MAX_IMAGE_PIXELS / 1e6} this decodes; scale it down first`);
+    throw new UserError(
+      `${what}: ${width}×${height} is ${((width * height) / 1e6).toFixed(0)} megapixels, ` +
+        `more than the ${MAX_IMAGE_PIXELS / 1e6} this decodes; scale it down first`,
+    );
   }
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS })

@@ -50,8 +50,10 @@ export function rawToRgb(raw: RawImage, what = 'raw image'): RgbImage {
   const pixels = width * height;
   const channels = raw.channels ?? data.length / pixels;
   if (![1, 2, 3, 4].includes(channels) || data.length !== pixels * channels) {
-    throw new UserError(`${what}: ${data.length} bytes is not ${width}×${height} pixels of 1, 2, 3 or 4 channels` +
-      (raw.channels === undefined ? '' : ` (channels: ${raw.channels})`));
+    throw new UserError(
+      `${what}: ${data.length} bytes is not ${width}×${height} pixels of 1, 2, 3 or 4 channels` +
+        (raw.channels === undefined ? '' : ` (channels: ${raw.channels})`),
+    );
   }
   if (channels === 3) return { data: data instanceof Uint8Array ? data : new Uint8Array(data), width, height };
   const rgb = new Uint8Array(pixels * 3);
@@ -74,7 +76,12 @@ export function resizeRgb(image: RgbImage, width: number, height: number): RgbIm
   if (!Number.isInteger(width) || width < 1 || !Number.isInteger(height) || height < 1) {
     throw new UserError(`resizeRgb: width and height must be positive whole numbers (got ${width}×${height})`);
   }
-  if (typeof image !== 'object' || image === null || !(image.data instanceof Uint8Array) || image.data.length !== image.width * image.height * 3) {
+  if (
+    typeof image !== 'object' ||
+    image === null ||
+    !(image.data instanceof Uint8Array) ||
+    image.data.length !== image.width * image.height * 3
+  ) {
     throw new UserError('resizeRgb: "image" must be { data: Uint8Array of width × height × 3 bytes, width, height }');
   }
   if (image.width === width && image.height === height) return image;
@@ -85,7 +92,9 @@ export function resizeRgb(image: RgbImage, width: number, height: number): RgbIm
   for (let y = 0; y < image.height; y++) {
     for (let x = 0; x < width; x++) {
       const { start, weights } = columns[x]!;
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let k = 0; k < weights.length; k++) {
         const from = (y * image.width + start + k) * 3;
         const w = weights[k]!;
@@ -141,7 +150,8 @@ function resampleWeights(inSize: number, outSize: number): { start: number; weig
 export function normalizeInto(image: RgbImage, channels: number, normalization: Normalization, out: Float32Array, offset: number): void {
   const plane = image.width * image.height;
   if (channels !== 1 && channels !== 3) throw new UserError(`images can feed a model with 1 or 3 channels, not ${channels}`);
-  if (out.length < offset + channels * plane) throw new RangeError(`normalizeInto: output holds ${out.length} floats, needs ${offset + channels * plane}`);
+  if (out.length < offset + channels * plane)
+    throw new RangeError(`normalizeInto: output holds ${out.length} floats, needs ${offset + channels * plane}`);
   const mean = perChannel(normalization.mean, channels, 'mean');
   const std = perChannel(normalization.std, channels, 'std');
   const data = image.data;

@@ -26,7 +26,11 @@ export function namedClasses(config: ViTConfig, cifar10: readonly string[] = CIF
 }
 
 /** Runs the model on model-sized RGB pictures; returns a copy of the logits [count, classes]. */
-export async function runModel(model: ViTForClassification, pictures: readonly RgbImage[], normalization: Normalization): Promise<Float32Array> {
+export async function runModel(
+  model: ViTForClassification,
+  pictures: readonly RgbImage[],
+  normalization: Normalization,
+): Promise<Float32Array> {
   const count = pictures.length;
   if (count === 0) return new Float32Array(0);
   const perImage = model.imageFloats;

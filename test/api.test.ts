@@ -33,7 +33,9 @@ before(async () => {
     }
   }
   png = join(dir, 'picture.png');
-  await sharp(rgb, { raw: { width: 45, height: 30, channels: 3 } }).png().toFile(png);
+  await sharp(rgb, { raw: { width: 45, height: 30, channels: 3 } })
+    .png()
+    .toFile(png);
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,7 +80,10 @@ test('loadModel accepts { config, params }; class names default to CIFAR-10 for 
   assert.deepEqual(await classify(fromValues, png), await classify(fromPath, png));
   assert.deepEqual(await modelLabels(fromPath), ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
 
-  const five = await loadModel({ config: { num_classes: 5, num_hidden_layers: 1 }, params: await (await vit.ViTForClassification.create({ num_classes: 5, num_hidden_layers: 1 })).stateDict() });
+  const five = await loadModel({
+    config: { num_classes: 5, num_hidden_layers: 1 },
+    params: await (await vit.ViTForClassification.create({ num_classes: 5, num_hidden_layers: 1 })).stateDict(),
+  });
   assert.deepEqual(await modelLabels(five), ['LABEL_0', 'LABEL_1', 'LABEL_2', 'LABEL_3', 'LABEL_4']);
   const named = await loadModel({ config: { ...config, labels: 'abcdefghij'.split('') }, params });
   assert.ok((await classify(named, png, { topK: 10 })).every(({ label }) => /^[a-j]$/.test(label)));
@@ -107,7 +112,12 @@ test('resizing averages when shrinking (antialiased bilinear) and keeps flat ima
   const checker = new Uint8Array(8 * 8 * 3);
   for (let p = 0; p < 64; p++) checker.fill(((p % 8) + Math.floor(p / 8)) % 2 ? 255 : 0, p * 3, p * 3 + 3);
   const half = resizeRgb({ data: checker, width: 8, height: 8 }, 4, 4);
-  for (const [x, y] of [[1, 1], [1, 2], [2, 1], [2, 2]] as const) {
+  for (const [x, y] of [
+    [1, 1],
+    [1, 2],
+    [2, 1],
+    [2, 2],
+  ] as const) {
     const v = half.data[(y * 4 + x) * 3]!;
     assert.ok(v === 127 || v === 128, `(${x}, ${y}): ${v}`);
   }
@@ -115,7 +125,16 @@ test('resizing averages when shrinking (antialiased bilinear) and keeps flat ima
 });
 
 test('the package entry re-exports the API', () => {
-  for (const name of ['loadModel', 'classify', 'ViTForClassification', 'resolveConfig', 'getEngine', 'exportOnnx', 'readSafetensors', 'writeSafetensors'] as const) {
+  for (const name of [
+    'loadModel',
+    'classify',
+    'ViTForClassification',
+    'resolveConfig',
+    'getEngine',
+    'exportOnnx',
+    'readSafetensors',
+    'writeSafetensors',
+  ] as const) {
     assert.equal(typeof vit[name], 'function', name);
   }
   assert.equal(vit.SEED_CONFIG.hidden_size, 48);

@@ -31,7 +31,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 async function violations(page: Page, rules: string[]): Promise<string[]> {
   if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ path: AXE });
   return page.evaluate(async (only) => {
-    const axe = (globalThis as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const axe = (
+      globalThis as unknown as {
+        axe: { run(context: Document, options: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> };
+      }
+    ).axe;
     const result = await axe.run(document, { runOnly: { type: 'rule', values: only } });
     return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
   }, rules);
@@ -43,67 +47,88 @@ async function openModel(page: Page): Promise<void> {
   await page.getByTestId('model-name').filter({ hasText: 'hf/model.safetensors' }).waitFor();
 }
 
-for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
-  test(`at ${name} width all content of every tab is inside a landmark (axe-core "region"), with a model, an error and the notice shown`, { timeout: 60_000 }, async () => {
-    // Served plain, so that the isolation notice shows too.
-    const { page, pageErrors, close } = await harness.open('', { viewport, isolated: false });
+for (const [name, viewport] of [
+  ['desktop', { width: 1280, height: 800 }],
+  ['phone', { width: 390, height: 844 }],
+] as const) {
+  test(
+    `at ${name} width all content of every tab is inside a landmark (axe-core "region"), with a model, an error and the notice shown`,
+    { timeout: 60_000 },
+    async () => {
+      // Served plain, so that the isolation notice shows too.
+      const { page, pageErrors, close } = await harness.open('', { viewport, isolated: false });
+      try {
+        await page.getByTestId('data-status').filter({ hasText: '2,000 training and 500 test images' }).waitFor();
+        await page.getByTestId('isolation-warning').waitFor();
+        const found: string[] = [];
+        for (const tab of TABS) {
+          await page.getByTestId(`tab-${tab}`).click();
+          found.push(...(await violations(page, ['region'])).map((v) => `${tab}, no model: ${v}`));
+        }
+        await openModel(page);
+        await page.getByTestId('tab-inside').click();
+        await page.getByTestId('inside-accuracy').filter({ hasText: 'Accuracy' }).waitFor();
+        await page.getByTestId('tab-classify').click();
+        await page
+          .getByTestId('classify-file-input')
+          .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('no image') });
+        await page.getByTestId('error').filter({ hasText: 'notes.txt' }).waitFor();
+        for (const tab of TABS) {
+          await page.getByTestId(`tab-${tab}`).click();
+          found.push(...(await violations(page, ['region', 'scrollable-region-focusable'])).map((v) => `${tab}, with a model: ${v}`));
+        }
+        assert.deepEqual(found, []);
+        assert.deepEqual(pageErrors, []);
+      } finally {
+        await close();
+      }
+    },
+  );
+}
+
+test(
+  'the confusion matrix at phone width says it scrolls, keeps the row names in view and scrolls by keyboard; on a desktop it fits',
+  { timeout: 60_000 },
+  async () => {
+    const { page, consoleErrors, pageErrors, close } = await harness.open('', { viewport: { width: 390, height: 844 } });
     try {
       await page.getByTestId('data-status').filter({ hasText: '2,000 training and 500 test images' }).waitFor();
-      await page.getByTestId('isolation-warning').waitFor();
-      const found: string[] = [];
-      for (const tab of TABS) {
-        await page.getByTestId(`tab-${tab}`).click();
-        found.push(...(await violations(page, ['region'])).map((v) => `${tab}, no model: ${v}`));
-      }
       await openModel(page);
       await page.getByTestId('tab-inside').click();
       await page.getByTestId('inside-accuracy').filter({ hasText: 'Accuracy' }).waitFor();
-      await page.getByTestId('tab-classify').click();
-      await page.getByTestId('classify-file-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('no image') });
-      await page.getByTestId('error').filter({ hasText: 'notes.txt' }).waitFor();
-      for (const tab of TABS) {
-        await page.getByTestId(`tab-${tab}`).click();
-        found.push(...(await violations(page, ['region', 'scrollable-region-focusable'])).map((v) => `${tab}, with a model: ${v}`));
-      }
-      assert.deepEqual(found, []);
-      assert.deepEqual(pageErrors, []);
+      const matrix = page.getByTestId('confusion-matrix');
+      const hint = page.getByTestId('matrix-scroll-hint');
+      const widths = (): Promise<{ scroll: number; client: number }> =>
+        matrix.evaluate((m) => ({ scroll: m.scrollWidth, client: m.clientWidth }));
+      const phone = await widths();
+      assert.ok(phone.scroll > phone.client, `the matrix (${phone.scroll} px) is wider than its card (${phone.client} px) on a phone`);
+      await hint.waitFor();
+      assert.equal(await hint.innerText(), 'The matrix is wider than the screen: scroll it sideways →');
+      assert.equal(
+        await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth),
+        0,
+        'the page itself does not scroll sideways',
+      );
+
+      // By keyboard: the matrix takes the focus and the arrow keys scroll it; the row names stay in view.
+      await matrix.focus();
+      for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowRight');
+      await page.waitForFunction(() => document.querySelector('[data-testid="confusion-matrix"]')!.scrollLeft > 0);
+      const rowName = await matrix
+        .locator('tbody th')
+        .first()
+        .evaluate((th) => th.getBoundingClientRect().left - th.closest('[data-testid="confusion-matrix"]')!.getBoundingClientRect().left);
+      assert.ok(Math.abs(rowName) <= 1, `the row names stay at the left edge (${rowName} px off)`);
+      await matrix.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: screenshotPath('matrix-phone') });
+
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await hint.waitFor({ state: 'hidden' });
+      const desktop = await widths();
+      assert.ok(desktop.scroll <= desktop.client, `on a desktop the matrix fits (${desktop.scroll} of ${desktop.client} px)`);
+      assert.deepEqual([...consoleErrors, ...pageErrors], []);
     } finally {
       await close();
     }
-  });
-}
-
-test('the confusion matrix at phone width says it scrolls, keeps the row names in view and scrolls by keyboard; on a desktop it fits', { timeout: 60_000 }, async () => {
-  const { page, consoleErrors, pageErrors, close } = await harness.open('', { viewport: { width: 390, height: 844 } });
-  try {
-    await page.getByTestId('data-status').filter({ hasText: '2,000 training and 500 test images' }).waitFor();
-    await openModel(page);
-    await page.getByTestId('tab-inside').click();
-    await page.getByTestId('inside-accuracy').filter({ hasText: 'Accuracy' }).waitFor();
-    const matrix = page.getByTestId('confusion-matrix');
-    const hint = page.getByTestId('matrix-scroll-hint');
-    const widths = (): Promise<{ scroll: number; client: number }> => matrix.evaluate((m) => ({ scroll: m.scrollWidth, client: m.clientWidth }));
-    const phone = await widths();
-    assert.ok(phone.scroll > phone.client, `the matrix (${phone.scroll} px) is wider than its card (${phone.client} px) on a phone`);
-    await hint.waitFor();
-    assert.equal(await hint.innerText(), 'The matrix is wider than the screen: scroll it sideways →');
-    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), 0, 'the page itself does not scroll sideways');
-
-    // By keyboard: the matrix takes the focus and the arrow keys scroll it; the row names stay in view.
-    await matrix.focus();
-    for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowRight');
-    await page.waitForFunction(() => document.querySelector('[data-testid="confusion-matrix"]')!.scrollLeft > 0);
-    const rowName = await matrix.locator('tbody th').first().evaluate((th) => th.getBoundingClientRect().left - th.closest('[data-testid="confusion-matrix"]')!.getBoundingClientRect().left);
-    assert.ok(Math.abs(rowName) <= 1, `the row names stay at the left edge (${rowName} px off)`);
-    await matrix.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: screenshotPath('matrix-phone') });
-
-    await page.setViewportSize({ width: 1280, height: 800 });
-    await hint.waitFor({ state: 'hidden' });
-    const desktop = await widths();
-    assert.ok(desktop.scroll <= desktop.client, `on a desktop the matrix fits (${desktop.scroll} of ${desktop.client} px)`);
-    assert.deepEqual([...consoleErrors, ...pageErrors], []);
-  } finally {
-    await close();
-  }
-});
+  },
+);

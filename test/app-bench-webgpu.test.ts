@@ -19,7 +19,10 @@ describe('the benchmark page on WebGPU (Chromium)', () => {
       if (await error.isVisible()) {
         const line = await error.innerText();
         // Only a missing adapter may skip; anything else the page says is a failure.
-        if (/no WebGPU|adapter/i.test(line) && process.env.VIT_WEBGPU_REQUIRED !== '1') { t.skip(`no WebGPU adapter in Chromium: ${line}`); return; }
+        if (/no WebGPU|adapter/i.test(line) && process.env.VIT_WEBGPU_REQUIRED !== '1') {
+          t.skip(`no WebGPU adapter in Chromium: ${line}`);
+          return;
+        }
         assert.fail(`the page failed: ${line}`);
       }
       const inPage = JSON.parse(await opened.page.getByTestId('bench-result').innerText()) as BenchResult;
@@ -31,7 +34,10 @@ describe('the benchmark page on WebGPU (Chromium)', () => {
       assert.equal(inPage.config.hidden_size, 192);
       assert.equal(inPage.batch, 3);
       assert.ok(inPage.train_img_s > 0 && inPage.infer_img_s > 0);
-      assert.match(await opened.page.getByTestId('bench-status').innerText(), new RegExp(`\\(${inPage.engine.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`));
+      assert.match(
+        await opened.page.getByTestId('bench-status').innerText(),
+        new RegExp(`\\(${inPage.engine.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`),
+      );
       assert.deepEqual(opened.pageErrors, []);
     } finally {
       await opened.close();

@@ -23,7 +23,10 @@ test('the page: a 1-minute budget with a core kept busy uses ≥ 85% of it and e
     await page.getByTestId('setting-timeBudget').fill(String(BUDGET / 60));
     const started = performance.now();
     await page.getByTestId('start').click();
-    await page.getByTestId('train-status').filter({ hasText: /^Finished/ }).waitFor({ timeout: 3 * BUDGET * 1000 });
+    await page
+      .getByTestId('train-status')
+      .filter({ hasText: /^Finished/ })
+      .waitFor({ timeout: 3 * BUDGET * 1000 });
     // From the click to the status: the run's clock, and a page's message hops (milliseconds).
     const wall = (performance.now() - started) / 1000;
     const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-metrics').click()]);
@@ -31,7 +34,9 @@ test('the page: a 1-minute budget with a core kept busy uses ≥ 85% of it and e
     await file.saveAs(path);
     const metrics = JSON.parse(readFileSync(path, 'utf8')) as { elapsed_seconds: number[]; accuracies: (number | null)[] };
     const spent = metrics.elapsed_seconds.at(-1)!;
-    console.log(`the page used ${spent.toFixed(1)} s of ${BUDGET} s in ${metrics.accuracies.length} epochs; ${wall.toFixed(1)} s from Start to Finished`);
+    console.log(
+      `the page used ${spent.toFixed(1)} s of ${BUDGET} s in ${metrics.accuracies.length} epochs; ${wall.toFixed(1)} s from Start to Finished`,
+    );
     assert.ok(spent >= 0.85 * BUDGET, `uses at least 85% of the budget (${spent} s)`);
     assert.ok(spent <= BUDGET, `its clock ends inside the budget (${spent} s)`);
     assert.ok(wall <= BUDGET + 1, `the run is over ${wall} s after Start`);

@@ -11,7 +11,10 @@ const browser = browserHarness();
 async function seen(isolated: boolean): Promise<{ line: string | null; cores: number; threads: { value: string; disabled: boolean } }> {
   const { page, consoleErrors, pageErrors, close } = await browser.open('', { isolated });
   try {
-    await page.getByTestId('engine').filter({ hasText: /^Runs on / }).waitFor();
+    await page
+      .getByTestId('engine')
+      .filter({ hasText: /^Runs on / })
+      .waitFor();
     // The form takes settings once the sample is loaded.
     await page.getByTestId('data-status').filter({ hasText: '2,000 training and 500 test images' }).waitFor();
     const facts = await page.evaluate(() => {

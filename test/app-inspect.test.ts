@@ -38,10 +38,28 @@ function vit(...args: string[]): string {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vit-app-inspect-'));
-  vit('train', '--exp-name', 'm', '--sample', '--recipe', 'fast', '--epochs', '2', '--train-samples', '1000', '--test-samples', '64', '--out', dir);
+  vit(
+    'train',
+    '--exp-name',
+    'm',
+    '--sample',
+    '--recipe',
+    'fast',
+    '--epochs',
+    '2',
+    '--train-samples',
+    '1000',
+    '--test-samples',
+    '64',
+    '--out',
+    dir,
+  );
   modelPath = join(dir, 'm', 'model_final.safetensors');
   const set = readCifar10(sampleDataDir(), 'test');
-  for (const [i, size] of [[0, null], [1, [50, 40]]] as const) {
+  for (const [i, size] of [
+    [0, null],
+    [1, [50, 40]],
+  ] as const) {
     const rgb = Buffer.alloc(3072);
     for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) rgb[p * 3 + c] = set.images[i * 3072 + c * 1024 + p]!;
     const image = sharp(rgb, { raw: { width: 32, height: 32, channels: 3 } });
@@ -65,22 +83,35 @@ async function pageWithModel(view: string): Promise<OpenPage> {
 async function classifyInPage(page: Page, path: string): Promise<{ label: string; score: number }[]> {
   const status = page.getByTestId('classify-status');
   await page.getByTestId('classify-file-input').setInputFiles(path);
-  await status.filter({ hasText: path.slice(path.lastIndexOf('/') + 1) }).filter({ hasNotText: 'Classifying' }).waitFor();
-  return page.getByTestId('prediction').evaluateAll((rows) => rows.map((row) => ({
-    label: (row as HTMLElement).dataset.label!,
-    score: Number((row as HTMLElement).dataset.score),
-  })));
+  await status
+    .filter({ hasText: path.slice(path.lastIndexOf('/') + 1) })
+    .filter({ hasNotText: 'Classifying' })
+    .waitFor();
+  return page.getByTestId('prediction').evaluateAll((rows) =>
+    rows.map((row) => ({
+      label: (row as HTMLElement).dataset.label!,
+      score: Number((row as HTMLElement).dataset.score),
+    })),
+  );
 }
 
 test('a model trained by vit train, opened in the page, classifies PNGs as vit predict does: same top 5, probabilities within 1e-5', async () => {
   const { page, consoleErrors, pageErrors, close } = await pageWithModel('classify');
   try {
-    const node = JSON.parse(vit('predict', '--model', modelPath, '--json', ...pngs)) as { predictions: { label: string; score: number }[] }[];
+    const node = JSON.parse(vit('predict', '--model', modelPath, '--json', ...pngs)) as {
+      predictions: { label: string; score: number }[];
+    }[];
     for (const [i, path] of pngs.entries()) {
       const inPage = await classifyInPage(page, path);
       const expected = node[i]!.predictions;
-      assert.deepEqual(inPage.map((p) => p.label), expected.map((p) => p.label), `${path}: top 5`);
-      inPage.forEach((p, k) => assert.ok(Math.abs(p.score - expected[k]!.score) <= 1e-5, `${path}: ${p.label} ${p.score} vs Node's ${expected[k]!.score}`));
+      assert.deepEqual(
+        inPage.map((p) => p.label),
+        expected.map((p) => p.label),
+        `${path}: top 5`,
+      );
+      inPage.forEach((p, k) =>
+        assert.ok(Math.abs(p.score - expected[k]!.score) <= 1e-5, `${path}: ${p.label} ${p.score} vs Node's ${expected[k]!.score}`),
+      );
     }
     // The attention overlay is drawn over the image, at the image's size (50×40 for the second).
     assert.deepEqual(await page.getByTestId('classify-overlay').evaluate((c: HTMLCanvasElement) => [c.width, c.height]), [50, 40]);
@@ -97,7 +128,14 @@ async function nodeFigure(layer: number | 'all', seed = 0): Promise<{ overlays: 
   const model = await ViTForClassification.create(config, { engine: await getEngine({ threads: 2 }) });
   model.loadStateDict(params);
   const chosen = subset(readCifar10(sampleDataDir(), 'test'), 10, new Random(seed));
-  new BatchMaker(32, 3, { mean: [0.5], std: [0.5] }, new Random(0)).fill(model.imageBuffer(10), chosen, Uint32Array.from({ length: 10 }, (_, i) => i), 0, 10, false);
+  new BatchMaker(32, 3, { mean: [0.5], std: [0.5] }, new Random(0)).fill(
+    model.imageBuffer(10),
+    chosen,
+    Uint32Array.from({ length: 10 }, (_, i) => i),
+    0,
+    10,
+    false,
+  );
   model.forward(10);
   const logits = await model.readLogits();
   const predictions = Array.from({ length: 10 }, (_, i) => {
@@ -116,11 +154,16 @@ async function nodeFigure(layer: number | 'all', seed = 0): Promise<{ overlays: 
 
 /** The RGB bytes of every overlay canvas in the figure. */
 function pageOverlays(page: Page): Promise<number[][]> {
-  return page.getByTestId('attention-figure').locator('canvas:nth-child(2)').evaluateAll((canvases) => canvases.map((canvas) => {
-    const c = canvas as HTMLCanvasElement;
-    const rgba = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    return [...rgba].filter((_, i) => i % 4 !== 3);
-  }));
+  return page
+    .getByTestId('attention-figure')
+    .locator('canvas:nth-child(2)')
+    .evaluateAll((canvases) =>
+      canvases.map((canvas) => {
+        const c = canvas as HTMLCanvasElement;
+        const rgba = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        return [...rgba].filter((_, i) => i % 4 !== 3);
+      }),
+    );
 }
 
 function assertSameImage(actual: number[], expected: Uint8Array, what: string): void {
@@ -130,7 +173,7 @@ function assertSameImage(actual: number[], expected: Uint8Array, what: string): 
   assert.ok(worst <= 1, `${what}: differs from Node's by up to ${worst}`);
 }
 
-test('Look inside: the figure is vit attention\'s (titles, maps, a block chosen by keyboard), the matrix sums to vit eval\'s accuracy', async () => {
+test("Look inside: the figure is vit attention's (titles, maps, a block chosen by keyboard), the matrix sums to vit eval's accuracy", async () => {
   const { page, consoleErrors, pageErrors, close } = await pageWithModel('inside');
   try {
     await page.getByTestId('attention-item').nth(9).waitFor();
@@ -140,10 +183,17 @@ test('Look inside: the figure is vit attention\'s (titles, maps, a block chosen 
 
     const all = await nodeFigure('all');
     const titles = await page.getByTestId('attention-figure').locator('figcaption').allTextContents();
-    const colours = await page.getByTestId('attention-figure').locator('figcaption').evaluateAll((c) => c.map((e) => getComputedStyle(e).color));
+    const colours = await page
+      .getByTestId('attention-figure')
+      .locator('figcaption')
+      .evaluateAll((c) => c.map((e) => getComputedStyle(e).color));
     titles.forEach((title, i) => {
       const predicted = title.split(' / pred: ')[1];
-      assert.equal(predicted, ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'][all.predictions[i]!], title);
+      assert.equal(
+        predicted,
+        ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'][all.predictions[i]!],
+        title,
+      );
       assert.equal(colours[i], title.startsWith(`gt: ${predicted} `) ? 'rgb(0, 128, 0)' : 'rgb(208, 0, 0)', title);
     });
     (await pageOverlays(page)).forEach((overlay, i) => assertSameImage(overlay, all.overlays[i]!, `figure image ${i}, mean of the blocks`));
@@ -162,7 +212,10 @@ test('Look inside: the figure is vit attention\'s (titles, maps, a block chosen 
     const firstLabel = page.getByTestId('attention-figure').locator('canvas').first();
     const before = await firstLabel.getAttribute('aria-label');
     await page.getByTestId('other-images').click();
-    await page.waitForFunction((label) => document.querySelector('[data-testid="attention-figure"] canvas')?.getAttribute('aria-label') !== label, before);
+    await page.waitForFunction(
+      (label) => document.querySelector('[data-testid="attention-figure"] canvas')?.getAttribute('aria-label') !== label,
+      before,
+    );
     const next = await nodeFigure('all', 1);
     (await pageOverlays(page)).forEach((overlay, i) => assertSameImage(overlay, next.overlays[i]!, `figure image ${i} of seed 1`));
 

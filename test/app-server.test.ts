@@ -48,7 +48,11 @@ after(async () => {
   if (parent !== undefined) rmSync(parent, { recursive: true, force: true });
 });
 
-interface RawResponse { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 /** A request with the path sent exactly as written (fetch would normalize away the ../). */
 function get(path: string, method = 'GET', port = server.port): Promise<RawResponse> {
@@ -56,7 +60,9 @@ function get(path: string, method = 'GET', port = server.port): Promise<RawRespo
     const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
       res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', fail);
@@ -83,7 +89,15 @@ test('files are served with their MIME types, wasm as application/wasm', async (
 });
 
 test('nothing outside the root, no dotfile and no folder listing is served', async () => {
-  for (const path of ['/../secret.txt', '/assets/../../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/.env', '/assets/', '/assets']) {
+  for (const path of [
+    '/../secret.txt',
+    '/assets/../../secret.txt',
+    '/%2e%2e/secret.txt',
+    '/..%2fsecret.txt',
+    '/.env',
+    '/assets/',
+    '/assets',
+  ]) {
     const response = await get(path);
     assert.equal(response.status, 404, `${path} answered ${response.status}: ${response.body}`);
     assert.doesNotMatch(response.body, /outside the root|SECRET|main\.js/, path);
@@ -105,10 +119,15 @@ test('without isolation the headers are absent and the files the same', async ()
 });
 
 test('a port in use and a folder without a built app are one-line user errors', async () => {
-  await assert.rejects(serveFolder({ root, port: server.port }),
-    (error) => error instanceof UserError && error.message === `port ${server.port} on 127.0.0.1 is already in use: choose another with --port`);
-  await assert.rejects(serveFolder({ root: join(root, 'assets') }),
-    (error) => error instanceof UserError && /holds no built app \(no index\.html\)/.test(error.message));
+  await assert.rejects(
+    serveFolder({ root, port: server.port }),
+    (error) =>
+      error instanceof UserError && error.message === `port ${server.port} on 127.0.0.1 is already in use: choose another with --port`,
+  );
+  await assert.rejects(
+    serveFolder({ root: join(root, 'assets') }),
+    (error) => error instanceof UserError && /holds no built app \(no index\.html\)/.test(error.message),
+  );
 });
 
 const harness = browserHarness();
@@ -131,7 +150,11 @@ test('the harness collects console errors and uncaught exceptions', async () => 
   const opened = await harness.open('#fail', { root });
   try {
     const thrown = opened.page.waitForEvent('pageerror');
-    await opened.page.evaluate(() => { setTimeout(() => { throw new Error('thrown in the page'); }); });
+    await opened.page.evaluate(() => {
+      setTimeout(() => {
+        throw new Error('thrown in the page');
+      });
+    });
     await thrown;
     assert.equal(opened.consoleErrors.length, 1);
     assert.match(opened.consoleErrors[0]!, /a console error the harness must see/);
@@ -144,7 +167,9 @@ test('the harness collects console errors and uncaught exceptions', async () => 
 /** The child's first line on stdout; rejects with its stderr if it exits before writing one. */
 function firstLine(child: ChildProcessByStdio<null, Readable, Readable>): Promise<string> {
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   return new Promise((done, fail) => {
     createInterface({ input: child.stdout }).once('line', done);
     child.once('exit', (code) => fail(new Error(`vit app exited (${code}) before printing its URL: ${stderr}`)));
@@ -167,32 +192,40 @@ test('`vit app` serves the built page from the package, isolated, and stops on C
     assert.ok(wasm, 'the build emits the kernels');
     assert.equal((await get(`/assets/${wasm}`, 'GET', port)).headers['content-type'], 'application/wasm');
     // dist/app/../../package.json is the package's own manifest.
-    for (const path of ['/../../package.json', '/%2e%2e/%2e%2e/package.json']) assert.equal((await get(path, 'GET', port)).status, 404, path);
+    for (const path of ['/../../package.json', '/%2e%2e/%2e%2e/package.json'])
+      assert.equal((await get(path, 'GET', port)).status, 404, path);
   } finally {
     child.kill('SIGINT');
   }
-  const [code] = await once(child, 'exit') as [number | null];
+  const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 0);
 });
 
 test('`vit app` with a bad port says so in one line and exits 1', async () => {
   const child = spawn(process.execPath, [CLI, 'app', '--port', '70000'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const [code] = await once(child, 'exit') as [number | null];
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 1);
   assert.equal(stderr, 'vit: --port must be a whole number from 0 to 65535 (got "70000")\n');
 });
 
 test('`vit app --host 0.0.0.0` shows the loopback URL and says the page is not isolated over the network, as Chromium finds', async (t) => {
-  const external = Object.values(networkInterfaces()).flat().find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
   if (external === undefined) return t.skip('this machine has no address other than loopback');
   const child = spawn(process.execPath, [CLI, 'app', '--port', '0', '--host', '0.0.0.0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const url = /at (http:\/\/127\.0\.0\.1:(\d+)\/) /.exec((await lines.next()).value as string);
     assert.ok(url);
-    assert.match((await lines.next()).value as string, /plain http, which browsers do not cross-origin isolate: there it runs on one thread/);
+    assert.match(
+      (await lines.next()).value as string,
+      /plain http, which browsers do not cross-origin isolate: there it runs on one thread/,
+    );
     const context = await harness.browser.newContext();
     const page = await context.newPage();
     await page.goto(`http://${external.address}:${url[2]}/`);
@@ -207,7 +240,9 @@ test('`vit app --host 0.0.0.0` shows the loopback URL and says the page is not i
 });
 
 test('the build has a _headers file for static hosts with the same headers as `vit app`', () => {
-  const lines = readFileSync(join(APP_DIR, '_headers'), 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+  const lines = readFileSync(join(APP_DIR, '_headers'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'));
   assert.deepEqual(lines, ['/*', ...Object.entries(ISOLATION_HEADERS).map(([name, value]) => `  ${name}: ${value}`)]);
 });
 
@@ -245,7 +280,7 @@ test('served without the headers the page still works and says why it runs on on
   }
 });
 
-test('the benchmark page runs `vit bench`\'s benchmark in a worker on 2 threads, on the model Node builds, kernel for kernel', async () => {
+test("the benchmark page runs `vit bench`'s benchmark in a worker on 2 threads, on the model Node builds, kernel for kernel", async () => {
   const opened = await harness.open('bench.html?threads=2&steps=1&batch=8&profile');
   try {
     const output = opened.page.getByTestId('bench-result');
@@ -256,7 +291,8 @@ test('the benchmark page runs `vit bench`\'s benchmark in a worker on 2 threads,
     assert.equal(inPage.params, inNode.params);
     assert.deepEqual(inPage.config, inNode.config);
     // The same kernels, called as often: the page trains the way Node does.
-    const calls = (r: BenchResult): Record<string, number> => Object.fromEntries((r.profile ?? []).map((k) => [k.kernel, k.calls_per_step]));
+    const calls = (r: BenchResult): Record<string, number> =>
+      Object.fromEntries((r.profile ?? []).map((k) => [k.kernel, k.calls_per_step]));
     assert.ok(Object.keys(calls(inNode)).length > 5);
     assert.deepEqual(calls(inPage), calls(inNode));
     assert.ok(inPage.train_img_s > 0 && inPage.infer_img_s > 0);

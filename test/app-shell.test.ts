@@ -11,7 +11,9 @@ const browser = browserHarness();
 async function shown(page: Page): Promise<{ tab: string; panels: string[]; hash: string }> {
   return page.evaluate(() => ({
     tab: document.querySelector('[role="tab"][aria-selected="true"]')?.textContent ?? '',
-    panels: Array.from(document.querySelectorAll<HTMLElement>('[role="tabpanel"]')).filter((p) => !p.hidden).map((p) => p.id),
+    panels: Array.from(document.querySelectorAll<HTMLElement>('[role="tabpanel"]'))
+      .filter((p) => !p.hidden)
+      .map((p) => p.id),
     hash: location.hash,
   }));
 }
@@ -20,7 +22,10 @@ test('the views are reachable by keyboard, one tab stop for the bar, and by thei
   const { page, consoleErrors, pageErrors, close } = await browser.open();
   try {
     assert.deepEqual(await shown(page), { tab: 'Train', panels: ['panel-train'], hash: '#train' });
-    assert.deepEqual(await page.locator('[role="tab"]').evaluateAll((tabs) => tabs.map((t) => (t as HTMLElement).tabIndex)), [0, -1, -1, -1]);
+    assert.deepEqual(
+      await page.locator('[role="tab"]').evaluateAll((tabs) => tabs.map((t) => (t as HTMLElement).tabIndex)),
+      [0, -1, -1, -1],
+    );
     await page.getByRole('tab', { name: 'Train' }).focus();
     await page.keyboard.press('ArrowRight');
     assert.deepEqual(await shown(page), { tab: 'Look inside', panels: ['panel-inside'], hash: '#inside' });

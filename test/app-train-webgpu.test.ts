@@ -29,15 +29,25 @@ async function webGpuRun(midway: boolean, work: string): Promise<MetricsFile> {
     for (const [key, value] of Object.entries(SETTINGS)) await page.getByTestId(`setting-${key}`).fill(String(value));
     await page.getByTestId('start').click();
     // The start line names the engine: the adapter's name on WebGPU.
-    await page.getByTestId('train-status').filter({ hasText: /^Training .*\(.*SwiftShader.*\)/i }).waitFor({ timeout: 300_000 });
+    await page
+      .getByTestId('train-status')
+      .filter({ hasText: /^Training .*\(.*SwiftShader.*\)/i })
+      .waitFor({ timeout: 300_000 });
     if (midway) {
-      await page.waitForFunction(() => document.querySelector('[data-testid="chart-accuracy"]')?.getAttribute('data-points') === '1', null, { timeout: 300_000 });
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="chart-accuracy"]')?.getAttribute('data-points') === '1',
+        null,
+        { timeout: 300_000 },
+      );
       await page.reload();
       const continueRun = page.getByTestId('continue-run');
       await continueRun.waitFor({ timeout: 60_000 });
       await continueRun.click();
     }
-    await page.getByTestId('train-status').filter({ hasText: /^Finished/ }).waitFor({ timeout: 600_000 });
+    await page
+      .getByTestId('train-status')
+      .filter({ hasText: /^Finished/ })
+      .waitFor({ timeout: 600_000 });
     assert.deepEqual([...consoleErrors, ...pageErrors], []);
     return await readMetrics(page, work);
   } finally {
@@ -52,17 +62,21 @@ async function readMetrics(page: Page, work: string): Promise<MetricsFile> {
   return JSON.parse(readFileSync(path, 'utf8')) as MetricsFile;
 }
 
-test('with the Backend set to webgpu the page trains the sample, and a reload + Continue ends as an uninterrupted WebGPU run', { timeout: 1_500_000 }, async () => {
-  const work = mkdtempSync(join(tmpdir(), 'vit-app-webgpu-'));
-  try {
-    const resumed = await webGpuRun(true, work);
-    const whole = await webGpuRun(false, work);
-    assert.equal(whole.accuracies.length, 2);
-    assert.deepEqual(
-      { train: resumed.train_losses, test: resumed.test_losses, accuracy: resumed.accuracies },
-      { train: whole.train_losses, test: whole.test_losses, accuracy: whole.accuracies },
-    );
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-});
+test(
+  'with the Backend set to webgpu the page trains the sample, and a reload + Continue ends as an uninterrupted WebGPU run',
+  { timeout: 1_500_000 },
+  async () => {
+    const work = mkdtempSync(join(tmpdir(), 'vit-app-webgpu-'));
+    try {
+      const resumed = await webGpuRun(true, work);
+      const whole = await webGpuRun(false, work);
+      assert.equal(whole.accuracies.length, 2);
+      assert.deepEqual(
+        { train: resumed.train_losses, test: resumed.test_losses, accuracy: resumed.accuracies },
+        { train: whole.train_losses, test: whole.test_losses, accuracy: whole.accuracies },
+      );
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+);

@@ -46,7 +46,9 @@ test('user images of any size are drawn at the model size, for one chosen block'
   // where and how large each image was drawn: three squares of PANEL × PANEL in one row.
   const colour = { r: 200, g: 80, b: 20 };
   const picture = join(dir, 'wide.png');
-  await sharp({ create: { width: 90, height: 40, channels: 3, background: colour } }).png().toFile(picture);
+  await sharp({ create: { width: 90, height: 40, channels: 3, background: colour } })
+    .png()
+    .toFile(picture);
   const out = join(dir, 'mine.png');
   const { status, stderr } = vit('attention', '--model', SEED_MODEL, '--layer', '3', '--out', out, picture, picture, picture);
   assert.equal(status, 0, stderr);

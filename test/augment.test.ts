@@ -26,7 +26,10 @@ test('normalization matches a hand computation exactly', () => {
   const maker = new BatchMaker(SIZE, 3, { mean, std }, new Random(0));
   const out = new Float32Array(2 * 3 * PLANE);
   maker.fill(out, set, [2, 0], 0, 2, false);
-  for (const [slot, image] of [[0, 2], [1, 0]] as const) {
+  for (const [slot, image] of [
+    [0, 2],
+    [1, 0],
+  ] as const) {
     for (let c = 0; c < 3; c++) {
       for (let y = 0; y < SIZE; y++) {
         for (let x = 0; x < SIZE; x++) {
@@ -139,10 +142,17 @@ test('bilinear resizing uses half-pixel centers', () => {
   // 32 → 16: each output is the mean of a 2×2 block
   const down = new Float32Array(3 * 16 * 16);
   new BatchMaker(16, 3, {}, new Random(0)).fill(down, set, [0], 0, 1, false);
-  for (const [c, y, x] of [[0, 0, 0], [1, 5, 9], [2, 15, 15]] as const) {
-    const sum = byte(set, 0, c, 2 * y, 2 * x) + byte(set, 0, c, 2 * y, 2 * x + 1) +
-      byte(set, 0, c, 2 * y + 1, 2 * x) + byte(set, 0, c, 2 * y + 1, 2 * x + 1);
-    assert.ok(Math.abs(down[c * 256 + y * 16 + x]! - ((sum / 4) / 255 - 0.5) / 0.5) < 1e-6);
+  for (const [c, y, x] of [
+    [0, 0, 0],
+    [1, 5, 9],
+    [2, 15, 15],
+  ] as const) {
+    const sum =
+      byte(set, 0, c, 2 * y, 2 * x) +
+      byte(set, 0, c, 2 * y, 2 * x + 1) +
+      byte(set, 0, c, 2 * y + 1, 2 * x) +
+      byte(set, 0, c, 2 * y + 1, 2 * x + 1);
+    assert.ok(Math.abs(down[c * 256 + y * 16 + x]! - (sum / 4 / 255 - 0.5) / 0.5) < 1e-6);
   }
   // 32 → 64: output 2k+1 sits at source k + 0.25, edges clamp
   const up = new Float32Array(3 * 64 * 64);

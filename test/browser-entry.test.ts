@@ -14,7 +14,7 @@ test('the browser entry imports no node: module', () => {
   assert.deepEqual(nodeModules, [], `static imports reach: ${nodeModules.join(', ')}`);
 });
 
-test('a model loads from safetensors bytes through the browser entry and gives PyTorch\'s logits', async () => {
+test("a model loads from safetensors bytes through the browser entry and gives PyTorch's logits", async () => {
   const dir = join(fixturesDir, 'seed');
   const { tensors, metadata } = browser.parseSafetensors(readFileSync(join(dir, 'weights.safetensors')), 'weights');
   const config = browser.resolveConfig(JSON.parse(metadata.config!) as Record<string, unknown>);

@@ -70,10 +70,19 @@ export function browserHarness(): BrowserHarness {
     pageOpened = false;
   });
   after(async () => {
-    console.log(`Chromium ${browser?.version() ?? '(not started)'}: ${pageTests} test${pageTests === 1 ? '' : 's'} of ${basename(process.argv[1] ?? '?')} ran in the browser`);
+    console.log(
+      `Chromium ${browser?.version() ?? '(not started)'}: ${pageTests} test${pageTests === 1 ? '' : 's'} of ${basename(process.argv[1] ?? '?')} ran in the browser`,
+    );
     await browser?.close();
     // A server that failed to start has nothing to close (its test already failed).
-    await Promise.all([...servers.values()].map((server) => server.then((running) => running.close(), () => undefined)));
+    await Promise.all(
+      [...servers.values()].map((server) =>
+        server.then(
+          (running) => running.close(),
+          () => undefined,
+        ),
+      ),
+    );
   });
   const launched = (): Browser => {
     if (browser === undefined) throw new Error('the browser harness is used before its tests run');
@@ -107,13 +116,18 @@ export function browserHarness(): BrowserHarness {
     page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
     await page.goto(new URL(path, base).href);
     return {
-      page, context, consoleErrors, pageErrors,
+      page,
+      context,
+      consoleErrors,
+      pageErrors,
       close: () => context.close(),
     };
   };
 
   return {
-    get browser() { return launched(); },
+    get browser() {
+      return launched();
+    },
     serve,
     open,
   };

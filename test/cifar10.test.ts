@@ -43,7 +43,10 @@ test('reads train batches in numeric order and the test batch, with class names'
   assert.equal(train.count, 6);
   assert.deepEqual([...train.labels], [0, 1, 2, 0, 0, 1]);
   assert.equal(train.images.length, 6 * IMAGE_BYTES);
-  assert.deepEqual([0, 1, 2, 3, 4, 5].map((i) => train.images[i * IMAGE_BYTES]), [10, 11, 12, 20, 30, 31]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5].map((i) => train.images[i * IMAGE_BYTES]),
+    [10, 11, 12, 20, 30, 31],
+  );
   assert.equal(train.images[IMAGE_BYTES - 1], 255 - 10);
   assert.deepEqual(train.classNames, ['plane', 'car', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
   const testSet = readCifar10(dir, 'test');
@@ -58,38 +61,68 @@ test('falls back to the standard class names without batches.meta.txt', () => {
 
 test('user errors name the folder or file at fault and say how to get the data', () => {
   const missing = join(root, 'absent');
-  assert.throws(() => readCifar10(missing, 'train'), (e: unknown) =>
-    e instanceof UserError && e.message.includes(missing) && e.message.includes('vit data cifar10') &&
-    e.message.includes('--data') && e.message.includes('--sample'));
+  assert.throws(
+    () => readCifar10(missing, 'train'),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.message.includes(missing) &&
+      e.message.includes('vit data cifar10') &&
+      e.message.includes('--data') &&
+      e.message.includes('--sample'),
+  );
 
   const empty = folder('empty', { 'notes.txt': 'hi' });
-  assert.throws(() => readCifar10(empty, 'train'), (e: unknown) =>
-    e instanceof UserError && e.message.includes(empty) && e.message.includes('data_batch_') && e.message.includes('--sample'));
+  assert.throws(
+    () => readCifar10(empty, 'train'),
+    (e: unknown) =>
+      e instanceof UserError && e.message.includes(empty) && e.message.includes('data_batch_') && e.message.includes('--sample'),
+  );
   const trainOnly = folder('train-only', { 'data_batch_1.bin': records([1]) });
-  assert.throws(() => readCifar10(trainOnly, 'test'), (e: unknown) => e instanceof UserError && e.message.includes('test_batch.bin'));
+  assert.throws(
+    () => readCifar10(trainOnly, 'test'),
+    (e: unknown) => e instanceof UserError && e.message.includes('test_batch.bin'),
+  );
 
   const cut = folder('cut', { 'data_batch_1.bin': records([1, 2]).subarray(0, RECORD_BYTES + 100) });
-  assert.throws(() => readCifar10(cut, 'train'), (e: unknown) =>
-    e instanceof UserError && e.message.includes(join(cut, 'data_batch_1.bin')) && e.message.includes('3073'));
+  assert.throws(
+    () => readCifar10(cut, 'train'),
+    (e: unknown) => e instanceof UserError && e.message.includes(join(cut, 'data_batch_1.bin')) && e.message.includes('3073'),
+  );
 
   const badLabel = records([1, 2, 3]);
   badLabel[2 * RECORD_BYTES] = 12;
   const labelled = folder('bad-label', { 'data_batch_1.bin': records([4]), 'data_batch_2.bin': badLabel });
-  assert.throws(() => readCifar10(labelled, 'train'), (e: unknown) =>
-    e instanceof UserError && e.message.includes(join(labelled, 'data_batch_2.bin')) && e.message.includes('record 2') &&
-    e.message.includes('label 12'));
+  assert.throws(
+    () => readCifar10(labelled, 'train'),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.message.includes(join(labelled, 'data_batch_2.bin')) &&
+      e.message.includes('record 2') &&
+      e.message.includes('label 12'),
+  );
 
   const fewClasses = folder('few-classes', { 'data_batch_1.bin': records([0, 1, 2]), 'batches.meta.txt': 'a\nb\n' });
   // The list of names is named beside the data file: an edited list is the likelier fault.
-  assert.throws(() => readCifar10(fewClasses, 'train'), (e: unknown) => e instanceof UserError &&
-    e.message === `${join(fewClasses, 'batches.meta.txt')} lists 2 class names (labels 0–1), but record 2 of ${join(fewClasses, 'data_batch_1.bin')} ` +
-      'has label 2: the list is short, or the data file is damaged');
+  assert.throws(
+    () => readCifar10(fewClasses, 'train'),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.message ===
+        `${join(fewClasses, 'batches.meta.txt')} lists 2 class names (labels 0–1), but record 2 of ${join(fewClasses, 'data_batch_1.bin')} ` +
+          'has label 2: the list is short, or the data file is damaged',
+  );
   const blankMeta = folder('blank-meta', { 'data_batch_1.bin': records([0]), 'batches.meta.txt': '\n \n' });
-  assert.throws(() => readCifar10(blankMeta, 'train'), (e: unknown) => e instanceof UserError && e.message.includes('batches.meta.txt'));
+  assert.throws(
+    () => readCifar10(blankMeta, 'train'),
+    (e: unknown) => e instanceof UserError && e.message.includes('batches.meta.txt'),
+  );
 
   const file = join(root, 'a-file');
   writeFileSync(file, 'x');
-  assert.throws(() => readCifar10(file, 'train'), (e: unknown) => e instanceof UserError && e.message.includes('not a folder'));
+  assert.throws(
+    () => readCifar10(file, 'train'),
+    (e: unknown) => e instanceof UserError && e.message.includes('not a folder'),
+  );
 });
 
 test('subset draws without replacement, keeps images with their labels, and repeats for a seed', () => {
@@ -100,7 +133,11 @@ test('subset draws without replacement, keeps images with their labels, and repe
   assert.equal(picked.images.length, 20 * IMAGE_BYTES);
   const chosenTags = Array.from({ length: 20 }, (_, i) => picked.images[i * IMAGE_BYTES]!);
   assert.equal(new Set(chosenTags).size, 20, 'no image twice');
-  assert.deepEqual(chosenTags, [...chosenTags].sort((a, b) => a - b), 'file order kept');
+  assert.deepEqual(
+    chosenTags,
+    [...chosenTags].sort((a, b) => a - b),
+    'file order kept',
+  );
   chosenTags.forEach((tag, i) => {
     assert.equal(picked.labels[i], tag % 10);
     assert.equal(picked.images[(i + 1) * IMAGE_BYTES - 1], 255 - tag);
@@ -122,7 +159,10 @@ test('the bundled sample holds 200 training and 50 test images per class', () =>
   assert.equal(train.count, 2000);
   assert.equal(testSet.count, 500);
   assert.deepEqual(train.classNames, [...CIFAR10_CLASSES]);
-  for (const [set, perClass] of [[train, 200], [testSet, 50]] as const) {
+  for (const [set, perClass] of [
+    [train, 200],
+    [testSet, 50],
+  ] as const) {
     const counts = new Array<number>(10).fill(0);
     for (const label of set.labels) counts[label]!++;
     assert.deepEqual(counts, new Array<number>(10).fill(perClass));

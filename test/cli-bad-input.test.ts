@@ -10,7 +10,11 @@ import { CLI, fixturesDir } from './helpers.js';
 
 function vit(...args: string[]): { status: number | null; stderr: string; ms: number } {
   const started = performance.now();
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, VIT_THREADS: '1' }, timeout: 60_000 });
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, VIT_THREADS: '1' },
+    timeout: 60_000,
+  });
   return { status: result.status, stderr: result.stderr, ms: performance.now() - started };
 }
 
@@ -28,8 +32,11 @@ test('numbers in hexadecimal, binary or octal are refused (0x10 was read as 16)'
   failsWith(['bench', '--batch-size', '0o20'], /^vit: --batch-size must be a positive whole number \(got "0o20"\)$/);
 });
 
-test('a seed of 2^32 or more is refused: it would repeat a smaller seed\'s run', () => {
-  failsWith(['train', '--exp-name', 'x', '--sample', '--seed', String(2 ** 32)], /^vit: --seed must be a whole number from 0 to 4294967295 \(got "4294967296"\)$/);
+test("a seed of 2^32 or more is refused: it would repeat a smaller seed's run", () => {
+  failsWith(
+    ['train', '--exp-name', 'x', '--sample', '--seed', String(2 ** 32)],
+    /^vit: --seed must be a whole number from 0 to 4294967295 \(got "4294967296"\)$/,
+  );
 });
 
 test('a misspelt --config key says which key was meant', () => {
@@ -43,15 +50,18 @@ test('an absurd config is refused at once, naming the key', () => {
   assert.ok(ms < 20_000, `${ms} ms`);
 });
 
-test("vit eval on data with more classes than the model names the data file and the model", () => {
+test('vit eval on data with more classes than the model names the data file and the model', () => {
   // A 7-class model on CIFAR-10's 10 classes: labels 7, 8 and 9 have no output.
   const model = join(fixturesDir, 'img16-h24-heads3');
   const { status, stderr } = vit('eval', '--model', model, '--sample');
   assert.equal(status, 1, stderr);
-  assert.match(stderr, /^vit: \S*test_batch\.bin: image \d+ has label [789] \((horse|ship|truck)\), but the model \S*img16-h24-heads3\S* has 7 classes \(labels 0–6\)\n$/);
+  assert.match(
+    stderr,
+    /^vit: \S*test_batch\.bin: image \d+ has label [789] \((horse|ship|truck)\), but the model \S*img16-h24-heads3\S* has 7 classes \(labels 0–6\)\n$/,
+  );
 });
 
-test("a model folder whose config.json asks for a million layers is refused at once by vit eval, naming the file", () => {
+test('a model folder whose config.json asks for a million layers is refused at once by vit eval, naming the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vit-huge-'));
   try {
     // The issue's case: 150 s of allocation, then V8's out-of-memory abort.

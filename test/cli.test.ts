@@ -45,12 +45,21 @@ test("each command's --help shows its options and their defaults", () => {
   assert.match(predict, /--top-k <k> how many of the most likely classes to show \(default: 5\)/);
   assert.match(predict, /--json print one JSON array/);
   const attention = help('attention');
-  for (const expected of [/--n <count> .*?\(default: 30\)/, /--layer <layer> .*?\(default: "all"\)/, /--sample /, /--data <dir> /, /--out <file> /]) {
+  for (const expected of [
+    /--n <count> .*?\(default: 30\)/,
+    /--layer <layer> .*?\(default: "all"\)/,
+    /--sample /,
+    /--data <dir> /,
+    /--out <file> /,
+  ]) {
     assert.match(attention, expected);
   }
   assert.match(help('export'), /--layout <layout> .*?\(choices: "seed", "fused", default: "seed"\)/);
   assert.match(help('plot'), /--x <axis> .*?\(choices: "epoch", "time", default: "epoch"\)/);
-  assert.match(help('plot'), /--out <file> .*?\(default: EXPERIMENT\/metrics\.png for one experiment by epoch, else accuracy-by-epoch\.png or accuracy-by-time\.png here\)/);
+  assert.match(
+    help('plot'),
+    /--out <file> .*?\(default: EXPERIMENT\/metrics\.png for one experiment by epoch, else accuracy-by-epoch\.png or accuracy-by-time\.png here\)/,
+  );
   assert.equal(vit('help', 'predict').stdout.replace(/\s+/g, ' '), predict);
 });
 
@@ -86,11 +95,14 @@ test('usage errors also read `vit: …` and exit 1', () => {
 test('vit plot draws metrics.json as EXPERIMENT/metrics.png, or as --out (.png or .svg)', async () => {
   const experiment = join(dir, 'seed-run');
   mkdirSync(experiment);
-  writeFileSync(join(experiment, 'metrics.json'), JSON.stringify({
-    train_losses: [2.1, 1.7, 1.5, 1.4],
-    test_losses: [2.0, 1.8, 1.6, 1.6],
-    accuracies: [0.25, 0.36, 0.44, 0.47],
-  }));
+  writeFileSync(
+    join(experiment, 'metrics.json'),
+    JSON.stringify({
+      train_losses: [2.1, 1.7, 1.5, 1.4],
+      test_losses: [2.0, 1.8, 1.6, 1.6],
+      accuracies: [0.25, 0.36, 0.44, 0.47],
+    }),
+  );
   const plain = vit('plot', experiment);
   assert.equal(plain.status, 0, plain.stderr);
   const meta = await sharp(join(experiment, 'metrics.png')).metadata();

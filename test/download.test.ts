@@ -32,7 +32,12 @@ function records(fileNumber: number, count: number): Buffer {
 }
 
 /** Packs the folder `source/top` (or the given entries) into a .tar.gz and serves it at /name. */
-async function serveArchive(name: string, cwd: string, entries: string[], preservePaths = false): Promise<{ url: string; bytes: number; sha256: string }> {
+async function serveArchive(
+  name: string,
+  cwd: string,
+  entries: string[],
+  preservePaths = false,
+): Promise<{ url: string; bytes: number; sha256: string }> {
   const file = join(root, `${name}.tar.gz`);
   await create({ gzip: true, file, cwd, portable: true, preservePaths }, entries);
   const data = readFileSync(file);
@@ -129,8 +134,10 @@ test('a damaged earlier copy is replaced', async () => {
   const foreign = join(root, 'cache-foreign', 'cifar-10-batches-bin');
   mkdirSync(foreign, { recursive: true });
   writeFileSync(join(foreign, 'thesis.tex'), 'mine');
-  await assert.rejects(downloadCifar10({ dir: foreign, url: archive.url, expected: archive }), (error: unknown) =>
-    error instanceof UserError && error.message.includes(foreign) && error.message.includes('thesis.tex'));
+  await assert.rejects(
+    downloadCifar10({ dir: foreign, url: archive.url, expected: archive }),
+    (error: unknown) => error instanceof UserError && error.message.includes(foreign) && error.message.includes('thesis.tex'),
+  );
   assert.equal(readFileSync(join(foreign, 'thesis.tex'), 'utf8'), 'mine');
 });
 
@@ -169,8 +176,10 @@ test('hostile archives are refused and write nothing outside the target', async 
   const climbing = await serveArchive('dotdot', inner, ['data_batch_1.bin', '../evil.txt'], true);
   const parent = join(root, 'cache-hostile', 'deep');
   const target = join(parent, 'cifar-10-batches-bin');
-  await assert.rejects(downloadCifar10({ dir: target, url: climbing.url, expected: climbing }), (error: unknown) =>
-    error instanceof UserError && error.message.includes('../evil.txt') && error.message.includes('outside'));
+  await assert.rejects(
+    downloadCifar10({ dir: target, url: climbing.url, expected: climbing }),
+    (error: unknown) => error instanceof UserError && error.message.includes('../evil.txt') && error.message.includes('outside'),
+  );
   assert.ok(!existsSync(join(root, 'cache-hostile', 'evil.txt')));
   assert.ok(!existsSync(join(parent, 'evil.txt')));
   assert.ok(!existsSync(target));
@@ -181,8 +190,10 @@ test('hostile archives are refused and write nothing outside the target', async 
   writeFileSync(victim, 'escaped');
   const absolute = await serveArchive('absolute', source, ['cifar-10-batches-bin', victim], true);
   rmSync(victim);
-  await assert.rejects(downloadCifar10({ dir: target, url: absolute.url, expected: absolute }), (error: unknown) =>
-    error instanceof UserError && error.message.includes('outside'));
+  await assert.rejects(
+    downloadCifar10({ dir: target, url: absolute.url, expected: absolute }),
+    (error: unknown) => error instanceof UserError && error.message.includes('outside'),
+  );
   assert.ok(!existsSync(victim));
   assert.equal(existsSync(parent), false, 'the folder the download created is removed');
 
@@ -192,8 +203,10 @@ test('hostile archives are refused and write nothing outside the target', async 
   rmSync(join(linked, 'cifar-10-batches-bin', 'test_batch.bin'));
   symlinkSync(outside, join(linked, 'cifar-10-batches-bin', 'test_batch.bin'));
   const link = await serveArchive('link', linked, ['cifar-10-batches-bin']);
-  await assert.rejects(downloadCifar10({ dir: target, url: link.url, expected: link }), (error: unknown) =>
-    error instanceof UserError && error.message.includes('test_batch.bin (a link)'));
+  await assert.rejects(
+    downloadCifar10({ dir: target, url: link.url, expected: link }),
+    (error: unknown) => error instanceof UserError && error.message.includes('test_batch.bin (a link)'),
+  );
   assert.ok(!existsSync(outside));
   assert.ok(!existsSync(target));
 });
@@ -204,12 +217,14 @@ test('connection refused and a stalled server give the no-network message', asyn
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((done) => closed.close(() => done()));
   const target = join(root, 'cache-offline', 'cifar-10-batches-bin');
-  const noNetwork = (code: string) => (error: unknown): boolean =>
-    error instanceof UserError &&
-    error.message.includes(code) &&
-    error.message.includes('no network access') &&
-    error.message.includes('--data') &&
-    error.message.includes('--sample');
+  const noNetwork =
+    (code: string) =>
+    (error: unknown): boolean =>
+      error instanceof UserError &&
+      error.message.includes(code) &&
+      error.message.includes('no network access') &&
+      error.message.includes('--data') &&
+      error.message.includes('--sample');
   await assert.rejects(
     downloadCifar10({ dir: target, url: `http://127.0.0.1:${port}/archive.tar.gz`, timeoutMs: 5000 }),
     noNetwork('ECONNREFUSED'),
@@ -230,11 +245,19 @@ test('a member bigger than a CIFAR-10 batch is refused before it is written', as
     for (let i = 0; i < bytes; i += 64) data[i] = Math.floor(Math.random() * 256);
     return data;
   };
-  writeFileSync(archive, gzipSync(createTar([{ name: 'cifar-10-batches-bin/test_batch.bin', data: member(MAX_MEMBER_BYTES + RECORD_BYTES) }])));
+  writeFileSync(
+    archive,
+    gzipSync(createTar([{ name: 'cifar-10-batches-bin/test_batch.bin', data: member(MAX_MEMBER_BYTES + RECORD_BYTES) }])),
+  );
   const staging = join(dir, 'staging');
-  await assert.rejects(extractMembers(archive, staging, 'big.tar.gz'), (e: unknown) => e instanceof UserError &&
-    e.message === `The archive from big.tar.gz holds unsafe entries, so nothing from it was kept: cifar-10-batches-bin/test_batch.bin ` +
-      `(${MAX_MEMBER_BYTES + RECORD_BYTES} bytes, more than a CIFAR-10 batch's ${MAX_MEMBER_BYTES})`);
+  await assert.rejects(
+    extractMembers(archive, staging, 'big.tar.gz'),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.message ===
+        `The archive from big.tar.gz holds unsafe entries, so nothing from it was kept: cifar-10-batches-bin/test_batch.bin ` +
+          `(${MAX_MEMBER_BYTES + RECORD_BYTES} bytes, more than a CIFAR-10 batch's ${MAX_MEMBER_BYTES})`,
+  );
   assert.deepEqual(readdirSync(staging), []);
   // A member of exactly one batch is fine.
   writeFileSync(archive, gzipSync(createTar([{ name: 'cifar-10-batches-bin/test_batch.bin', data: member(MAX_MEMBER_BYTES) }])));

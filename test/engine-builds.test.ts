@@ -10,9 +10,13 @@ import { GELU_MODES } from '../src/runtime/kernels.js';
  * 1 + 2⁻¹¹ (a tie, to even) first, giving 2⁻¹¹. gemm accumulates along K with the build's multiply-add.
  */
 function twoTermDot(engine: WasmEngine): number {
-  const K = 2, M = 8; // one panel of 8 columns, all alike
+  const K = 2,
+    M = 8; // one panel of 8 columns, all alike
   const x = 1 + 2 ** -12;
-  const a = engine.allocate(K), w = engine.allocate(K * M), packed = engine.allocate(engine.threads * K * M), out = engine.allocate(M);
+  const a = engine.allocate(K),
+    w = engine.allocate(K * M),
+    packed = engine.allocate(engine.threads * K * M),
+    out = engine.allocate(M);
   const scratch = engine.allocate(engine.sizes.gemmScratch(K));
   engine.f32(a, K).set([-1, x]);
   engine.f32(w, K * M).set([...new Array<number>(M).fill(1), ...new Array<number>(M).fill(x)]);
@@ -65,7 +69,10 @@ test('workers see the memory the caller just grew: 60 grow-then-dispatch rounds 
       const view = engine.f32(ptr, floats);
       assert.equal(view[0], round + 0.5);
       assert.equal(view[floats - 1], round + 0.5);
-      assert.equal(view.reduce((s, v) => s + v, 0), floats * (round + 0.5));
+      assert.equal(
+        view.reduce((s, v) => s + v, 0),
+        floats * (round + 0.5),
+      );
     }
   } finally {
     for (const ptr of held) engine.release(ptr);

@@ -70,7 +70,7 @@ async function launchFirefox(): Promise<EngineBrowser> {
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text());
   });
-  page.on('pageerror', (error) => errors.push(error instanceof Error ? error.stack ?? error.message : String(error)));
+  page.on('pageerror', (error) => errors.push(error instanceof Error ? (error.stack ?? error.message) : String(error)));
   return {
     name: 'Firefox',
     // puppeteer says "firefox/153.8.0".
@@ -101,17 +101,25 @@ async function launchWebKit(): Promise<EngineBrowser> {
     for (const child of children.reverse()) child.kill();
   };
   try {
-    const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+    const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    });
     children.push(xvfb);
     const display = await firstLine(xvfb, 3, 'Xvfb');
     const port = await freePort();
-    const driver = spawn('WebKitWebDriver', [`--port=${port}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DISPLAY: `:${display}` } });
+    const driver = spawn('WebKitWebDriver', [`--port=${port}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DISPLAY: `:${display}` },
+    });
     children.push(driver);
     await waitForPort(driver, port);
-    const session: WebDriver = await new Builder().usingServer(`http://127.0.0.1:${port}`).withCapabilities({
-      browserName: 'MiniBrowser',
-      'webkitgtk:browserOptions': { binary, args: ['--automation'] },
-    }).build();
+    const session: WebDriver = await new Builder()
+      .usingServer(`http://127.0.0.1:${port}`)
+      .withCapabilities({
+        browserName: 'MiniBrowser',
+        'webkitgtk:browserOptions': { binary, args: ['--automation'] },
+      })
+      .build();
     const version = String((await session.getCapabilities()).get('browserVersion'));
     return {
       name: 'WebKitGTK',

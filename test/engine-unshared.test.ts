@@ -20,12 +20,40 @@ before(() => {
 after(() => rmSync(out, { recursive: true, force: true }));
 
 function vitTrain(nodeFlags: string[], name: string, extra: string[] = []): ReturnType<typeof spawnSync> {
-  return spawnSync(process.execPath, [...nodeFlags, CLI, 'train', '--sample', '--exp-name', name, '--out', out, '--epochs', '2',
-    '--train-samples', '200', '--test-samples', '100', '--batch-size', '50', '--seed', '4', '--config', JSON.stringify(TINY_CONFIG), ...extra], { encoding: 'utf8' });
+  return spawnSync(
+    process.execPath,
+    [
+      ...nodeFlags,
+      CLI,
+      'train',
+      '--sample',
+      '--exp-name',
+      name,
+      '--out',
+      out,
+      '--epochs',
+      '2',
+      '--train-samples',
+      '200',
+      '--test-samples',
+      '100',
+      '--batch-size',
+      '50',
+      '--seed',
+      '4',
+      '--config',
+      JSON.stringify(TINY_CONFIG),
+      ...extra,
+    ],
+    { encoding: 'utf8' },
+  );
 }
 
 const metrics = (name: string): unknown => {
-  const { train_losses, test_losses, accuracies } = JSON.parse(readFileSync(join(out, name, 'metrics.json'), 'utf8')) as Record<string, unknown>;
+  const { train_losses, test_losses, accuracies } = JSON.parse(readFileSync(join(out, name, 'metrics.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   return { train_losses, test_losses, accuracies };
 };
 
@@ -43,5 +71,8 @@ test('without SharedArrayBuffer a run trains on one thread on a plain memory to 
 test('without SharedArrayBuffer more than one thread is refused in one line', () => {
   const run = vitTrain(WITHOUT_SHARED_MEMORY, 'two', ['--threads', '2']);
   assert.equal(run.status, 1);
-  assert.equal(String(run.stderr).trim(), 'vit: 2 threads need SharedArrayBuffer, which this runtime lacks (a page has it only when cross-origin isolated, and WebKit not at all): use 1 thread');
+  assert.equal(
+    String(run.stderr).trim(),
+    'vit: 2 threads need SharedArrayBuffer, which this runtime lacks (a page has it only when cross-origin isolated, and WebKit not at all): use 1 thread',
+  );
 });

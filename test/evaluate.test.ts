@@ -121,25 +121,53 @@ describe('evaluate', () => {
     model.release();
     const expected = await evaluate(await loaded(file), readCifar10(sampleDataDir(), 'test'), 100, { flip: true });
     assert.ok(expected.flip);
-    assert.deepEqual(await cliEval(file, '--batch-size', '100', '--tta', 'flip'),
-      { accuracy: expected.accuracy, loss: expected.loss, images: 500, flip: { accuracy: expected.flip.accuracy, loss: expected.flip.loss } });
-    const { stdout } = await run(process.execPath, [CLI, 'eval', '--model', file, '--sample', '--threads', '2', '--batch-size', '100', '--tta', 'flip']);
+    assert.deepEqual(await cliEval(file, '--batch-size', '100', '--tta', 'flip'), {
+      accuracy: expected.accuracy,
+      loss: expected.loss,
+      images: 500,
+      flip: { accuracy: expected.flip.accuracy, loss: expected.flip.loss },
+    });
+    const { stdout } = await run(process.execPath, [
+      CLI,
+      'eval',
+      '--model',
+      file,
+      '--sample',
+      '--threads',
+      '2',
+      '--batch-size',
+      '100',
+      '--tta',
+      'flip',
+    ]);
     const line = (accuracy: number, loss: number) =>
       `Accuracy: ${accuracy.toFixed(4)} (${Math.round(accuracy * 500)}/500 test images), Loss: ${loss.toFixed(4)}`;
     assert.equal(stdout, `${line(expected.accuracy, expected.loss)}\nWith flip TTA: ${line(expected.flip.accuracy, expected.flip.loss)}\n`);
   });
 
   it('vit eval --tta with an unknown mode says so in one line and exits 1', () => {
-    const { status, stderr } = spawnSync(process.execPath, [CLI, 'eval', '--model', join(sandbox.root, 'tiny.safetensors'), '--sample', '--tta', 'mirror'],
-      { encoding: 'utf8' });
+    const { status, stderr } = spawnSync(
+      process.execPath,
+      [CLI, 'eval', '--model', join(sandbox.root, 'tiny.safetensors'), '--sample', '--tta', 'mirror'],
+      { encoding: 'utf8' },
+    );
     assert.equal(status, 1);
     assert.equal(stderr, 'vit: --tta must be "none" or "flip" (got "mirror")\n');
   });
 
   it('vit eval works on an experiment folder and on a resized model', async () => {
     // image_size 16: BatchMaker resizes the 32×32 test images
-    const result = await train({ expName: 'exp', outDir: sandbox.root, dataDir: sampleDataDir(), engine: sandbox.engine, epochs: 1, batchSize: 50,
-      trainSamples: 100, testSamples: 50, config: { ...TINY_CONFIG, image_size: 16, patch_size: 4 } });
+    const result = await train({
+      expName: 'exp',
+      outDir: sandbox.root,
+      dataDir: sampleDataDir(),
+      engine: sandbox.engine,
+      epochs: 1,
+      batchSize: 50,
+      trainSamples: 100,
+      testSamples: 50,
+      config: { ...TINY_CONFIG, image_size: 16, patch_size: 4 },
+    });
     const expected = await evaluate(await loaded(result.experimentDir), readCifar10(sampleDataDir(), 'test'), 256);
     const printed = await cliEval(result.experimentDir);
     assert.deepEqual(printed, { accuracy: expected.accuracy, loss: expected.loss, images: 500 });
@@ -150,8 +178,21 @@ describe('evaluate', () => {
 
   it('vit eval on a run with no model file yet evaluates its training checkpoint', async () => {
     const controller = new AbortController();
-    const result = await train({ expName: 'unfinished', outDir: sandbox.root, dataDir: sampleDataDir(), engine: sandbox.engine, epochs: 3, batchSize: 50,
-      trainSamples: 100, testSamples: 50, config: TINY_CONFIG, signal: controller.signal }, { onEpochEnd: () => controller.abort() });
+    const result = await train(
+      {
+        expName: 'unfinished',
+        outDir: sandbox.root,
+        dataDir: sampleDataDir(),
+        engine: sandbox.engine,
+        epochs: 3,
+        batchSize: 50,
+        trainSamples: 100,
+        testSamples: 50,
+        config: TINY_CONFIG,
+        signal: controller.signal,
+      },
+      { onEpochEnd: () => controller.abort() },
+    );
     assert.equal(result.stopped, true);
     const checkpoint = readTrainingCheckpoint(join(result.experimentDir, 'checkpoint.safetensors'));
     const model = await ViTForClassification.create(checkpoint.config, { engine: sandbox.engine });
@@ -162,12 +203,16 @@ describe('evaluate', () => {
 
   it('vit eval names a missing data folder', async () => {
     const missing = join(sandbox.root, 'nowhere');
-    await assert.rejects(run(process.execPath, [CLI, 'eval', '--model', join(sandbox.root, 'tiny.safetensors'), '--data', missing]),
+    await assert.rejects(
+      run(process.execPath, [CLI, 'eval', '--model', join(sandbox.root, 'tiny.safetensors'), '--data', missing]),
       (e: unknown) => {
         const stderr = (e as { stderr?: string }).stderr ?? '';
         return stderr.includes(missing) && stderr.includes('vit data cifar10') && stderr.includes('--sample');
-      });
-    await assert.rejects(evaluate({} as ViTForClassification, { images: new Uint8Array(0), labels: new Uint8Array(0), count: 0, classNames: [] }, 8),
-      UserError);
+      },
+    );
+    await assert.rejects(
+      evaluate({} as ViTForClassification, { images: new Uint8Array(0), labels: new Uint8Array(0), count: 0, classNames: [] }, 8),
+      UserError,
+    );
   });
 });

@@ -12,7 +12,6 @@ import { getEngine } from '../src/runtime/engine.js';
 import { loadCheckpoint } from '../src/weights/files.js';
 import { CLI, assertClose, fixturesDir } from './helpers.js';
 
-
 function vit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, VIT_THREADS: '1' } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -71,7 +70,11 @@ test('--hf: the Hugging Face folder loads back with the same logits, class names
   assert.equal(config['model_type'], 'vit');
   assert.deepEqual(config['architectures'], ['ViTForImageClassification']);
   assert.equal((config['id2label'] as Record<string, string>)['3'], 'cat');
-  assert.ok([...readSafetensorsHeader(join(out, 'model.safetensors')).entries.keys()].every((n) => n.startsWith('vit.') || n.startsWith('classifier.')));
+  assert.ok(
+    [...readSafetensorsHeader(join(out, 'model.safetensors')).entries.keys()].every(
+      (n) => n.startsWith('vit.') || n.startsWith('classifier.'),
+    ),
+  );
   const preprocessor = JSON.parse(readFileSync(join(out, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(preprocessor['image_mean'], [0.5, 0.5, 0.5]);
   assert.deepEqual(preprocessor['size'], { height: 16, width: 16 });
@@ -86,7 +89,10 @@ test('--hf refuses a seed model (no final LayerNorm), saying why, and writes not
   const out = join(dir, 'refused');
   const { status, stderr } = vit('export', '--model', join(fixturesDir, 'seed'), '--hf', out);
   assert.equal(status, 1);
-  assert.match(stderr, /^vit: --hf .*refused: .*has no final LayerNorm .*ViTForImageClassification always applies one.*use --safetensors FILE .*or --onnx FILE\n$/);
+  assert.match(
+    stderr,
+    /^vit: --hf .*refused: .*has no final LayerNorm .*ViTForImageClassification always applies one.*use --safetensors FILE .*or --onnx FILE\n$/,
+  );
   assert.doesNotMatch(stderr, /\n\s+at /);
   assert.ok(!existsSync(out));
 });

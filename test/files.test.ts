@@ -23,11 +23,13 @@ function withTemp(fn: (dir: string) => void): void {
   }
 }
 
-const userError = (pattern: RegExp) => (e: unknown): boolean => {
-  assert.ok(e instanceof UserError, String(e));
-  assert.match(e.message, pattern);
-  return true;
-};
+const userError =
+  (pattern: RegExp) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof UserError, String(e));
+    assert.match(e.message, pattern);
+    return true;
+  };
 
 test('a fixture folder and its weights file resolve to the same model', () => {
   const dir = join(FIXTURES, 'seed');
@@ -58,9 +60,15 @@ test('a Hugging Face folder: config.json with model_type, model.safetensors, pre
   withTemp((dir) => {
     copyFileSync(join(FIXTURES, 'hf-layout', 'model.safetensors'), join(dir, 'model.safetensors'));
     copyFileSync(join(FIXTURES, 'hf-layout', 'hf_config.json'), join(dir, 'config.json'));
-    writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({
-      do_normalize: true, image_mean: [0.485, 0.456, 0.406], image_std: [0.229, 0.224, 0.225], size: { height: 16, width: 16 },
-    }));
+    writeFileSync(
+      join(dir, 'preprocessor_config.json'),
+      JSON.stringify({
+        do_normalize: true,
+        image_mean: [0.485, 0.456, 0.406],
+        image_std: [0.229, 0.224, 0.225],
+        size: { height: 16, width: 16 },
+      }),
+    );
     const { config, params, files } = loadCheckpoint(dir);
     assert.equal(files.layout, 'hf');
     assert.deepEqual(config, fromHfConfig(readJson(join(dir, 'config.json')), 'x'));
@@ -93,8 +101,11 @@ test('an experiment folder: model_final, else the latest epoch; nested "model" c
     assert.deepEqual(resolveModelPath(dir).config, resolveConfig(model));
     // …but a misspelt key is an error naming the file, with the key it was probably meant to be.
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model, hiden_size: 64 }));
-    assert.throws(() => resolveModelPath(dir), (e: unknown) => e instanceof UserError &&
-      e.message === `${join(dir, 'config.json')}: unknown config key "hiden_size"; did you mean "hidden_size"?`);
+    assert.throws(
+      () => resolveModelPath(dir),
+      (e: unknown) =>
+        e instanceof UserError && e.message === `${join(dir, 'config.json')}: unknown config key "hiden_size"; did you mean "hidden_size"?`,
+    );
   });
 });
 
@@ -143,7 +154,10 @@ test('saveCheckpoint writes seed, fused and hf layouts that load back identicall
     const seedFile = readSafetensors(seedPath);
     assert.deepEqual(JSON.parse(seedFile.metadata['config']!), config);
     assert.equal(seedFile.metadata['epoch'], '3');
-    assert.deepEqual(new Set(seedFile.tensors.keys()), new Set(readSafetensors(join(FIXTURES, 'hf-layout', 'weights.safetensors')).tensors.keys()));
+    assert.deepEqual(
+      new Set(seedFile.tensors.keys()),
+      new Set(readSafetensors(join(FIXTURES, 'hf-layout', 'weights.safetensors')).tensors.keys()),
+    );
     assert.deepEqual(loadCheckpoint(seedPath).params, params);
 
     const fusedPath = join(dir, 'fused.safetensors');
@@ -160,8 +174,10 @@ test('saveCheckpoint writes seed, fused and hf layouts that load back identicall
     assert.equal(loaded.files.layout, 'hf');
     assert.deepEqual(loaded.params, params);
     assert.deepEqual(loaded.files.preprocessor, { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], size: 16 });
-    assert.deepEqual(new Set(readSafetensors(join(hfDir, 'model.safetensors')).tensors.keys()),
-      new Set(readSafetensors(join(FIXTURES, 'hf-layout', 'model.safetensors')).tensors.keys()));
+    assert.deepEqual(
+      new Set(readSafetensors(join(hfDir, 'model.safetensors')).tensors.keys()),
+      new Set(readSafetensors(join(FIXTURES, 'hf-layout', 'model.safetensors')).tensors.keys()),
+    );
   });
 });
 
@@ -180,12 +196,21 @@ test('errors name the path and say what was expected', () => {
     writeFileSync(bare, encodeSafetensors([['embedding.cls_token', { shape: [1, 1, 48], data: new Float32Array(48) }]]));
     assert.throws(() => resolveModelPath(bare), userError(/bare\.safetensors: no config\.json beside it and no "config"/));
     copyFileSync(join(FIXTURES, 'seed', 'weights.safetensors'), join(dir, 'a.safetensors'));
-    assert.throws(() => resolveModelPath(dir), userError(/cannot tell which weights to load among (a|bare)\.safetensors, (a|bare)\.safetensors/));
+    assert.throws(
+      () => resolveModelPath(dir),
+      userError(/cannot tell which weights to load among (a|bare)\.safetensors, (a|bare)\.safetensors/),
+    );
     // Weights that do not fit the config beside them.
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ num_hidden_layers: 2 }));
-    assert.throws(() => loadCheckpoint(join(dir, 'a.safetensors')), userError(/a\.safetensors: does not match .*unexpected tensor "encoder\.blocks\.2/));
+    assert.throws(
+      () => loadCheckpoint(join(dir, 'a.safetensors')),
+      userError(/a\.safetensors: does not match .*unexpected tensor "encoder\.blocks\.2/),
+    );
     const seed = loadCheckpoint(join(FIXTURES, 'seed'));
-    assert.throws(() => saveCheckpoint(join(dir, 'notes.txt'), seed.config, seed.params), userError(/notes\.txt: exists and is not a folder/));
+    assert.throws(
+      () => saveCheckpoint(join(dir, 'notes.txt'), seed.config, seed.params),
+      userError(/notes\.txt: exists and is not a folder/),
+    );
     assert.throws(() => saveCheckpoint(join(dir, 'seed-hf'), seed.config, seed.params, { layout: 'hf' }), userError(/final LayerNorm/));
   });
 });

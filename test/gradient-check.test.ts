@@ -10,8 +10,15 @@ import { Random } from '../src/random.js';
 import { assertClose } from './helpers.js';
 
 const TINY: Partial<ViTConfig> = {
-  image_size: 8, patch_size: 4, num_channels: 3, hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 2,
-  intermediate_size: 12, num_classes: 3, initializer_range: 0.5,
+  image_size: 8,
+  patch_size: 4,
+  num_channels: 3,
+  hidden_size: 8,
+  num_attention_heads: 2,
+  num_hidden_layers: 2,
+  intermediate_size: 12,
+  num_classes: 3,
+  initializer_range: 0.5,
 };
 const BATCH = 4;
 const SEED = 7;
@@ -31,8 +38,15 @@ const NOISE = 5e-5;
 /** Coordinates checked, at least two in each tensor. */
 const SAMPLES = 120;
 
-interface Coordinate { name: string; index: number }
-interface Comparison { coordinate: Coordinate; analytic: number; numeric: number }
+interface Coordinate {
+  name: string;
+  index: number;
+}
+interface Comparison {
+  coordinate: Coordinate;
+  analytic: number;
+  numeric: number;
+}
 type Parameters = Map<string, Float32Array>;
 
 /** Every tensor (LayerNorm weights and all biases included) moved off its initial value. */
@@ -76,7 +90,8 @@ async function meanLoss(model: ViTForClassification, labelSmoothing: number): Pr
  */
 async function numericDerivative(original: number, lossAt: (x: number) => number | Promise<number>): Promise<number> {
   const central = async (h: number): Promise<number> => {
-    const up = Math.fround(original + h), down = Math.fround(original - h);
+    const up = Math.fround(original + h),
+      down = Math.fround(original - h);
     return ((await lossAt(up)) - (await lossAt(down))) / (up - down);
   };
   return (4 * (await central(STEP)) - (await central(2 * STEP))) / 3;
@@ -84,10 +99,12 @@ async function numericDerivative(original: number, lossAt: (x: number) => number
 
 /** The coordinates where the analytic and numeric derivatives differ by more than the tolerance. */
 function mismatches(results: Comparison[], scale = 1): string[] {
-  return results.filter(({ analytic, numeric }) => {
-    const a = analytic * scale;
-    return !(Math.abs(a - numeric) <= RTOL * Math.max(Math.abs(a), Math.abs(numeric)) + NOISE);
-  }).map(({ coordinate: c, analytic, numeric }) => `${c.name}[${c.index}]: analytic ${analytic * scale}, numeric ${numeric}`);
+  return results
+    .filter(({ analytic, numeric }) => {
+      const a = analytic * scale;
+      return !(Math.abs(a - numeric) <= RTOL * Math.max(Math.abs(a), Math.abs(numeric)) + NOISE);
+    })
+    .map(({ coordinate: c, analytic, numeric }) => `${c.name}[${c.index}]: analytic ${analytic * scale}, numeric ${numeric}`);
 }
 
 function assertGradientsMatch(results: Comparison[], label: string): void {
@@ -98,7 +115,12 @@ function assertGradientsMatch(results: Comparison[], label: string): void {
   assert.ok(caught >= 0.8 * results.length, `${label}: a 10% error would fail only ${caught} of ${results.length} coordinates`);
 }
 
-interface Problem { model: ViTForClassification; images: Float32Array; labels: number[]; coordinates: Coordinate[] }
+interface Problem {
+  model: ViTForClassification;
+  images: Float32Array;
+  labels: number[];
+  coordinates: Coordinate[];
+}
 
 /**
  * A model with randomized parameters, a batch of random images and labels, and the coordinates
@@ -131,7 +153,11 @@ async function analyticGradients(model: ViTForClassification, labelSmoothing: nu
 
 for (const { label, config, labelSmoothing } of [
   { label: 'the seed architecture (tanh GELU, no final LayerNorm)', config: TINY, labelSmoothing: 0 },
-  { label: 'final LayerNorm, exact (erf) GELU, label smoothing 0.1', config: { ...TINY, final_layernorm: true, hidden_act: 'gelu' as const }, labelSmoothing: 0.1 },
+  {
+    label: 'final LayerNorm, exact (erf) GELU, label smoothing 0.1',
+    config: { ...TINY, final_layernorm: true, hidden_act: 'gelu' as const },
+    labelSmoothing: 0.1,
+  },
 ]) {
   test(`gradient check: ${label}`, async () => {
     // one thread: these passes are tiny, and the kernels' thread splits are tested in kernels.test
@@ -159,7 +185,7 @@ for (const { label, config, labelSmoothing } of [
   });
 }
 
-test('the model\'s gradient is the same on 3 threads as on 1', async () => {
+test("the model's gradient is the same on 3 threads as on 1", async () => {
   const engines = await Promise.all([1, 3].map((threads) => createEngine({ threads })));
   try {
     const config = { ...TINY, final_layernorm: true };
@@ -177,7 +203,8 @@ test('one pass, the full last block (allAttentions) and trainBatch in uneven chu
   // the other ways through the model must agree with it.
   const engine = await createEngine({ threads: 1 });
   try {
-    const batch = 7, labelSmoothing = 0.1;
+    const batch = 7,
+      labelSmoothing = 0.1;
     const config = { ...TINY, final_layernorm: true };
     const { model } = await setUp(engine, config, batch);
     const onePass = async (allAttentions: boolean): Promise<{ loss: number; logits: Float32Array; gradients: Parameters }> => {
@@ -188,7 +215,8 @@ test('one pass, the full last block (allAttentions) and trainBatch in uneven chu
       model.backward();
       return { loss, logits, gradients: await gradientsOf(model) };
     };
-    const clsOnly = await onePass(false), full = await onePass(true);
+    const clsOnly = await onePass(false),
+      full = await onePass(true);
 
     // chunks of 3: 3 + 3 + 1 images, each chunk's d(logits) scaled for the batch's mean
     const { model: chunked } = await setUp(engine, config, batch, 3);
@@ -201,7 +229,10 @@ test('one pass, the full last block (allAttentions) and trainBatch in uneven chu
 
     assertClose(full.logits, clsOnly.logits, 'logits with the full last block', 1e-6, 1e-7);
     assertClose(inferred, clsOnly.logits, 'logits of infer() in chunks of 3', 1e-6, 1e-7);
-    for (const [what, loss] of [['full last block', full.loss], ['trainBatch in chunks of 3', chunkedLoss]] as const) {
+    for (const [what, loss] of [
+      ['full last block', full.loss],
+      ['trainBatch in chunks of 3', chunkedLoss],
+    ] as const) {
       assert.ok(Math.abs(loss - clsOnly.loss) <= 1e-6 * clsOnly.loss, `loss with the ${what}: ${loss}, one pass: ${clsOnly.loss}`);
     }
     for (const [name, g] of clsOnly.gradients) {

@@ -12,7 +12,13 @@ import { type Engine, getEngine } from '../src/runtime/engine.js';
 export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /** A model small enough to train for a few epochs in seconds: the training tests' model. */
-export const TINY_CONFIG = Object.freeze({ hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, patch_size: 8 });
+export const TINY_CONFIG = Object.freeze({
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  intermediate_size: 64,
+  patch_size: 8,
+});
 
 /** What the training tests share: an engine on two threads and a temporary folder for experiments. */
 export interface TrainingSandbox {
@@ -37,8 +43,12 @@ export function trainingSandbox(prefix: string): TrainingSandbox {
     return value;
   };
   return {
-    get engine() { return ready(engine); },
-    get root() { return ready(root); },
+    get engine() {
+      return ready(engine);
+    },
+    get root() {
+      return ready(root);
+    },
   };
 }
 
@@ -55,17 +65,24 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   assert.equal(actual.length, expected.length, `${what}: length ${actual.length}, expected ${expected.length}`);
   const { worst, at, scale } = closeness(actual, expected);
   const limit = rtol * scale + atol;
-  assert.ok(worst <= limit, `${what}: max abs error ${worst.toExponential(3)} at ${at} (got ${actual[at]}, expected ${expected[at]}) > ${limit.toExponential(3)} (scale ${scale.toExponential(3)}, ${(worst / scale).toExponential(2)} of it)`);
+  assert.ok(
+    worst <= limit,
+    `${what}: max abs error ${worst.toExponential(3)} at ${at} (got ${actual[at]}, expected ${expected[at]}) > ${limit.toExponential(3)} (scale ${scale.toExponential(3)}, ${(worst / scale).toExponential(2)} of it)`,
+  );
 }
 
 /** The largest absolute error (NaN counts as the worst), where it is, and the expected tensor's largest magnitude. */
 function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>): { worst: number; at: number; scale: number } {
   let scale = 0;
   for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  let worst = 0, at = 0;
+  let worst = 0,
+    at = 0;
   for (let i = 0; i < expected.length; i++) {
     const e = Math.abs(actual[i]! - expected[i]!);
-    if (!(e <= worst)) { worst = e; at = i; }
+    if (!(e <= worst)) {
+      worst = e;
+      at = i;
+    }
   }
   return { worst, at, scale };
 }

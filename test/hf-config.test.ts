@@ -49,12 +49,15 @@ test('defaults follow transformers; default label names are dropped and regenera
 
 test('bad configs are UserErrors naming the file and key', () => {
   const bad = (json: Record<string, unknown>, pattern: RegExp): void => {
-    assert.throws(() => fromHfConfig(json, 'hub/config.json'), (e: unknown) => {
-      assert.ok(e instanceof UserError, String(e));
-      assert.match(e.message, /^hub\/config\.json: /);
-      assert.match(e.message, pattern);
-      return true;
-    });
+    assert.throws(
+      () => fromHfConfig(json, 'hub/config.json'),
+      (e: unknown) => {
+        assert.ok(e instanceof UserError, String(e));
+        assert.match(e.message, /^hub\/config\.json: /);
+        assert.match(e.message, pattern);
+        return true;
+      },
+    );
   };
   bad({ model_type: 'deit' }, /"model_type" must be "vit"/);
   bad({}, /"model_type"/);

@@ -47,28 +47,40 @@ test('a header claiming more than the pixel limit is refused by its size, naming
   const file = join(dir, 'huge.png');
   writeFileSync(file, pngHeaderOnly(20_000, 20_000));
   assert.equal((await sharp(file, { limitInputPixels: false }).metadata()).width, 20_000, 'sharp reads the crafted header');
-  await assert.rejects(decodeImage(file), (e: unknown) => e instanceof UserError &&
-    e.message === `${file}: 20000×20000 is 400 megapixels, more than the ${MAX_IMAGE_PIXELS / 1e6} this decodes; scale it down first`);
+  await assert.rejects(
+    decodeImage(file),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.message === `${file}: 20000×20000 is 400 megapixels, more than the ${MAX_IMAGE_PIXELS / 1e6} this decodes; scale it down first`,
+  );
   // Just under the limit, the header passes and the missing pixel data is what fails.
-  await assert.rejects(decodeImage(pngHeaderOnly(10_000, 9_999), 'under.png'), (e: unknown) => e instanceof UserError &&
-    /^under\.png: cannot decode the image/.test(e.message));
+  await assert.rejects(
+    decodeImage(pngHeaderOnly(10_000, 9_999), 'under.png'),
+    (e: unknown) => e instanceof UserError && /^under\.png: cannot decode the image/.test(e.message),
+  );
 });
 
 test('an undecodable image names the formats that work', async () => {
-  await assert.rejects(decodeImage(new Uint8Array([1, 2, 3]), 'x.bin'),
-    (e: unknown) => e instanceof UserError && /expected a PNG, JPEG, GIF, WebP, TIFF, AVIF or SVG image$/.test(e.message));
+  await assert.rejects(
+    decodeImage(new Uint8Array([1, 2, 3]), 'x.bin'),
+    (e: unknown) => e instanceof UserError && /expected a PNG, JPEG, GIF, WebP, TIFF, AVIF or SVG image$/.test(e.message),
+  );
 });
 
 test('many large images are decoded one at a time: peak memory is about one decoded image, not all of them', async () => {
   sharp.cache(false);
   const side = 4000; // 16 megapixels: 48 MB decoded
   const file = join(dir, 'large.png');
-  await sharp({ create: { width: side, height: side, channels: 3, background: { r: 200, g: 30, b: 90 } } }).png().toFile(file);
+  await sharp({ create: { width: side, height: side, channels: 3, background: { r: 200, g: 30, b: 90 } } })
+    .png()
+    .toFile(file);
   const model = await loadModel(join(fixturesDir, 'seed'));
   const images = new Array<string>(12).fill(file);
   const baseline = process.memoryUsage().rss;
   let peak = baseline;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 2);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 2);
   try {
     const results = await classifyAll(model, images, { topK: 1 });
     assert.equal(results.length, images.length);

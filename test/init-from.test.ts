@@ -20,8 +20,17 @@ const HIDDEN = 16;
 const LABELS = ['ant', 'bee', 'cat', 'dog', 'eel', 'fox', 'gnu'];
 /** A small ViT shaped like google/vit-base-patch16-224: final LayerNorm, exact GELU, named classes. */
 const PRETRAINED: ViTConfig = resolveConfig({
-  image_size: 16, patch_size: 4, hidden_size: HIDDEN, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32,
-  num_classes: 7, labels: LABELS, final_layernorm: true, hidden_act: 'gelu', layer_norm_eps: 1e-12,
+  image_size: 16,
+  patch_size: 4,
+  hidden_size: HIDDEN,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  num_classes: 7,
+  labels: LABELS,
+  final_layernorm: true,
+  hidden_act: 'gelu',
+  layer_norm_eps: 1e-12,
 });
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
@@ -43,10 +52,12 @@ before(() => {
   root = mkdtempSync(join(tmpdir(), 'vit-init-from-'));
   modelDir = join(root, 'pretrained');
   const rng = new Random(11);
-  original = new Map(parameterSpecs(PRETRAINED).map((spec) => {
-    const base = spec.init === 'ones' ? 1 : 0;
-    return [spec.name, Float32Array.from({ length: sizeOf(spec.shape) }, () => base + 0.2 * rng.normal())];
-  }));
+  original = new Map(
+    parameterSpecs(PRETRAINED).map((spec) => {
+      const base = spec.init === 'ones' ? 1 : 0;
+      return [spec.name, Float32Array.from({ length: sizeOf(spec.shape) }, () => base + 0.2 * rng.normal())];
+    }),
+  );
   saveCheckpoint(modelDir, PRETRAINED, original, { layout: 'hf', preprocessor: { mean: MEAN, std: STD } });
 });
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -72,7 +83,7 @@ describe('initFrom', () => {
     assert.equal(weight.length, 10 * HIDDEN);
     const mean = weight.reduce((a, w) => a + w, 0) / weight.length;
     const std = Math.sqrt(weight.reduce((a, w) => a + (w - mean) ** 2, 0) / (weight.length - 1));
-    assert.ok(Math.abs(mean) < 4 * 0.02 / Math.sqrt(weight.length), `mean ${mean}`);
+    assert.ok(Math.abs(mean) < (4 * 0.02) / Math.sqrt(weight.length), `mean ${mean}`);
     assert.ok(std > 0.016 && std < 0.024, `standard deviation ${std}`);
     assert.deepEqual(params.get('classifier.bias'), new Float32Array(10));
     // Seeded: the same seed draws the same classifier, another seed another one.
@@ -87,7 +98,10 @@ describe('initFrom', () => {
     assert.deepEqual(same.params.get('classifier.weight'), original.get('classifier.weight'));
     const names = Array.from({ length: 10 }, (_, i) => `class ${i}`);
     assert.deepEqual(initFrom(modelDir, { num_classes: 10, labels: names }).config.labels, names);
-    assert.throws(() => initFrom(modelDir, { num_classes: 10, labels: LABELS }), (e: unknown) => e instanceof UserError && /"labels"/.test(e.message));
+    assert.throws(
+      () => initFrom(modelDir, { num_classes: 10, labels: LABELS }),
+      (e: unknown) => e instanceof UserError && /"labels"/.test(e.message),
+    );
   });
 
   it('image_size 32: [CLS] position kept, the 4×4 grid of patch positions resized bicubically to 8×8', () => {
@@ -102,27 +116,43 @@ describe('initFrom', () => {
     for (const [name, tensor] of original) if (name !== POSITIONS) assert.deepEqual(params.get(name), tensor, name);
     // By hand: the output's corner weighs patches (0, 0), (0, 1), (1, 0), (1, 1) (rows of 4) by 1.10546875 and
     // −0.10546875 along each axis (see interpolate.test.ts)
-    const corner = 1.10546875 ** 2 * before[HIDDEN]! - 1.10546875 * 0.10546875 * (before[2 * HIDDEN]! + before[5 * HIDDEN]!) +
+    const corner =
+      1.10546875 ** 2 * before[HIDDEN]! -
+      1.10546875 * 0.10546875 * (before[2 * HIDDEN]! + before[5 * HIDDEN]!) +
       0.10546875 ** 2 * before[6 * HIDDEN]!;
     assert.ok(Math.abs(after[HIDDEN]! - corner) < 1e-5, `${after[HIDDEN]} vs ${corner}`);
   });
 
   it('refuses to change what the trained weights fix, naming the key', () => {
     const forbidden: Partial<ViTConfig>[] = [
-      { hidden_size: 32 }, { num_hidden_layers: 3 }, { num_attention_heads: 4 }, { intermediate_size: 64 }, { patch_size: 8 },
-      { num_channels: 1 }, { qkv_bias: false }, { hidden_act: 'gelu_new' }, { final_layernorm: false }, { layer_norm_eps: 1e-5 },
+      { hidden_size: 32 },
+      { num_hidden_layers: 3 },
+      { num_attention_heads: 4 },
+      { intermediate_size: 64 },
+      { patch_size: 8 },
+      { num_channels: 1 },
+      { qkv_bias: false },
+      { hidden_act: 'gelu_new' },
+      { final_layernorm: false },
+      { layer_norm_eps: 1e-5 },
     ];
     for (const overrides of forbidden) {
       const key = Object.keys(overrides)[0]!;
-      assert.throws(() => initFrom(modelDir, { num_classes: 10, ...overrides }, { source: '--config' }),
-        (e: unknown) => e instanceof UserError && e.message.includes(`"${key}"`) && e.message.startsWith('--config'), key);
+      assert.throws(
+        () => initFrom(modelDir, { num_classes: 10, ...overrides }, { source: '--config' }),
+        (e: unknown) => e instanceof UserError && e.message.includes(`"${key}"`) && e.message.startsWith('--config'),
+        key,
+      );
     }
     // the checkpoint's own values may be repeated
     assert.equal(initFrom(modelDir, { hidden_size: HIDDEN, hidden_act: 'gelu', patch_size: 4 }).config.hidden_size, HIDDEN);
   });
 
-  it('an image size the patches do not divide is the config\'s error', () => {
-    assert.throws(() => initFrom(modelDir, { image_size: 30 }), (e: unknown) => e instanceof UserError && /"image_size"/.test(e.message));
+  it("an image size the patches do not divide is the config's error", () => {
+    assert.throws(
+      () => initFrom(modelDir, { image_size: 30 }),
+      (e: unknown) => e instanceof UserError && /"image_size"/.test(e.message),
+    );
   });
 });
 
@@ -135,8 +165,26 @@ describe('vit train --init-from', () => {
 
   it('fine-tunes on the sample for an epoch: the whole model moves, the run records its origin and normalization', () => {
     const out = join(root, 'experiments');
-    const { status, stdout, stderr } = vit('train', '--exp-name', 'ft', '--out', out, '--init-from', modelDir,
-      '--config', JSON.stringify(overrides), '--sample', '--train-samples', '64', '--test-samples', '32', '--batch-size', '32', '--epochs', '1');
+    const { status, stdout, stderr } = vit(
+      'train',
+      '--exp-name',
+      'ft',
+      '--out',
+      out,
+      '--init-from',
+      modelDir,
+      '--config',
+      JSON.stringify(overrides),
+      '--sample',
+      '--train-samples',
+      '64',
+      '--test-samples',
+      '32',
+      '--batch-size',
+      '32',
+      '--epochs',
+      '1',
+    );
     assert.equal(status, 0, stderr);
     assert.match(stdout, /Fine-tuning .*a fresh classifier for 10 classes.*interpolated from 4×4 to 8×8/);
     const dir = join(out, 'ft');
@@ -149,7 +197,10 @@ describe('vit train --init-from', () => {
       if (CLASSIFIER.includes(name)) continue;
       const now = trained.params.get(name)!;
       assert.equal(now.length, start.length, name);
-      assert.ok(now.some((v, i) => v !== start[i]), `${name} did not move`);
+      assert.ok(
+        now.some((v, i) => v !== start[i]),
+        `${name} did not move`,
+      );
     }
 
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { training: Record<string, unknown> };
@@ -171,12 +222,32 @@ describe('vit train --init-from', () => {
   });
 
   it('refuses --init-from with --resume, and a forbidden --config key', () => {
-    const both = vit('train', '--exp-name', 'x', '--out', join(root, 'experiments'), '--init-from', modelDir,
-      '--resume', join(root, 'experiments', 'ft'), '--sample');
+    const both = vit(
+      'train',
+      '--exp-name',
+      'x',
+      '--out',
+      join(root, 'experiments'),
+      '--init-from',
+      modelDir,
+      '--resume',
+      join(root, 'experiments', 'ft'),
+      '--sample',
+    );
     assert.equal(both.status, 1);
     assert.match(both.stderr, /--init-from and --resume/);
-    const wider = vit('train', '--exp-name', 'y', '--out', join(root, 'experiments'), '--init-from', modelDir,
-      '--config', '{"hidden_size": 32}', '--sample');
+    const wider = vit(
+      'train',
+      '--exp-name',
+      'y',
+      '--out',
+      join(root, 'experiments'),
+      '--init-from',
+      modelDir,
+      '--config',
+      '{"hidden_size": 32}',
+      '--sample',
+    );
     assert.equal(wider.status, 1);
     assert.match(wider.stderr, /"hidden_size"/);
     assert.ok(!existsSync(join(root, 'experiments', 'y')), 'no experiment folder left behind');
@@ -186,8 +257,26 @@ describe('vit train --init-from', () => {
     const bare = join(root, 'bare');
     saveCheckpoint(bare, PRETRAINED, original, { layout: 'hf' });
     const out = join(root, 'experiments');
-    const { status, stderr } = vit('train', '--exp-name', 'bare', '--out', out, '--init-from', bare, '--config', '{"num_classes":10}',
-      '--sample', '--train-samples', '32', '--test-samples', '32', '--batch-size', '32', '--epochs', '1');
+    const { status, stderr } = vit(
+      'train',
+      '--exp-name',
+      'bare',
+      '--out',
+      out,
+      '--init-from',
+      bare,
+      '--config',
+      '{"num_classes":10}',
+      '--sample',
+      '--train-samples',
+      '32',
+      '--test-samples',
+      '32',
+      '--batch-size',
+      '32',
+      '--epochs',
+      '1',
+    );
     assert.equal(status, 0, stderr);
     const config = JSON.parse(readFileSync(join(out, 'bare', 'config.json'), 'utf8')) as { training: Record<string, unknown> };
     assert.deepEqual([config.training['mean'], config.training['std']], [[0.5], [0.5]]);

@@ -50,7 +50,9 @@ test("the hand-worked weights are Keys' kernel at the four taps, and the resize 
   impulse[4] = 1;
   const out = resizeBicubic(impulse, 1, 1, 8, 1, 16);
   const expected = new Array<number>(16).fill(0);
-  [1.75, 1.25, 0.75, 0.25, 0.25, 0.75, 1.25, 1.75].forEach((d, i) => { expected[5 + i] = keys(d); });
+  [1.75, 1.25, 0.75, 0.25, 0.25, 0.75, 1.25, 1.75].forEach((d, i) => {
+    expected[5 + i] = keys(d);
+  });
   assert.deepEqual(Array.from(out), expected.map(Math.fround));
 });
 
@@ -65,7 +67,10 @@ test('2×2 → 4×4 as worked by hand (PyTorch gives 0.6836 … 4.3164 for [[1, 
   const r = doublingMatrix(2);
   assert.deepEqual(r[0], [1.10546875, -0.10546875]);
   assert.deepEqual(r[1], [0.7734375, 0.2265625]);
-  const x = [[1, 2], [3, 4]];
+  const x = [
+    [1, 2],
+    [3, 4],
+  ];
   const expected: number[] = [];
   for (let i = 0; i < 4; i++) {
     for (let j = 0; j < 4; j++) {
@@ -77,8 +82,12 @@ test('2×2 → 4×4 as worked by hand (PyTorch gives 0.6836 … 4.3164 for [[1, 
   // out[0][0]: rows first: 1.10546875·[1, 2] − 0.10546875·[3, 4] = [0.7890625, 1.7890625], then 0.68359375
   assert.equal(expected[0], 0.68359375);
   assertClose(out, expected, '2×2 → 4×4', 1e-7);
-  assertClose(out, [0.6836, 1.0156, 1.5625, 1.8945, 1.3477, 1.6797, 2.2266, 2.5586,
-    2.4414, 2.7734, 3.3203, 3.6523, 3.1055, 3.4375, 3.9844, 4.3164], 'PyTorch, to 4 decimals', 2e-5);
+  assertClose(
+    out,
+    [0.6836, 1.0156, 1.5625, 1.8945, 1.3477, 1.6797, 2.2266, 2.5586, 2.4414, 2.7734, 3.3203, 3.6523, 3.1055, 3.4375, 3.9844, 4.3164],
+    'PyTorch, to 4 decimals',
+    2e-5,
+  );
 });
 
 test('4×4 → 8×8 over 3 channels is the separable hand-computed resize of each channel', () => {
@@ -103,7 +112,11 @@ test('4×4 → 8×8 over 3 channels is the separable hand-computed resize of eac
 
 test('a constant stays constant, up and down', () => {
   const src = new Float32Array(6 * 6 * 2).fill(0.375);
-  for (const [h, w] of [[13, 9], [3, 4], [6, 1]] as const) {
+  for (const [h, w] of [
+    [13, 9],
+    [3, 4],
+    [6, 1],
+  ] as const) {
     const out = resizeBicubic(src, 2, 6, 6, h, w);
     assert.equal(out.length, h * w * 2);
     assertClose(out, new Float32Array(h * w * 2).fill(0.375), `6×6 → ${h}×${w}`, 1e-6);

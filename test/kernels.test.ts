@@ -19,7 +19,12 @@ const SENTINEL = Math.fround(-1.2345e30);
 
 /** A buffer of n floats in the engine's memory, with GUARD sentinels on each side. */
 class Guarded {
-  constructor(private readonly engine: WasmEngine, readonly base: number, readonly n: number, readonly name: string) {}
+  constructor(
+    private readonly engine: WasmEngine,
+    readonly base: number,
+    readonly n: number,
+    readonly name: string,
+  ) {}
 
   /** Byte address of the first float (64-byte aligned, as the allocator hands out). */
   get ptr(): number {
@@ -124,14 +129,23 @@ function withArena(engine: WasmEngine, body: (arena: Arena) => void): void {
  * Element by element: |actual − expected| ≤ rtol·|expected| + atol (times |atolScale[i]| when given),
  * for functions applied per element.
  */
-function assertEach(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol: number, atol: number,
-                    atolScale?: ArrayLike<number>): void {
+function assertEach(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  what: string,
+  rtol: number,
+  atol: number,
+  atolScale?: ArrayLike<number>,
+): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!, a = actual[i]!;
+    const e = expected[i]!,
+      a = actual[i]!;
     const floor = atol * (atolScale ? Math.abs(atolScale[i]!) : 1);
-    assert.ok(Math.abs(a - e) <= rtol * Math.abs(e) + floor,
-      `${what}: element ${i} is ${a}, expected ${e} (error ${Math.abs(a - e).toExponential(3)})`);
+    assert.ok(
+      Math.abs(a - e) <= rtol * Math.abs(e) + floor,
+      `${what}: element ${i} is ${a}, expected ${e} (error ${Math.abs(a - e).toExponential(3)})`,
+    );
   }
 }
 
@@ -174,7 +188,9 @@ for (const { label, options } of ENGINES) {
 
     /** One gemm case: pack w (as Bᵀ or as B), multiply, compare with the reference. */
     const gemmCase = (rng: Random, N: number, K: number, M: number, flags: number): void => {
-      const useBias = (flags & 1) !== 0, useResidual = (flags & 2) !== 0, accumulate = (flags & 4) !== 0;
+      const useBias = (flags & 1) !== 0,
+        useResidual = (flags & 2) !== 0,
+        accumulate = (flags & 4) !== 0;
       const transposed = (flags & 8) === 0;
       const what = `gemm N=${N} K=${K} M=${M} bias=${useBias} residual=${useResidual} accumulate=${accumulate} ${transposed ? 'w transposed' : 'w as is'}`;
       withArena(engine, (arena) => {
@@ -188,8 +204,23 @@ for (const { label, options } of ENGINES) {
         const out = accumulate ? arena.inout('out', previous) : arena.output('out', N * M);
         const packed = arena.output('packed', engine.threads * packedFloats(K, M));
         const scratch = arena.output('scratch', engine.sizes.gemmScratch(K));
-        engine.run('gemm', out.ptr, a.ptr, w.ptr, transposed ? 1 : 0, packed.ptr, scratch.ptr, bias?.ptr ?? 0, residual?.ptr ?? 0,
-          GELU_MODES.none, 0, N, K, M, accumulate ? 1 : 0);
+        engine.run(
+          'gemm',
+          out.ptr,
+          a.ptr,
+          w.ptr,
+          transposed ? 1 : 0,
+          packed.ptr,
+          scratch.ptr,
+          bias?.ptr ?? 0,
+          residual?.ptr ?? 0,
+          GELU_MODES.none,
+          0,
+          N,
+          K,
+          M,
+          accumulate ? 1 : 0,
+        );
         arena.check();
         const B = transposed ? ref.transpose(wData, M, K) : wData;
         const expected = ref.gemm(a.read(), B, bias?.read() ?? null, residual?.read() ?? null, accumulate ? previous : null, N, K, M);
@@ -205,7 +236,12 @@ for (const { label, options } of ENGINES) {
 
     test('gemm: every combination of bias, residual, accumulate and packing', () => {
       const rng = new Random(102);
-      for (const [N, K, M] of [[13, 7, 17], [144, 48, 64], [5, 1, 3], [1, 3, 9]] as const) {
+      for (const [N, K, M] of [
+        [13, 7, 17],
+        [144, 48, 64],
+        [5, 1, 3],
+        [1, 3, 9],
+      ] as const) {
         for (let flags = 0; flags < 16; flags++) gemmCase(rng, N, K, M, flags);
       }
     });
@@ -225,18 +261,36 @@ for (const { label, options } of ENGINES) {
             // by turns: no input gradient (the patch projection's case), a written one, an added one
             const inputGradient = (['none', 'write', 'add'] as const)[i++ % 3]!;
             withArena(engine, (arena) => {
-              const dw0 = randn(rng, M * K), db0 = randn(rng, M), dinp0 = randn(rng, N * K);
+              const dw0 = randn(rng, M * K),
+                db0 = randn(rng, M),
+                dinp0 = randn(rng, N * K);
               const dweight = arena.inout('dweight', dw0);
               const dbias = withBias ? arena.inout('dbias', db0) : null;
               const dout = arena.input('dout', randn(rng, N * M));
               const inp = arena.input('inp', randn(rng, N * K));
               const wData = randn(rng, M * K);
               const w = arena.input('w', wData);
-              const dinp = inputGradient === 'none' ? null : inputGradient === 'add' ? arena.inout('dinp', dinp0) : arena.output('dinp', N * K);
+              const dinp =
+                inputGradient === 'none' ? null : inputGradient === 'add' ? arena.inout('dinp', dinp0) : arena.output('dinp', N * K);
               const packed = arena.output('packed', engine.threads * packedFloats(M, K));
               const scratch = arena.output('scratch', engine.sizes.gemmScratch(M));
-              engine.run('linear_backward', dweight.ptr, dbias?.ptr ?? 0, dinp?.ptr ?? 0, dout.ptr, inp.ptr, w.ptr, packed.ptr, scratch.ptr,
-                GELU_MODES.none, 0, N, K, M, inputGradient === 'add' ? 1 : 0);
+              engine.run(
+                'linear_backward',
+                dweight.ptr,
+                dbias?.ptr ?? 0,
+                dinp?.ptr ?? 0,
+                dout.ptr,
+                inp.ptr,
+                w.ptr,
+                packed.ptr,
+                scratch.ptr,
+                GELU_MODES.none,
+                0,
+                N,
+                K,
+                M,
+                inputGradient === 'add' ? 1 : 0,
+              );
               arena.check();
               const expected = ref.matmulBackwardWeight(dw0, withBias ? db0 : null, dout.read(), inp.read(), N, K, M);
               const what = `linear_backward N=${N} K=${K} M=${M} input gradient ${inputGradient}`;
@@ -265,7 +319,9 @@ for (const { label, options } of ENGINES) {
             const inp = arena.input('inp', randn(rng, N * C, 2, 3));
             const weight = arena.input('weight', randn(rng, C, 0.5, 1));
             const bias = arena.input('bias', randn(rng, C, 0.5));
-            const out = arena.output('out', N * C), mean = arena.output('mean', N), rstd = arena.output('rstd', N);
+            const out = arena.output('out', N * C),
+              mean = arena.output('mean', N),
+              rstd = arena.output('rstd', N);
             engine.run('layernorm_forward', out.ptr, mean.ptr, rstd.ptr, inp.ptr, weight.ptr, bias.ptr, N, C, eps);
             arena.check();
             const expected = ref.layernormForward(inp.read(), weight.read(), bias.read(), N, C, eps);
@@ -286,8 +342,11 @@ for (const { label, options } of ENGINES) {
         withArena(engine, (arena) => {
           const N = 17;
           const inp = arena.input('inp', randn(rng, N * C, 1, 30));
-          const weight = arena.input('weight', randn(rng, C, 0.5, 1)), bias = arena.input('bias', randn(rng, C, 0.5));
-          const out = arena.output('out', N * C), mean = arena.output('mean', N), rstd = arena.output('rstd', N);
+          const weight = arena.input('weight', randn(rng, C, 0.5, 1)),
+            bias = arena.input('bias', randn(rng, C, 0.5));
+          const out = arena.output('out', N * C),
+            mean = arena.output('mean', N),
+            rstd = arena.output('rstd', N);
           engine.run('layernorm_forward', out.ptr, mean.ptr, rstd.ptr, inp.ptr, weight.ptr, bias.ptr, N, C, 1e-5);
           arena.check();
           const expected = ref.layernormForward(inp.read(), weight.read(), bias.read(), N, C, 1e-5);
@@ -306,11 +365,17 @@ for (const { label, options } of ENGINES) {
             const x = randn(rng, N * C, 2, 3);
             const w = randn(rng, C, 0.5, 1);
             const fwd = ref.layernormForward(x, w, new Float32Array(C), N, C, 1e-5);
-            const inp = arena.input('inp', x), weight = arena.input('weight', w);
-            const mean = arena.input('mean', Float32Array.from(fwd.mean)), rstd = arena.input('rstd', Float32Array.from(fwd.rstd));
+            const inp = arena.input('inp', x),
+              weight = arena.input('weight', w);
+            const mean = arena.input('mean', Float32Array.from(fwd.mean)),
+              rstd = arena.input('rstd', Float32Array.from(fwd.rstd));
             const dout = arena.input('dout', randn(rng, N * C));
-            const dx0 = randn(rng, N * C), dw0 = randn(rng, C), db0 = randn(rng, C);
-            const dinp = arena.inout('dinp', dx0), dweight = arena.inout('dweight', dw0), dbias = arena.inout('dbias', db0);
+            const dx0 = randn(rng, N * C),
+              dw0 = randn(rng, C),
+              db0 = randn(rng, C);
+            const dinp = arena.inout('dinp', dx0),
+              dweight = arena.inout('dweight', dw0),
+              dbias = arena.inout('dbias', db0);
             const partial = arena.inout('partial', randn(rng, nt * 2 * C, 100));
             engine.run('layernorm_backward', dinp.ptr, partial.ptr, dout.ptr, inp.ptr, weight.ptr, mean.ptr, rstd.ptr, N, C);
             engine.run('layernorm_reduce', dweight.ptr, dbias.ptr, partial.ptr, C, nt);
@@ -337,8 +402,10 @@ for (const { label, options } of ENGINES) {
       let i = 0;
       for (const T of [2, 5, 17, 65]) {
         for (const hs of [1, 3, 4, 6, 12, 16, 20, 64]) {
-          const B = 1 + (i % 2), NH = 1 + (i % 3);
-          const p = [0.1, 0.5, 0.25][i % 3]!, seed = [12345, 0xdeadbeef, 7][i % 3]!;
+          const B = 1 + (i % 2),
+            NH = 1 + (i % 3);
+          const p = [0.1, 0.5, 0.25][i % 3]!,
+            seed = [12345, 0xdeadbeef, 7][i % 3]!;
           cases.push({ B, T, NH, hs, queries: T, p: 0, seed: 0 });
           cases.push({ B, T, NH, hs, queries: T, p, seed });
           cases.push({ B, T, NH, hs, queries: i % 2 === 0 ? 1 : T - 1, p: i % 4 < 2 ? 0 : p, seed });
@@ -365,13 +432,20 @@ for (const { label, options } of ENGINES) {
         withArena(engine, (arena) => {
           // scores of a few units, so the softmax is neither flat nor one-hot
           const qkv = arena.input('qkv', randn(rng, B * T * 3 * C, 1.5));
-          const out = arena.output('out', B * T * C), att = arena.output('att', B * NH * T * T);
+          const out = arena.output('out', B * T * C),
+            att = arena.output('att', B * NH * T * T);
           const scratch = arena.output('scratch', engine.sizes.attentionScratch(T, hs));
           engine.run('attention_forward', out.ptr, att.ptr, qkv.ptr, scratch.ptr, B, T, C, NH, queries, p, seed);
           arena.check();
           const expected = ref.attentionForward(qkv.read(), B, T, C, NH, p, seed, queries);
           // rows past `queries` are left as they were: only the computed ones are compared
-          assertClose(queryRows(att.read(), B * NH, T, T, queries), queryRows(expected.att, B * NH, T, T, queries), `${what} att`, 1e-5, 1e-7);
+          assertClose(
+            queryRows(att.read(), B * NH, T, T, queries),
+            queryRows(expected.att, B * NH, T, T, queries),
+            `${what} att`,
+            1e-5,
+            1e-7,
+          );
           assertClose(queryRows(out.read(), B, T, C, queries), queryRows(expected.out, B, T, C, queries), `${what} out`, 1e-5, 1e-6);
         });
       }
@@ -379,11 +453,16 @@ for (const { label, options } of ENGINES) {
 
     test('attention_forward with scores in the hundreds (the softmax must subtract its row maximum)', () => {
       const rng = new Random(121);
-      for (const [B, T, NH, hs] of [[1, 17, 2, 16], [2, 5, 1, 3], [1, 65, 1, 64]] as const) {
+      for (const [B, T, NH, hs] of [
+        [1, 17, 2, 16],
+        [2, 5, 1, 3],
+        [1, 65, 1, 64],
+      ] as const) {
         const C = NH * hs;
         withArena(engine, (arena) => {
           const qkv = arena.input('qkv', randn(rng, B * T * 3 * C, 8));
-          const out = arena.output('out', B * T * C), att = arena.output('att', B * NH * T * T);
+          const out = arena.output('out', B * T * C),
+            att = arena.output('att', B * NH * T * T);
           const scratch = arena.output('scratch', engine.sizes.attentionScratch(T, hs));
           engine.run('attention_forward', out.ptr, att.ptr, qkv.ptr, scratch.ptr, B, T, C, NH, T, 0, 0);
           arena.check();
@@ -405,11 +484,14 @@ for (const { label, options } of ENGINES) {
         withArena(engine, (arena) => {
           const qkvData = randn(rng, B * T * 3 * C, 1.5);
           // the probability rows forward did not compute hold stale values: finite garbage here
-          const attData = Float32Array.from(ref.attentionForward(qkvData, B, T, C, NH, 0, 0).att,
-            (v, k) => (Math.floor(k / T) % T < queries ? v : 1e4 * (1 + (k % 7))));
+          const attData = Float32Array.from(ref.attentionForward(qkvData, B, T, C, NH, 0, 0).att, (v, k) =>
+            Math.floor(k / T) % T < queries ? v : 1e4 * (1 + (k % 7)),
+          );
           // and the gradient of the rows not computed is 0, as the contract asks
           const doutData = Float32Array.from(randn(rng, B * T * C), (v, k) => (Math.floor(k / C) % T < queries ? v : 0));
-          const qkv = arena.input('qkv', qkvData), att = arena.input('att', attData), dout = arena.input('dout', doutData);
+          const qkv = arena.input('qkv', qkvData),
+            att = arena.input('att', attData),
+            dout = arena.input('dout', doutData);
           // dqkv is written, not added to: start it as garbage
           const dqkv = arena.inout('dqkv', randn(rng, B * T * 3 * C, 1000));
           const scratch = arena.output('scratch', engine.sizes.attentionScratch(T, hs));
@@ -419,7 +501,13 @@ for (const { label, options } of ENGINES) {
           const got = dqkv.read();
           // Q, K and V separately, so an error in a small part is not hidden by a large one
           for (const [part, name] of ['dq', 'dk', 'dv'].entries()) {
-            assertClose(columns(got, B * T, 3 * C, part * C, C), columns(expected, B * T, 3 * C, part * C, C), `${what} ${name}`, 1e-5, 1e-6);
+            assertClose(
+              columns(got, B * T, 3 * C, part * C, C),
+              columns(expected, B * T, 3 * C, part * C, C),
+              `${what} ${name}`,
+              1e-5,
+              1e-6,
+            );
           }
         });
       }
@@ -437,9 +525,19 @@ for (const { label, options } of ENGINES) {
     /** The C×C identity: a product with it leaves its operand exactly as it was, so the GELU epilogue sees x itself. */
     const identity = (C: number): Float32Array => Float32Array.from({ length: C * C }, (_, i) => (i % (C + 1) === 0 ? 1 : 0));
     // C = 8 fills gemm's panels (the SIMD epilogue), C = 3 does not (the element-by-element one)
-    const GELU_SHAPES = [[1, 8], [5, 8], [130, 8], [1, 3], [7, 3], [333, 3]] as const;
+    const GELU_SHAPES = [
+      [1, 8],
+      [5, 8],
+      [130, 8],
+      [1, 3],
+      [7, 3],
+      [333, 3],
+    ] as const;
 
-    for (const [form, f, slope] of [['tanh', ref.geluTanh, ref.geluTanhSlope], ['erf', ref.geluErf, ref.geluErfSlope]] as const) {
+    for (const [form, f, slope] of [
+      ['tanh', ref.geluTanh, ref.geluTanhSlope],
+      ['erf', ref.geluErf, ref.geluErfSlope],
+    ] as const) {
       const forward = form === 'tanh' ? GELU_MODES.tanhForward : GELU_MODES.erfForward;
       const backward = form === 'tanh' ? GELU_MODES.tanhBackward : GELU_MODES.erfBackward;
 
@@ -451,7 +549,8 @@ for (const { label, options } of ENGINES) {
             const x = activationInputs(rng, n);
             const inp = arena.input('inp', x);
             const w = arena.input('w', identity(C));
-            const out = arena.output('out', n), activated = arena.output('activated', n);
+            const out = arena.output('out', n),
+              activated = arena.output('activated', n);
             const packed = arena.output('packed', engine.threads * packedFloats(C, C));
             const scratch = arena.output('scratch', engine.sizes.gemmScratch(C));
             engine.run('gemm', out.ptr, inp.ptr, w.ptr, 1, packed.ptr, scratch.ptr, 0, 0, forward, activated.ptr, N, C, C, 0);
@@ -467,7 +566,8 @@ for (const { label, options } of ENGINES) {
         for (const [N, C] of GELU_SHAPES) {
           withArena(engine, (arena) => {
             const n = N * C;
-            const x = activationInputs(rng, n), g = randn(rng, n);
+            const x = activationInputs(rng, n),
+              g = randn(rng, n);
             const preActivation = arena.input('preActivation', x);
             const dout = arena.input('dout', g);
             const inp = arena.input('inp', randn(rng, n));
@@ -476,8 +576,23 @@ for (const { label, options } of ENGINES) {
             const dinp = arena.output('dinp', n);
             const packed = arena.output('packed', engine.threads * packedFloats(C, C));
             const scratch = arena.output('scratch', engine.sizes.gemmScratch(C));
-            engine.run('linear_backward', dweight.ptr, 0, dinp.ptr, dout.ptr, inp.ptr, w.ptr, packed.ptr, scratch.ptr,
-              backward, preActivation.ptr, N, C, C, 0);
+            engine.run(
+              'linear_backward',
+              dweight.ptr,
+              0,
+              dinp.ptr,
+              dout.ptr,
+              inp.ptr,
+              w.ptr,
+              packed.ptr,
+              scratch.ptr,
+              backward,
+              preActivation.ptr,
+              N,
+              C,
+              C,
+              0,
+            );
             arena.check();
             const expected = Array.from(x, (xi, i) => slope(xi) * g[i]!);
             // The slope's error is absolute: the tanh form's 1 − t² loses about 2e-6 of it in float32
@@ -501,7 +616,8 @@ for (const { label, options } of ENGINES) {
               const out = inPlace ? inp : arena.output('out', n);
               engine.run('dropout', out.ptr, inp.ptr, n, p, seed);
               arena.check();
-              const got = out.read(), expected = ref.dropout(x, p, seed);
+              const got = out.read(),
+                expected = ref.dropout(x, p, seed);
               const what = `dropout n=${n} p=${p} seed=${seed} inPlace=${inPlace}`;
               let dropped = 0;
               for (let i = 0; i < n; i++) {
@@ -520,15 +636,28 @@ for (const { label, options } of ENGINES) {
 
     test('patchify', () => {
       const rng = new Random(113);
-      const cases = [[1, 1, 4, 4, 1], [2, 3, 8, 8, 4], [2, 3, 12, 12, 4], [1, 3, 8, 8, 8], [3, 1, 6, 6, 3],
-        [2, 2, 8, 12, 2], [1, 3, 32, 32, 4], [2, 3, 10, 10, 5], [5, 3, 9, 9, 3]] as const;
+      const cases = [
+        [1, 1, 4, 4, 1],
+        [2, 3, 8, 8, 4],
+        [2, 3, 12, 12, 4],
+        [1, 3, 8, 8, 8],
+        [3, 1, 6, 6, 3],
+        [2, 2, 8, 12, 2],
+        [1, 3, 32, 32, 4],
+        [2, 3, 10, 10, 5],
+        [5, 3, 9, 9, 3],
+      ] as const;
       for (const [B, Ch, H, W, p] of cases) {
         withArena(engine, (arena) => {
           const images = arena.input('images', randn(rng, B * Ch * H * W));
           const patches = arena.output('patches', B * Ch * H * W);
           engine.run('patchify', patches.ptr, images.ptr, B, Ch, H, W, p);
           arena.check();
-          assertExact(patches.read(), Float32Array.from(ref.patchify(images.read(), B, Ch, H, W, p)), `patchify B=${B} Ch=${Ch} H=${H} W=${W} p=${p}`);
+          assertExact(
+            patches.read(),
+            Float32Array.from(ref.patchify(images.read(), B, Ch, H, W, p)),
+            `patchify B=${B} Ch=${Ch} H=${H} W=${W} p=${p}`,
+          );
         });
       }
     });
@@ -541,7 +670,8 @@ for (const { label, options } of ENGINES) {
             const what = `B=${B} T=${T} C=${C}`;
             withArena(engine, (arena) => {
               const patchOut = arena.input('patchOut', randn(rng, B * (T - 1) * C));
-              const cls = arena.input('cls', randn(rng, C)), pos = arena.input('pos', randn(rng, T * C));
+              const cls = arena.input('cls', randn(rng, C)),
+                pos = arena.input('pos', randn(rng, T * C));
               const x = arena.output('x', B * T * C);
               engine.run('embed_forward', x.ptr, patchOut.ptr, cls.ptr, pos.ptr, B, T, C);
               arena.check();
@@ -549,10 +679,12 @@ for (const { label, options } of ENGINES) {
               assertExact(x.read(), expected, `embed_forward ${what}`);
             });
             withArena(engine, (arena) => {
-              const dcls0 = randn(rng, C), dpos0 = randn(rng, T * C);
+              const dcls0 = randn(rng, C),
+                dpos0 = randn(rng, T * C);
               const dx = arena.input('dx', randn(rng, B * T * C));
               const dpatchOut = arena.output('dpatchOut', B * (T - 1) * C);
-              const dcls = arena.inout('dcls', dcls0), dpos = arena.inout('dpos', dpos0);
+              const dcls = arena.inout('dcls', dcls0),
+                dpos = arena.inout('dpos', dpos0);
               engine.run('embed_backward', dpatchOut.ptr, dcls.ptr, dpos.ptr, dx.ptr, B, T, C);
               arena.check();
               const expected = ref.embedBackward(dcls0, dpos0, dx.read(), B, T, C);
@@ -569,9 +701,15 @@ for (const { label, options } of ENGINES) {
       const rng = new Random(115);
       for (const rows of [1, 5, 17]) {
         for (const cols of [1, 3, 48]) {
-          for (const [srcGap, dstGap] of [[0, 0], [3, 0], [0, 5], [7, 2]] as const) {
+          for (const [srcGap, dstGap] of [
+            [0, 0],
+            [3, 0],
+            [0, 5],
+            [7, 2],
+          ] as const) {
             withArena(engine, (arena) => {
-              const srcStride = cols + srcGap, dstStride = cols + dstGap;
+              const srcStride = cols + srcGap,
+                dstStride = cols + dstGap;
               const src = arena.input('src', randn(rng, rows * srcStride));
               const dst0 = randn(rng, rows * dstStride);
               const dst = arena.inout('dst', dst0);
@@ -598,12 +736,24 @@ for (const { label, options } of ENGINES) {
                 const logits = arena.input('logits', randn(rng, B * K, big ? 300 : 3));
                 const labelData = Array.from({ length: B }, () => rng.int(K));
                 const labels = arena.int32('labels', labelData);
-                const probs = arena.output('probs', B * K), losses = arena.output('losses', B);
+                const probs = arena.output('probs', B * K),
+                  losses = arena.output('losses', B);
                 const withGrad = rng.uniform() < 0.7;
                 const dlogits = withGrad ? arena.output('dlogits', B * K) : null;
                 // these B images as the whole batch, or as a chunk of a batch of `norm`
                 const norm = rng.uniform() < 0.5 ? B : B + 1 + rng.int(40);
-                engine.run('softmax_cross_entropy', probs.ptr, losses.ptr, dlogits?.ptr ?? 0, logits.ptr, labels.ptr, B, K, smoothing, norm);
+                engine.run(
+                  'softmax_cross_entropy',
+                  probs.ptr,
+                  losses.ptr,
+                  dlogits?.ptr ?? 0,
+                  logits.ptr,
+                  labels.ptr,
+                  B,
+                  K,
+                  smoothing,
+                  norm,
+                );
                 arena.check();
                 // smoothing arrives as a float32
                 const expected = ref.softmaxCrossEntropy(logits.read(), labelData, B, K, Math.fround(smoothing), norm);
@@ -631,14 +781,30 @@ for (const { label, options } of ENGINES) {
             // never v = 0 with m ≠ 0, which AdamW cannot reach and which divides by eps alone
             const untouched = (i: number): boolean => i % 11 === 5;
             const params = arena.inout('params', randn(rng, n));
-            const grads = arena.input('grads', Float32Array.from(randn(rng, n), (g, i) => (i % 7 === 3 || untouched(i) ? 0 : g)));
-            const m = arena.inout('m', Float32Array.from(randn(rng, n, 0.1), (x, i) => (untouched(i) ? 0 : x)));
-            const v = arena.inout('v', Float32Array.from(randn(rng, n, 0.1), (x, i) => (untouched(i) ? 0 : x * x + 1e-4)));
+            const grads = arena.input(
+              'grads',
+              Float32Array.from(randn(rng, n), (g, i) => (i % 7 === 3 || untouched(i) ? 0 : g)),
+            );
+            const m = arena.inout(
+              'm',
+              Float32Array.from(randn(rng, n, 0.1), (x, i) => (untouched(i) ? 0 : x)),
+            );
+            const v = arena.inout(
+              'v',
+              Float32Array.from(randn(rng, n, 0.1), (x, i) => (untouched(i) ? 0 : x * x + 1e-4)),
+            );
             for (let step = 5; step < 8; step++) {
               // the kernel takes its scalars as float32: 1 − fround(0.999) is 1.3e-5 off 0.001
               const f = Math.fround;
-              const s: ref.AdamWStep = { lr: f(1e-2), beta1: f(0.9), beta2: f(0.999), eps: f(1e-8), weightDecay: f(weightDecay),
-                bc1: f(1 - 0.9 ** step), bc2: f(1 - 0.999 ** step) };
+              const s: ref.AdamWStep = {
+                lr: f(1e-2),
+                beta1: f(0.9),
+                beta2: f(0.999),
+                eps: f(1e-8),
+                weightDecay: f(weightDecay),
+                bc1: f(1 - 0.9 ** step),
+                bc2: f(1 - 0.999 ** step),
+              };
               const before = { p: params.read(), m: m.read(), v: v.read() };
               engine.run('adamw', params.ptr, grads.ptr, m.ptr, v.ptr, n, s.lr, s.beta1, s.beta2, s.eps, s.weightDecay, s.bc1, s.bc2);
               arena.check();
@@ -672,12 +838,15 @@ for (const { label, options } of ENGINES) {
           let total = 0;
           for (const s of parts) total += s;
           const expected = ref.sumSquares(x.read());
-          assert.ok(Math.abs(total - expected) <= 5e-5 * expected + 1e-30, `sum_squares n=${n}: ${total}, expected ${expected} (partials ${Array.from(parts)})`);
+          assert.ok(
+            Math.abs(total - expected) <= 5e-5 * expected + 1e-30,
+            `sum_squares n=${n}: ${total}, expected ${expected} (partials ${Array.from(parts)})`,
+          );
         });
       }
     });
 
-    test('clip_gradients: the norm from sum_squares\'s partials, and x scaled only when the norm is above maxNorm', () => {
+    test("clip_gradients: the norm from sum_squares's partials, and x scaled only when the norm is above maxNorm", () => {
       const rng = new Random(121);
       for (const n of [1, 3, 5, 17, 1003]) {
         const data = randn(rng, n);
@@ -704,16 +873,23 @@ for (const { label, options } of ENGINES) {
       for (const n of [0, 1, 3, 17, 1003]) {
         for (const decay of [0, 0.1, 0.999]) {
           withArena(engine, (arena) => {
-            const a0 = randn(rng, n), w = randn(rng, n);
-            const average = arena.inout('average', a0), weights = arena.input('weights', w);
+            const a0 = randn(rng, n),
+              w = randn(rng, n);
+            const average = arena.inout('average', a0),
+              weights = arena.input('weights', w);
             engine.run('ema', average.ptr, weights.ptr, n, decay);
             arena.check();
-            assertExact(average.read(), Float32Array.from(a0, (a, i) => decay * a + (1 - decay) * w[i]!), `ema n=${n} decay=${decay}`);
+            assertExact(
+              average.read(),
+              Float32Array.from(a0, (a, i) => decay * a + (1 - decay) * w[i]!),
+              `ema n=${n} decay=${decay}`,
+            );
           });
         }
         withArena(engine, (arena) => {
           const data = randn(rng, n);
-          const src = arena.input('src', data), dst = arena.output('dst', n);
+          const src = arena.input('src', data),
+            dst = arena.output('dst', n);
           engine.run('copy', dst.ptr, src.ptr, n);
           arena.check();
           assertExact(dst.read(), data, `copy n=${n}`);
@@ -741,7 +917,8 @@ for (const { label, options } of ENGINES) {
         });
         for (const alias of ['none', 'a', 'b'] as const) {
           withArena(engine, (arena) => {
-            const aData = randn(rng, n), bData = randn(rng, n);
+            const aData = randn(rng, n),
+              bData = randn(rng, n);
             const a = alias === 'a' ? arena.inout('a', aData) : arena.input('a', aData);
             const b = alias === 'b' ? arena.inout('b', bData) : arena.input('b', bData);
             const out = alias === 'a' ? a : alias === 'b' ? b : arena.output('out', n);
@@ -754,4 +931,3 @@ for (const { label, options } of ENGINES) {
     });
   });
 }
-

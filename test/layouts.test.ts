@@ -26,7 +26,10 @@ test('detectLayout tells the three layouts apart', () => {
   assert.equal(detectLayout(fixture('seed').tensors.keys()), 'seed');
   assert.equal(detectLayout(fixture('hf-layout', 'model.safetensors').tensors.keys()), 'hf');
   assert.equal(detectLayout(['embedding.cls_token', 'encoder.blocks.0.attention.qkv_projection.weight']), 'fused');
-  assert.throws(() => detectLayout(['foo', 'bar'], 'x.safetensors'), (e: unknown) => e instanceof UserError && /^x\.safetensors: not a ViT/.test(e.message));
+  assert.throws(
+    () => detectLayout(['foo', 'bar'], 'x.safetensors'),
+    (e: unknown) => e instanceof UserError && /^x\.safetensors: not a ViT/.test(e.message),
+  );
   assert.throws(() => detectLayout(['encoder.layer.0.attention.attention.query.weight'], 'x'), /ViTModel/);
   assert.throws(() => detectLayout(['encoder.blocks.0.attention.heads.0.query.weight', 'vit.layernorm.weight'], 'x'), /mixes/);
 });
@@ -35,8 +38,16 @@ test('the fixtures are away from initialization: no bias all 0, no LayerNorm gai
   for (const name of FIXTURE_NAMES) {
     for (const [tensor, t] of fixture(name).tensors) {
       const values = Array.from(t.data as Float32Array);
-      if (tensor.endsWith('.bias')) assert.ok(values.some((v) => v !== 0), `${name} ${tensor} is all 0`);
-      if (/layernorm.*\.weight$/.test(tensor)) assert.ok(values.some((v) => v !== 1), `${name} ${tensor} is all 1`);
+      if (tensor.endsWith('.bias'))
+        assert.ok(
+          values.some((v) => v !== 0),
+          `${name} ${tensor} is all 0`,
+        );
+      if (/layernorm.*\.weight$/.test(tensor))
+        assert.ok(
+          values.some((v) => v !== 1),
+          `${name} ${tensor} is all 1`,
+        );
       assert.ok(new Set(values).size > values.length / 2, `${name} ${tensor}: mostly repeated values`);
     }
   }
@@ -46,8 +57,16 @@ test('every fixture: seed → canonical → seed gives identical tensors, names 
   for (const name of FIXTURE_NAMES) {
     const { config, tensors, path } = fixture(name);
     const params = toCanonical(tensors, config, path);
-    assert.deepEqual([...params.keys()], parameterSpecs(config).map((s) => s.name), name);
-    for (const spec of parameterSpecs(config)) assert.equal(params.get(spec.name)!.length, spec.shape.reduce((a, b) => a * b, 1));
+    assert.deepEqual(
+      [...params.keys()],
+      parameterSpecs(config).map((s) => s.name),
+      name,
+    );
+    for (const spec of parameterSpecs(config))
+      assert.equal(
+        params.get(spec.name)!.length,
+        spec.shape.reduce((a, b) => a * b, 1),
+      );
     const back = fromCanonical(params, config, 'seed');
     assert.deepEqual(new Set(back.keys()), new Set(tensors.keys()), name);
     for (const [n, t] of tensors) {
@@ -90,7 +109,10 @@ test('fused layout round-trips; fromCanonical copies', () => {
   assert.deepEqual(toCanonical(asF32(fused), config, 'fused'), params);
   fused.get('classifier.bias')!.data[0] = 42;
   assert.notEqual(params.get('classifier.bias')![0], 42);
-  assert.throws(() => fromCanonical(params, config, 'hf'), (e: unknown) => e instanceof UserError && /final LayerNorm/.test(e.message));
+  assert.throws(
+    () => fromCanonical(params, config, 'hf'),
+    (e: unknown) => e instanceof UserError && /final LayerNorm/.test(e.message),
+  );
 });
 
 test("PyTorch's fused file (FasterMultiHeadAttention's qkv_projection) holds the seed file's parameters, and vit-ts writes it back", () => {
@@ -111,22 +133,35 @@ test('a missing, an extra and a mis-shaped tensor are UserErrors naming the tens
   const check = (mutate: (m: Map<string, Tensor>) => void, pattern: RegExp): void => {
     const copy = new Map(tensors);
     mutate(copy);
-    assert.throws(() => toCanonical(copy, config, 'ckpt.safetensors'), (e: unknown) => {
-      assert.ok(e instanceof UserError, String(e));
-      assert.match(e.message, /^ckpt\.safetensors: /);
-      assert.match(e.message, pattern);
-      return true;
-    });
+    assert.throws(
+      () => toCanonical(copy, config, 'ckpt.safetensors'),
+      (e: unknown) => {
+        assert.ok(e instanceof UserError, String(e));
+        assert.match(e.message, /^ckpt\.safetensors: /);
+        assert.match(e.message, pattern);
+        return true;
+      },
+    );
   };
-  check((m) => m.delete('encoder.blocks.2.attention.heads.1.key.bias'), /missing tensor "encoder\.blocks\.2\.attention\.heads\.1\.key\.bias" \[12\]/);
-  check((m) => m.set('encoder.blocks.9.mlp.dense_1.weight', { dtype: 'F32', shape: [1], data: new Float32Array(1) }),
-    /unexpected tensor "encoder\.blocks\.9\.mlp\.dense_1\.weight"/);
-  check((m) => m.set('classifier.weight', { dtype: 'F32', shape: [10, 47], data: new Float32Array(470) }),
-    /tensor "classifier\.weight" has shape \[10, 47\], expected \[10, 48\]/);
+  check(
+    (m) => m.delete('encoder.blocks.2.attention.heads.1.key.bias'),
+    /missing tensor "encoder\.blocks\.2\.attention\.heads\.1\.key\.bias" \[12\]/,
+  );
+  check(
+    (m) => m.set('encoder.blocks.9.mlp.dense_1.weight', { dtype: 'F32', shape: [1], data: new Float32Array(1) }),
+    /unexpected tensor "encoder\.blocks\.9\.mlp\.dense_1\.weight"/,
+  );
+  check(
+    (m) => m.set('classifier.weight', { dtype: 'F32', shape: [10, 47], data: new Float32Array(470) }),
+    /tensor "classifier\.weight" has shape \[10, 47\], expected \[10, 48\]/,
+  );
   check((m) => m.set('classifier.bias', { dtype: 'I64', shape: [10], data: new BigInt64Array(10) }), /"classifier\.bias" has dtype I64/);
   // A checkpoint for another config: the message lists a few problems and counts the rest.
   const other = resolveConfig({ num_hidden_layers: 2 });
-  assert.throws(() => toCanonical(tensors, other, 'big.safetensors'), /big\.safetensors: .*unexpected tensor "encoder\.blocks\.2\..*and \d+ more/);
+  assert.throws(
+    () => toCanonical(tensors, other, 'big.safetensors'),
+    /big\.safetensors: .*unexpected tensor "encoder\.blocks\.2\..*and \d+ more/,
+  );
 });
 
 test('hf checkpoints: an unused pooler is ignored, a missing final LayerNorm is named', () => {

@@ -65,23 +65,59 @@ test('null and wrong-typed arguments are UserErrors naming the argument, not Typ
   await rejectsNaming(loadModel(''), /^loadModel: "source" is an empty path/);
   await rejectsNaming(loadModel({ config: {}, params: new Map([['x', anyArg([1, 2])]]) }), /"source.params" "x" must be a Float32Array/);
   await rejectsNaming(loadModel({ config: anyArg('seed'), params: new Map() }), /"source.config" must be an object/);
-  assert.throws(() => model.setImages(anyArg('pixels'), 1), (e: unknown) => e instanceof UserError && /^setImages: images must be a Float32Array/.test(e.message));
-  assert.throws(() => model.infer(anyArg('2')), (e: unknown) => e instanceof UserError && /^infer: the batch must be a positive whole number/.test(e.message));
-  assert.throws(() => model.setLabels(anyArg(null), 1), (e: unknown) => e instanceof UserError && /^setLabels: labels must be/.test(e.message));
-  assert.throws(() => model.loadStateDict(anyArg({})), (e: unknown) => e instanceof UserError && /^loadStateDict: tensors must be a Map/.test(e.message));
-  await assert.rejects(ViTForClassification.create(anyArg(null)), (e: unknown) => e instanceof UserError && /config.*got null/.test(e.message));
-  assert.throws(() => parseSafetensors(anyArg('model.safetensors'), 'model'), (e: unknown) => e instanceof UserError && /bytes must be a Uint8Array/.test(e.message));
-  assert.throws(() => readSafetensors(anyArg(null)), (e: unknown) => e instanceof UserError && /path must be a string/.test(e.message));
+  assert.throws(
+    () => model.setImages(anyArg('pixels'), 1),
+    (e: unknown) => e instanceof UserError && /^setImages: images must be a Float32Array/.test(e.message),
+  );
+  assert.throws(
+    () => model.infer(anyArg('2')),
+    (e: unknown) => e instanceof UserError && /^infer: the batch must be a positive whole number/.test(e.message),
+  );
+  assert.throws(
+    () => model.setLabels(anyArg(null), 1),
+    (e: unknown) => e instanceof UserError && /^setLabels: labels must be/.test(e.message),
+  );
+  assert.throws(
+    () => model.loadStateDict(anyArg({})),
+    (e: unknown) => e instanceof UserError && /^loadStateDict: tensors must be a Map/.test(e.message),
+  );
+  await assert.rejects(
+    ViTForClassification.create(anyArg(null)),
+    (e: unknown) => e instanceof UserError && /config.*got null/.test(e.message),
+  );
+  assert.throws(
+    () => parseSafetensors(anyArg('model.safetensors'), 'model'),
+    (e: unknown) => e instanceof UserError && /bytes must be a Uint8Array/.test(e.message),
+  );
+  assert.throws(
+    () => readSafetensors(anyArg(null)),
+    (e: unknown) => e instanceof UserError && /path must be a string/.test(e.message),
+  );
   model.release();
 });
 
 test('the browser entry checks its arguments too: toCanonical, fromCanonical, createEngine', async () => {
   const browser = await import('../src/browser.js');
   const anyArg = (v: unknown): never => v as never;
-  const named = (pattern: RegExp) => (e: unknown): boolean => e instanceof UserError && pattern.test(e.message);
-  assert.throws(() => browser.toCanonical(anyArg(null), browser.SEED_CONFIG, 'm'), named(/^toCanonical: "tensors" must be a Map.*got null/));
-  assert.throws(() => browser.toCanonical(new Map(), anyArg(undefined), 'm'), named(/^toCanonical: "config" must be an object \(got undefined\)/));
-  assert.throws(() => browser.fromCanonical(anyArg({}), browser.SEED_CONFIG, 'seed'), named(/^fromCanonical: "params" must be a Map.*got an object/));
+  const named =
+    (pattern: RegExp) =>
+    (e: unknown): boolean =>
+      e instanceof UserError && pattern.test(e.message);
+  assert.throws(
+    () => browser.toCanonical(anyArg(null), browser.SEED_CONFIG, 'm'),
+    named(/^toCanonical: "tensors" must be a Map.*got null/),
+  );
+  assert.throws(
+    () => browser.toCanonical(new Map(), anyArg(undefined), 'm'),
+    named(/^toCanonical: "config" must be an object \(got undefined\)/),
+  );
+  assert.throws(
+    () => browser.fromCanonical(anyArg({}), browser.SEED_CONFIG, 'seed'),
+    named(/^fromCanonical: "params" must be a Map.*got an object/),
+  );
   await assert.rejects(browser.createEngine(anyArg(4)), named(/^createEngine: "options" must be an object \(got a number\)/));
-  await assert.rejects(browser.createEngine({ backend: anyArg('cuda') }), named(/^backend must be one of wasm, webgpu, auto \(got "cuda"\)/));
+  await assert.rejects(
+    browser.createEngine({ backend: anyArg('cuda') }),
+    named(/^backend must be one of wasm, webgpu, auto \(got "cuda"\)/),
+  );
 });

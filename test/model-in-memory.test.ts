@@ -32,8 +32,13 @@ test('a Hugging Face folder (config.json + model.safetensors + preprocessor_conf
   try {
     writeFileSync(join(dir, 'config.json'), readFileSync(join(fixturesDir, 'hf-layout', 'hf_config.json')));
     writeFileSync(join(dir, 'model.safetensors'), readFileSync(join(fixturesDir, 'hf-layout', 'model.safetensors')));
-    writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.4, 0.5, 0.6], image_std: 0.25, size: { height: 16, width: 16 } }));
-    const opened = modelFromFiles(['config.json', 'model.safetensors', 'preprocessor_config.json'].map((n) => file(`hf/${n}`, join(dir, n))));
+    writeFileSync(
+      join(dir, 'preprocessor_config.json'),
+      JSON.stringify({ image_mean: [0.4, 0.5, 0.6], image_std: 0.25, size: { height: 16, width: 16 } }),
+    );
+    const opened = modelFromFiles(
+      ['config.json', 'model.safetensors', 'preprocessor_config.json'].map((n) => file(`hf/${n}`, join(dir, n))),
+    );
     const loaded = loadCheckpoint(dir);
     assert.equal(opened.layout, 'hf');
     assert.equal(opened.name, 'hf/model.safetensors');
@@ -53,7 +58,10 @@ test('an experiment folder still training (config.json + checkpoint.safetensors)
     const checkpoint = new Map([...tensors].map(([name, t]) => [`model.${name}`, { shape: t.shape, data: t.data as Float32Array }]));
     checkpoint.set('optimizer.step', { shape: [1], data: Float32Array.of(3) });
     writeFileSync(join(dir, 'checkpoint.safetensors'), encodeSafetensors(checkpoint));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: JSON.parse(readFileSync(join(fixturesDir, 'seed', 'config.json'), 'utf8')), training: { epochs: 5 } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ model: JSON.parse(readFileSync(join(fixturesDir, 'seed', 'config.json'), 'utf8')), training: { epochs: 5 } }),
+    );
     writeFileSync(join(dir, 'metrics.json'), '{}');
     const opened = modelFromFiles(['metrics.json', 'checkpoint.safetensors', 'config.json'].map((n) => file(`run/${n}`, join(dir, n))));
     const loaded = loadCheckpoint(dir);
@@ -68,8 +76,17 @@ test('an experiment folder still training (config.json + checkpoint.safetensors)
 
 test('bad input is a UserError that names the file', () => {
   const corrupt = { name: 'broken.safetensors', bytes: new TextEncoder().encode('not a safetensors file at all') };
-  assert.throws(() => modelFromFiles([corrupt]), (e: unknown) => e instanceof UserError && e.message.startsWith('broken.safetensors: '));
+  assert.throws(
+    () => modelFromFiles([corrupt]),
+    (e: unknown) => e instanceof UserError && e.message.startsWith('broken.safetensors: '),
+  );
   const noConfig = file('model.safetensors', join(fixturesDir, 'hf-layout', 'model.safetensors'));
-  assert.throws(() => modelFromFiles([noConfig]), (e: unknown) => e instanceof UserError && /^model\.safetensors: .*config/.test(e.message));
-  assert.throws(() => modelFromFiles([{ name: 'notes.txt', bytes: new Uint8Array(3) }]), (e: unknown) => e instanceof UserError && e.message.startsWith('notes.txt: no .safetensors'));
+  assert.throws(
+    () => modelFromFiles([noConfig]),
+    (e: unknown) => e instanceof UserError && /^model\.safetensors: .*config/.test(e.message),
+  );
+  assert.throws(
+    () => modelFromFiles([{ name: 'notes.txt', bytes: new Uint8Array(3) }]),
+    (e: unknown) => e instanceof UserError && e.message.startsWith('notes.txt: no .safetensors'),
+  );
 });

@@ -30,11 +30,17 @@ test('NaN or infinite weights are a UserError naming the file, the tensor and th
       const bytes = encodeModelFile(config, broken);
       const file = join(dir, 'model.safetensors');
       writeFileSync(file, bytes);
-      const named = (e: unknown): boolean => e instanceof UserError &&
-        new RegExp(`"encoder\\.blocks\\.1\\.mlp\\.dense_1\\.weight" holds ${bad} at index 17`).test(e.message);
-      assert.throws(() => loadCheckpoint(file), (e: unknown) => named(e) && (e as Error).message.startsWith(`${file}: `));
+      const named = (e: unknown): boolean =>
+        e instanceof UserError && new RegExp(`"encoder\\.blocks\\.1\\.mlp\\.dense_1\\.weight" holds ${bad} at index 17`).test(e.message);
+      assert.throws(
+        () => loadCheckpoint(file),
+        (e: unknown) => named(e) && (e as Error).message.startsWith(`${file}: `),
+      );
       await assert.rejects(loadModel(file), named);
-      assert.throws(() => modelFromFiles([{ name: 'upload.safetensors', bytes }]), (e: unknown) => named(e) && (e as Error).message.startsWith('upload.safetensors: '));
+      assert.throws(
+        () => modelFromFiles([{ name: 'upload.safetensors', bytes }]),
+        (e: unknown) => named(e) && (e as Error).message.startsWith('upload.safetensors: '),
+      );
       const model = await ViTForClassification.create(config);
       assert.throws(() => model.loadStateDict(broken), /tensor encoder\.blocks\.1\.mlp\.dense_1\.weight holds/);
       model.release();

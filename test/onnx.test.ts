@@ -80,8 +80,15 @@ test('the exported GELU is the erf form for "gelu" and the tanh form for "gelu_n
   };
   for (const act of ['gelu', 'gelu_new'] as const) {
     const config: ViTConfig = resolveConfig({
-      hidden_size: n, intermediate_size: n, num_classes: n, num_attention_heads: 2, num_hidden_layers: 1,
-      image_size: 4, patch_size: 4, num_channels: 1, hidden_act: act,
+      hidden_size: n,
+      intermediate_size: n,
+      num_classes: n,
+      num_attention_heads: 2,
+      num_hidden_layers: 1,
+      image_size: 4,
+      patch_size: 4,
+      num_channels: 1,
+      hidden_act: act,
     });
     const params = new Map(parameterSpecs(config).map((s) => [s.name, new Float32Array(sizeOf(s.shape))]));
     params.get('encoder.blocks.0.mlp.dense_1.bias')!.set(c);
@@ -92,7 +99,8 @@ test('the exported GELU is the erf form for "gelu" and the tanh form for "gelu_n
     const session = await InferenceSession.create(exportOnnx(params, config));
     const out = await session.run({ pixel_values: new OrtTensor('float32', new Float32Array(16).fill(0.3), [1, 1, 4, 4]) });
     const got = out['logits']!.data as Float32Array;
-    for (let i = 0; i < n; i++) assert.ok(Math.abs(got[i]! - expected[act][i]!) < 2e-6, `${act}(${c[i]}): ${got[i]} vs ${expected[act][i]}`);
+    for (let i = 0; i < n; i++)
+      assert.ok(Math.abs(got[i]! - expected[act][i]!) < 2e-6, `${act}(${c[i]}): ${got[i]} vs ${expected[act][i]}`);
     await session.release();
   }
   assert.ok(Math.abs(expected.gelu[5]! - expected.gelu_new[5]!) > 1e-4, 'the two forms differ enough to tell apart');

@@ -21,7 +21,8 @@ const special: { name: string; kind: string; still: (path: string) => boolean }[
 
 before(async () => {
   execFileSync('mkfifo', [join(root, 'fifo.onnx'), join(root, 'fifo.safetensors'), join(root, 'fifo.png')]);
-  for (const name of ['fifo.onnx', 'fifo.safetensors', 'fifo.png']) special.push({ name, kind: 'a named pipe (FIFO)', still: (p) => lstatSync(p).isFIFO() });
+  for (const name of ['fifo.onnx', 'fifo.safetensors', 'fifo.png'])
+    special.push({ name, kind: 'a named pipe (FIFO)', still: (p) => lstatSync(p).isFIFO() });
   mkdirSync(join(root, 'folder.png'));
   special.push({ name: 'folder.png', kind: 'a folder', still: (p) => lstatSync(p).isDirectory() });
   symlinkSync(join(root, 'fifo.png'), join(root, 'link.png'));
@@ -38,12 +39,17 @@ before(async () => {
   }
 });
 after(async () => {
-  await new Promise((done) => socketServer ? socketServer.close(done) : done(undefined));
+  await new Promise((done) => (socketServer ? socketServer.close(done) : done(undefined)));
   rmSync(root, { recursive: true, force: true });
 });
 
 function vit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, VIT_THREADS: '1' }, cwd: root, timeout: 60_000 });
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, VIT_THREADS: '1' },
+    cwd: root,
+    timeout: 60_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -66,14 +72,24 @@ test('export --onnx/--safetensors and attention --out refuse a device, FIFO, soc
     assert.equal(result.stderr, `vit: ${flag} ${path}: it is ${kind}, not a regular file; nothing was written (give a file path)\n`);
     assert.ok(still(path), `${name} is left as it was`);
   }
-  assert.deepEqual(readdirSync(root).filter((n) => n.includes('.tmp-')), [], 'no temporary files');
+  assert.deepEqual(
+    readdirSync(root).filter((n) => n.includes('.tmp-')),
+    [],
+    'no temporary files',
+  );
 });
 
 test('plot --out refuses a FIFO and a folder', () => {
   const experiment = join(root, 'exp');
   mkdirSync(experiment);
-  writeFileSync(join(experiment, 'metrics.json'), JSON.stringify({ train_losses: [2, 1.5], test_losses: [1.9, 1.6], accuracies: [0.3, 0.4] }));
-  for (const [name, kind] of [['fifo.png', 'a named pipe (FIFO)'], ['folder.png', 'a folder']] as const) {
+  writeFileSync(
+    join(experiment, 'metrics.json'),
+    JSON.stringify({ train_losses: [2, 1.5], test_losses: [1.9, 1.6], accuracies: [0.3, 0.4] }),
+  );
+  for (const [name, kind] of [
+    ['fifo.png', 'a named pipe (FIFO)'],
+    ['folder.png', 'a folder'],
+  ] as const) {
     const path = join(root, name);
     const result = vit('plot', experiment, '--out', path);
     assert.equal(result.status, 1, result.stderr);
@@ -84,11 +100,15 @@ test('plot --out refuses a FIFO and a folder', () => {
   assert.equal(vit('plot', experiment, '--out', join(root, 'ok.png')).status, 0);
 });
 
-test('the library\'s atomic writes refuse them too', async () => {
+test("the library's atomic writes refuse them too", async () => {
   for (const { name, kind, still } of special) {
     const path = join(root, name);
     const message = `Cannot write ${path}: it is ${kind}, not a regular file; nothing was written (give a file path)`;
-    assert.throws(() => writeFileAtomic(path, 'x'), (e: unknown) => e instanceof UserError && e.message === message, name);
+    assert.throws(
+      () => writeFileAtomic(path, 'x'),
+      (e: unknown) => e instanceof UserError && e.message === message,
+      name,
+    );
     await assert.rejects(writeFileAtomicAsync(path, 'x'), (e: unknown) => e instanceof UserError && e.message === message, name);
     assert.ok(still(path), name);
   }

@@ -18,10 +18,19 @@ test(`AdamW memorizes ${IMAGES} random images in ${STEPS} steps`, async () => {
   // one thread: the kernels' thread splits are tested in kernels.test, and this stays fast anywhere
   const engine = await createEngine({ threads: 1 });
   try {
-    const model = await ViTForClassification.create({
-      image_size: 8, patch_size: 4, num_channels: 3, hidden_size: 32, num_attention_heads: 4, num_hidden_layers: 2,
-      intermediate_size: 64, num_classes: CLASSES,
-    }, { engine, seed: 1 });
+    const model = await ViTForClassification.create(
+      {
+        image_size: 8,
+        patch_size: 4,
+        num_channels: 3,
+        hidden_size: 32,
+        num_attention_heads: 4,
+        num_hidden_layers: 2,
+        intermediate_size: 64,
+        num_classes: CLASSES,
+      },
+      { engine, seed: 1 },
+    );
     const rng = new Random(3);
     const images = Float32Array.from({ length: IMAGES * model.imageFloats }, () => rng.normal());
     const labels = Array.from({ length: IMAGES }, () => rng.int(CLASSES));
@@ -41,7 +50,13 @@ test(`AdamW memorizes ${IMAGES} random images in ${STEPS} steps`, async () => {
     // it starts at chance (ln 10 ≈ 2.3) and ends near zero
     assert.ok(Math.abs(losses[0]! - Math.log(CLASSES)) < 0.5, `initial loss ${losses[0]}, expected about ln ${CLASSES}`);
     const last = losses[losses.length - 1]!;
-    assert.ok(last < GOAL, `training loss after ${STEPS} steps is ${last} (every 20th: ${losses.filter((_, i) => i % 20 === 0).map((l) => l.toFixed(3)).join(' ')})`);
+    assert.ok(
+      last < GOAL,
+      `training loss after ${STEPS} steps is ${last} (every 20th: ${losses
+        .filter((_, i) => i % 20 === 0)
+        .map((l) => l.toFixed(3))
+        .join(' ')})`,
+    );
 
     model.forward(IMAGES, false);
     const logits = await model.readLogits();

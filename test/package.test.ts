@@ -15,11 +15,23 @@ import { CLI, fixturesDir } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  name: string; version: string; dependencies: Record<string, string>; optionalDependencies?: Record<string, string>; bin: Record<string, string>; engines: Record<string, string>;
+  name: string;
+  version: string;
+  dependencies: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  bin: Record<string, string>;
+  engines: Record<string, string>;
 };
 
-interface Packed { filename: string; integrity: string; files: { path: string }[] }
-interface LockEntry { dev?: boolean; [key: string]: unknown }
+interface Packed {
+  filename: string;
+  integrity: string;
+  files: { path: string }[];
+}
+interface LockEntry {
+  dev?: boolean;
+  [key: string]: unknown;
+}
 
 let dir: string;
 let project: string;
@@ -41,12 +53,20 @@ function writeProject(tarball: string): void {
   const packages: Record<string, unknown> = {
     '': { name: 'consumer', dependencies: { [manifest.name]: spec } },
     [`node_modules/${manifest.name}`]: {
-      version: manifest.version, resolved: spec, integrity: packed.integrity,
-      dependencies: manifest.dependencies, optionalDependencies: manifest.optionalDependencies, bin: manifest.bin, engines: manifest.engines,
+      version: manifest.version,
+      resolved: spec,
+      integrity: packed.integrity,
+      dependencies: manifest.dependencies,
+      optionalDependencies: manifest.optionalDependencies,
+      bin: manifest.bin,
+      engines: manifest.engines,
     },
   };
   for (const [path, entry] of Object.entries(lock.packages)) if (path !== '' && !entry.dev) packages[path] = entry;
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { [manifest.name]: spec } }));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { [manifest.name]: spec } }),
+  );
   writeFileSync(join(project, 'package-lock.json'), JSON.stringify({ name: 'consumer', lockfileVersion: 3, requires: true, packages }));
 }
 
@@ -58,17 +78,32 @@ before(() => {
   const out = ok(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT), 'npm pack');
   packed = (JSON.parse(out) as Packed[])[0]!;
   writeProject(packed.filename);
-  ok(run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], project), 'npm ci --offline of the tarball (its dependencies come from npm\'s cache, which `npm ci` in this repository fills)');
+  ok(
+    run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], project),
+    "npm ci --offline of the tarball (its dependencies come from npm's cache, which `npm ci` in this repository fills)",
+  );
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('npm pack ships the built code, kernels, page and sample, and no tests, sources or source maps', () => {
   const files = packed.files.map((f) => f.path);
-  for (const needed of ['package.json', 'README.md', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts',
-    'dist/src/browser.js', 'dist/src/browser.d.ts', 'dist/wasm/kernels.wasm', 'dist/wasm/kernels-relaxed.wasm',
-    'dist/wasm/kernels-unshared.wasm', 'dist/wasm/kernels-relaxed-unshared.wasm',
-    'dist/app/index.html', 'data/cifar10-sample/data_batch_1.bin', 'data/cifar10-sample/test_batch.bin',
-    'data/cifar10-sample/batches.meta.txt']) {
+  for (const needed of [
+    'package.json',
+    'README.md',
+    'dist/src/cli/main.js',
+    'dist/src/index.js',
+    'dist/src/index.d.ts',
+    'dist/src/browser.js',
+    'dist/src/browser.d.ts',
+    'dist/wasm/kernels.wasm',
+    'dist/wasm/kernels-relaxed.wasm',
+    'dist/wasm/kernels-unshared.wasm',
+    'dist/wasm/kernels-relaxed-unshared.wasm',
+    'dist/app/index.html',
+    'data/cifar10-sample/data_batch_1.bin',
+    'data/cifar10-sample/test_batch.bin',
+    'data/cifar10-sample/batches.meta.txt',
+  ]) {
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
   }
   const unwanted = files.filter((f) => /^(dist\/test|test|src|assembly|app|scripts|docs|\.ci)\//.test(f) || f.endsWith('.map'));
@@ -92,7 +127,8 @@ test('every module the shipped code imports is shipped, a Node built-in or a run
         const bare = specifier!.replace(/^node:/, '');
         const name = bare.startsWith('@') ? bare.split('/').slice(0, 2).join('/') : bare.split('/')[0]!;
         // The package's own name appears in doc comments' examples.
-        if (!allowed.has(name) && !allowed.has(bare) && name !== manifest.name) problems.push(`${file} imports ${specifier}, which is not a dependency`);
+        if (!allowed.has(name) && !allowed.has(bare) && name !== manifest.name)
+          problems.push(`${file} imports ${specifier}, which is not a dependency`);
       }
     }
   }
@@ -118,15 +154,25 @@ test('vit-ts eval --sample and predict from the installed package print what the
   // A PNG through sharp, a native dependency the install had to bring for this platform.
   const image = join(dir, 'gradient.png');
   const pixels = Buffer.from(Array.from({ length: 40 * 30 * 3 }, (_, i) => (i * 7) % 256));
-  await sharp(pixels, { raw: { width: 40, height: 30, channels: 3 } }).png().toFile(image);
+  await sharp(pixels, { raw: { width: 40, height: 30, channels: 3 } })
+    .png()
+    .toFile(image);
   const predictArgs = ['predict', '--model', model, '--json', '--threads', '1', image];
-  assert.equal(ok(run(bin, predictArgs, project), 'vit-ts predict'), ok(run(process.execPath, [CLI, ...predictArgs], ROOT), 'vit predict (source tree)'));
+  assert.equal(
+    ok(run(bin, predictArgs, project), 'vit-ts predict'),
+    ok(run(process.execPath, [CLI, ...predictArgs], ROOT), 'vit predict (source tree)'),
+  );
 });
 
-test('the library exports the installed sample\'s folder (sampleDataDir), readable by readCifar10', () => {
-  const script = "import { sampleDataDir, readCifar10 } from 'vit-ts'; const d = sampleDataDir(); " +
+test("the library exports the installed sample's folder (sampleDataDir), readable by readCifar10", () => {
+  const script =
+    "import { sampleDataDir, readCifar10 } from 'vit-ts'; const d = sampleDataDir(); " +
     "console.log(JSON.stringify({ dir: d, train: readCifar10(d, 'train').count, test: readCifar10(d, 'test').count }));";
-  const got = JSON.parse(ok(run(process.execPath, ['--input-type=module', '-e', script], project), 'import vit-ts')) as { dir: string; train: number; test: number };
+  const got = JSON.parse(ok(run(process.execPath, ['--input-type=module', '-e', script], project), 'import vit-ts')) as {
+    dir: string;
+    train: number;
+    test: number;
+  };
   const sample = join(project, 'node_modules', 'vit-ts', 'data', 'cifar10-sample');
   assert.equal(realpathSync(got.dir), realpathSync(sample));
   // A CIFAR-10 record is a label byte and 3 × 32 × 32 pixel bytes.
@@ -137,25 +183,37 @@ test('the library exports the installed sample\'s folder (sampleDataDir), readab
 test('the type declarations check in a Node project with lib ES2022 alone and no skipLibCheck', () => {
   const consumer = join(project, 'src');
   mkdirSync(consumer, { recursive: true });
-  writeFileSync(join(consumer, 'main.ts'), [
-    "import { loadModel, classify, train, sampleDataDir, readCifar10, type Engine, createEngine, WasmEngine, UserError } from 'vit-ts';",
-    "import { ViTForClassification, parseSafetensors } from 'vit-ts/browser';",
-    'const wasm: WasmEngine = await WasmEngine.create({ threads: 1 });',
-    'const bytes: number = wasm.memory.buffer.byteLength;',
-    "const engine: Engine = await createEngine({ backend: 'auto', threads: 1 });",
-    "const model = await loadModel('model.safetensors', { engine });",
-    "const top: { label: string; score: number }[] = await classify(model, 'cat.png');",
-    "const result = await train({ expName: 'sample', dataDir: sampleDataDir(), epochs: 1 });",
-    "console.log(bytes, top, result, readCifar10(sampleDataDir(), 'test').count, ViTForClassification, parseSafetensors, UserError);",
-    '',
-  ].join('\n'));
-  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: {
-      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], strict: true, noEmit: true,
-      types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')],
-    },
-    include: ['src'],
-  }));
+  writeFileSync(
+    join(consumer, 'main.ts'),
+    [
+      "import { loadModel, classify, train, sampleDataDir, readCifar10, type Engine, createEngine, WasmEngine, UserError } from 'vit-ts';",
+      "import { ViTForClassification, parseSafetensors } from 'vit-ts/browser';",
+      'const wasm: WasmEngine = await WasmEngine.create({ threads: 1 });',
+      'const bytes: number = wasm.memory.buffer.byteLength;',
+      "const engine: Engine = await createEngine({ backend: 'auto', threads: 1 });",
+      "const model = await loadModel('model.safetensors', { engine });",
+      "const top: { label: string; score: number }[] = await classify(model, 'cat.png');",
+      "const result = await train({ expName: 'sample', dataDir: sampleDataDir(), epochs: 1 });",
+      "console.log(bytes, top, result, readCifar10(sampleDataDir(), 'test').count, ViTForClassification, parseSafetensors, UserError);",
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['ES2022'],
+        strict: true,
+        noEmit: true,
+        types: ['node'],
+        typeRoots: [join(ROOT, 'node_modules', '@types')],
+      },
+      include: ['src'],
+    }),
+  );
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = run(process.execPath, [tsc, '-p', project], project);
   assert.equal(r.status, 0, `tsc on a consumer of the installed package:\n${r.stdout}${r.stderr}`);

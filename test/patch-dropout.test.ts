@@ -60,7 +60,8 @@ for (const threads of [1, 2, 5]) {
       model.trainBatch(batch, 0, tokens);
       const loss = await model.readLoss();
       assert.ok(Math.abs(loss - expectedLoss) <= 1e-5 * expectedLoss, `trainBatch loss ${loss} vs PyTorch ${expectedLoss}`);
-      for (const [name, g] of expectedGrads) assertClose(await model.parameters.gradient(name), g, `kept.grad.${name} (trainBatch in chunks of 2)`);
+      for (const [name, g] of expectedGrads)
+        assertClose(await model.parameters.gradient(name), g, `kept.grad.${name} (trainBatch in chunks of 2)`);
       // the dropping pass leaves the next plain pass as it was
       model.forward(batch, true);
       assertClose(await model.readLogits(), ref.get('logits')!.data as Float32Array, 'logits of a plain pass afterwards');
@@ -71,8 +72,16 @@ for (const threads of [1, 2, 5]) {
 }
 
 const TINY: Partial<ViTConfig> = {
-  image_size: 8, patch_size: 2, num_channels: 3, hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 2,
-  intermediate_size: 12, num_classes: 3, initializer_range: 0.5, final_layernorm: true,
+  image_size: 8,
+  patch_size: 2,
+  num_channels: 3,
+  hidden_size: 8,
+  num_attention_heads: 2,
+  num_hidden_layers: 2,
+  intermediate_size: 12,
+  num_classes: 3,
+  initializer_range: 0.5,
+  final_layernorm: true,
 };
 const PATCHES = 16;
 const BATCH = 4;
@@ -81,7 +90,11 @@ const KEPT = 5;
 const DROPPED_EVERYWHERE = 7;
 
 /** A model with parameters moved off their initial values, a random batch set, and a selection that never keeps DROPPED_EVERYWHERE. */
-async function setUp(engine: Engine, config: Partial<ViTConfig>, batch: number): Promise<{ model: ViTForClassification; tokens: TokenSelection }> {
+async function setUp(
+  engine: Engine,
+  config: Partial<ViTConfig>,
+  batch: number,
+): Promise<{ model: ViTForClassification; tokens: TokenSelection }> {
   const rng = new Random(5);
   const model = await ViTForClassification.create(config, { engine, seed: 3 });
   for (const p of model.parameters.list) {
@@ -89,14 +102,22 @@ async function setUp(engine: Engine, config: Partial<ViTConfig>, batch: number):
     for (let i = 0; i < v.length; i++) v[i] = v[i]! + 0.3 * rng.normal();
     model.parameters.setValues(p.name, v);
   }
-  model.setImages(Float32Array.from({ length: batch * model.imageFloats }, () => rng.normal()), batch);
-  model.setLabels(Array.from({ length: batch }, () => rng.int(model.config.num_classes)), batch);
+  model.setImages(
+    Float32Array.from({ length: batch * model.imageFloats }, () => rng.normal()),
+    batch,
+  );
+  model.setLabels(
+    Array.from({ length: batch }, () => rng.int(model.config.num_classes)),
+    batch,
+  );
   const tokens = drawKeptPatches(rng, batch, PATCHES - 1, KEPT);
-  tokens.indices.forEach((p, i) => { tokens.indices[i] = p >= DROPPED_EVERYWHERE ? p + 1 : p; });
+  tokens.indices.forEach((p, i) => {
+    tokens.indices[i] = p >= DROPPED_EVERYWHERE ? p + 1 : p;
+  });
   return { model, tokens };
 }
 
-test('with patches dropped, every kind of parameter\'s gradient matches finite differences of the loss', async () => {
+test("with patches dropped, every kind of parameter's gradient matches finite differences of the loss", async () => {
   const engine = await createEngine({ threads: 1 });
   try {
     const { model, tokens } = await setUp(engine, TINY, BATCH);
@@ -120,7 +141,9 @@ test('with patches dropped, every kind of parameter\'s gradient matches finite d
     const rng = new Random(9);
     for (const p of model.parameters.list) for (let k = 0; k < 3; k++) coordinates.push({ name: p.name, index: rng.int(p.size) });
 
-    const STEP = 2e-2, RTOL = 2e-2, NOISE = 5e-5;
+    const STEP = 2e-2,
+      RTOL = 2e-2,
+      NOISE = 5e-5;
     const failures: string[] = [];
     let caught = 0;
     for (const { name, index } of coordinates) {
@@ -132,7 +155,8 @@ test('with patches dropped, every kind of parameter\'s gradient matches finite d
         return meanLoss();
       };
       const central = async (step: number): Promise<number> => {
-        const up = Math.fround(original + step), down = Math.fround(original - step);
+        const up = Math.fround(original + step),
+          down = Math.fround(original - step);
         return ((await lossAt(up)) - (await lossAt(down))) / (up - down);
       };
       const numeric = (4 * (await central(STEP)) - (await central(2 * STEP))) / 3; // Richardson: the h² term cancels
@@ -148,12 +172,12 @@ test('with patches dropped, every kind of parameter\'s gradient matches finite d
 
     // A patch no image keeps moves nothing: its position embedding's gradient is exactly 0.
     const droppedRow = gradients.get(position)!.subarray((1 + DROPPED_EVERYWHERE) * h, (2 + DROPPED_EVERYWHERE) * h);
-    assert.deepEqual([...droppedRow], new Array(h).fill(0), 'the dropped patch\'s position embedding has no gradient');
+    assert.deepEqual([...droppedRow], new Array(h).fill(0), "the dropped patch's position embedding has no gradient");
     const v = await model.parameters.values(position);
     const before = await meanLoss();
     v[(1 + DROPPED_EVERYWHERE) * h] += 1;
     model.parameters.setValues(position, v);
-    assert.equal(await meanLoss(), before, 'the dropped patch\'s position embedding does not change the loss');
+    assert.equal(await meanLoss(), before, "the dropped patch's position embedding does not change the loss");
   } finally {
     engine.close();
   }
@@ -173,7 +197,8 @@ test('keeping every patch is the plain pass exactly (logits, loss, gradients)', 
       model.backward();
       return { logits, loss, gradients: await gradientsOf(model) };
     };
-    const plain = await run(), kept = await run(every);
+    const plain = await run(),
+      kept = await run(every);
     assert.deepEqual(kept.logits, plain.logits);
     assert.equal(kept.loss, plain.loss);
     for (const [name, g] of plain.gradients) assert.deepEqual(kept.gradients.get(name), g, name);
@@ -184,7 +209,9 @@ test('keeping every patch is the plain pass exactly (logits, loss, gradients)', 
 
 test('drawKeptPatches: distinct, increasing, in range, different between images, every patch equally likely', () => {
   const random = new Random(1);
-  const batch = 2000, patches = 64, kept = 32;
+  const batch = 2000,
+    patches = 64,
+    kept = 32;
   const out = new Int32Array(batch * kept + 3);
   const { kept: k, indices } = drawKeptPatches(random, batch, patches, kept, out);
   assert.equal(k, kept);
@@ -203,17 +230,34 @@ test('drawKeptPatches: distinct, increasing, in range, different between images,
   assert.ok(subsets.size >= batch - 1, `only ${subsets.size} different subsets in ${batch} images`);
   // each patch is kept with probability 1/2: 1000 of 2000 images, standard deviation 22
   const expected = (batch * kept) / patches;
-  for (let p = 0; p < patches; p++) assert.ok(Math.abs(counts[p]! - expected) < 120, `patch ${p} kept ${counts[p]} times, expected about ${expected}`);
+  for (let p = 0; p < patches; p++)
+    assert.ok(Math.abs(counts[p]! - expected) < 120, `patch ${p} kept ${counts[p]} times, expected about ${expected}`);
   const all = drawKeptPatches(random, 3, patches, patches);
-  assert.deepEqual([...all.indices.subarray(patches, 2 * patches)], Array.from({ length: patches }, (_, i) => i), 'kept = all is every patch');
+  assert.deepEqual(
+    [...all.indices.subarray(patches, 2 * patches)],
+    Array.from({ length: patches }, (_, i) => i),
+    'kept = all is every patch',
+  );
 });
 
 test('a bad selection or draw is one clear UserError', async () => {
   const random = new Random(1);
-  assert.throws(() => drawKeptPatches(random, 2, 16, 0), (e) => e instanceof UserError && /kept must be a whole number from 1 to 16 \(got 0\)/.test(e.message));
-  assert.throws(() => drawKeptPatches(random, 2, 16, 17), (e) => e instanceof UserError && /kept must be/.test(e.message));
-  assert.throws(() => drawKeptPatches(random, 1.5, 16, 4), (e) => e instanceof UserError && /batch must be/.test(e.message));
-  assert.throws(() => drawKeptPatches(random, 2, 16, 4, new Int32Array(7)), (e) => e instanceof UserError && /out must be an Int32Array of at least 8/.test(e.message));
+  assert.throws(
+    () => drawKeptPatches(random, 2, 16, 0),
+    (e) => e instanceof UserError && /kept must be a whole number from 1 to 16 \(got 0\)/.test(e.message),
+  );
+  assert.throws(
+    () => drawKeptPatches(random, 2, 16, 17),
+    (e) => e instanceof UserError && /kept must be/.test(e.message),
+  );
+  assert.throws(
+    () => drawKeptPatches(random, 1.5, 16, 4),
+    (e) => e instanceof UserError && /batch must be/.test(e.message),
+  );
+  assert.throws(
+    () => drawKeptPatches(random, 2, 16, 4, new Int32Array(7)),
+    (e) => e instanceof UserError && /out must be an Int32Array of at least 8/.test(e.message),
+  );
   const engine = await createEngine({ threads: 1 });
   try {
     const { model } = await setUp(engine, TINY, 2);
@@ -223,7 +267,11 @@ test('a bad selection or draw is one clear UserError', async () => {
       [{ kept: 2, indices: Int32Array.of(0, 1, 3, 3) }, /trainBatch: image 1's kept patches must increase within 0..15 \(index 1 is 3\)/],
       [{ kept: 2, indices: Int32Array.of(0, 16, 1, 2) }, /image 0's kept patches must increase within 0..15 \(index 1 is 16\)/],
     ];
-    for (const [tokens, message] of bad) assert.throws(() => model.trainBatch(2, 0, tokens), (e) => e instanceof UserError && message.test(e.message));
+    for (const [tokens, message] of bad)
+      assert.throws(
+        () => model.trainBatch(2, 0, tokens),
+        (e) => e instanceof UserError && message.test(e.message),
+      );
   } finally {
     engine.close();
   }

@@ -17,25 +17,42 @@ import { CLI, TINY_CONFIG, trainingSandbox } from './helpers.js';
 const sandbox = trainingSandbox('vit-plot-runs-');
 
 function vit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: sandbox.root, env: { ...process.env, VIT_THREADS: '1' } });
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    cwd: sandbox.root,
+    env: { ...process.env, VIT_THREADS: '1' },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Evaluated every other epoch, as --eval-every 2 writes it. */
 const EVERY_OTHER = {
-  train_losses: [2.1, 1.9, 1.8, 1.7], test_losses: [null, 1.85, null, 1.6], accuracies: [null, 0.31, null, 0.42],
-  epoch_seconds: [50, 55, 50, 60], elapsed_seconds: [60, 120, 175, 240], evaluated_on: 'test',
+  train_losses: [2.1, 1.9, 1.8, 1.7],
+  test_losses: [null, 1.85, null, 1.6],
+  accuracies: [null, 0.31, null, 0.42],
+  epoch_seconds: [50, 55, 50, 60],
+  elapsed_seconds: [60, 120, 175, 240],
+  evaluated_on: 'test',
 };
 /** From before elapsed_seconds: the time axis is the running sum of epoch_seconds. */
-const OLD = { train_losses: [2.0, 1.8, 1.7], test_losses: [1.9, 1.7, 1.65], accuracies: [0.25, 0.38, 0.4], epoch_seconds: [30, 45, 90], evaluated_on: 'test' };
+const OLD = {
+  train_losses: [2.0, 1.8, 1.7],
+  test_losses: [1.9, 1.7, 1.65],
+  accuracies: [0.25, 0.38, 0.4],
+  epoch_seconds: [30, 45, 90],
+  evaluated_on: 'test',
+};
 /** tools/pytorch/peer.py train's lines (train_ddp.py adds "processes", which is ignored). */
-const TORCH_LOG = [
-  { epoch: 1, train_loss: 1.88, test_loss: 1.69, test_acc: 0.3875, elapsed_s: 90 },
-  { epoch: 2, processes: 2, train_loss: 1.54, test_loss: 1.53, test_acc: 0.4522, elapsed_s: 183 },
-].map((line) => JSON.stringify(line)).join('\n') + '\n';
+const TORCH_LOG =
+  [
+    { epoch: 1, train_loss: 1.88, test_loss: 1.69, test_acc: 0.3875, elapsed_s: 90 },
+    { epoch: 2, processes: 2, train_loss: 1.54, test_loss: 1.53, test_acc: 0.4522, elapsed_s: 183 },
+  ]
+    .map((line) => JSON.stringify(line))
+    .join('\n') + '\n';
 
 describe('vit plot over several runs', () => {
-  it('draws each run\'s evaluated epochs only, at the wall time in minutes', () => {
+  it("draws each run's evaluated epochs only, at the wall time in minutes", () => {
     const runs = [
       runFromMetrics('every-other', parseMetrics(EVERY_OTHER, 'every-other/metrics.json'), 'every-other/metrics.json'),
       runFromMetrics('old', parseMetrics(OLD, 'old/metrics.json'), 'old/metrics.json'),
@@ -65,16 +82,32 @@ describe('vit plot over several runs', () => {
   });
 
   it('--x time writes one figure of two trained runs and a PyTorch log, one line of points per run', async () => {
-    for (const [expName, epochs] of [['two', 2], ['three', 3]] as const) {
-      await train({ expName, outDir: sandbox.root, dataDir: sampleDataDir(), config: TINY_CONFIG, engine: sandbox.engine,
-        epochs, batchSize: 50, lr: 3e-3, trainSamples: 200, testSamples: 100 });
+    for (const [expName, epochs] of [
+      ['two', 2],
+      ['three', 3],
+    ] as const) {
+      await train({
+        expName,
+        outDir: sandbox.root,
+        dataDir: sampleDataDir(),
+        config: TINY_CONFIG,
+        engine: sandbox.engine,
+        epochs,
+        batchSize: 50,
+        lr: 3e-3,
+        trainSamples: 200,
+        testSamples: 100,
+      });
     }
     const three = parseMetrics(JSON.parse(readFileSync(join(sandbox.root, 'three', 'metrics.json'), 'utf8')), 'three');
     // Wall time since the start: never less than the epochs' own time, and growing.
     let sum = 0;
     three.elapsed_seconds.forEach((elapsed, i) => {
       sum += three.epoch_seconds[i]!;
-      assert.ok(elapsed >= sum - 1e-9 && (i === 0 || elapsed > three.elapsed_seconds[i - 1]!), `elapsed_seconds ${three.elapsed_seconds.join(', ')}`);
+      assert.ok(
+        elapsed >= sum - 1e-9 && (i === 0 || elapsed > three.elapsed_seconds[i - 1]!),
+        `elapsed_seconds ${three.elapsed_seconds.join(', ')}`,
+      );
     });
     mkdirSync(join(sandbox.root, 'every-other'));
     writeFileSync(join(sandbox.root, 'every-other', 'metrics.json'), JSON.stringify(EVERY_OTHER));
@@ -84,7 +117,15 @@ describe('vit plot over several runs', () => {
     assert.equal(svgRun.status, 0, svgRun.stderr);
     assert.equal(svgRun.stdout, 'wrote runs.svg\n');
     const svg = readFileSync(join(sandbox.root, 'runs.svg'), 'utf8');
-    for (const text of ['Test accuracy by wall-clock time', 'Wall-clock minutes', 'Test accuracy', 'two', 'three', 'every-other', 'seed_torch']) {
+    for (const text of [
+      'Test accuracy by wall-clock time',
+      'Wall-clock minutes',
+      'Test accuracy',
+      'two',
+      'three',
+      'every-other',
+      'seed_torch',
+    ]) {
       assert.ok(svg.includes(`>${text}</text>`), `missing text "${text}"`);
     }
     // Each drawn point is a symbol whose label names its run: epochs not evaluated are not drawn.
@@ -122,6 +163,9 @@ describe('vit plot over several runs', () => {
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
       assert.equal(existsSync(join(sandbox.root, 'bad.png')), false);
     }
-    assert.throws(() => parsePytorchLog('\n\n', 'empty.jsonl'), (e: unknown) => e instanceof UserError && e.message.startsWith('empty.jsonl: no epochs'));
+    assert.throws(
+      () => parsePytorchLog('\n\n', 'empty.jsonl'),
+      (e: unknown) => e instanceof UserError && e.message.startsWith('empty.jsonl: no epochs'),
+    );
   });
 });

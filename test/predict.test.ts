@@ -41,9 +41,14 @@ before(async () => {
     for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) rgb[p * 3 + c] = planes[c * 1024 + p]!;
     samples.push(rgb);
     const raw = { raw: { width: 32, height: 32, channels: 3 as const } };
-    await sharp(rgb, raw).png().toFile(join(dir, `image${i}.png`));
+    await sharp(rgb, raw)
+      .png()
+      .toFile(join(dir, `image${i}.png`));
     // Another size and a lossy format: predict must resize and decode it.
-    await sharp(rgb, raw).resize(77, 50).jpeg({ quality: 90 }).toFile(join(dir, `image${i}.jpg`));
+    await sharp(rgb, raw)
+      .resize(77, 50)
+      .jpeg({ quality: 90 })
+      .toFile(join(dir, `image${i}.jpg`));
   }
   writeFileSync(join(dir, 'corrupt.png'), Buffer.from('\x89PNG\r\n\x1a\n but not really'));
 });
@@ -55,7 +60,10 @@ test('--json prints one entry per file, top-k sorted by score, probabilities sum
   const { status, stdout, stderr } = vit('predict', '--model', SEED_MODEL, '--json', '--top-k', '4', ...files);
   assert.equal(status, 0, stderr);
   const entries = JSON.parse(stdout) as JsonEntry[];
-  assert.deepEqual(entries.map((e) => e.file), files);
+  assert.deepEqual(
+    entries.map((e) => e.file),
+    files,
+  );
   const cifar = new Set(readCifar10(sampleDataDir(), 'test').classNames);
   for (const { predictions } of entries) {
     assert.equal(predictions.length, 4);
@@ -103,7 +111,10 @@ test('text output: each file, then k lines of percentage and label, best first',
       assert.ok(m, `line "${line}"`);
       return Number(m[1]);
     });
-    assert.deepEqual(percentages, [...percentages].sort((a, b) => b - a));
+    assert.deepEqual(
+      percentages,
+      [...percentages].sort((a, b) => b - a),
+    );
   }
 });
 
@@ -121,7 +132,10 @@ test('a file that cannot be decoded is named on stderr, the others are still pre
   const good = join(dir, 'image2.jpg');
   const json = vit('predict', '--model', SEED_MODEL, '--json', corrupt, good, missing);
   assert.equal(json.status, 1);
-  assert.deepEqual((JSON.parse(json.stdout) as JsonEntry[]).map((e) => e.file), [good]);
+  assert.deepEqual(
+    (JSON.parse(json.stdout) as JsonEntry[]).map((e) => e.file),
+    [good],
+  );
   assert.match(json.stderr, new RegExp(`^vit: ${escape(corrupt)}: cannot decode`, 'm'));
   assert.match(json.stderr, new RegExp(`^vit: ${escape(missing)}: no such file`, 'm'));
   // One line per unreadable file, and nothing more.

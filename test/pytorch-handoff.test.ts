@@ -39,8 +39,11 @@ test("vit-logits.mjs (the script continue_in_pytorch.py calls) gives PyTorch's l
     const { tensors: ref } = readSafetensors(join(fixturesDir, 'hf-layout', 'reference.safetensors'));
     const input = ref.get('input')!;
     writeSafetensors(join(dir, 'input.safetensors'), [['input', { shape: input.shape, data: input.data as Float32Array }]]);
-    const r = spawnSync(process.execPath, [VIT_LOGITS, join(fixturesDir, 'hf-layout'), join(dir, 'input.safetensors'), join(dir, 'logits.safetensors')],
-      { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [VIT_LOGITS, join(fixturesDir, 'hf-layout'), join(dir, 'input.safetensors'), join(dir, 'logits.safetensors')],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     const logits = readSafetensors(join(dir, 'logits.safetensors')).tensors.get('logits')!;
     assert.deepEqual(logits.shape, ref.get('logits')!.shape);

@@ -84,12 +84,16 @@ for (const { label, open, shared, skip } of ENGINES) {
         model.forward(batch, true);
         assertClose(await model.readLogits(), ref.get('logits')!.data as Float32Array, 'logits ([CLS]-only last block)');
         const last = config.num_hidden_layers - 1;
-        assertClose(clsRows(await model.attentions(last), config.num_attention_heads * batch),
-          clsRows(ref.get(`attentions.${last}`)!.data as Float32Array, config.num_attention_heads * batch), `attentions.${last} [CLS] rows`);
+        assertClose(
+          clsRows(await model.attentions(last), config.num_attention_heads * batch),
+          clsRows(ref.get(`attentions.${last}`)!.data as Float32Array, config.num_attention_heads * batch),
+          `attentions.${last} [CLS] rows`,
+        );
         await model.loss();
         model.parameters.zeroGrad();
         model.backward();
-        for (const [param, expected] of grads) assertClose(await model.parameters.gradient(param), expected, `grad.${param} ([CLS]-only last block)`);
+        for (const [param, expected] of grads)
+          assertClose(await model.parameters.gradient(param), expected, `grad.${param} ([CLS]-only last block)`);
 
         // The optimizer on PyTorch's own gradients: at step one AdamW divides each gradient by its
         // magnitude, so near-zero gradients would magnify float32 rounding into the comparison.

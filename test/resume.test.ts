@@ -15,8 +15,17 @@ const TINY_WITH_DROPOUT = { ...TINY_CONFIG, hidden_dropout_prob: 0.1, attention_
 const sandbox = trainingSandbox('vit-resume-');
 
 const run = (expName: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
-  expName, outDir: sandbox.root, dataDir: sampleDataDir(), config: TINY_WITH_DROPOUT, engine: sandbox.engine,
-  batchSize: 40, lr: 3e-3, trainSamples: 200, testSamples: 80, seed: 7, ...extra,
+  expName,
+  outDir: sandbox.root,
+  dataDir: sampleDataDir(),
+  config: TINY_WITH_DROPOUT,
+  engine: sandbox.engine,
+  batchSize: 40,
+  lr: 3e-3,
+  trainSamples: 200,
+  testSamples: 80,
+  seed: 7,
+  ...extra,
 });
 
 function assertSameRun(resumed: TrainResult, straight: TrainResult): void {
@@ -43,8 +52,10 @@ describe('resume', () => {
     const first = await train(run('seed-resumed', { epochs: 1 }));
     assert.equal(first.metrics.train_losses.length, 1);
     const notices: string[] = [];
-    const resumed = await train({ expName: 'seed-resumed', outDir: sandbox.root, engine: sandbox.engine, epochs: 2, resume: first.experimentDir },
-      { onNotice: (n) => notices.push(n) });
+    const resumed = await train(
+      { expName: 'seed-resumed', outDir: sandbox.root, engine: sandbox.engine, epochs: 2, resume: first.experimentDir },
+      { onNotice: (n) => notices.push(n) },
+    );
     assert.deepEqual(notices, []);
     assert.equal(resumed.epochsDone, 2);
     assertSameRun(resumed, straight);
@@ -68,20 +79,48 @@ describe('resume', () => {
     const forked = await train({ expName: 'forked', outDir: sandbox.root, engine: sandbox.engine, epochs: 3, resume: from });
     assert.equal(forked.metrics.train_losses.length, 3);
     assert.ok(existsSync(join(sandbox.root, 'forked', 'model_final.safetensors')));
-    await assert.rejects(train({ expName: 'forked2', outDir: sandbox.root, engine: sandbox.engine, lr: 1, resume: from }),
-      (e: unknown) => e instanceof UserError && e.message.startsWith('lr 1 differs'));
-    await assert.rejects(train({ expName: 'forked3', outDir: sandbox.root, engine: sandbox.engine, epochs: 1, resume: from }),
-      (e: unknown) => e instanceof UserError && e.message.startsWith('epochs 1 is fewer'));
-    await assert.rejects(train({ expName: 'x', outDir: sandbox.root, engine: sandbox.engine, resume: join(sandbox.root, 'nothing-here') }),
-      (e: unknown) => e instanceof UserError && e.message.includes('nothing-here'));
+    await assert.rejects(
+      train({ expName: 'forked2', outDir: sandbox.root, engine: sandbox.engine, lr: 1, resume: from }),
+      (e: unknown) => e instanceof UserError && e.message.startsWith('lr 1 differs'),
+    );
+    await assert.rejects(
+      train({ expName: 'forked3', outDir: sandbox.root, engine: sandbox.engine, epochs: 1, resume: from }),
+      (e: unknown) => e instanceof UserError && e.message.startsWith('epochs 1 is fewer'),
+    );
+    await assert.rejects(
+      train({ expName: 'x', outDir: sandbox.root, engine: sandbox.engine, resume: join(sandbox.root, 'nothing-here') }),
+      (e: unknown) => e instanceof UserError && e.message.includes('nothing-here'),
+    );
   });
 
   it('a killed run leaves whole files, and resuming removes its temporaries', async () => {
     const name = 'killed';
     const dir = join(sandbox.root, name);
-    const child: ChildProcess = spawn(process.execPath, [CLI, 'train', '--exp-name', name, '--out', sandbox.root, '--sample',
-      '--config', JSON.stringify(TINY_WITH_DROPOUT), '--epochs', '1000', '--batch-size', '20', '--train-samples', '60', '--test-samples', '20',
-      '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        CLI,
+        'train',
+        '--exp-name',
+        name,
+        '--out',
+        sandbox.root,
+        '--sample',
+        '--config',
+        JSON.stringify(TINY_WITH_DROPOUT),
+        '--epochs',
+        '1000',
+        '--batch-size',
+        '20',
+        '--train-samples',
+        '60',
+        '--test-samples',
+        '20',
+        '--threads',
+        '1',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -105,6 +144,9 @@ describe('resume', () => {
     const resumed = await train({ expName: name, outDir: sandbox.root, engine: sandbox.engine, epochs: checkpoint.epoch + 1, resume: dir });
     assert.equal(resumed.metrics.train_losses.length, checkpoint.epoch + 1);
     assert.deepEqual(resumed.metrics.train_losses.slice(0, -1), checkpoint.metrics.train_losses);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.tmp')),
+      [],
+    );
   });
 });

@@ -5,9 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../src/errors.js';
-import {
-  encodeSafetensors, parseSafetensors, readSafetensors, readSafetensorsHeader, writeSafetensors,
-} from '../src/io/safetensors.js';
+import { encodeSafetensors, parseSafetensors, readSafetensors, readSafetensorsHeader, writeSafetensors } from '../src/io/safetensors.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 
@@ -29,7 +27,11 @@ test('reads every fixture file with consistent dtypes and shapes', () => {
       const { tensors, metadata } = readSafetensors(path);
       assert.ok(tensors.size > 0, path);
       for (const [name, t] of tensors) {
-        assert.equal(t.data.length, t.shape.reduce((a, b) => a * b, 1), `${path} ${name}`);
+        assert.equal(
+          t.data.length,
+          t.shape.reduce((a, b) => a * b, 1),
+          `${path} ${name}`,
+        );
         if (t.dtype === 'F32') assert.ok(t.data instanceof Float32Array);
         if (t.dtype === 'I64') assert.ok(t.data instanceof BigInt64Array);
       }
@@ -64,8 +66,12 @@ test('encode → parse round-trips tensors and metadata, header padded to 8 byte
   const c = Float32Array.from({ length: 24 }, (_, i) => Math.fround(Math.sin(i)));
   const labels = BigInt64Array.from([0n, 9n, -1n]);
   const bytes = encodeSafetensors(
-    [['a', { shape: [5], data: a }], ['empty', { shape: [0, 3], data: b }], ['c', { shape: [2, 3, 4], data: c }],
-      ['labels', { shape: [3], data: labels }]],
+    [
+      ['a', { shape: [5], data: a }],
+      ['empty', { shape: [0, 3], data: b }],
+      ['c', { shape: [2, 3, 4], data: c }],
+      ['labels', { shape: [3], data: labels }],
+    ],
     { config: '{"x":1}', note: 'ünïcode' },
   );
   const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
@@ -82,8 +88,13 @@ test('encode → parse round-trips tensors and metadata, header padded to 8 byte
 test('re-encoding a fixture reproduces its tensors', () => {
   const path = join(FIXTURES, 'seed', 'weights.safetensors');
   const { tensors, metadata } = readSafetensors(path);
-  const again = parseSafetensors(encodeSafetensors(
-    [...tensors].map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }]), metadata), 'again');
+  const again = parseSafetensors(
+    encodeSafetensors(
+      [...tensors].map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }]),
+      metadata,
+    ),
+    'again',
+  );
   assert.deepEqual(again.tensors, tensors);
   assert.deepEqual(again.metadata, metadata);
 });
@@ -111,10 +122,13 @@ test('F16 and BF16 are widened to float32', () => {
   const data = new Uint8Array(f16.byteLength + bf16.byteLength);
   data.set(new Uint8Array(f16.buffer), 0);
   data.set(new Uint8Array(bf16.buffer), f16.byteLength);
-  const bytes = rawFile({
-    h: { dtype: 'F16', shape: [2, 3], data_offsets: [0, 12] },
-    b: { dtype: 'BF16', shape: [3], data_offsets: [12, 18] },
-  }, data);
+  const bytes = rawFile(
+    {
+      h: { dtype: 'F16', shape: [2, 3], data_offsets: [0, 12] },
+      b: { dtype: 'BF16', shape: [3], data_offsets: [12, 18] },
+    },
+    data,
+  );
   const { tensors } = parseSafetensors(bytes, 'half');
   assert.equal(tensors.get('h')!.dtype, 'F16');
   assert.deepEqual(tensors.get('h')!.data, Float32Array.from([1, -2, 0.5, 65504, 2 ** -24, Infinity]));
@@ -125,12 +139,15 @@ test('F16 and BF16 are widened to float32', () => {
 test('truncated and corrupt files are UserErrors naming the file and tensor', () => {
   const good = encodeSafetensors([['weight', { shape: [4, 4], data: new Float32Array(16) }]]);
   const expectError = (bytes: Uint8Array, pattern: RegExp): void => {
-    assert.throws(() => parseSafetensors(bytes, 'model.safetensors'), (e: unknown) => {
-      assert.ok(e instanceof UserError, String(e));
-      assert.match(e.message, /^model\.safetensors: /);
-      assert.match(e.message, pattern);
-      return true;
-    });
+    assert.throws(
+      () => parseSafetensors(bytes, 'model.safetensors'),
+      (e: unknown) => {
+        assert.ok(e instanceof UserError, String(e));
+        assert.match(e.message, /^model\.safetensors: /);
+        assert.match(e.message, pattern);
+        return true;
+      },
+    );
   };
   expectError(good.subarray(0, 5), /less than the 8-byte/);
   expectError(good.subarray(0, 20), /truncated/);
@@ -145,10 +162,16 @@ test('truncated and corrupt files are UserErrors naming the file and tensor', ()
   expectError(rawFile({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /"w".*shape/);
   expectError(rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [4] } }, new Uint8Array(4)), /"w".*data_offsets/);
   expectError(rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, new Uint8Array(4)), /"w".*end before/);
-  expectError(rawFile({
-    a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
-    b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
-  }, new Uint8Array(12)), /"a" and "b" overlap/);
+  expectError(
+    rawFile(
+      {
+        a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+        b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+      },
+      new Uint8Array(12),
+    ),
+    /"a" and "b" overlap/,
+  );
   expectError(rawFile({ __metadata__: { epoch: 3 } }), /metadata key "epoch"/);
 });
 
@@ -156,7 +179,10 @@ test('file errors name the path', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vit-st-'));
   try {
     assert.throws(() => readSafetensors(join(dir, 'missing.safetensors')), /missing\.safetensors: no such file/);
-    assert.throws(() => readSafetensors(dir), (e: unknown) => e instanceof UserError && /is a folder/.test(e.message));
+    assert.throws(
+      () => readSafetensors(dir),
+      (e: unknown) => e instanceof UserError && /is a folder/.test(e.message),
+    );
     const path = join(dir, 'short.safetensors');
     writeFileSync(path, new Uint8Array([1, 2, 3]));
     assert.throws(() => readSafetensorsHeader(path), /short\.safetensors: not a safetensors file/);
@@ -170,25 +196,44 @@ test('file errors name the path', () => {
 
 test('offsets must tile the data exactly: gaps, trailing bytes and huge shapes are UserErrors naming the tensor', () => {
   const expectError = (bytes: Uint8Array, pattern: RegExp): void => {
-    assert.throws(() => parseSafetensors(bytes, 'm.safetensors'), (e: unknown) => e instanceof UserError && pattern.test(e.message));
+    assert.throws(
+      () => parseSafetensors(bytes, 'm.safetensors'),
+      (e: unknown) => e instanceof UserError && pattern.test(e.message),
+    );
   };
   // A gap between two tensors, and bytes after the last one, as the reference reader refuses them.
-  expectError(rawFile({
-    a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
-    b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
-  }, new Uint8Array(12)), /^m\.safetensors: 4 bytes between tensor "a" and tensor "b" belong to no tensor/);
-  expectError(rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)),
-    /^m\.safetensors: 4 bytes between the start of the data and tensor "a"/);
-  expectError(rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)),
-    /^m\.safetensors: 4 bytes after tensor "a" belong to no tensor/);
+  expectError(
+    rawFile(
+      {
+        a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+        b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+      },
+      new Uint8Array(12),
+    ),
+    /^m\.safetensors: 4 bytes between tensor "a" and tensor "b" belong to no tensor/,
+  );
+  expectError(
+    rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)),
+    /^m\.safetensors: 4 bytes between the start of the data and tensor "a"/,
+  );
+  expectError(
+    rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)),
+    /^m\.safetensors: 4 bytes after tensor "a" belong to no tensor/,
+  );
   expectError(rawFile({}, new Uint8Array(3)), /3 bytes after the start of the data belong to no tensor/);
   // A shape whose product overflows is a size mismatch, found before anything is allocated.
-  expectError(rawFile({ w: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } }, new Uint8Array(4)), /"w": holds 4 bytes, but shape/);
+  expectError(
+    rawFile({ w: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } }, new Uint8Array(4)),
+    /"w": holds 4 bytes, but shape/,
+  );
   expectError(rawFile({ w: { dtype: 'F32', shape: [1.5], data_offsets: [0, 4] } }, new Uint8Array(4)), /"w": shape \[1.5\]/);
   // Zero-sized tensors may share an offset with a neighbour.
-  const shared = rawFile({
-    e: { dtype: 'F32', shape: [0], data_offsets: [0, 0] },
-    a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
-  }, new Uint8Array(4));
+  const shared = rawFile(
+    {
+      e: { dtype: 'F32', shape: [0], data_offsets: [0, 0] },
+      a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+    },
+    new Uint8Array(4),
+  );
   assert.deepEqual([...parseSafetensors(shared, 'm').tensors.keys()].sort(), ['a', 'e']);
 });

@@ -22,7 +22,7 @@ describe('learning rate schedule over steps', () => {
     close(learningRateAt(cosine, atStep(10)), 1e-3, 'first step after warmup');
     // halfway through the 100 decay steps: cos(π/2) = 0, so the mean of peak and floor
     close(learningRateAt(cosine, atStep(60)), (1e-3 + 1e-5) / 2, 'halfway');
-    close(learningRateAt(cosine, atStep(35)), 1e-5 + (1e-3 - 1e-5) * (1 + Math.SQRT1_2) / 2, 'a quarter');
+    close(learningRateAt(cosine, atStep(35)), 1e-5 + ((1e-3 - 1e-5) * (1 + Math.SQRT1_2)) / 2, 'a quarter');
     close(learningRateAt(cosine, atStep(109)), cosineAt(0.99, 1e-3, 1e-5), 'last step');
     close(learningRateAt(cosine, atStep(500)), 1e-5, 'past the end');
   });
@@ -38,7 +38,10 @@ describe('learning rate schedule over steps', () => {
     const constant: Schedule = { kind: 'constant', peakLr: 1e-2, minLr: 0, warmupSteps: 0, length: { steps: 100 } };
     for (const step of [0, 1, 50, 99, 1000]) assert.equal(learningRateAt(constant, atStep(step)), 1e-2);
     const warm = { ...constant, warmupSteps: 4 };
-    assert.deepEqual([0, 1, 2, 3, 4].map((s) => learningRateAt(warm, atStep(s))), [0.0025, 0.005, 0.0075, 0.01, 0.01]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4].map((s) => learningRateAt(warm, atStep(s))),
+      [0.0025, 0.005, 0.0075, 0.01, 0.01],
+    );
   });
 });
 
@@ -56,7 +59,11 @@ describe('learning rate schedule under a time budget', () => {
     }
     close(learningRateAt(budget, { step: 9000, seconds: 1800 }), 1e-5, 'at the budget');
     close(learningRateAt(budget, { step: 9000, seconds: 2500 }), 1e-5, 'past the budget');
-    close(learningRateAt({ ...budget, kind: 'linear' }, { step: 9000, seconds: 1350 }), 1e-5 + 0.25 * (5e-3 - 1e-5), 'linear, three quarters');
+    close(
+      learningRateAt({ ...budget, kind: 'linear' }, { step: 9000, seconds: 1350 }),
+      1e-5 + 0.25 * (5e-3 - 1e-5),
+      'linear, three quarters',
+    );
   });
 
   it('measures the run in seconds or steps', () => {

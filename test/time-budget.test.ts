@@ -17,8 +17,18 @@ import { CLI, TINY_CONFIG, trainingSandbox } from './helpers.js';
 const sandbox = trainingSandbox('vit-budget-');
 
 const run = (expName: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
-  expName, outDir: sandbox.root, dataDir: sampleDataDir(), config: TINY_CONFIG, engine: sandbox.engine,
-  recipe: 'fast', batchSize: 20, warmupEpochs: 1, trainSamples: 200, testSamples: 100, seed: 3, ...extra,
+  expName,
+  outDir: sandbox.root,
+  dataDir: sampleDataDir(),
+  config: TINY_CONFIG,
+  engine: sandbox.engine,
+  recipe: 'fast',
+  batchSize: 20,
+  warmupEpochs: 1,
+  trainSamples: 200,
+  testSamples: 100,
+  seed: 3,
+  ...extra,
 });
 
 // The budget counts on a clock the test drives, so that nothing here depends on the machine's speed:
@@ -32,7 +42,14 @@ function testClock(): { clock: () => number; callbacks: TrainCallbacks } {
   let now = 0;
   return {
     clock: () => now,
-    callbacks: { onBatch: () => { now += BATCH_MS; }, onEvaluation: () => { now += EVALUATION_BATCH_MS; } },
+    callbacks: {
+      onBatch: () => {
+        now += BATCH_MS;
+      },
+      onEvaluation: () => {
+        now += EVALUATION_BATCH_MS;
+      },
+    },
   };
 }
 
@@ -48,8 +65,10 @@ describe('time budget', () => {
     const budget = 10;
     const lrs: number[] = [];
     const { clock, callbacks } = testClock();
-    const result = await train(run('budget', { timeBudget: budget, evalEvery: 5, schedule: 'cosine', clock }),
-      { ...callbacks, onEpochEnd: (r) => lrs.push(r.lr) });
+    const result = await train(run('budget', { timeBudget: budget, evalEvery: 5, schedule: 'cosine', clock }), {
+      ...callbacks,
+      onEpochEnd: (r) => lrs.push(r.lr),
+    });
     const { elapsed_seconds: elapsed, accuracies } = result.metrics;
     const spent = elapsed.at(-1)!;
     assert.ok(spent <= budget, `the run's clock ends at ${spent} s of a ${budget} s budget`);
@@ -61,7 +80,10 @@ describe('time budget', () => {
       const evaluated = (i + 1) % 5 === 0 || i === epochs - 1;
       assert.equal(accuracy !== null, evaluated, `epoch ${i + 1} evaluated: ${accuracy}`);
     });
-    assert.ok(elapsed.every((t, i) => i === 0 || t > elapsed[i - 1]!), 'elapsed time grows');
+    assert.ok(
+      elapsed.every((t, i) => i === 0 || t > elapsed[i - 1]!),
+      'elapsed time grows',
+    );
     // The fast recipe's cosine from 5e-3 to 1e-5 over the budget's seconds: each epoch's last update
     // came between the end of the epoch before and its own end, so its rate lies between theirs.
     const cosine = (seconds: number): number => 1e-5 + ((5e-3 - 1e-5) * (1 + Math.cos(Math.PI * Math.min(1, seconds / budget)))) / 2;
@@ -79,15 +101,29 @@ describe('time budget', () => {
     const progress: EvaluationProgress[] = [];
     const budget = 12;
     const result = await train(run('slow-evaluation', { timeBudget: budget, evalEvery: 100, clock: () => now }), {
-      onBatch: () => { now += BATCH_MS; },
-      onEvaluation: (p) => { now += 400; progress.push(p); },
+      onBatch: () => {
+        now += BATCH_MS;
+      },
+      onEvaluation: (p) => {
+        now += 400;
+        progress.push(p);
+      },
     });
     const spent = result.metrics.elapsed_seconds.at(-1)!;
     assert.ok(spent <= budget && spent >= budget - 1.5, `ends at ${spent} s of ${budget} s`);
     const final = progress.filter((p) => p.final);
-    assert.deepEqual(final.map((p) => [p.epoch, p.images, p.total]), [20, 40, 60, 80, 100].map((n) => [result.epochsDone, n, 100]));
-    assert.deepEqual(progress.filter((p) => !p.final).map((p) => [p.epoch, p.images, p.total]), [[0, 20, 20], [0, 20, 20]],
-      'the first batch, evaluated twice to time it warm, not final');
+    assert.deepEqual(
+      final.map((p) => [p.epoch, p.images, p.total]),
+      [20, 40, 60, 80, 100].map((n) => [result.epochsDone, n, 100]),
+    );
+    assert.deepEqual(
+      progress.filter((p) => !p.final).map((p) => [p.epoch, p.images, p.total]),
+      [
+        [0, 20, 20],
+        [0, 20, 20],
+      ],
+      'the first batch, evaluated twice to time it warm, not final',
+    );
   });
 
   it('a slow first evaluation (warming up) does not make the reserve: the run still uses its budget', async () => {
@@ -98,8 +134,13 @@ describe('time budget', () => {
     let first = true;
     const budget = 12;
     const result = await train(run('cold-start', { timeBudget: budget, evalEvery: 100, clock: () => now }), {
-      onBatch: () => { now += BATCH_MS; },
-      onEvaluation: () => { now += first ? 3000 : EVALUATION_BATCH_MS; first = false; },
+      onBatch: () => {
+        now += BATCH_MS;
+      },
+      onEvaluation: () => {
+        now += first ? 3000 : EVALUATION_BATCH_MS;
+        first = false;
+      },
     });
     const spent = result.metrics.elapsed_seconds.at(-1)!;
     assert.ok(spent <= budget && spent >= budget - SLACK, `ends at ${spent} s of ${budget} s`);
@@ -110,12 +151,18 @@ describe('time budget', () => {
     const controller = new AbortController();
     const { clock, callbacks } = testClock();
     const stopped = await train(run('stopped', { timeBudget: budget, signal: controller.signal, clock }), {
-      ...callbacks, onEpochEnd: (r) => { if (r.elapsedSeconds > 1.5) controller.abort(); },
+      ...callbacks,
+      onEpochEnd: (r) => {
+        if (r.elapsedSeconds > 1.5) controller.abort();
+      },
     });
     assert.equal(stopped.stopped, true);
     const spentBefore = stopped.metrics.elapsed_seconds.at(-1)!;
     assert.ok(spentBefore > 1.5 && spentBefore < 3, `stopped after ${spentBefore} s`);
-    const resumed = await train({ expName: 'stopped', outDir: sandbox.root, engine: sandbox.engine, resume: stopped.experimentDir, clock }, callbacks);
+    const resumed = await train(
+      { expName: 'stopped', outDir: sandbox.root, engine: sandbox.engine, resume: stopped.experimentDir, clock },
+      callbacks,
+    );
     assert.equal(resumed.settings.timeBudget, budget);
     const elapsed = resumed.metrics.elapsed_seconds;
     assert.deepEqual(elapsed.slice(0, stopped.epochsDone), stopped.metrics.elapsed_seconds, 'the earlier epochs are kept');
@@ -128,19 +175,31 @@ describe('time budget', () => {
     const controller = new AbortController();
     const { clock, callbacks } = testClock();
     const stopped = await train(run('spent', { timeBudget: 60, evalEvery: 100, signal: controller.signal, clock }), {
-      ...callbacks, onEpochEnd: (r) => { if (r.epoch === 2) controller.abort(); },
+      ...callbacks,
+      onEpochEnd: (r) => {
+        if (r.epoch === 2) controller.abort();
+      },
     });
     assert.deepEqual(stopped.metrics.accuracies, [null, null]);
     // two epochs of 1 s and the budget's first evaluation batch, run twice (20 ms each)
     assert.equal(stopped.metrics.elapsed_seconds.at(-1), 2.04);
     const before = filesOf(stopped.experimentDir);
-    await assert.rejects(train({ expName: 'spent', outDir: sandbox.root, engine: sandbox.engine, resume: stopped.experimentDir, timeBudget: 1.5 }),
-      (e: unknown) => e instanceof UserError && e.message.startsWith('timeBudget 1.5 s is already spent: the run has used 2.0 s; nothing was changed'));
-    const cli = spawnSync(process.execPath, [CLI, 'train', '--resume', stopped.experimentDir, '--time-budget', '1s'],
-      { encoding: 'utf8', env: { ...process.env, VIT_THREADS: '1' }, cwd: sandbox.root });
+    await assert.rejects(
+      train({ expName: 'spent', outDir: sandbox.root, engine: sandbox.engine, resume: stopped.experimentDir, timeBudget: 1.5 }),
+      (e: unknown) =>
+        e instanceof UserError && e.message.startsWith('timeBudget 1.5 s is already spent: the run has used 2.0 s; nothing was changed'),
+    );
+    const cli = spawnSync(process.execPath, [CLI, 'train', '--resume', stopped.experimentDir, '--time-budget', '1s'], {
+      encoding: 'utf8',
+      env: { ...process.env, VIT_THREADS: '1' },
+      cwd: sandbox.root,
+    });
     assert.equal(cli.status, 1);
     assert.equal(cli.stdout, '');
-    assert.match(cli.stderr, /^vit: --time-budget 1\.0 s is already spent: the run has used 2\.0 s; nothing was changed \(give a budget above 2\.1 s to train on\)\n$/);
+    assert.match(
+      cli.stderr,
+      /^vit: --time-budget 1\.0 s is already spent: the run has used 2\.0 s; nothing was changed \(give a budget above 2\.1 s to train on\)\n$/,
+    );
     assert.deepEqual(filesOf(stopped.experimentDir), before, 'the folder is as it was');
   });
 
@@ -148,11 +207,20 @@ describe('time budget', () => {
     const { clock, callbacks } = testClock();
     const controller = new AbortController();
     const stopped = await train(run('nearly', { timeBudget: 60, evalEvery: 100, signal: controller.signal, clock }), {
-      ...callbacks, onEpochEnd: (r) => { if (r.epoch === 2) controller.abort(); },
+      ...callbacks,
+      onEpochEnd: (r) => {
+        if (r.epoch === 2) controller.abort();
+      },
     });
     // On the real clock, a microsecond past the time spent: less than anything takes.
     const spent = stopped.metrics.elapsed_seconds.at(-1)!;
-    const resumed = await train({ expName: 'nearly', outDir: sandbox.root, engine: sandbox.engine, resume: stopped.experimentDir, timeBudget: spent + 1e-6 });
+    const resumed = await train({
+      expName: 'nearly',
+      outDir: sandbox.root,
+      engine: sandbox.engine,
+      resume: stopped.experimentDir,
+      timeBudget: spent + 1e-6,
+    });
     assert.equal(resumed.epochsDone, 2);
     assert.equal(resumed.metrics.accuracies[0], null);
     assert.equal(typeof resumed.metrics.accuracies[1], 'number', 'the last epoch is evaluated');
@@ -180,8 +248,14 @@ describe('time budget', () => {
 
   it('evaluates every N epochs and after the last', async () => {
     const result = await train(run('every', { epochs: 5, evalEvery: 2 }));
-    assert.deepEqual(result.metrics.accuracies.map((a) => a !== null), [false, true, false, true, true]);
-    assert.deepEqual(result.metrics.test_losses.map((a) => a !== null), [false, true, false, true, true]);
+    assert.deepEqual(
+      result.metrics.accuracies.map((a) => a !== null),
+      [false, true, false, true, true],
+    );
+    assert.deepEqual(
+      result.metrics.test_losses.map((a) => a !== null),
+      [false, true, false, true, true],
+    );
   });
 });
 
@@ -194,15 +268,24 @@ describe('time budget settings', () => {
 
   it('refuses durations without a unit, zero and text', () => {
     for (const bad of ['30', '0m', 'm', '', 'soon', '30 m', '-5m']) {
-      assert.throws(() => parse(bad), (e: unknown) => e instanceof UserError && e.message.startsWith('--time-budget must be a duration'), bad);
+      assert.throws(
+        () => parse(bad),
+        (e: unknown) => e instanceof UserError && e.message.startsWith('--time-budget must be a duration'),
+        bad,
+      );
     }
   });
 
   it('refuses epochs and a time budget together, naming both', () => {
-    assert.throws(() => resolveSettings({ expName: 'x', epochs: 3, timeBudget: 60 }, 'options'),
-      (e: unknown) => e instanceof UserError && /^epochs and timeBudget: give one of them/.test(e.message));
-    const cli = spawnSync(process.execPath, [CLI, 'train', '--exp-name', 'x', '--sample', '--epochs', '3', '--time-budget', '1m'],
-      { encoding: 'utf8', env: { ...process.env, VIT_THREADS: '1' }, cwd: sandbox.root });
+    assert.throws(
+      () => resolveSettings({ expName: 'x', epochs: 3, timeBudget: 60 }, 'options'),
+      (e: unknown) => e instanceof UserError && /^epochs and timeBudget: give one of them/.test(e.message),
+    );
+    const cli = spawnSync(process.execPath, [CLI, 'train', '--exp-name', 'x', '--sample', '--epochs', '3', '--time-budget', '1m'], {
+      encoding: 'utf8',
+      env: { ...process.env, VIT_THREADS: '1' },
+      cwd: sandbox.root,
+    });
     assert.equal(cli.status, 1);
     assert.match(cli.stderr.trim(), /^vit: --epochs and --time-budget: give one of them/);
   });

@@ -21,8 +21,21 @@ import { CLI, TINY_CONFIG, trainingSandbox } from './helpers.js';
 const sandbox = trainingSandbox('vit-ema-');
 
 const run = (expName: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
-  expName, outDir: sandbox.root, dataDir: sampleDataDir(), config: TINY_CONFIG, engine: sandbox.engine,
-  recipe: 'fast', batchSize: 20, warmupEpochs: 1, trainSamples: 100, testSamples: 60, seed: 5, epochs: 3, emaDecay: 0.9, tta: 'flip', ...extra,
+  expName,
+  outDir: sandbox.root,
+  dataDir: sampleDataDir(),
+  config: TINY_CONFIG,
+  engine: sandbox.engine,
+  recipe: 'fast',
+  batchSize: 20,
+  warmupEpochs: 1,
+  trainSamples: 100,
+  testSamples: 60,
+  seed: 5,
+  epochs: 3,
+  emaDecay: 0.9,
+  tta: 'flip',
+  ...extra,
 });
 
 /** Flip TTA by hand: each image and its mirror (column x from 31 − x) through the model, their softmaxes averaged. */
@@ -56,14 +69,32 @@ describe('training with a moving average of the weights and flip TTA', () => {
   it('saves the average of the weights after every step, as a float64 average of them computed here', async () => {
     // 3 epochs of 5 steps: the decay's warmup (1 + t)/(10 + t) reaches 0.5 at t = 8, so both regimes run.
     const decay = 0.5;
-    const settings = resolveSettings({ expName: 'x', dataDir: sampleDataDir(), threads: 2, recipe: 'fast', epochs: 3, batchSize: 20,
-      trainSamples: 100, testSamples: 20, seed: 7, emaDecay: decay });
+    const settings = resolveSettings({
+      expName: 'x',
+      dataDir: sampleDataDir(),
+      threads: 2,
+      recipe: 'fast',
+      epochs: 3,
+      batchSize: 20,
+      trainSamples: 100,
+      testSamples: 20,
+      seed: 7,
+      emaDecay: decay,
+    });
     const data = trainingData(readCifar10(sampleDataDir(), 'train'), () => readCifar10(sampleDataDir(), 'test'), settings);
     const probe = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine });
     const { config } = probe;
     probe.release();
     let saved: Uint8Array | undefined;
-    const store: RunStore = { location: 'memory', saveConfig() {}, saveCheckpoint() {}, saveMetrics() {}, saveModel(bytes, _epoch, final) { if (final) saved = bytes; } };
+    const store: RunStore = {
+      location: 'memory',
+      saveConfig() {},
+      saveCheckpoint() {},
+      saveMetrics() {},
+      saveModel(bytes, _epoch, final) {
+        if (final) saved = bytes;
+      },
+    };
     const reference = new Map<string, Float64Array>();
     let steps = 0;
     const trainer = await Trainer.create({ engine: sandbox.engine, config, settings }, 'test', store, {
@@ -122,8 +153,10 @@ describe('training with a moving average of the weights and flip TTA', () => {
     const result = await train(run('flip', { emaDecay: 0, trainSamples: null, testSamples: null, batchSize: 50 }));
     const { accuracies, test_losses: losses, flip_accuracies: flips } = result.metrics;
     assert.equal(flips?.length, 3);
-    const cli = spawnSync(process.execPath, [CLI, 'eval', '--model', result.experimentDir, '--sample', '--tta', 'flip', '--json'],
-      { encoding: 'utf8', env: { ...process.env, VIT_THREADS: '2' } });
+    const cli = spawnSync(process.execPath, [CLI, 'eval', '--model', result.experimentDir, '--sample', '--tta', 'flip', '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, VIT_THREADS: '2' },
+    });
     assert.equal(cli.status, 0, cli.stderr);
     const evaluated = JSON.parse(cli.stdout) as { accuracy: number; loss: number; flip: { accuracy: number; loss: number } };
     assert.equal(evaluated.accuracy, accuracies.at(-1));

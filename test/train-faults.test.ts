@@ -16,7 +16,19 @@ import type { TrainOptions } from '../src/train/experiment-folder.js';
 import { CLI, TINY_CONFIG } from './helpers.js';
 
 const FAULTS = fileURLToPath(new URL('./fault-injection.js', import.meta.url));
-const SMALL = ['--sample', '--config', JSON.stringify(TINY_CONFIG), '--train-samples', '100', '--test-samples', '50', '--batch-size', '50', '--threads', '1'];
+const SMALL = [
+  '--sample',
+  '--config',
+  JSON.stringify(TINY_CONFIG),
+  '--train-samples',
+  '100',
+  '--test-samples',
+  '50',
+  '--batch-size',
+  '50',
+  '--threads',
+  '1',
+];
 
 let root: string;
 before(() => {
@@ -38,7 +50,8 @@ function assertUserError(result: SpawnSyncReturns<string>, pattern: RegExp): voi
   assert.match(lines[0]!, pattern);
 }
 
-const metricsOf = (dir: string): { train_losses: number[] } => JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { train_losses: number[] };
+const metricsOf = (dir: string): { train_losses: number[] } =>
+  JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { train_losses: number[] };
 
 describe('resuming', () => {
   it('writes into the folder it resumes, not where the checkpoint says the run was', () => {
@@ -49,7 +62,7 @@ describe('resuming', () => {
     rmSync(out, { recursive: true });
     const resumed = vit(['train', '--exp-name', 'a', '--resume', moved, '--epochs', '2']);
     assert.equal(resumed.status, 0, resumed.stderr);
-    assert.equal(existsSync(out), false, 'the checkpoint\'s out_dir was not recreated');
+    assert.equal(existsSync(out), false, "the checkpoint's out_dir was not recreated");
     assert.equal(metricsOf(moved).train_losses.length, 2);
     const training = (JSON.parse(readFileSync(join(moved, 'config.json'), 'utf8')) as { training: Record<string, unknown> }).training;
     assert.deepEqual([training['out_dir'], training['exp_name']], [root, 'moved']);
@@ -68,8 +81,10 @@ describe('one run per experiment folder', () => {
     mkdirSync(dir);
     // This test's own process stands for the running `vit train`.
     writeFileSync(join(dir, 'train.lock'), `${process.pid}\n`);
-    assertUserError(vit(['train', '--exp-name', 'locked', '--out', root, '--epochs', '1', ...SMALL]),
-      new RegExp(`locked is in use by another vit train \\(process ${process.pid}\\)`));
+    assertUserError(
+      vit(['train', '--exp-name', 'locked', '--out', root, '--epochs', '1', ...SMALL]),
+      new RegExp(`locked is in use by another vit train \\(process ${process.pid}\\)`),
+    );
     assert.deepEqual(readdirSync(dir), ['train.lock']);
   });
 
@@ -95,16 +110,32 @@ describe('divergence', () => {
 
 describe('a model that cannot take the data', () => {
   it('fewer classes than the data set: refused before the experiment folder is made', () => {
-    assertUserError(vit(['train', '--exp-name', 'five', '--out', root, '--epochs', '1', ...SMALL, '--config', JSON.stringify({ ...TINY_CONFIG, num_classes: 5 })]),
-      /the model \(--config\) has 5 classes but the data in .* has 10: set num_classes to 10/);
+    assertUserError(
+      vit([
+        'train',
+        '--exp-name',
+        'five',
+        '--out',
+        root,
+        '--epochs',
+        '1',
+        ...SMALL,
+        '--config',
+        JSON.stringify({ ...TINY_CONFIG, num_classes: 5 }),
+      ]),
+      /the model \(--config\) has 5 classes but the data in .* has 10: set num_classes to 10/,
+    );
     assert.equal(existsSync(join(root, 'five')), false);
   });
 });
 
-describe('bad options of the library\'s train()', () => {
+describe("bad options of the library's train()", () => {
   it('rejects an unknown option, suggesting the one meant', async () => {
     const options = { expName: 'x', outDir: root, dataDir: sampleDataDir(), epochz: 1 } as TrainOptions;
-    await assert.rejects(train(options), (e: unknown) => e instanceof UserError && /unknown option "epochz"; did you mean "epochs"/.test(e.message));
+    await assert.rejects(
+      train(options),
+      (e: unknown) => e instanceof UserError && /unknown option "epochz"; did you mean "epochs"/.test(e.message),
+    );
   });
 });
 
@@ -116,16 +147,22 @@ describe('file-system faults', () => {
     const result = vit(['train', '--resume', dir, '--epochs', '2'], 'ENOSPC:checkpoint.safetensors');
     assertUserError(result, /checkpoint\.safetensors: no space left on the device/);
     assert.deepEqual(readFileSync(join(dir, 'checkpoint.safetensors')), before);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp-') || n === 'train.lock'), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.includes('.tmp-') || n === 'train.lock'),
+      [],
+    );
   });
 
-  it('a full disk in a new run\'s first epoch leaves no experiment folder', () => {
+  it("a full disk in a new run's first epoch leaves no experiment folder", () => {
     assertUserError(vit(['train', '--exp-name', 'full-new', '--out', root, '--epochs', '1', ...SMALL], 'ENOSPC:full-new'), /no space left/);
     assert.equal(existsSync(join(root, 'full-new')), false);
   });
 
   it('permission denied: one line naming the path', () => {
-    assertUserError(vit(['train', '--exp-name', 'denied', '--out', join(root, 'ro'), '--epochs', '1', ...SMALL], 'EACCES:ro'), /ro.*permission denied/);
+    assertUserError(
+      vit(['train', '--exp-name', 'denied', '--out', join(root, 'ro'), '--epochs', '1', ...SMALL], 'EACCES:ro'),
+      /ro.*permission denied/,
+    );
     assert.equal(existsSync(join(root, 'ro')), false);
   });
 
@@ -148,8 +185,10 @@ describe('file-system faults', () => {
     assert.equal(spawnSync('mkfifo', [join(data, 'test_batch.bin')]).status, 0);
     assertUserError(vit(['eval', '--model', join(root, 'stale'), '--data', data]), /fifo-data\/test_batch\.bin is not a regular file/);
     assert.equal(spawnSync('mkfifo', [join(data, 'data_batch_1.bin')]).status, 0);
-    assertUserError(vit(['train', '--exp-name', 'fifo', '--out', root, '--data', data, '--epochs', '1', '--threads', '1']),
-      /fifo-data\/data_batch_1\.bin is not a regular file/);
+    assertUserError(
+      vit(['train', '--exp-name', 'fifo', '--out', root, '--data', data, '--epochs', '1', '--threads', '1']),
+      /fifo-data\/data_batch_1\.bin is not a regular file/,
+    );
     assert.equal(existsSync(join(root, 'fifo')), false);
   });
 
@@ -170,8 +209,27 @@ describe('file-system faults', () => {
 
 describe('Ctrl-C', () => {
   it('before the first epoch ends: says nothing was saved, and leaves no folder', async () => {
-    const child = spawn(process.execPath, [CLI, 'train', '--exp-name', 'interrupted', '--out', root, '--sample', '--config',
-      JSON.stringify(TINY_CONFIG), '--batch-size', '10', '--epochs', '1', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'train',
+        '--exp-name',
+        'interrupted',
+        '--out',
+        root,
+        '--sample',
+        '--config',
+        JSON.stringify(TINY_CONFIG),
+        '--batch-size',
+        '10',
+        '--epochs',
+        '1',
+        '--threads',
+        '1',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));

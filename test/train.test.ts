@@ -15,12 +15,20 @@ import { GradientClipper } from '../src/train/gradient-clipper.js';
 import { loadCheckpoint } from '../src/weights/files.js';
 import { TINY_CONFIG, trainingSandbox } from './helpers.js';
 
-
 const sandbox = trainingSandbox('vit-train-');
 
 const tinyRun = (expName: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
-  expName, outDir: sandbox.root, dataDir: sampleDataDir(), config: TINY_CONFIG, engine: sandbox.engine,
-  epochs: 2, batchSize: 50, lr: 3e-3, trainSamples: 300, testSamples: 100, ...extra,
+  expName,
+  outDir: sandbox.root,
+  dataDir: sampleDataDir(),
+  config: TINY_CONFIG,
+  engine: sandbox.engine,
+  epochs: 2,
+  batchSize: 50,
+  lr: 3e-3,
+  trainSamples: 300,
+  testSamples: 100,
+  ...extra,
 });
 
 describe('train', () => {
@@ -45,8 +53,27 @@ describe('train', () => {
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(config['hidden_size'], 32);
     const training = config['training'] as Record<string, unknown>;
-    for (const key of ['exp_name', 'batch_size', 'epochs', 'lr', 'save_model_every', 'recipe', 'seed', 'weight_decay', 'augment',
-      'label_smoothing', 'clip_grad', 'warmup_epochs', 'min_lr', 'train_samples', 'test_samples', 'val_split', 'data_dir', 'threads', 'backend']) {
+    for (const key of [
+      'exp_name',
+      'batch_size',
+      'epochs',
+      'lr',
+      'save_model_every',
+      'recipe',
+      'seed',
+      'weight_decay',
+      'augment',
+      'label_smoothing',
+      'clip_grad',
+      'warmup_epochs',
+      'min_lr',
+      'train_samples',
+      'test_samples',
+      'val_split',
+      'data_dir',
+      'threads',
+      'backend',
+    ]) {
       assert.ok(key in training, `training.${key}`);
     }
     assert.equal(training['weight_decay'], 1e-2);
@@ -54,8 +81,14 @@ describe('train', () => {
 
     // models every epoch but the last, which is model_final
     const files = readdirSync(dir).sort();
-    assert.deepEqual(files, ['checkpoint.safetensors', 'config.json', 'metrics.json', 'model_1.safetensors', 'model_2.safetensors',
-      'model_final.safetensors']);
+    assert.deepEqual(files, [
+      'checkpoint.safetensors',
+      'config.json',
+      'metrics.json',
+      'model_1.safetensors',
+      'model_2.safetensors',
+      'model_final.safetensors',
+    ]);
     const final = loadCheckpoint(dir);
     assert.equal(final.files.weightsPath, join(dir, 'model_final.safetensors'));
     assert.equal(final.config.hidden_size, 32);
@@ -71,8 +104,10 @@ describe('train', () => {
   it('evaluates on a held-out validation split instead of the test set', async () => {
     const starts: { trainImages: number; evalImages: number; evaluatedOn: string }[] = [];
     const result = await train(tinyRun('val', { epochs: 1, valSplit: 60, recipe: 'fast' }), { onStart: (s) => starts.push(s) });
-    assert.deepEqual(starts.map(({ trainImages, evalImages, evaluatedOn }) => ({ trainImages, evalImages, evaluatedOn })),
-      [{ trainImages: 240, evalImages: 60, evaluatedOn: 'validation' }]);
+    assert.deepEqual(
+      starts.map(({ trainImages, evalImages, evaluatedOn }) => ({ trainImages, evalImages, evaluatedOn })),
+      [{ trainImages: 240, evalImages: 60, evaluatedOn: 'validation' }],
+    );
     assert.equal(result.metrics.evaluated_on, 'validation');
   });
 
@@ -98,7 +133,10 @@ describe('train', () => {
     assert.equal(result.epochsDone, 1);
     const dir = join(sandbox.root, 'stopped');
     const files = readdirSync(dir);
-    assert.deepEqual(files.filter((f) => f.includes('.tmp')), []);
+    assert.deepEqual(
+      files.filter((f) => f.includes('.tmp')),
+      [],
+    );
     // the last good epoch's checkpoint and metrics, and no final model
     assert.equal(readTrainingCheckpoint(join(dir, 'checkpoint.safetensors')).epoch, 1);
     assert.equal((JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { train_losses: number[] }).train_losses.length, 1);
@@ -107,16 +145,24 @@ describe('train', () => {
 
   it('names a missing data folder and says how to get the data', async () => {
     const missing = join(sandbox.root, 'no-such-data');
-    await assert.rejects(train(tinyRun('nodata', { dataDir: missing })), (e: unknown) =>
-      e instanceof UserError && e.message.includes(missing) && e.message.includes('vit data cifar10') && e.message.includes('--sample'));
+    await assert.rejects(
+      train(tinyRun('nodata', { dataDir: missing })),
+      (e: unknown) =>
+        e instanceof UserError && e.message.includes(missing) && e.message.includes('vit data cifar10') && e.message.includes('--sample'),
+    );
     assert.ok(!existsSync(join(sandbox.root, 'nodata')), 'no experiment folder is left behind');
 
     const saved = process.env['VIT_CACHE_DIR'];
     process.env['VIT_CACHE_DIR'] = join(sandbox.root, 'empty-cache');
     try {
-      assert.throws(() => dataFolder({}), (e: unknown) =>
-        e instanceof UserError && e.message.includes(join(sandbox.root, 'empty-cache')) && e.message.includes('vit data cifar10') &&
-        e.message.includes('--sample'));
+      assert.throws(
+        () => dataFolder({}),
+        (e: unknown) =>
+          e instanceof UserError &&
+          e.message.includes(join(sandbox.root, 'empty-cache')) &&
+          e.message.includes('vit data cifar10') &&
+          e.message.includes('--sample'),
+      );
     } finally {
       if (saved === undefined) delete process.env['VIT_CACHE_DIR'];
       else process.env['VIT_CACHE_DIR'] = saved;
@@ -126,7 +172,10 @@ describe('train', () => {
   });
 
   it('refuses to overwrite an experiment', async () => {
-    await assert.rejects(train(tinyRun('short')), (e: unknown) => e instanceof UserError && /already holds an experiment; continue it with resume /.test(e.message));
+    await assert.rejects(
+      train(tinyRun('short')),
+      (e: unknown) => e instanceof UserError && /already holds an experiment; continue it with resume /.test(e.message),
+    );
   });
 });
 
@@ -145,7 +194,7 @@ describe('training step', () => {
     return total / count;
   }
 
-  it('label smoothing\'s gradient matches finite differences of the smoothed loss', async () => {
+  it("label smoothing's gradient matches finite differences of the smoothed loss", async () => {
     const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine, seed: 3 });
     const count = 6;
     const classes = model.config.num_classes;
@@ -174,7 +223,10 @@ describe('training step', () => {
     const bias = await model.parameters.values('classifier.bias');
     const h = 1e-2;
     const at = async (k: number, value: number): Promise<number> => {
-      model.parameters.setValues('classifier.bias', Float32Array.from(bias, (b, i) => (i === k ? value : b)));
+      model.parameters.setValues(
+        'classifier.bias',
+        Float32Array.from(bias, (b, i) => (i === k ? value : b)),
+      );
       return lossAt(epsilon);
     };
     for (let k = 0; k < classes; k++) {
@@ -197,7 +249,7 @@ describe('training step', () => {
     model.parameters.release();
   });
 
-  it('clips the gradients\' global norm as clip_grad_norm_', async () => {
+  it("clips the gradients' global norm as clip_grad_norm_", async () => {
     const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine, seed: 1 });
     const store = model.parameters;
     const grads = new Float32Array(store.count);

@@ -19,9 +19,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 function assertClose(actual: Float32Array, expected: number[], tolerance = 1e-6): void {
   assert.equal(actual.length, expected.length);
-  actual.forEach((value, index) =>
-    assert.ok(Math.abs(value - expected[index]!) <= tolerance, `[${index}] ${value} ≠ ${expected[index]}`),
-  );
+  actual.forEach((value, index) => assert.ok(Math.abs(value - expected[index]!) <= tolerance, `[${index}] ${value} ≠ ${expected[index]}`));
 }
 
 /** A flat grey 32×32 image whose attention peaks at one patch of an 8×8 grid. */
@@ -80,12 +78,7 @@ function inkIn(picture: Picture, box: Box): Array<[number, number, number]> {
 test('upsampleBilinear matches PyTorch (align_corners=False) on 2×2 → 4×4 and 2×2 → 3×3', () => {
   const map = Float32Array.from([1, 2, 3, 4]);
   // torch.nn.functional.interpolate(tensor([[[[1., 2.], [3., 4.]]]]), size=4, mode='bilinear')
-  assertClose(upsampleBilinear(map, 2, 4, 4), [
-    1.0, 1.25, 1.75, 2.0,
-    1.5, 1.75, 2.25, 2.5,
-    2.5, 2.75, 3.25, 3.5,
-    3.0, 3.25, 3.75, 4.0,
-  ]);
+  assertClose(upsampleBilinear(map, 2, 4, 4), [1.0, 1.25, 1.75, 2.0, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3.0, 3.25, 3.75, 4.0]);
   // Source coordinates for size 3 are (−1/6 → 0), 1/2, 7/6 (→ last cell).
   assertClose(upsampleBilinear(map, 2, 3, 3), [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4]);
 });
@@ -156,10 +149,17 @@ test('the image panel is the image zoomed by nearest neighbour; the overlay is r
   const item = greyItem('gt: frog / pred: frog', true, { column: 6, row: 1 });
   // Give the image some structure so nearest-neighbour zoom is checkable.
   for (let pixel = 0; pixel < 32 * 32; pixel++) item.image[pixel * 3] = (pixel * 37) & 255;
-  const { items: [box] } = layoutAttentionFigure([item]);
+  const {
+    items: [box],
+  } = layoutAttentionFigure([item]);
   const picture = await decode(await renderAttentionFigure([item]));
   const { image, overlay, scale } = box!;
-  for (const [x, y] of [[0, 0], [5, 9], [127, 127], [64, 3]] as const) {
+  for (const [x, y] of [
+    [0, 0],
+    [5, 9],
+    [127, 127],
+    [64, 3],
+  ] as const) {
     const source = (Math.floor(y / scale) * 32 + Math.floor(x / scale)) * 3;
     assert.deepEqual(pixelAt(picture, image.x + x, image.y + y), [...item.image.subarray(source, source + 3)]);
   }
@@ -204,8 +204,9 @@ test('bad input is refused', async () => {
   nan.attention[3] = Number.NaN;
   assert.throws(() => layoutAttentionFigure([nan]), /non-finite/);
   const jpg = join(root, 'attention.jpg');
-  await assert.rejects(writeAttentionFigure([greyItem('a', true)], jpg), (error: unknown) =>
-    error instanceof UserError && error.message.includes(jpg),
+  await assert.rejects(
+    writeAttentionFigure([greyItem('a', true)], jpg),
+    (error: unknown) => error instanceof UserError && error.message.includes(jpg),
   );
   assert.equal(existsSync(jpg), false);
 });

@@ -89,8 +89,10 @@ test('the PNG is wide, white-backed, and both loss lines and the accuracy line a
 });
 
 test('the accuracy axis labels differ even when a short run moves by under a percent', async () => {
-  const svg = await renderMetricsSvg({ train_losses: [2.2, 2.1, 2.0, 1.9, 1.8], test_losses: [2.2, 2.1, 2.05, 2.0, 1.95],
-    accuracies: [0.2, 0.205, 0.21, 0.215, 0.22] }, 'short');
+  const svg = await renderMetricsSvg(
+    { train_losses: [2.2, 2.1, 2.0, 1.9, 1.8], test_losses: [2.2, 2.1, 2.05, 2.0, 1.95], accuracies: [0.2, 0.205, 0.21, 0.215, 0.22] },
+    'short',
+  );
   const labels = [...svg.matchAll(/>(\d+(?:\.\d+)?)%<\/text>/g)].map((m) => m[1]!);
   assert.ok(labels.length >= 3, `accuracy ticks: ${labels.join(', ')}`);
   assert.equal(new Set(labels).size, labels.length, `accuracy ticks repeat: ${labels.join(', ')}`);
@@ -119,8 +121,9 @@ test('bad metrics are refused with a UserError naming the key', async () => {
     assert.throws(() => validateMetrics(bad, 'runs/x/metrics.json'), isUserErrorNaming(key), key);
     await assert.rejects(renderMetricsSvg(bad as Metrics, 't'), isUserErrorNaming(key), key);
   }
-  assert.throws(() => validateMetrics([1, 2], 'runs/x/metrics.json'), (error: unknown) =>
-    error instanceof UserError && error.message.startsWith('runs/x/metrics.json'),
+  assert.throws(
+    () => validateMetrics([1, 2], 'runs/x/metrics.json'),
+    (error: unknown) => error instanceof UserError && error.message.startsWith('runs/x/metrics.json'),
   );
   // Extra keys in metrics.json are fine.
   assert.deepEqual(validateMetrics({ ...good, learning_rates: [1, 2, 3] }).accuracies, good.accuracies);
@@ -143,25 +146,43 @@ test('writeMetricsFigure picks PNG or SVG by extension and refuses others', asyn
 });
 
 test('epochs not evaluated (null) have no test points: the rows skip them instead of drawing 0', async () => {
-  const metrics: Metrics = { train_losses: [2.0, 1.8, 1.6, 1.5], test_losses: [null, 1.9, null, 1.7], accuracies: [null, 0.31, null, 0.42] };
+  const metrics: Metrics = {
+    train_losses: [2.0, 1.8, 1.6, 1.5],
+    test_losses: [null, 1.9, null, 1.7],
+    accuracies: [null, 0.31, null, 0.42],
+  };
   const spec = metricsSpec(validateMetrics(metrics), 'every other') as unknown as { hconcat: { data: { values: object[] } }[] };
   const [losses, accuracy] = spec.hconcat.map((panel) => panel.data.values);
-  assert.deepEqual(accuracy, [{ epoch: 2, accuracy: 0.31 }, { epoch: 4, accuracy: 0.42 }]);
-  assert.deepEqual(losses!.filter((row) => (row as { series: string }).series === 'Test loss'),
-    [{ epoch: 2, series: 'Test loss', value: 1.9 }, { epoch: 4, series: 'Test loss', value: 1.7 }]);
+  assert.deepEqual(accuracy, [
+    { epoch: 2, accuracy: 0.31 },
+    { epoch: 4, accuracy: 0.42 },
+  ]);
+  assert.deepEqual(
+    losses!.filter((row) => (row as { series: string }).series === 'Test loss'),
+    [
+      { epoch: 2, series: 'Test loss', value: 1.9 },
+      { epoch: 4, series: 'Test loss', value: 1.7 },
+    ],
+  );
   assert.equal(losses!.length, 4 + 2);
   assert.match(await renderMetricsSvg(metrics, 'every other'), /^<svg/);
 });
 
-test('the curves keep clear of the panels\' frames, even when the best accuracy falls on a round tick', async () => {
+test("the curves keep clear of the panels' frames, even when the best accuracy falls on a round tick", async () => {
   // 80% is a tick of the axis: without room the line ran along the top edge.
-  const svg = await renderMetricsSvg({ train_losses: [2, 1.5, 1.2, 1], test_losses: [2, 1.6, 1.3, 1.1], accuracies: [0.2, 0.4, 0.6, 0.8] }, 'edges');
+  const svg = await renderMetricsSvg(
+    { train_losses: [2, 1.5, 1.2, 1], test_losses: [2, 1.6, 1.3, 1.1], accuracies: [0.2, 0.4, 0.6, 0.8] },
+    'edges',
+  );
   const height = Number(/<path class="background"[^>]* d="M0\.5,0\.5h[\d.]+v([\d.]+)h/.exec(svg)?.[1]);
   assert.ok(height > 100, `panel height ${height}`);
   const lines = [...svg.matchAll(/aria-roledescription="line mark" d="([^"]+)" stroke="(#[0-9a-f]{6})"/g)];
   assert.deepEqual(lines.map((m) => m[2]).sort(), Object.values(METRIC_COLOURS).sort());
   for (const [, path, colour] of lines) {
     const ys = [...path!.matchAll(/[ML][-\d.]+,([-\d.]+)/g)].map((m) => Number(m[1]));
-    assert.ok(Math.min(...ys) >= 4 && Math.max(...ys) <= height - 4, `${colour}: y from ${Math.min(...ys)} to ${Math.max(...ys)} in a ${height}-pixel panel`);
+    assert.ok(
+      Math.min(...ys) >= 4 && Math.max(...ys) <= height - 4,
+      `${colour}: y from ${Math.min(...ys)} to ${Math.max(...ys)} in a ${height}-pixel panel`,
+    );
   }
 });

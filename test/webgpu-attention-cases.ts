@@ -69,14 +69,17 @@ async function runBoth(gpu: WebGpuEngine, wasm: WasmEngine, c: Case): Promise<Re
     const data = c.tensors[name]!;
     const whole = await gpu.read(gpuPtr[name]! - 4 * GUARD, data.length + 2 * GUARD);
     for (let i = 0; i < GUARD; i++) {
-      if (!Object.is(whole[i], SENTINEL)) throw new Error(`${c.kernel}: ${name}: float ${i - GUARD} before it was overwritten (${whole[i]})`);
+      if (!Object.is(whole[i], SENTINEL))
+        throw new Error(`${c.kernel}: ${name}: float ${i - GUARD} before it was overwritten (${whole[i]})`);
       const j = GUARD + data.length + i;
-      if (!Object.is(whole[j], SENTINEL)) throw new Error(`${c.kernel}: ${name}: float ${data.length + i} past its end was overwritten (${whole[j]})`);
+      if (!Object.is(whole[j], SENTINEL))
+        throw new Error(`${c.kernel}: ${name}: float ${data.length + i} past its end was overwritten (${whole[j]})`);
     }
     const fromGpu = whole.slice(GUARD, GUARD + data.length);
-    result[name] = data instanceof Int32Array
-      ? { wasm: wasm.i32(wasmPtr[name]!, data.length).slice(), gpu: new Int32Array(fromGpu.buffer) }
-      : { wasm: wasm.f32(wasmPtr[name]!, data.length).slice(), gpu: fromGpu };
+    result[name] =
+      data instanceof Int32Array
+        ? { wasm: wasm.i32(wasmPtr[name]!, data.length).slice(), gpu: new Int32Array(fromGpu.buffer) }
+        : { wasm: wasm.f32(wasmPtr[name]!, data.length).slice(), gpu: fromGpu };
     wasm.release(wasmPtr[name]!);
     gpu.release(gpuPtr[name]! - 4 * GUARD);
   }
@@ -109,7 +112,14 @@ function uniform(rng: Random, n: number, lo: number, hi: number): Float32Array {
   return a;
 }
 
-interface AttentionShape { B: number; T: number; C: number; NH: number; queries: number; dropout: number }
+interface AttentionShape {
+  B: number;
+  T: number;
+  C: number;
+  NH: number;
+  queries: number;
+  dropout: number;
+}
 
 function attentionCases(s: AttentionShape, rng: Random): { forward: Case; backward: Case } {
   const { B, T, C, NH, queries, dropout } = s;
@@ -183,13 +193,19 @@ export function attentionKernelCases(): KernelCase[] {
       const rng = new Random(7);
       const embed: Case = {
         kernel: 'embed_backward',
-        tensors: { dpatchOut: uniform(rng, 3 * 64 * 48, -1, 1), dcls: uniform(rng, 48, -1, 1), dpos: uniform(rng, 65 * 48, -1, 1), dx: uniform(rng, 3 * 65 * 48, -1, 1) },
+        tensors: {
+          dpatchOut: uniform(rng, 3 * 64 * 48, -1, 1),
+          dcls: uniform(rng, 48, -1, 1),
+          dpos: uniform(rng, 65 * 48, -1, 1),
+          dx: uniform(rng, 3 * 65 * 48, -1, 1),
+        },
         args: [t('dpatchOut'), t('dcls'), t('dpos'), t('dx'), 3, 65, 48],
       };
       for (const c of [forward, backward, embed]) {
         const [first, second] = [await runBoth(gpu, wasm, c), await runBoth(gpu, wasm, c)];
         for (const [tensor, { gpu: bits }] of Object.entries(first)) {
-          const again = new Uint32Array(second[tensor]!.gpu.buffer), once = new Uint32Array(bits.buffer);
+          const again = new Uint32Array(second[tensor]!.gpu.buffer),
+            once = new Uint32Array(bits.buffer);
           const at = once.findIndex((word, i) => word !== again[i]);
           if (at >= 0) throw new Error(`${c.kernel}: ${tensor} differs between two runs at ${at}`);
         }
@@ -199,57 +215,84 @@ export function attentionKernelCases(): KernelCase[] {
   const rng = new Random(16);
   const others: Record<string, () => Case> = {
     'patchify, CIFAR (3×32×32, patch 4), batch 3': () => ({
-      kernel: 'patchify', exact: ['patches'],
+      kernel: 'patchify',
+      exact: ['patches'],
       tensors: { patches: uniform(rng, 3 * 64 * 48, -1, 1), images: uniform(rng, 3 * 3 * 32 * 32, -1, 1) },
       args: [t('patches'), t('images'), 3, 3, 32, 32, 4],
     }),
     'patchify, 1×8×12 images, patch 4, batch 257': () => ({
-      kernel: 'patchify', exact: ['patches'],
+      kernel: 'patchify',
+      exact: ['patches'],
       tensors: { patches: uniform(rng, 257 * 6 * 16, -1, 1), images: uniform(rng, 257 * 8 * 12, -1, 1) },
       args: [t('patches'), t('images'), 257, 1, 8, 12, 4],
     }),
     'embed_forward, 65 tokens, batch 3': () => ({
       kernel: 'embed_forward',
-      tensors: { x: uniform(rng, 3 * 65 * 48, -1, 1), patchOut: uniform(rng, 3 * 64 * 48, -1, 1), cls: uniform(rng, 48, -1, 1), pos: uniform(rng, 65 * 48, -1, 1) },
+      tensors: {
+        x: uniform(rng, 3 * 65 * 48, -1, 1),
+        patchOut: uniform(rng, 3 * 64 * 48, -1, 1),
+        cls: uniform(rng, 48, -1, 1),
+        pos: uniform(rng, 65 * 48, -1, 1),
+      },
       args: [t('x'), t('patchOut'), t('cls'), t('pos'), 3, 65, 48],
     }),
     'embed_forward, width 192, batch 1': () => ({
       kernel: 'embed_forward',
-      tensors: { x: uniform(rng, 65 * 192, -1, 1), patchOut: uniform(rng, 64 * 192, -1, 1), cls: uniform(rng, 192, -1, 1), pos: uniform(rng, 65 * 192, -1, 1) },
+      tensors: {
+        x: uniform(rng, 65 * 192, -1, 1),
+        patchOut: uniform(rng, 64 * 192, -1, 1),
+        cls: uniform(rng, 192, -1, 1),
+        pos: uniform(rng, 65 * 192, -1, 1),
+      },
       args: [t('x'), t('patchOut'), t('cls'), t('pos'), 1, 65, 192],
     }),
     'embed_backward, 65 tokens, batch 257 (sums over the batch added to the gradients)': () => ({
       kernel: 'embed_backward',
-      tensors: { dpatchOut: uniform(rng, 257 * 64 * 48, -1, 1), dcls: uniform(rng, 48, -1, 1), dpos: uniform(rng, 65 * 48, -1, 1), dx: uniform(rng, 257 * 65 * 48, -1, 1) },
+      tensors: {
+        dpatchOut: uniform(rng, 257 * 64 * 48, -1, 1),
+        dcls: uniform(rng, 48, -1, 1),
+        dpos: uniform(rng, 65 * 48, -1, 1),
+        dx: uniform(rng, 257 * 65 * 48, -1, 1),
+      },
       args: [t('dpatchOut'), t('dcls'), t('dpos'), t('dx'), 257, 65, 48],
     }),
     'embed_backward, width 192, batch 3': () => ({
       kernel: 'embed_backward',
-      tensors: { dpatchOut: uniform(rng, 3 * 64 * 192, -1, 1), dcls: uniform(rng, 192, -1, 1), dpos: uniform(rng, 65 * 192, -1, 1), dx: uniform(rng, 3 * 65 * 192, -1, 1) },
+      tensors: {
+        dpatchOut: uniform(rng, 3 * 64 * 192, -1, 1),
+        dcls: uniform(rng, 192, -1, 1),
+        dpos: uniform(rng, 65 * 192, -1, 1),
+        dx: uniform(rng, 3 * 65 * 192, -1, 1),
+      },
       args: [t('dpatchOut'), t('dcls'), t('dpos'), t('dx'), 3, 65, 192],
     }),
     'copy_rows, the [CLS] rows of 257 images': () => ({
-      kernel: 'copy_rows', exact: ['dst'],
+      kernel: 'copy_rows',
+      exact: ['dst'],
       tensors: { dst: uniform(rng, 257 * 50, -1, 1), src: uniform(rng, 257 * 65 * 48, -1, 1) },
       args: [t('dst'), 50, t('src'), 65 * 48, 257, 48],
     }),
     'gather_tokens, 16 of 64 patches kept, batch 3': () => ({
-      kernel: 'gather_tokens', exact: ['dst'],
+      kernel: 'gather_tokens',
+      exact: ['dst'],
       tensors: { dst: uniform(rng, 3 * 17 * 48, -1, 1), src: uniform(rng, 3 * 65 * 48, -1, 1), kept: keptIndices(rng, 3, 64, 16) },
       args: [t('dst'), t('src'), t('kept'), 3, 65, 16, 48],
     }),
     'gather_tokens, 48 of 64 kept, width 192, batch 257': () => ({
-      kernel: 'gather_tokens', exact: ['dst'],
+      kernel: 'gather_tokens',
+      exact: ['dst'],
       tensors: { dst: uniform(rng, 257 * 49 * 192, -1, 1), src: uniform(rng, 257 * 65 * 192, -1, 1), kept: keptIndices(rng, 257, 64, 48) },
       args: [t('dst'), t('src'), t('kept'), 257, 65, 48, 192],
     }),
     'scatter_tokens, 16 of 64 kept, batch 3': () => ({
-      kernel: 'scatter_tokens', exact: ['dst'],
+      kernel: 'scatter_tokens',
+      exact: ['dst'],
       tensors: { dst: uniform(rng, 3 * 65 * 48, -1, 1), src: uniform(rng, 3 * 17 * 48, -1, 1), kept: keptIndices(rng, 3, 64, 16) },
       args: [t('dst'), t('src'), t('kept'), 3, 65, 16, 48],
     }),
     'scatter_tokens, 1 of 64 kept, batch 1': () => ({
-      kernel: 'scatter_tokens', exact: ['dst'],
+      kernel: 'scatter_tokens',
+      exact: ['dst'],
       tensors: { dst: uniform(rng, 65 * 48, -1, 1), src: uniform(rng, 2 * 48, -1, 1), kept: keptIndices(rng, 1, 64, 1) },
       args: [t('dst'), t('src'), t('kept'), 1, 65, 1, 48],
     }),
@@ -264,7 +307,12 @@ export function attentionKernelCases(): KernelCase[] {
     },
   };
   for (const [name, make] of Object.entries(others)) {
-    cases.push({ name, run: async (gpu, wasm) => { await check(gpu, wasm, make(), name); } });
+    cases.push({
+      name,
+      run: async (gpu, wasm) => {
+        await check(gpu, wasm, make(), name);
+      },
+    });
   }
   return cases;
 }

@@ -19,7 +19,12 @@ const BATCH = 3;
 /** Observed: below 1e-6 of each tensor's scale on SwiftShader. */
 const RTOL = 1e-5;
 
-interface Pass { losses: Float32Array; gradients: Map<string, Float32Array>; logits: Float32Array; attentions: Float32Array }
+interface Pass {
+  losses: Float32Array;
+  gradients: Map<string, Float32Array>;
+  logits: Float32Array;
+  attentions: Float32Array;
+}
 
 /** One training pass (mean loss, label smoothing 0.1), its gradients; then inference with every attention map of the last layer. */
 async function trainingPass(engine: Engine, tokens: TokenSelection | undefined): Promise<Pass> {
@@ -28,7 +33,10 @@ async function trainingPass(engine: Engine, tokens: TokenSelection | undefined):
     const rng = new Random(9);
     const images = model.imageBuffer(BATCH);
     for (let i = 0; i < images.length; i++) images[i] = rng.normal();
-    model.setLabels(Array.from({ length: BATCH }, (_, i) => (3 * i) % 10), BATCH);
+    model.setLabels(
+      Array.from({ length: BATCH }, (_, i) => (3 * i) % 10),
+      BATCH,
+    );
     model.parameters.zeroGrad();
     model.trainBatch(BATCH, 0.1, tokens);
     const losses = await model.readLosses();
@@ -63,7 +71,8 @@ describe('the model with dropout on WebGPU against WebAssembly (Dawn)', { skip: 
       const expected = await trainingPass(wasm, tokens());
       const actual = await trainingPass(gpu.engine!, tokens());
       assertClose(actual.losses, expected.losses, 'losses', RTOL);
-      for (const [tensor, gradient] of expected.gradients) assertClose(actual.gradients.get(tensor)!, gradient, `gradient of ${tensor}`, RTOL);
+      for (const [tensor, gradient] of expected.gradients)
+        assertClose(actual.gradients.get(tensor)!, gradient, `gradient of ${tensor}`, RTOL);
       assertClose(actual.logits, expected.logits, 'logits', RTOL);
       assertClose(actual.attentions, expected.attentions, 'attention maps', RTOL);
     });

@@ -13,7 +13,7 @@ import { openTestEngine } from './webgpu-helpers.js';
 
 const gpu = await openTestEngine();
 
-test('every kernel of the set has a WGSL version taking the WebAssembly kernel\'s arguments', async () => {
+test("every kernel of the set has a WGSL version taking the WebAssembly kernel's arguments", async () => {
   assert.deepEqual(Object.keys(GPU_KERNELS).sort(), [...KERNEL_NAMES].sort());
   // the arity of each compiled WebAssembly kernel, (tid, nt) first
   const bytes = await readFile(fileURLToPath(new URL('../wasm/kernels.wasm', import.meta.url)));
@@ -21,7 +21,11 @@ test('every kernel of the set has a WGSL version taking the WebAssembly kernel\'
   const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
   for (const name of KERNEL_NAMES) {
     const wasmKernel = instance.exports[name] as (...args: number[]) => unknown;
-    assert.equal(GPU_KERNELS[name]!.args.length, wasmKernel.length - 2, `${name}: WGSL arguments ${GPU_KERNELS[name]!.args.map(([n]) => n).join(', ')}`);
+    assert.equal(
+      GPU_KERNELS[name]!.args.length,
+      wasmKernel.length - 2,
+      `${name}: WGSL arguments ${GPU_KERNELS[name]!.args.map(([n]) => n).join(', ')}`,
+    );
   }
 });
 
@@ -33,8 +37,14 @@ test('adapters are told apart: software ones by their flag or name, names from w
   const swiftshader = adapter({ vendor: 'google', architecture: 'swiftshader', device: '', description: '' });
   assert.equal(isSoftwareAdapter(swiftshader), true);
   assert.equal(adapterName(swiftshader), 'google swiftshader');
-  assert.equal(isSoftwareAdapter(adapter({ vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 15.0.7, 256 bits)', description: '' })), true);
-  assert.equal(isSoftwareAdapter(adapter({ vendor: 'intel', architecture: 'gen-12lp', device: '', description: '', isFallbackAdapter: true })), true);
+  assert.equal(
+    isSoftwareAdapter(adapter({ vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 15.0.7, 256 bits)', description: '' })),
+    true,
+  );
+  assert.equal(
+    isSoftwareAdapter(adapter({ vendor: 'intel', architecture: 'gen-12lp', device: '', description: '', isFallbackAdapter: true })),
+    true,
+  );
   assert.equal(isSoftwareAdapter(adapter({ vendor: 'intel', architecture: 'gen-12lp', device: '', description: '' })), false);
   // a browser before adapter.info, with the older flag on the adapter
   assert.equal(isSoftwareAdapter(adapter(undefined, { isFallbackAdapter: true })), true);
@@ -54,14 +64,18 @@ describe('WebGPU engine', { skip: gpu.skip }, () => {
 
   test('write, kernels and read keep their recorded order within one submit', async () => {
     const n = 1000;
-    const x = engine.allocate(n), y = engine.allocate(n);
+    const x = engine.allocate(n),
+      y = engine.allocate(n);
     const data = Float32Array.from({ length: n }, (_, i) => i - 300.5);
     engine.write(x, data);
-    engine.run('scale', x, n, 2);                          // x = 2·data
-    engine.run('copy', y, x, n);                           // y = 2·data
-    engine.write(x, Float32Array.from({ length: n }, () => 1)); // after the copy: y keeps 2·data
-    engine.run('add', y, y, x, n);                         // y = 2·data + 1
-    engine.run('fill', x, 10, -7);                         // x[0..10) = −7, the rest 1
+    engine.run('scale', x, n, 2); // x = 2·data
+    engine.run('copy', y, x, n); // y = 2·data
+    engine.write(
+      x,
+      Float32Array.from({ length: n }, () => 1),
+    ); // after the copy: y keeps 2·data
+    engine.run('add', y, y, x, n); // y = 2·data + 1
+    engine.run('fill', x, 10, -7); // x[0..10) = −7, the rest 1
     const [ys, xs] = [await engine.read(y, n), await engine.read(x, n)];
     ys.forEach((v, i) => assert.equal(v, 2 * data[i]! + 1, `y[${i}]`));
     xs.forEach((v, i) => assert.equal(v, i < 10 ? -7 : 1, `x[${i}]`));
@@ -69,7 +83,7 @@ describe('WebGPU engine', { skip: gpu.skip }, () => {
     engine.release(y);
   });
 
-  test('writes past the staging buffer\'s size, and one too large for it, keep their order and contents', async () => {
+  test("writes past the staging buffer's size, and one too large for it, keep their order and contents", async () => {
     const sizes = [3 << 18, 3 << 18, 1, 5 << 18, 9 << 20]; // 3 MiB twice, one float, 5 MiB, 36 MiB (floats)
     const ptrs = sizes.map((n) => engine.allocate(n));
     const data = sizes.map((n, k) => Float32Array.from({ length: n }, (_, i) => (i % 1000) + k));
@@ -81,7 +95,10 @@ describe('WebGPU engine', { skip: gpu.skip }, () => {
     for (let k = 0; k < sizes.length; k++) {
       const got = await engine.read(ptrs[k]!, sizes[k]!);
       const want = k === 2 ? Float32Array.of(-1) : data[k]!.map((v) => 2 * v);
-      assert.ok(got.every((v, i) => v === want[i]), `write ${k} (${sizes[k]} floats)`);
+      assert.ok(
+        got.every((v, i) => v === want[i]),
+        `write ${k} (${sizes[k]} floats)`,
+      );
     }
     for (const p of ptrs) engine.release(p);
   });
@@ -120,7 +137,7 @@ describe('WebGPU engine', { skip: gpu.skip }, () => {
     engine.release(first);
   });
 
-  test('profile() counts each kernel\'s calls and, with timestamp queries, its GPU time, complete after a read', async () => {
+  test("profile() counts each kernel's calls and, with timestamp queries, its GPU time, complete after a read", async () => {
     const n = 1 << 20;
     const p = engine.allocate(n);
     const timings = engine.profile();
@@ -139,10 +156,16 @@ describe('WebGPU engine', { skip: gpu.skip }, () => {
     engine.release(p);
   });
 
-  test('a kernel whose WGSL does not compile fails the next read with the compiler\'s message, and only that read', async () => {
-    const broken = await WebGpuEngine.create({ kernels: {
-      broken: { args: [['x', 'ptr']], wgsl: '@compute @workgroup_size(1) fn main() { st(args.x, undefined_name); }', dispatches: () => [{ entry: 'main', workgroups: [1] }] },
-    } });
+  test("a kernel whose WGSL does not compile fails the next read with the compiler's message, and only that read", async () => {
+    const broken = await WebGpuEngine.create({
+      kernels: {
+        broken: {
+          args: [['x', 'ptr']],
+          wgsl: '@compute @workgroup_size(1) fn main() { st(args.x, undefined_name); }',
+          dispatches: () => [{ entry: 'main', workgroups: [1] }],
+        },
+      },
+    });
     try {
       const p = broken.allocate(1);
       broken.run('broken', p);

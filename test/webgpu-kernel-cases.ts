@@ -28,15 +28,21 @@ export function checkClose(actual: ArrayLike<number>, expected: ArrayLike<number
   if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length}, expected ${expected.length}`);
   let scale = 0;
   for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  let worst = 0, at = 0;
+  let worst = 0,
+    at = 0;
   for (let i = 0; i < expected.length; i++) {
     const e = Math.abs(actual[i]! - expected[i]!);
-    if (!(e <= worst)) { worst = e; at = i; }
+    if (!(e <= worst)) {
+      worst = e;
+      at = i;
+    }
   }
   const limit = rtol * scale + atol;
   if (!(worst <= limit)) {
-    throw new Error(`${what}: max abs error ${worst.toExponential(3)} at ${at} (got ${actual[at]}, expected ${expected[at]}) > ` +
-      `${limit.toExponential(3)} (scale ${scale.toExponential(3)})`);
+    throw new Error(
+      `${what}: max abs error ${worst.toExponential(3)} at ${at} (got ${actual[at]}, expected ${expected[at]}) > ` +
+        `${limit.toExponential(3)} (scale ${scale.toExponential(3)})`,
+    );
   }
 }
 
@@ -62,7 +68,10 @@ interface Buffer {
 class Pair {
   private readonly buffers: Buffer[] = [];
 
-  constructor(readonly gpu: WebGpuEngine, readonly wasm: WasmEngine) {}
+  constructor(
+    readonly gpu: WebGpuEngine,
+    readonly wasm: WasmEngine,
+  ) {}
 
   private make(name: string, data: Float32Array | Int32Array, input: boolean): Buffer {
     const n = data.length;
@@ -78,12 +87,20 @@ class Pair {
   }
 
   /** Read-only: must come back bit for bit. */
-  input(name: string, data: Float32Array): Buffer { return this.make(name, data, true); }
-  int32(name: string, data: Int32Array): Buffer { return this.make(name, data, true); }
+  input(name: string, data: Float32Array): Buffer {
+    return this.make(name, data, true);
+  }
+  int32(name: string, data: Int32Array): Buffer {
+    return this.make(name, data, true);
+  }
   /** Added to, or read and written. */
-  inout(name: string, data: Float32Array): Buffer { return this.make(name, data, false); }
+  inout(name: string, data: Float32Array): Buffer {
+    return this.make(name, data, false);
+  }
   /** Written completely: starts as NaN. */
-  output(name: string, n: number): Buffer { return this.make(name, new Float32Array(n).fill(NaN), false); }
+  output(name: string, n: number): Buffer {
+    return this.make(name, new Float32Array(n).fill(NaN), false);
+  }
   /** A buffer only the WebAssembly kernel uses (gemm's packed and scratch). */
   wasmOnly(floats: number): number {
     const ptr = this.wasm.allocate(floats);
@@ -114,7 +131,10 @@ class Pair {
   }
 
   release(): void {
-    for (const b of this.buffers) { this.gpu.release(b.base.gpu); this.wasm.release(b.base.wasm); }
+    for (const b of this.buffers) {
+      this.gpu.release(b.base.gpu);
+      this.wasm.release(b.base.wasm);
+    }
     for (const ptr of this.wasmScratch) this.wasm.release(ptr);
   }
 }
@@ -147,16 +167,31 @@ const BIG = 257 * 65;
 
 export function kernelCases(): KernelCase[] {
   const cases: KernelCase[] = [];
-  const add = (name: string, run: KernelCase['run']): void => { cases.push({ name, run }); };
+  const add = (name: string, run: KernelCase['run']): void => {
+    cases.push({ name, run });
+  };
 
   // ── gemm ────────────────────────────────────────────────────────────────────────────────
-  const gemmCase = async (gpu: WebGpuEngine, wasm: WasmEngine, rng: Random, N: number, K: number, M: number, flags: number,
-                          gelu: number): Promise<void> => {
-    const bias = (flags & 1) !== 0, residual = (flags & 2) !== 0, accumulate = (flags & 4) !== 0, transposed = (flags & 8) === 0;
-    const what = `gemm N=${N} K=${K} M=${M} bias=${bias} residual=${residual} accumulate=${accumulate} ` +
+  const gemmCase = async (
+    gpu: WebGpuEngine,
+    wasm: WasmEngine,
+    rng: Random,
+    N: number,
+    K: number,
+    M: number,
+    flags: number,
+    gelu: number,
+  ): Promise<void> => {
+    const bias = (flags & 1) !== 0,
+      residual = (flags & 2) !== 0,
+      accumulate = (flags & 4) !== 0,
+      transposed = (flags & 8) === 0;
+    const what =
+      `gemm N=${N} K=${K} M=${M} bias=${bias} residual=${residual} accumulate=${accumulate} ` +
       `${transposed ? 'w transposed' : 'w as is'} gelu=${GELU_NAMES[gelu]}`;
     await withPair(gpu, wasm, async (p) => {
-      const a = p.input('a', randn(rng, N * K)), w = p.input('w', randn(rng, K * M, 0.2));
+      const a = p.input('a', randn(rng, N * K)),
+        w = p.input('w', randn(rng, K * M, 0.2));
       const b = bias ? p.input('bias', randn(rng, M)) : null;
       const r = residual ? p.input('residual', randn(rng, N * M)) : null;
       const out = accumulate ? p.inout('out', randn(rng, N * M)) : p.output('out', N * M);
@@ -166,41 +201,97 @@ export function kernelCases(): KernelCase[] {
       const packed = p.wasmOnly(wasm.sizes.gemmPacked(K, M));
       const scratch = p.wasmOnly(wasm.sizes.gemmScratch(K));
       const flag = (x: boolean): number => (x ? 1 : 0);
-      gpu.run('gemm', out.gpu, a.gpu, w.gpu, flag(transposed), 0, 0, b?.gpu ?? 0, r?.gpu ?? 0, gelu, g?.gpu ?? 0, N, K, M, flag(accumulate));
-      wasm.run('gemm', out.wasm, a.wasm, w.wasm, flag(transposed), packed, scratch, b?.wasm ?? 0, r?.wasm ?? 0, gelu as 0, g?.wasm ?? 0,
-        N, K, M, flag(accumulate));
+      gpu.run(
+        'gemm',
+        out.gpu,
+        a.gpu,
+        w.gpu,
+        flag(transposed),
+        0,
+        0,
+        b?.gpu ?? 0,
+        r?.gpu ?? 0,
+        gelu,
+        g?.gpu ?? 0,
+        N,
+        K,
+        M,
+        flag(accumulate),
+      );
+      wasm.run(
+        'gemm',
+        out.wasm,
+        a.wasm,
+        w.wasm,
+        flag(transposed),
+        packed,
+        scratch,
+        b?.wasm ?? 0,
+        r?.wasm ?? 0,
+        gelu as 0,
+        g?.wasm ?? 0,
+        N,
+        K,
+        M,
+        flag(accumulate),
+      );
       await compare(p, what, g === null || backward ? [out] : [out, g]);
     });
   };
 
-  add('gemm on the model\'s shapes (K = 48 or 192; 65 tokens; batch 1, 3 and 257)', async (gpu, wasm) => {
+  add("gemm on the model's shapes (K = 48 or 192; 65 tokens; batch 1, 3 and 257)", async (gpu, wasm) => {
     const rng = new Random(1601);
-    for (const [N, K, M, flags] of [[65, 48, 144, 1], [65, 48, 48, 3], [3 * 65, 48, 192, 1], [3 * 65, 192, 48, 3], [65, 192, 576, 1],
-      [65, 576, 192, 3], [BIG, 48, 144, 1], [3, 48, 10, 1], [1, 192, 10, 1], [257, 48, 10, 1]] as const) {
+    for (const [N, K, M, flags] of [
+      [65, 48, 144, 1],
+      [65, 48, 48, 3],
+      [3 * 65, 48, 192, 1],
+      [3 * 65, 192, 48, 3],
+      [65, 192, 576, 1],
+      [65, 576, 192, 3],
+      [BIG, 48, 144, 1],
+      [3, 48, 10, 1],
+      [1, 192, 10, 1],
+      [257, 48, 10, 1],
+    ] as const) {
       await gemmCase(gpu, wasm, rng, N, K, M, flags, GELU_MODES.none);
     }
   });
 
   add('gemm: every combination of bias, residual, accumulate and w transposed or not, on sizes off the tile', async (gpu, wasm) => {
     const rng = new Random(1602);
-    for (const [N, K, M] of [[67, 17, 65], [1, 3, 1], [129, 33, 70], [5, 1, 3]] as const) {
+    for (const [N, K, M] of [
+      [67, 17, 65],
+      [1, 3, 1],
+      [129, 33, 70],
+      [5, 1, 3],
+    ] as const) {
       for (let flags = 0; flags < 16; flags++) await gemmCase(gpu, wasm, rng, N, K, M, flags, GELU_MODES.none);
     }
   });
 
   add('gemm: every GELU mode, forward ones with the bias, backward ones alone', async (gpu, wasm) => {
     const rng = new Random(1603);
-    for (const [N, K, M] of [[65, 48, 192], [130, 13, 70], [1, 192, 576]] as const) {
+    for (const [N, K, M] of [
+      [65, 48, 192],
+      [130, 13, 70],
+      [1, 192, 576],
+    ] as const) {
       for (const gelu of [GELU_MODES.tanhForward, GELU_MODES.erfForward]) await gemmCase(gpu, wasm, rng, N, K, M, 1, gelu);
       for (const gelu of [GELU_MODES.tanhBackward, GELU_MODES.erfBackward]) await gemmCase(gpu, wasm, rng, N, K, M, 8, gelu);
     }
   });
 
-  add('gemm with the residual added in place (out is the residual), as a block\'s residual connection', async (gpu, wasm) => {
+  add("gemm with the residual added in place (out is the residual), as a block's residual connection", async (gpu, wasm) => {
     const rng = new Random(1613);
-    for (const [N, K, M] of [[65, 48, 48], [3 * 65, 192, 48], [67, 17, 65]] as const) {
+    for (const [N, K, M] of [
+      [65, 48, 48],
+      [3 * 65, 192, 48],
+      [67, 17, 65],
+    ] as const) {
       await withPair(gpu, wasm, async (p) => {
-        const a = p.input('a', randn(rng, N * K)), w = p.input('w', randn(rng, M * K, 0.2)), b = p.input('bias', randn(rng, M));
+        const a = p.input('a', randn(rng, N * K)),
+          w = p.input('w', randn(rng, M * K, 0.2)),
+          b = p.input('bias', randn(rng, M));
         const x = p.inout('x', randn(rng, N * M));
         const packed = p.wasmOnly(wasm.sizes.gemmPacked(K, M));
         const scratch = p.wasmOnly(wasm.sizes.gemmScratch(K));
@@ -212,35 +303,81 @@ export function kernelCases(): KernelCase[] {
   });
 
   // ── linear_backward ─────────────────────────────────────────────────────────────────────
-  add('linear_backward: weight, bias and input gradients; input gradient absent, written or added; GELU backward modes', async (gpu, wasm) => {
-    const rng = new Random(1604);
-    let i = 0;
-    for (const [N, K, M] of [[65, 48, 144], [3 * 65, 192, 48], [65, 48, 192], [1, 48, 10], [BIG, 48, 144], [130, 7, 13], [17, 200, 70],
-      [3, 1, 1], [257, 192, 10]] as const) {
-      // batch 257 once (SwiftShader is slow), the other shapes in all three ways
-      for (const inputGradient of N === BIG ? (['write'] as const) : (['none', 'write', 'add'] as const)) {
-        const withBias = i % 2 === 0;
-        const gelu = [GELU_MODES.none, GELU_MODES.tanhBackward, GELU_MODES.erfBackward][i % 3]!;
-        i++;
-        const what = `linear_backward N=${N} K=${K} M=${M} bias=${withBias} input gradient ${inputGradient} gelu=${GELU_NAMES[gelu]}`;
-        await withPair(gpu, wasm, async (p) => {
-          const dweight = p.inout('dweight', randn(rng, M * K));
-          const dbias = withBias ? p.inout('dbias', randn(rng, M)) : null;
-          const dout = p.input('dout', randn(rng, N * M)), inp = p.input('inp', randn(rng, N * K)), w = p.input('w', randn(rng, M * K, 0.2));
-          const dinp = inputGradient === 'none' ? null : inputGradient === 'add' ? p.inout('dinp', randn(rng, N * K)) : p.output('dinp', N * K);
-          const pre = gelu === GELU_MODES.none || dinp === null ? null : p.input('preActivation', randn(rng, N * K, 3));
-          const packed = p.wasmOnly(wasm.sizes.gemmPacked(M, K));
-          const scratch = p.wasmOnly(wasm.sizes.gemmScratch(M));
-          const mode = pre === null ? GELU_MODES.none : gelu;
-          const acc = inputGradient === 'add' ? 1 : 0;
-          gpu.run('linear_backward', dweight.gpu, dbias?.gpu ?? 0, dinp?.gpu ?? 0, dout.gpu, inp.gpu, w.gpu, 0, 0, mode, pre?.gpu ?? 0, N, K, M, acc);
-          wasm.run('linear_backward', dweight.wasm, dbias?.wasm ?? 0, dinp?.wasm ?? 0, dout.wasm, inp.wasm, w.wasm, packed, scratch, mode,
-            pre?.wasm ?? 0, N, K, M, acc);
-          await compare(p, what, [dweight, ...(dbias ? [dbias] : []), ...(dinp ? [dinp] : [])]);
-        });
+  add(
+    'linear_backward: weight, bias and input gradients; input gradient absent, written or added; GELU backward modes',
+    async (gpu, wasm) => {
+      const rng = new Random(1604);
+      let i = 0;
+      for (const [N, K, M] of [
+        [65, 48, 144],
+        [3 * 65, 192, 48],
+        [65, 48, 192],
+        [1, 48, 10],
+        [BIG, 48, 144],
+        [130, 7, 13],
+        [17, 200, 70],
+        [3, 1, 1],
+        [257, 192, 10],
+      ] as const) {
+        // batch 257 once (SwiftShader is slow), the other shapes in all three ways
+        for (const inputGradient of N === BIG ? (['write'] as const) : (['none', 'write', 'add'] as const)) {
+          const withBias = i % 2 === 0;
+          const gelu = [GELU_MODES.none, GELU_MODES.tanhBackward, GELU_MODES.erfBackward][i % 3]!;
+          i++;
+          const what = `linear_backward N=${N} K=${K} M=${M} bias=${withBias} input gradient ${inputGradient} gelu=${GELU_NAMES[gelu]}`;
+          await withPair(gpu, wasm, async (p) => {
+            const dweight = p.inout('dweight', randn(rng, M * K));
+            const dbias = withBias ? p.inout('dbias', randn(rng, M)) : null;
+            const dout = p.input('dout', randn(rng, N * M)),
+              inp = p.input('inp', randn(rng, N * K)),
+              w = p.input('w', randn(rng, M * K, 0.2));
+            const dinp =
+              inputGradient === 'none' ? null : inputGradient === 'add' ? p.inout('dinp', randn(rng, N * K)) : p.output('dinp', N * K);
+            const pre = gelu === GELU_MODES.none || dinp === null ? null : p.input('preActivation', randn(rng, N * K, 3));
+            const packed = p.wasmOnly(wasm.sizes.gemmPacked(M, K));
+            const scratch = p.wasmOnly(wasm.sizes.gemmScratch(M));
+            const mode = pre === null ? GELU_MODES.none : gelu;
+            const acc = inputGradient === 'add' ? 1 : 0;
+            gpu.run(
+              'linear_backward',
+              dweight.gpu,
+              dbias?.gpu ?? 0,
+              dinp?.gpu ?? 0,
+              dout.gpu,
+              inp.gpu,
+              w.gpu,
+              0,
+              0,
+              mode,
+              pre?.gpu ?? 0,
+              N,
+              K,
+              M,
+              acc,
+            );
+            wasm.run(
+              'linear_backward',
+              dweight.wasm,
+              dbias?.wasm ?? 0,
+              dinp?.wasm ?? 0,
+              dout.wasm,
+              inp.wasm,
+              w.wasm,
+              packed,
+              scratch,
+              mode,
+              pre?.wasm ?? 0,
+              N,
+              K,
+              M,
+              acc,
+            );
+            await compare(p, what, [dweight, ...(dbias ? [dbias] : []), ...(dinp ? [dinp] : [])]);
+          });
+        }
       }
-    }
-  });
+    },
+  );
 
   add('linear_backward gives the same bits every run (fixed-order sums, no atomics)', async (gpu) => {
     const rng = new Random(1605);
@@ -249,8 +386,14 @@ export function kernelCases(): KernelCase[] {
     const data = { dout: randn(rng, N * M), inp: randn(rng, N * K), w: randn(rng, M * K) };
     const runs: Float32Array[] = [];
     for (let r = 0; r < 2; r++) {
-      const ptr = (d: Float32Array): number => { const q = gpu.allocate(d.length); gpu.write(q, d); return q; };
-      const dout = ptr(data.dout), inp = ptr(data.inp), w = ptr(data.w);
+      const ptr = (d: Float32Array): number => {
+        const q = gpu.allocate(d.length);
+        gpu.write(q, d);
+        return q;
+      };
+      const dout = ptr(data.dout),
+        inp = ptr(data.inp),
+        w = ptr(data.w);
       const grads = gpu.allocate(M * K + M + N * K);
       gpu.run('fill', grads, M * K + M + N * K, 0);
       gpu.run('linear_backward', grads, grads + 4 * M * K, grads + 4 * (M * K + M), dout, inp, w, 0, 0, 0, 0, N, K, M, 0);
@@ -269,9 +412,12 @@ export function kernelCases(): KernelCase[] {
         const eps = i++ % 2 === 0 ? 1e-5 : 1e-12;
         const what = `layernorm_forward N=${N} C=${C} eps=${eps}`;
         await withPair(gpu, wasm, async (p) => {
-          const inp = p.input('inp', randn(rng, N * C, 2, 3)), weight = p.input('weight', randn(rng, C, 0.5, 1));
+          const inp = p.input('inp', randn(rng, N * C, 2, 3)),
+            weight = p.input('weight', randn(rng, C, 0.5, 1));
           const bias = p.input('bias', randn(rng, C, 0.5));
-          const out = p.output('out', N * C), mean = p.output('mean', N), rstd = p.output('rstd', N);
+          const out = p.output('out', N * C),
+            mean = p.output('mean', N),
+            rstd = p.output('rstd', N);
           gpu.run('layernorm_forward', out.gpu, mean.gpu, rstd.gpu, inp.gpu, weight.gpu, bias.gpu, N, C, eps);
           wasm.run('layernorm_forward', out.wasm, mean.wasm, rstd.wasm, inp.wasm, weight.wasm, bias.wasm, N, C, eps);
           await compare(p, what, [out, mean, rstd]);
@@ -286,12 +432,17 @@ export function kernelCases(): KernelCase[] {
       for (const C of N === BIG ? [48] : [1, 3, 48, 49, 192, 200]) {
         const what = `layernorm_backward N=${N} C=${C}`;
         await withPair(gpu, wasm, async (p) => {
-          const x = randn(rng, N * C, 2, 3), w = randn(rng, C, 0.5, 1);
+          const x = randn(rng, N * C, 2, 3),
+            w = randn(rng, C, 0.5, 1);
           const fwd = ref.layernormForward(x, w, new Float32Array(C), N, C, 1e-5);
-          const inp = p.input('inp', x), weight = p.input('weight', w);
-          const mean = p.input('mean', Float32Array.from(fwd.mean)), rstd = p.input('rstd', Float32Array.from(fwd.rstd));
+          const inp = p.input('inp', x),
+            weight = p.input('weight', w);
+          const mean = p.input('mean', Float32Array.from(fwd.mean)),
+            rstd = p.input('rstd', Float32Array.from(fwd.rstd));
           const dout = p.input('dout', randn(rng, N * C));
-          const dinp = p.inout('dinp', randn(rng, N * C)), dweight = p.inout('dweight', randn(rng, C)), dbias = p.inout('dbias', randn(rng, C));
+          const dinp = p.inout('dinp', randn(rng, N * C)),
+            dweight = p.inout('dweight', randn(rng, C)),
+            dbias = p.inout('dbias', randn(rng, C));
           // each engine's own number of partial sums (its partial rows are its own business)
           const partial = p.output('partial', Math.max(GPU_PARTIALS, wasm.threads) * 2 * C);
           gpu.run('layernorm_backward', dinp.gpu, partial.gpu, dout.gpu, inp.gpu, weight.gpu, mean.gpu, rstd.gpu, N, C);
@@ -317,11 +468,26 @@ export function kernelCases(): KernelCase[] {
             await withPair(gpu, wasm, async (p) => {
               // big: logits in the hundreds, where exp overflows without the max subtracted
               const logits = p.input('logits', randn(rng, B * K, big ? 300 : 3));
-              const labels = p.int32('labels', Int32Array.from({ length: B }, () => rng.int(K)));
-              const probs = p.output('probs', B * K), losses = p.output('losses', B);
+              const labels = p.int32(
+                'labels',
+                Int32Array.from({ length: B }, () => rng.int(K)),
+              );
+              const probs = p.output('probs', B * K),
+                losses = p.output('losses', B);
               const dlogits = withGrad ? p.output('dlogits', B * K) : null;
               gpu.run('softmax_cross_entropy', probs.gpu, losses.gpu, dlogits?.gpu ?? 0, logits.gpu, labels.gpu, B, K, smoothing, norm);
-              wasm.run('softmax_cross_entropy', probs.wasm, losses.wasm, dlogits?.wasm ?? 0, logits.wasm, labels.wasm, B, K, smoothing, norm);
+              wasm.run(
+                'softmax_cross_entropy',
+                probs.wasm,
+                losses.wasm,
+                dlogits?.wasm ?? 0,
+                logits.wasm,
+                labels.wasm,
+                B,
+                K,
+                smoothing,
+                norm,
+              );
               await compare(p, what, [probs, ...(dlogits ? [dlogits] : [])], 1e-5, 1e-7);
               // a loss of logits in the hundreds is a difference of terms in the hundreds: 1e-5 of those
               await compare(p, what, [losses], 1e-5, big ? 1e-3 : 1e-6);
@@ -338,8 +504,13 @@ export function kernelCases(): KernelCase[] {
     for (const n of [1, 5, 1003, 100_003]) {
       for (const weightDecay of [0, 0.1]) {
         await withPair(gpu, wasm, async (p) => {
-          const params = p.inout('params', randn(rng, n)), grads = p.input('grads', randn(rng, n));
-          const m = p.inout('m', randn(rng, n, 0.1)), v = p.inout('v', Float32Array.from(randn(rng, n, 0.1), (x) => x * x + 1e-4));
+          const params = p.inout('params', randn(rng, n)),
+            grads = p.input('grads', randn(rng, n));
+          const m = p.inout('m', randn(rng, n, 0.1)),
+            v = p.inout(
+              'v',
+              Float32Array.from(randn(rng, n, 0.1), (x) => x * x + 1e-4),
+            );
           for (let step = 5; step < 8; step++) {
             const args = [n, 1e-2, 0.9, 0.999, 1e-8, weightDecay, 1 - 0.9 ** step, 1 - 0.999 ** step] as const;
             gpu.run('adamw', params.gpu, grads.gpu, m.gpu, v.gpu, ...args);
@@ -355,7 +526,10 @@ export function kernelCases(): KernelCase[] {
     const rng = new Random(1610);
     for (const n of [1, 3, 257, 1_048_579]) {
       await withPair(gpu, wasm, async (p) => {
-        const x = p.output('x', n), y = p.inout('y', randn(rng, n)), a = p.input('a', randn(rng, n)), sum = p.output('sum', n);
+        const x = p.output('x', n),
+          y = p.inout('y', randn(rng, n)),
+          a = p.input('a', randn(rng, n)),
+          sum = p.output('sum', n);
         gpu.run('fill', x.gpu, n, 0.25);
         wasm.run('fill', x.wasm, n, 0.25);
         gpu.run('scale', y.gpu, n, -1.5);
@@ -371,13 +545,18 @@ export function kernelCases(): KernelCase[] {
     }
   });
 
-  add('copy and ema (the weights\' moving average)', async (gpu, wasm) => {
+  add("copy and ema (the weights' moving average)", async (gpu, wasm) => {
     const rng = new Random(1611);
     for (const n of [1, 3, 257, 100_003]) {
       for (const decay of [0.999, 0.1]) {
         await withPair(gpu, wasm, async (p) => {
-          const average = p.inout('average', randn(rng, n)), weights = p.input('weights', randn(rng, n)), copied = p.output('copied', n);
-          for (const [engine, side] of [[gpu, 'gpu'], [wasm, 'wasm']] as const) {
+          const average = p.inout('average', randn(rng, n)),
+            weights = p.input('weights', randn(rng, n)),
+            copied = p.output('copied', n);
+          for (const [engine, side] of [
+            [gpu, 'gpu'],
+            [wasm, 'wasm'],
+          ] as const) {
             engine.run('copy', copied[side], weights[side], n);
             engine.run('ema', average[side], weights[side], n, decay);
           }
@@ -397,10 +576,14 @@ export function kernelCases(): KernelCase[] {
         const data = randn(rng, n);
         const maxNorm = limitFactor * Math.sqrt(ref.sumSquares(data));
         await withPair(gpu, wasm, async (p) => {
-          const x = p.inout('x', data), norm = p.output('norm', 1);
+          const x = p.inout('x', data),
+            norm = p.output('norm', 1);
           // each engine's own partial sums: GPU_PARTIALS floats here, a double per thread there
           const partial = p.output('partial', Math.max(GPU_PARTIALS, 2 * wasm.sizes.partials));
-          for (const [engine, side] of [[gpu, 'gpu'], [wasm, 'wasm']] as const) {
+          for (const [engine, side] of [
+            [gpu, 'gpu'],
+            [wasm, 'wasm'],
+          ] as const) {
             engine.run('sum_squares', partial[side], x[side], n);
             engine.run('clip_gradients', x[side], n, partial[side], maxNorm, norm[side]);
           }
@@ -409,7 +592,12 @@ export function kernelCases(): KernelCase[] {
           const exact = Math.sqrt(ref.sumSquares(data));
           const factor = Math.min(1, Math.fround(maxNorm) / (exact + 1e-6));
           checkClose((await p.read(norm)).gpu, [exact], `${what} norm`, 1e-6);
-          checkClose((await p.read(x)).gpu, Float64Array.from(data, (v) => v * factor), `${what} clipped x`, 2e-6);
+          checkClose(
+            (await p.read(x)).gpu,
+            Float64Array.from(data, (v) => v * factor),
+            `${what} clipped x`,
+            2e-6,
+          );
           // against the WebAssembly kernel: its float32 lanes run over n/4 elements per thread, so
           // its norm is within 5e-5 (as kernels.test.ts holds it), not 1e-6
           await compare(p, what, [norm, x], 5e-5);

@@ -52,11 +52,17 @@ describe('WGSL kernels against the WebAssembly kernels (Chromium)', () => {
 
   for (const { name } of [...kernelCases(), ...attentionKernelCases()]) {
     test(name, async (t) => {
-      if (skip !== null) { t.skip(skip); return; }
-      const failure = await open.page.evaluate(async ([url, caseName]) => {
-        const entry = (await import(url)) as Entry;
-        return entry.runCase(caseName);
-      }, [ENTRY, name] as const);
+      if (skip !== null) {
+        t.skip(skip);
+        return;
+      }
+      const failure = await open.page.evaluate(
+        async ([url, caseName]) => {
+          const entry = (await import(url)) as Entry;
+          return entry.runCase(caseName);
+        },
+        [ENTRY, name] as const,
+      );
       assert.equal(failure, null);
       assert.deepEqual(open.pageErrors, []);
     });

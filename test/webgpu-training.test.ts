@@ -29,8 +29,12 @@ const CONFIG = { ...TINY_CONFIG, hidden_dropout_prob: 0.1, attention_probs_dropo
 /** Each step's mean loss over STEPS steps of trainStep (clipping, label smoothing, a moving average) on `engine`. */
 async function stepLosses(engine: Engine): Promise<number[]> {
   const model = await ViTForClassification.create(CONFIG, { engine, seed: 4 });
-  const parts = { model, optimizer: new AdamW(model.parameters, { lr: 3e-3 }), clipper: new GradientClipper(model.parameters),
-    average: new WeightAverage(model.parameters, 0.9) };
+  const parts = {
+    model,
+    optimizer: new AdamW(model.parameters, { lr: 3e-3 }),
+    clipper: new GradientClipper(model.parameters),
+    average: new WeightAverage(model.parameters, 0.9),
+  };
   const train = readCifar10(sampleDataDir(), 'train');
   const losses: number[] = [];
   try {
@@ -69,25 +73,51 @@ describe('training on WebGPU', { skip: gpu.skip }, () => {
     const got = await stepLosses(gpu.engine!);
     assert.ok(expected[STEPS - 1]! < expected[0]!, `the loss falls (${expected[0]} → ${expected[STEPS - 1]})`);
     got.forEach((loss, step) => {
-      assert.ok(Math.abs(loss - expected[step]!) <= 1e-3 * Math.abs(expected[step]!), `step ${step + 1}: WebGPU ${loss}, WebAssembly ${expected[step]}`);
+      assert.ok(
+        Math.abs(loss - expected[step]!) <= 1e-3 * Math.abs(expected[step]!),
+        `step ${step + 1}: WebGPU ${loss}, WebAssembly ${expected[step]}`,
+      );
     });
   });
 
   test('vit train --backend webgpu writes a model vit eval (WebAssembly) scores as the run reported; the run continues on wasm', () => {
     const out = mkdtempSync(join(tmpdir(), 'vit-webgpu-'));
     try {
-      const small = ['--sample', '--config', JSON.stringify(CONFIG), '--train-samples', '200', '--test-samples', '100', '--batch-size', '50'];
+      const small = [
+        '--sample',
+        '--config',
+        JSON.stringify(CONFIG),
+        '--train-samples',
+        '200',
+        '--test-samples',
+        '100',
+        '--batch-size',
+        '50',
+      ];
       const trained = vit(['train', '--backend', 'webgpu', ...small, '--epochs', '2', '--exp-name', 'gpu', '--out', out]);
       assert.equal(trained.status, 0, trained.stderr);
       const dir = join(out, 'gpu');
       const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { training: { backend: string } };
       assert.equal(config.training.backend, 'webgpu');
       const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { accuracies: number[]; test_losses: number[] };
-      const evaluated = vit(['eval', '--backend', 'wasm', '--model', join(dir, 'model_final.safetensors'), '--sample', '--test-samples', '100', '--json']);
+      const evaluated = vit([
+        'eval',
+        '--backend',
+        'wasm',
+        '--model',
+        join(dir, 'model_final.safetensors'),
+        '--sample',
+        '--test-samples',
+        '100',
+        '--json',
+      ]);
       assert.equal(evaluated.status, 0, evaluated.stderr);
       const result = JSON.parse(evaluated.stdout) as { accuracy: number; loss: number };
       assert.equal(result.accuracy, metrics.accuracies[1], 'vit eval on WebAssembly gives the accuracy the WebGPU run reported');
-      assert.ok(Math.abs(result.loss - metrics.test_losses[1]!) <= 1e-4 * metrics.test_losses[1]!, `loss ${result.loss} vs ${metrics.test_losses[1]}`);
+      assert.ok(
+        Math.abs(result.loss - metrics.test_losses[1]!) <= 1e-4 * metrics.test_losses[1]!,
+        `loss ${result.loss} vs ${metrics.test_losses[1]}`,
+      );
 
       const resumed = vit(['train', '--resume', dir, '--epochs', '3', '--backend', 'wasm', '--threads', '1']);
       assert.equal(resumed.status, 0, resumed.stderr);
@@ -102,9 +132,17 @@ describe('training on WebGPU', { skip: gpu.skip }, () => {
 });
 
 test('--backend webgpu without an adapter: one line naming the cause, exit 1', () => {
-  const run = vit(['eval', '--backend', 'webgpu', '--model', 'nowhere.safetensors', '--sample'], { ...process.env, VK_ICD_FILENAMES: join(tmpdir(), 'no-such-icd.json') });
+  const run = vit(['eval', '--backend', 'webgpu', '--model', 'nowhere.safetensors', '--sample'], {
+    ...process.env,
+    VK_ICD_FILENAMES: join(tmpdir(), 'no-such-icd.json'),
+  });
   assert.equal(run.status, 1);
   // Dawn and the Vulkan loader print their own warnings first, from native code.
-  const ours = run.stderr.trim().split('\n').filter((line) => line.startsWith('vit: '));
-  assert.deepEqual(ours, ['vit: no WebGPU adapter found: Dawn found no Vulkan, Metal or D3D12 device (a GPU driver, or VK_ICD_FILENAMES naming a Vulkan driver, is needed); use --backend wasm']);
+  const ours = run.stderr
+    .trim()
+    .split('\n')
+    .filter((line) => line.startsWith('vit: '));
+  assert.deepEqual(ours, [
+    'vit: no WebGPU adapter found: Dawn found no Vulkan, Metal or D3D12 device (a GPU driver, or VK_ICD_FILENAMES naming a Vulkan driver, is needed); use --backend wasm',
+  ]);
 });

@@ -18,7 +18,10 @@ const BATCH = 16;
 async function setup(decay: number, seed = 3): Promise<{ model: ViTForClassification; optimizer: AdamW; average: WeightAverage }> {
   const model = await ViTForClassification.create(TINY_CONFIG, { engine: sandbox.engine, seed });
   const train = readCifar10(sampleDataDir(), 'train');
-  model.setImages(Float32Array.from(train.images.subarray(0, BATCH * 3072), (x) => (x / 255 - 0.5) / 0.5), BATCH);
+  model.setImages(
+    Float32Array.from(train.images.subarray(0, BATCH * 3072), (x) => (x / 255 - 0.5) / 0.5),
+    BATCH,
+  );
   model.setLabels(train.labels, BATCH);
   return { model, optimizer: new AdamW(model.parameters, { lr: 3e-3 }), average: new WeightAverage(model.parameters, decay) };
 }
@@ -39,8 +42,15 @@ function bits(values: Float32Array): Uint32Array {
 }
 
 function checkpointState(model: ViTForClassification, optimizer: AdamW) {
-  return { epoch: 1, step: optimizer.step, dataRandom: [1, 2, 3, 4], dropoutRandom: model.dropoutRandom.state(), metrics: emptyMetrics('test'),
-    config: model.config, settings: {} };
+  return {
+    epoch: 1,
+    step: optimizer.step,
+    dataRandom: [1, 2, 3, 4],
+    dropoutRandom: model.dropoutRandom.state(),
+    metrics: emptyMetrics('test'),
+    config: model.config,
+    settings: {},
+  };
 }
 
 describe('WeightAverage', () => {
@@ -82,9 +92,18 @@ describe('WeightAverage', () => {
     assert.deepEqual(bits(seen), bits(averaged), 'the model holds the average inside');
     assert.deepEqual(bits(await weights(model)), trained, 'the trained weights are back');
     assert.deepEqual(bits((await average.state()).values), bits(averaged), 'the average is unchanged');
-    await assert.rejects(average.withAveragedWeights(() => { throw new Error('boom'); }), /boom/);
+    await assert.rejects(
+      average.withAveragedWeights(() => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     assert.deepEqual(bits(await weights(model)), trained);
-    await assert.rejects(average.withAveragedWeights(() => average.update()), UserError, 'no update while swapped');
+    await assert.rejects(
+      average.withAveragedWeights(() => average.update()),
+      UserError,
+      'no update while swapped',
+    );
     assert.deepEqual(bits(await weights(model)), trained);
     optimizer.release();
     model.release();
@@ -96,7 +115,12 @@ describe('WeightAverage', () => {
       step(first.model, first.optimizer);
       first.average.update();
     }
-    const bytes = await encodeTrainingCheckpoint(first.model, first.optimizer, checkpointState(first.model, first.optimizer), first.average);
+    const bytes = await encodeTrainingCheckpoint(
+      first.model,
+      first.optimizer,
+      checkpointState(first.model, first.optimizer),
+      first.average,
+    );
     const checkpoint = decodeTrainingCheckpoint(bytes, 'checkpoint.safetensors');
     assert.equal(checkpoint.average?.updates, 3);
 
@@ -123,7 +147,10 @@ describe('WeightAverage', () => {
     const bytes = await encodeTrainingCheckpoint(first.model, first.optimizer, checkpointState(first.model, first.optimizer));
     const { tensors, metadata } = parseSafetensors(bytes, 'old.safetensors');
     const names = [...tensors.keys(), ...Object.keys(metadata)];
-    assert.ok(names.every((name) => !name.startsWith('ema')), `no average in it: ${names.join(', ')}`);
+    assert.ok(
+      names.every((name) => !name.startsWith('ema')),
+      `no average in it: ${names.join(', ')}`,
+    );
     const checkpoint = decodeTrainingCheckpoint(bytes, 'old.safetensors');
     assert.equal(checkpoint.average, undefined);
 
@@ -136,7 +163,12 @@ describe('WeightAverage', () => {
     first.average.update();
     const trained = bits(await weights(first.model));
     assert.notDeepEqual(bits((await first.average.state()).values), trained, 'the average is not the trained weights');
-    const withAverage = await encodeTrainingCheckpoint(first.model, first.optimizer, checkpointState(first.model, first.optimizer), first.average);
+    const withAverage = await encodeTrainingCheckpoint(
+      first.model,
+      first.optimizer,
+      checkpointState(first.model, first.optimizer),
+      first.average,
+    );
     const third = await setup(0.99, 9);
     restoreTrainingCheckpoint(decodeTrainingCheckpoint(withAverage, 'new.safetensors'), third.model, third.optimizer, 'new.safetensors');
     assert.deepEqual(bits(await weights(third.model)), trained, 'the trained weights are loaded');
@@ -156,8 +188,10 @@ describe('WeightAverage', () => {
     const bytes = await encodeTrainingCheckpoint(model, optimizer, checkpointState(model, optimizer), average);
     const checkpoint = decodeTrainingCheckpoint(bytes, 'c.safetensors');
     checkpoint.average!.params.delete('classifier.weight');
-    assert.throws(() => restoreTrainingCheckpoint(checkpoint, model, optimizer, 'c.safetensors', average),
-      /c\.safetensors: the checkpoint lacks the weights' average for classifier\.weight/);
+    assert.throws(
+      () => restoreTrainingCheckpoint(checkpoint, model, optimizer, 'c.safetensors', average),
+      /c\.safetensors: the checkpoint lacks the weights' average for classifier\.weight/,
+    );
     optimizer.release();
     model.release();
   });

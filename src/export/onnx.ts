@@ -189,7 +189,8 @@ export function exportOnnx(params: Map<string, Float32Array>, config: ViTConfig)
   for (const spec of specs) {
     const data = params.get(spec.name);
     if (!(data instanceof Float32Array)) throw new UserError(`exportOnnx: "params" has no Float32Array "${spec.name}"`);
-    if (data.length !== sizeOf(spec.shape)) throw new UserError(`exportOnnx: "params" "${spec.name}" has ${data.length} values, expected [${spec.shape.join(', ')}]`);
+    if (data.length !== sizeOf(spec.shape))
+      throw new UserError(`exportOnnx: "params" "${spec.name}" has ${data.length} values, expected [${spec.shape.join(', ')}]`);
   }
   const shapeOf = new Map(specs.map((s) => [s.name, s.shape]));
   const g = new Graph();
@@ -213,8 +214,10 @@ export function exportOnnx(params: Map<string, Float32Array>, config: ViTConfig)
     return bias ? g.op('Add', [y, param(`${name}.bias`)], prefix) : y;
   };
   const layerNorm = (x: string, name: string): string =>
-    g.op('LayerNormalization', [x, param(`${name}.weight`), param(`${name}.bias`)], `/${name}`,
-      { axis: -1, epsilon: float(config.layer_norm_eps) });
+    g.op('LayerNormalization', [x, param(`${name}.weight`), param(`${name}.bias`)], `/${name}`, {
+      axis: -1,
+      epsilon: float(config.layer_norm_eps),
+    });
   const gelu = (x: string, prefix: string): string => {
     const half = g.constant([0.5], 'float', true);
     const one = g.constant([1], 'float', true);
@@ -233,8 +236,12 @@ export function exportOnnx(params: Map<string, Float32Array>, config: ViTConfig)
 
   // Patch embedding: a strided convolution, then [batch, hidden, grid, grid] → [batch, patches, hidden].
   let pre = '/embedding';
-  const conv = g.op('Conv', ['pixel_values', param('embedding.patch_embeddings.projection.weight'), param('embedding.patch_embeddings.projection.bias')],
-    pre, { kernel_shape: [p, p], strides: [p, p] });
+  const conv = g.op(
+    'Conv',
+    ['pixel_values', param('embedding.patch_embeddings.projection.weight'), param('embedding.patch_embeddings.projection.bias')],
+    pre,
+    { kernel_shape: [p, p], strides: [p, p] },
+  );
   const flat = g.op('Reshape', [conv, g.constant([0, h, -1], 'int64')], pre);
   const patches = g.op('Transpose', [flat], pre, { perm: [0, 2, 1] });
   // [CLS] broadcast to the batch: Expand to [batch, 1, hidden], batch read from the input's shape.

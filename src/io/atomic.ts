@@ -45,11 +45,18 @@ export function checkOutputFile(path: string, name?: string): void {
     return;
   }
   if (stats.isFile()) return;
-  const kind = stats.isDirectory() ? 'a folder'
-    : stats.isFIFO() ? 'a named pipe (FIFO)'
-      : stats.isSocket() ? 'a socket'
-        : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : 'not a regular file';
-  throw new UserError(`${name === undefined ? 'Cannot write ' : `${name} `}${path}: it is ${kind}, not a regular file; nothing was written (give a file path)`);
+  const kind = stats.isDirectory()
+    ? 'a folder'
+    : stats.isFIFO()
+      ? 'a named pipe (FIFO)'
+      : stats.isSocket()
+        ? 'a socket'
+        : stats.isCharacterDevice() || stats.isBlockDevice()
+          ? 'a device'
+          : 'not a regular file';
+  throw new UserError(
+    `${name === undefined ? 'Cannot write ' : `${name} `}${path}: it is ${kind}, not a regular file; nothing was written (give a file path)`,
+  );
 }
 
 function checkFolder(path: string): void {
@@ -74,7 +81,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   let fd: number | undefined;
   try {
     fd = openSync(temp, 'wx');
-    for (let written = 0; written < bytes.length; ) {
+    for (let written = 0; written < bytes.length;) {
       written += writeSync(fd, bytes, written, bytes.length - written);
     }
     fsyncSync(fd);
@@ -106,7 +113,7 @@ export async function writeFileAtomicAsync(path: string, data: Uint8Array | stri
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(temp, 'wx');
-    for (let written = 0; written < bytes.length; ) {
+    for (let written = 0; written < bytes.length;) {
       written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
     }
     await handle.sync();

@@ -19,7 +19,9 @@ export function createFolders(dir: string): string | undefined {
     existing = dirname(existing);
   }
   if (!statSync(existing).isDirectory()) {
-    throw new UserError(missing.length === 0 ? `${existing} is a file, not a folder` : `${existing} is a file, not a folder; ${dir} cannot be made there`);
+    throw new UserError(
+      missing.length === 0 ? `${existing} is a file, not a folder` : `${existing} is a file, not a folder; ${dir} cannot be made there`,
+    );
   }
   for (const folder of missing) {
     try {

@@ -17,7 +17,8 @@ export function parsePytorchLog(text: string, source: string): PytorchLogEpoch[]
     if (line.trim() === '') return;
     epochs.push(parseLine(line, `${source}: line ${index + 1}`));
   });
-  if (epochs.length === 0) throw new UserError(`${source}: no epochs; expected JSON lines of {epoch, train_loss, test_loss, test_acc, elapsed_s}`);
+  if (epochs.length === 0)
+    throw new UserError(`${source}: no epochs; expected JSON lines of {epoch, train_loss, test_loss, test_acc, elapsed_s}`);
   return epochs;
 }
 

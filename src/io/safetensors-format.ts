@@ -50,7 +50,9 @@ export function parseHeader(prefix: Uint8Array, fileSize: number, source: string
   if (n > BigInt(MAX_HEADER_BYTES)) throw new UserError(`${source}: not a safetensors file (header length ${n} bytes is implausible)`);
   const headerLength = Number(n);
   if (8 + headerLength > fileSize) {
-    throw new UserError(`${source}: truncated safetensors file (header says ${headerLength} bytes of JSON, the file has ${fileSize - 8} after the length)`);
+    throw new UserError(
+      `${source}: truncated safetensors file (header says ${headerLength} bytes of JSON, the file has ${fileSize - 8} after the length)`,
+    );
   }
   let json: unknown;
   try {
@@ -108,12 +110,15 @@ export function parseHeader(prefix: Uint8Array, fileSize: number, source: string
   const after = (): string => (previous === undefined ? 'the start of the data' : `tensor "${previous}"`);
   for (const [name, entry] of entries) {
     if (entry.begin < covered) throw new UserError(`${source}: tensors "${previous}" and "${name}" overlap in the file`);
-    if (entry.begin > covered) throw new UserError(`${source}: ${entry.begin - covered} bytes between ${after()} and tensor "${name}" belong to no tensor`);
+    if (entry.begin > covered)
+      throw new UserError(`${source}: ${entry.begin - covered} bytes between ${after()} and tensor "${name}" belong to no tensor`);
     covered = entry.end;
     previous = name;
   }
   if (covered !== dataLength) {
-    throw new UserError(`${source}: ${dataLength - covered} bytes after ${after()} belong to no tensor (the header's data_offsets do not cover the file)`);
+    throw new UserError(
+      `${source}: ${dataLength - covered} bytes after ${after()} belong to no tensor (the header's data_offsets do not cover the file)`,
+    );
   }
   return { entries: new Map(entries), metadata, dataStart };
 }
@@ -124,10 +129,14 @@ function decode(bytes: Uint8Array, dtype: DType): TensorData {
   const copy = new Uint8Array(bytes);
   const buffer = copy.buffer;
   switch (dtype) {
-    case 'F32': return new Float32Array(buffer);
-    case 'I64': return new BigInt64Array(buffer);
-    case 'I32': return new Int32Array(buffer);
-    case 'U8': return copy;
+    case 'F32':
+      return new Float32Array(buffer);
+    case 'I64':
+      return new BigInt64Array(buffer);
+    case 'I32':
+      return new Int32Array(buffer);
+    case 'U8':
+      return copy;
     case 'BF16': {
       // bfloat16 is the top half of a float32.
       const src = new Uint16Array(buffer);
@@ -193,12 +202,15 @@ export function encodeSafetensors(
   let offset = 0;
   for (const [name, { shape, data }] of tensors) {
     if (!(data instanceof Float32Array || data instanceof BigInt64Array || data instanceof Int32Array || data instanceof Uint8Array)) {
-      throw new UserError(`encodeSafetensors: tensor "${name}" must hold a Float32Array, BigInt64Array, Int32Array or Uint8Array (got ${kindOf(data)})`);
+      throw new UserError(
+        `encodeSafetensors: tensor "${name}" must hold a Float32Array, BigInt64Array, Int32Array or Uint8Array (got ${kindOf(data)})`,
+      );
     }
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
       throw new UserError(`encodeSafetensors: tensor "${name}" has shape ${JSON.stringify(shape)}, not a list of whole numbers ≥ 0`);
     }
-    if (name === '__metadata__' || Object.hasOwn(header, name)) throw new Error(`encodeSafetensors: duplicate or reserved tensor name "${name}"`);
+    if (name === '__metadata__' || Object.hasOwn(header, name))
+      throw new Error(`encodeSafetensors: duplicate or reserved tensor name "${name}"`);
     if (product(shape) !== data.length) {
       throw new Error(`encodeSafetensors: tensor "${name}" has ${data.length} values, shape [${shape.join(', ')}] needs ${product(shape)}`);
     }
@@ -221,4 +233,3 @@ export function encodeSafetensors(
   }
   return out;
 }
-

@@ -8,7 +8,13 @@ import { kindOf } from '../arguments.js';
 import { writeFileAtomic } from './atomic.js';
 import { fileSystemError, readUserFile, statUserFile } from './user-files.js';
 import {
-  type EncodableData, type SafetensorsHeader, type Tensor, MAX_HEADER_BYTES, encodeSafetensors, parseHeader, parseSafetensors,
+  type EncodableData,
+  type SafetensorsHeader,
+  type Tensor,
+  MAX_HEADER_BYTES,
+  encodeSafetensors,
+  parseHeader,
+  parseSafetensors,
 } from './safetensors-format.js';
 
 export * from './safetensors-format.js';
@@ -40,7 +46,8 @@ export function readSafetensors(path: string): { tensors: Map<string, Tensor>; m
 }
 
 function checkPath(path: unknown, caller: string): void {
-  if (typeof path !== 'string' || path === '') throw new UserError(`${caller}: the path must be a string naming a file (got ${kindOf(path)})`);
+  if (typeof path !== 'string' || path === '')
+    throw new UserError(`${caller}: the path must be a string naming a file (got ${kindOf(path)})`);
 }
 
 function openFile(path: string): number {

@@ -45,20 +45,32 @@ export function fileSystemError(error: unknown, path?: string): UserError | null
   const { code, path: reported, dest } = error as NodeJS.ErrnoException & { dest?: string };
   const where = path ?? reported ?? dest ?? 'a file';
   switch (code) {
-    case 'ENOENT': return new UserError(`${where}: no such file or folder`);
-    case 'ENOTDIR': return new UserError(`${where}: a part of the path is a file, not a folder`);
-    case 'EISDIR': return new UserError(`${where} is a folder; expected a file`);
+    case 'ENOENT':
+      return new UserError(`${where}: no such file or folder`);
+    case 'ENOTDIR':
+      return new UserError(`${where}: a part of the path is a file, not a folder`);
+    case 'EISDIR':
+      return new UserError(`${where} is a folder; expected a file`);
     case 'EACCES':
-    case 'EPERM': return new UserError(`${where}: permission denied`);
-    case 'EROFS': return new UserError(`${where}: the file system is read-only`);
-    case 'ENOSPC': return new UserError(`${where}: no space left on the device; free some space and run the command again`);
-    case 'EDQUOT': return new UserError(`${where}: disk quota exceeded; free some space and run the command again`);
-    case 'ENAMETOOLONG': return new UserError(`${where}: the name is too long for the file system`);
-    case 'ELOOP': return new UserError(`${where}: too many symbolic links (a link loop?)`);
+    case 'EPERM':
+      return new UserError(`${where}: permission denied`);
+    case 'EROFS':
+      return new UserError(`${where}: the file system is read-only`);
+    case 'ENOSPC':
+      return new UserError(`${where}: no space left on the device; free some space and run the command again`);
+    case 'EDQUOT':
+      return new UserError(`${where}: disk quota exceeded; free some space and run the command again`);
+    case 'ENAMETOOLONG':
+      return new UserError(`${where}: the name is too long for the file system`);
+    case 'ELOOP':
+      return new UserError(`${where}: too many symbolic links (a link loop?)`);
     case 'EMFILE':
-    case 'ENFILE': return new UserError(`${where}: too many open files`);
-    case 'ERR_FS_FILE_TOO_LARGE': return new UserError(`${where}: the file is over 2 GiB; files that large cannot be read here`);
-    default: return null;
+    case 'ENFILE':
+      return new UserError(`${where}: too many open files`);
+    case 'ERR_FS_FILE_TOO_LARGE':
+      return new UserError(`${where}: the file is over 2 GiB; files that large cannot be read here`);
+    default:
+      return null;
   }
 }
 

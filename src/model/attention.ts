@@ -29,8 +29,14 @@ export class MultiHeadAttention {
   /** The fused attention kernels' working memory (each thread's, on WebAssembly). */
   private readonly scratch: Slot;
 
-  constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
-              name: string, rng: Random) {
+  constructor(
+    private readonly engine: Engine,
+    store: ParameterStore,
+    workspace: Workspace,
+    private readonly config: ViTConfig,
+    name: string,
+    rng: Random,
+  ) {
     const h = config.hidden_size;
     const T = sequenceLength(config);
     this.qkvProjection = new Linear(engine, store, workspace, `${name}.qkv_projection`, h, 3 * h);
@@ -59,8 +65,20 @@ export class MultiHeadAttention {
     const { batch, tokens: T, clsOnly } = pass;
     this.qkvProjection.forward(this.qkv.ptr, x, batch * T);
     const seed = this.attentionDropout.draw(training);
-    engine.run('attention_forward', this.context.ptr, this.probabilities.ptr, this.qkv.ptr, this.scratch.ptr, batch, T, h, nh,
-      clsOnly ? 1 : T, seed >= 0 ? this.attentionDropout.p : 0, Math.max(seed, 0));
+    engine.run(
+      'attention_forward',
+      this.context.ptr,
+      this.probabilities.ptr,
+      this.qkv.ptr,
+      this.scratch.ptr,
+      batch,
+      T,
+      h,
+      nh,
+      clsOnly ? 1 : T,
+      seed >= 0 ? this.attentionDropout.p : 0,
+      Math.max(seed, 0),
+    );
     let context = this.context.ptr;
     let rows = batch * T;
     if (clsOnly) {
@@ -100,8 +118,21 @@ export class MultiHeadAttention {
       this.outputProjection.backwardWrite(dcontext, dprojected, this.context.ptr, rows);
     }
     const dropout = this.attentionDropout.active ? this.attentionDropout.p : 0;
-    engine.run('attention_backward', buffers.qkv.ptr, dcontext, this.qkv.ptr, this.probabilities.ptr, this.scratch.ptr,
-      batch, T, h, nh, clsOnly ? 1 : T, dropout, this.attentionDropout.lastSeed);
+    engine.run(
+      'attention_backward',
+      buffers.qkv.ptr,
+      dcontext,
+      this.qkv.ptr,
+      this.probabilities.ptr,
+      this.scratch.ptr,
+      batch,
+      T,
+      h,
+      nh,
+      clsOnly ? 1 : T,
+      dropout,
+      this.attentionDropout.lastSeed,
+    );
     this.qkvProjection.backwardWrite(dx, buffers.qkv.ptr, x, batch * T);
   }
 }

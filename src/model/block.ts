@@ -21,8 +21,14 @@ export class Block {
   private readonly normed2: Slot;
   readonly output: Slot;
 
-  constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
-              index: number, rng: Random) {
+  constructor(
+    private readonly engine: Engine,
+    store: ParameterStore,
+    workspace: Workspace,
+    private readonly config: ViTConfig,
+    index: number,
+    rng: Random,
+  ) {
     const name = `encoder.blocks.${index}`;
     const { hidden_size: h, layer_norm_eps: eps } = config;
     const T = sequenceLength(config);

@@ -40,7 +40,13 @@ export async function clsAttentionRows(model: ViTForClassification, count: numbe
 }
 
 /** Image `image`'s [CLS] attention map (patch grid, row-major): the mean of its rows over the chosen blocks and heads. */
-export function averageClsAttention(rows: Float32Array, shape: ClsRowsShape, image: number, layer: LayerChoice, head: HeadChoice): Float32Array {
+export function averageClsAttention(
+  rows: Float32Array,
+  shape: ClsRowsShape,
+  image: number,
+  layer: LayerChoice,
+  head: HeadChoice,
+): Float32Array {
   const { layers, heads, patches } = shape;
   const chosenLayers = layer === 'all' ? Array.from({ length: layers }, (_, i) => i) : [layer];
   const chosenHeads = head === 'all' ? Array.from({ length: heads }, (_, i) => i) : [head];

@@ -44,8 +44,14 @@ export const SEED_CONFIG: Readonly<ViTConfig> = Object.freeze({
 });
 
 const POSITIVE_INTEGERS = [
-  'patch_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads',
-  'intermediate_size', 'image_size', 'num_classes', 'num_channels',
+  'patch_size',
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'intermediate_size',
+  'image_size',
+  'num_classes',
+  'num_channels',
 ] as const;
 const PROBABILITIES = ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const;
 export const CONFIG_KEYS: readonly string[] = [...Object.keys(SEED_CONFIG), 'labels'];
@@ -154,7 +160,9 @@ function checkModelSize(c: ViTConfig, source: string): void {
   growth.push(['image_size', (numPatches(c) / numPatches(SEED_CONFIG)) ** 2], ['patch_size', (c.patch_size / SEED_CONFIG.patch_size) ** 2]);
   const [key] = growth.reduce((a, b) => (b[1] > a[1] ? b : a));
   const shown = (n: number): string => (n >= 2 ** 40 ? `${(n / 2 ** 40).toPrecision(3)} TiB` : `${(n / 2 ** 30).toPrecision(3)} GiB`);
-  throw new UserError(`${source}: "${key}" ${JSON.stringify(c[key as keyof ViTConfig])} makes the model too big: ` +
-    `${parameterCount(c).toPrecision(3)} parameters and one image's activations need ${shown(bytes)}, ` +
-    `more than the ${shown(ENGINE_MAX_BYTES)} a WebAssembly engine can hold`);
+  throw new UserError(
+    `${source}: "${key}" ${JSON.stringify(c[key as keyof ViTConfig])} makes the model too big: ` +
+      `${parameterCount(c).toPrecision(3)} parameters and one image's activations need ${shown(bytes)}, ` +
+      `more than the ${shown(ENGINE_MAX_BYTES)} a WebAssembly engine can hold`,
+  );
 }

@@ -7,7 +7,11 @@ export class Dropout {
   /** The seed of the last training forward pass, or -1 when it dropped nothing. */
   private seed = -1;
 
-  constructor(private readonly engine: Engine, readonly p: number, private readonly rng: Random) {}
+  constructor(
+    private readonly engine: Engine,
+    readonly p: number,
+    private readonly rng: Random,
+  ) {}
 
   /** Draws this pass's mask; returns the seed to use, or -1 when nothing is dropped. */
   draw(training: boolean): number {

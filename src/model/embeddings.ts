@@ -19,7 +19,12 @@ export class PatchEmbeddings {
   /** The projected patches, [B·P, hidden]. */
   readonly output: Slot;
 
-  constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig) {
+  constructor(
+    private readonly engine: Engine,
+    store: ParameterStore,
+    workspace: Workspace,
+    private readonly config: ViTConfig,
+  ) {
     const { patch_size: p, num_channels: ch, hidden_size: h } = config;
     this.numPatches = numPatches(config);
     this.projection = new Linear(engine, store, workspace, 'embedding.patch_embeddings.projection', ch * p * p, h);
@@ -50,7 +55,13 @@ export class Embeddings {
   private readonly dpatches: Slot;
   private readonly T: number;
 
-  constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig, rng: Random) {
+  constructor(
+    private readonly engine: Engine,
+    store: ParameterStore,
+    workspace: Workspace,
+    private readonly config: ViTConfig,
+    rng: Random,
+  ) {
     this.patchEmbeddings = new PatchEmbeddings(engine, store, workspace, config);
     this.clsToken = store.get('embedding.cls_token');
     this.positionEmbeddings = store.get('embedding.position_embeddings');

@@ -51,7 +51,13 @@ function axisTaps(inSize: number, outSize: number): Taps {
  * Equal sizes give back an exact copy (the kernel's weights are then 0, 1, 0, 0).
  */
 export function resizeBicubic(src: Float32Array, channels: number, h: number, w: number, outH: number, outW: number): Float32Array {
-  for (const [name, v] of [['channels', channels], ['h', h], ['w', w], ['outH', outH], ['outW', outW]] as const) {
+  for (const [name, v] of [
+    ['channels', channels],
+    ['h', h],
+    ['w', w],
+    ['outH', outH],
+    ['outW', outW],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new RangeError(`resizeBicubic: ${name} must be a positive integer, got ${v}`);
   }
   if (src.length !== h * w * channels) {

@@ -11,8 +11,15 @@ export class LayerNorm {
   /** Partial sums of the weight and bias gradients (Engine.sizes.partials of each), reduced after the backward kernel. */
   private readonly partial: Slot;
 
-  constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, name: string,
-              readonly size: number, readonly eps: number, rowsPerItem: number) {
+  constructor(
+    private readonly engine: Engine,
+    store: ParameterStore,
+    workspace: Workspace,
+    name: string,
+    readonly size: number,
+    readonly eps: number,
+    rowsPerItem: number,
+  ) {
     this.weight = store.get(`${name}.weight`);
     this.bias = store.get(`${name}.bias`);
     this.mean = workspace.reserve(rowsPerItem);

@@ -18,8 +18,14 @@ export class Linear {
   /** Each thread's rows of the left-hand matrix, interleaved by the matrix kernel. */
   private readonly scratch: Slot;
 
-  constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, name: string,
-              readonly inFeatures: number, readonly outFeatures: number) {
+  constructor(
+    private readonly engine: Engine,
+    store: ParameterStore,
+    workspace: Workspace,
+    name: string,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+  ) {
     this.weight = store.get(`${name}.weight`);
     this.bias = store.has(`${name}.bias`) ? store.get(`${name}.bias`) : null;
     const { gemmPacked, gemmScratch } = engine.sizes;
@@ -33,8 +39,23 @@ export class Linear {
    */
   forward(out: number, inp: number, rows: number, residual = 0, gelu?: FusedGelu): void {
     const { engine, inFeatures, outFeatures } = this;
-    engine.run('gemm', out, inp, this.weight.ptr, 1, this.packed.ptr, this.scratch.ptr, this.bias?.ptr ?? 0, residual,
-      gelu?.mode ?? GELU_MODES.none, gelu?.buffer ?? 0, rows, inFeatures, outFeatures, 0);
+    engine.run(
+      'gemm',
+      out,
+      inp,
+      this.weight.ptr,
+      1,
+      this.packed.ptr,
+      this.scratch.ptr,
+      this.bias?.ptr ?? 0,
+      residual,
+      gelu?.mode ?? GELU_MODES.none,
+      gelu?.buffer ?? 0,
+      rows,
+      inFeatures,
+      outFeatures,
+      0,
+    );
   }
 
   /**
@@ -44,7 +65,22 @@ export class Linear {
    */
   backwardWrite(dinp: number, dout: number, inp: number, rows: number, gelu?: FusedGelu): void {
     const { engine, inFeatures, outFeatures } = this;
-    engine.run('linear_backward', this.weight.grad, this.bias?.grad ?? 0, dinp, dout, inp, this.weight.ptr, this.packed.ptr,
-      this.scratch.ptr, gelu?.mode ?? GELU_MODES.none, gelu?.buffer ?? 0, rows, inFeatures, outFeatures, 0);
+    engine.run(
+      'linear_backward',
+      this.weight.grad,
+      this.bias?.grad ?? 0,
+      dinp,
+      dout,
+      inp,
+      this.weight.ptr,
+      this.packed.ptr,
+      this.scratch.ptr,
+      gelu?.mode ?? GELU_MODES.none,
+      gelu?.buffer ?? 0,
+      rows,
+      inFeatures,
+      outFeatures,
+      0,
+    );
   }
 }

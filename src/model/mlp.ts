@@ -26,8 +26,14 @@ export class MLP {
   private readonly activated: Slot;
   private readonly projected: Slot;
 
-  constructor(private readonly engine: Engine, store: ParameterStore, workspace: Workspace, private readonly config: ViTConfig,
-              name: string, rng: Random) {
+  constructor(
+    private readonly engine: Engine,
+    store: ParameterStore,
+    workspace: Workspace,
+    private readonly config: ViTConfig,
+    name: string,
+    rng: Random,
+  ) {
     const { hidden_size: h, intermediate_size: inter } = config;
     const T = sequenceLength(config);
     this.dense1 = new Linear(engine, store, workspace, `${name}.dense_1`, h, inter);
@@ -60,7 +66,10 @@ export class MLP {
       this.dropout.backwardWrite(dprojected, dout, rows * h);
     }
     const dhidden = buffers.hidden.ptr;
-    this.dense2.backwardWrite(dhidden, dprojected, this.activated.ptr, rows, { mode: GELU[hidden_act].backward, buffer: this.preActivation.ptr });
+    this.dense2.backwardWrite(dhidden, dprojected, this.activated.ptr, rows, {
+      mode: GELU[hidden_act].backward,
+      buffer: this.preActivation.ptr,
+    });
     this.dense1.backwardWrite(dx, dhidden, x, rows);
   }
 }

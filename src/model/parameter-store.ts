@@ -34,7 +34,10 @@ export class ParameterStore {
   private readonly byName = new Map<string, Parameter>();
   readonly list: Parameter[] = [];
 
-  constructor(readonly engine: Engine, readonly specs: readonly ParameterSpec[]) {
+  constructor(
+    readonly engine: Engine,
+    readonly specs: readonly ParameterSpec[],
+  ) {
     let offset = 0;
     for (const spec of specs) {
       const size = sizeOf(spec.shape);
@@ -98,12 +101,19 @@ export class ParameterStore {
       const v = all.subarray(p.offset, p.offset + p.size);
       for (let i = 0; i < v.length; i++) {
         switch (spec.init) {
-          case 'zeros': v[i] = 0; break;
-          case 'ones': v[i] = 1; break;
-          case 'normal': v[i] = rng.normal() * std; break;
+          case 'zeros':
+            v[i] = 0;
+            break;
+          case 'ones':
+            v[i] = 1;
+            break;
+          case 'normal':
+            v[i] = rng.normal() * std;
+            break;
           case 'trunc_normal': {
             let x: number;
-            do x = rng.normal() * std; while (x < -2 || x > 2);
+            do x = rng.normal() * std;
+            while (x < -2 || x > 2);
             v[i] = x;
           }
         }
@@ -128,7 +138,8 @@ export class ParameterStore {
     for (const p of this.list) {
       const t = tensors.get(p.name);
       if (!t) throw new UserError(`missing tensor ${p.name}`);
-      if (t.length !== p.size) throw new UserError(`tensor ${p.name} has ${t.length} values, expected ${p.size} (shape [${p.shape.join(', ')}])`);
+      if (t.length !== p.size)
+        throw new UserError(`tensor ${p.name} has ${t.length} values, expected ${p.size} (shape [${p.shape.join(', ')}])`);
       const bad = nonFinite(t);
       if (bad !== undefined) throw new UserError(`tensor ${p.name} ${bad}`);
       this.setValues(p.name, t);

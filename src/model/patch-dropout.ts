@@ -25,7 +25,8 @@ export function drawKeptPatches(random: Random, batch: number, numPatches: numbe
   const whole = (n: number): boolean => Number.isInteger(n) && n >= 1;
   if (!whole(batch)) throw new UserError(`drawKeptPatches: batch must be a positive whole number (got ${batch})`);
   if (!whole(numPatches)) throw new UserError(`drawKeptPatches: numPatches must be a positive whole number (got ${numPatches})`);
-  if (!whole(kept) || kept > numPatches) throw new UserError(`drawKeptPatches: kept must be a whole number from 1 to ${numPatches} (got ${kept})`);
+  if (!whole(kept) || kept > numPatches)
+    throw new UserError(`drawKeptPatches: kept must be a whole number from 1 to ${numPatches} (got ${kept})`);
   if (out !== undefined && !(out instanceof Int32Array && out.length >= batch * kept)) {
     throw new UserError(`drawKeptPatches: out must be an Int32Array of at least ${batch * kept} indices (got ${kindOf(out)})`);
   }
@@ -45,7 +46,8 @@ export function drawKeptPatches(random: Random, batch: number, numPatches: numbe
 
 /** A UserError naming `method` unless `tokens` is a valid selection for `batch` images of `numPatches` patches. */
 export function checkTokenSelection(method: string, tokens: TokenSelection, batch: number, numPatches: number): void {
-  if (typeof tokens !== 'object' || tokens === null) throw new UserError(`${method}: tokens must be a TokenSelection { kept, indices } (got ${kindOf(tokens)})`);
+  if (typeof tokens !== 'object' || tokens === null)
+    throw new UserError(`${method}: tokens must be a TokenSelection { kept, indices } (got ${kindOf(tokens)})`);
   const { kept, indices } = tokens;
   if (!Number.isInteger(kept) || kept < 1 || kept > numPatches) {
     throw new UserError(`${method}: tokens.kept must be a whole number from 1 to ${numPatches} (got ${kept})`);
@@ -71,7 +73,12 @@ export class PatchDropout {
   /** The gradient of the whole sequence [B, T, hidden], zero at the dropped patches. */
   private readonly dsequence: Slot;
 
-  constructor(private readonly engine: Engine, workspace: Workspace, private readonly tokens: number, private readonly hidden: number) {
+  constructor(
+    private readonly engine: Engine,
+    workspace: Workspace,
+    private readonly tokens: number,
+    private readonly hidden: number,
+  ) {
     this.output = workspace.reserve(tokens * hidden);
     this.dsequence = workspace.reserve(tokens * hidden);
   }

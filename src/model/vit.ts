@@ -92,7 +92,12 @@ export class ViTForClassification {
   /** Images in `staged` waiting to be copied in (0: none). */
   private stagedCount = 0;
 
-  private constructor(readonly engine: Engine, readonly config: ViTConfig, seed: number, chunk: number | undefined) {
+  private constructor(
+    readonly engine: Engine,
+    readonly config: ViTConfig,
+    seed: number,
+    chunk: number | undefined,
+  ) {
     const c = config;
     const h = c.hidden_size;
     this.T = sequenceLength(c);
@@ -125,10 +130,12 @@ export class ViTForClassification {
   static async create(config: Partial<ViTConfig> = {}, options: CreateOptions = {}): Promise<ViTForClassification> {
     checkOptionalObject(options, 'ViTForClassification.create: "options"');
     const seed = options.seed ?? 0;
-    if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new UserError(`seed must be a whole number from 0 to ${MAX_SEED} (got ${seed})`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED)
+      throw new UserError(`seed must be a whole number from 0 to ${MAX_SEED} (got ${seed})`);
     const engine = options.engine ?? (await getEngine());
     const chunk = options.chunk;
-    if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new UserError(`chunk must be a positive whole number (got ${chunk})`);
+    if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1))
+      throw new UserError(`chunk must be a positive whole number (got ${chunk})`);
     return new ViTForClassification(engine, resolveConfig(config as Record<string, unknown>), seed, chunk);
   }
 
@@ -281,7 +288,8 @@ export class ViTForClassification {
     this.ensureInputs(batch);
     const chunk = Math.min(this.chunk, batch);
     this.workspace.ensure(chunk);
-    for (let start = 0; start < batch; start += chunk) this.lastPass = this.forwardRange(start, Math.min(chunk, batch - start), false, true, 0);
+    for (let start = 0; start < batch; start += chunk)
+      this.lastPass = this.forwardRange(start, Math.min(chunk, batch - start), false, true, 0);
     this.lastBatch = batch;
     return this.readLogits();
   }
@@ -326,8 +334,18 @@ export class ViTForClassification {
   /** Losses of images start … start + count − 1; with `gradient`, their d(logits), scaled for a mean over `norm` images. */
   private lossRange(start: number, count: number, norm: number, labelSmoothing: number, gradient: boolean): void {
     const offset = this.classOffset(start);
-    this.engine.run('softmax_cross_entropy', this.probs.ptr + offset, this.losses.ptr + start * 4, gradient ? this.dlogits.ptr + offset : 0,
-      this.logits.ptr + offset, this.labels.ptr + start * 4, count, this.config.num_classes, labelSmoothing, norm);
+    this.engine.run(
+      'softmax_cross_entropy',
+      this.probs.ptr + offset,
+      this.losses.ptr + start * 4,
+      gradient ? this.dlogits.ptr + offset : 0,
+      this.logits.ptr + offset,
+      this.labels.ptr + start * 4,
+      count,
+      this.config.num_classes,
+      labelSmoothing,
+      norm,
+    );
   }
 
   /** The backward pass of `pass` (its images' d(logits) ready): adds every parameter's gradient. */
@@ -374,7 +392,8 @@ export class ViTForClassification {
 
   loadStateDict(tensors: Map<string, Float32Array>): void {
     this.checkUsable('loadStateDict');
-    if (!(tensors instanceof Map)) throw new UserError(`loadStateDict: tensors must be a Map of name → Float32Array (got ${kindOf(tensors)})`);
+    if (!(tensors instanceof Map))
+      throw new UserError(`loadStateDict: tensors must be a Map of name → Float32Array (got ${kindOf(tensors)})`);
     this.parameters.load(tensors);
   }
 

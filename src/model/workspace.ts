@@ -4,7 +4,10 @@
 import type { Engine } from '../runtime/engine.js';
 
 export class Slot {
-  constructor(private readonly workspace: Workspace, private readonly index: number) {}
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly index: number,
+  ) {}
 
   /** Byte address (valid after Workspace.ensure). */
   get ptr(): number {

@@ -28,7 +28,10 @@ export class Allocator {
       const f = this.free[i]!;
       start = f.start;
       if (f.size === size) this.free.splice(i, 1);
-      else { f.start += size; f.size -= size; }
+      else {
+        f.start += size;
+        f.size -= size;
+      }
     } else {
       start = this.top;
       this.top += size;
@@ -47,12 +50,21 @@ export class Allocator {
     // merge with the next block, then with the previous one
     const cur = this.free[i]!;
     const next = this.free[i + 1];
-    if (next && cur.start + cur.size === next.start) { cur.size += next.size; this.free.splice(i + 1, 1); }
+    if (next && cur.start + cur.size === next.start) {
+      cur.size += next.size;
+      this.free.splice(i + 1, 1);
+    }
     const prev = this.free[i - 1];
-    if (prev && prev.start + prev.size === cur.start) { prev.size += cur.size; this.free.splice(i, 1); }
+    if (prev && prev.start + prev.size === cur.start) {
+      prev.size += cur.size;
+      this.free.splice(i, 1);
+    }
     // a free block at the top goes back to the top
     const last = this.free[this.free.length - 1];
-    if (last && last.start + last.size === this.top) { this.top = last.start; this.free.pop(); }
+    if (last && last.start + last.size === this.top) {
+      this.top = last.start;
+      this.free.pop();
+    }
   }
 }
 

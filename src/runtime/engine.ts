@@ -91,7 +91,8 @@ async function webGpuRefusal(memoryBytes: number): Promise<string | null> {
   if (found.software) return `${found.name} is a software adapter, slower than the CPU's own kernels`;
   const { maxStorageBufferBindingSize, maxBufferSize } = found.adapter.limits;
   const limit = Math.min(maxStorageBufferBindingSize, maxBufferSize);
-  if (limit < memoryBytes) return `${found.name} holds ${Math.floor(limit / 2 ** 20)} MiB in one buffer, less than the ${Math.ceil(memoryBytes / 2 ** 20)} MiB needed`;
+  if (limit < memoryBytes)
+    return `${found.name} holds ${Math.floor(limit / 2 ** 20)} MiB in one buffer, less than the ${Math.ceil(memoryBytes / 2 ** 20)} MiB needed`;
   return null;
 }
 

@@ -14,16 +14,87 @@ export type GeluMode = (typeof GELU_MODES)[keyof typeof GELU_MODES];
 
 /** Every kernel; on WebAssembly each splits its work between threads (the dispatcher adds (tid, nt) in front). */
 export interface Kernels {
-  gemm(out: number, a: number, w: number, transposed: number, packed: number, scratch: number, bias: number, residual: number,
-       gelu: GeluMode, geluBuffer: number, N: number, K: number, M: number, accumulate: number): void;
-  linear_backward(dweight: number, dbias: number, dinp: number, dout: number, inp: number, w: number, packed: number, scratch: number,
-                  gelu: GeluMode, preActivation: number, N: number, K: number, M: number, accumulate: number): void;
-  layernorm_forward(out: number, mean: number, rstd: number, inp: number, weight: number, bias: number, N: number, C: number, eps: number): void;
-  layernorm_backward(dinp: number, partial: number, dout: number, inp: number, weight: number, mean: number, rstd: number, N: number, C: number): void;
-  attention_forward(out: number, att: number, qkv: number, scratch: number, B: number, T: number, C: number, NH: number, queries: number,
-                    dropout: number, seed: number): void;
-  attention_backward(dqkv: number, dout: number, qkv: number, att: number, scratch: number, B: number, T: number, C: number, NH: number,
-                     queries: number, dropout: number, seed: number): void;
+  gemm(
+    out: number,
+    a: number,
+    w: number,
+    transposed: number,
+    packed: number,
+    scratch: number,
+    bias: number,
+    residual: number,
+    gelu: GeluMode,
+    geluBuffer: number,
+    N: number,
+    K: number,
+    M: number,
+    accumulate: number,
+  ): void;
+  linear_backward(
+    dweight: number,
+    dbias: number,
+    dinp: number,
+    dout: number,
+    inp: number,
+    w: number,
+    packed: number,
+    scratch: number,
+    gelu: GeluMode,
+    preActivation: number,
+    N: number,
+    K: number,
+    M: number,
+    accumulate: number,
+  ): void;
+  layernorm_forward(
+    out: number,
+    mean: number,
+    rstd: number,
+    inp: number,
+    weight: number,
+    bias: number,
+    N: number,
+    C: number,
+    eps: number,
+  ): void;
+  layernorm_backward(
+    dinp: number,
+    partial: number,
+    dout: number,
+    inp: number,
+    weight: number,
+    mean: number,
+    rstd: number,
+    N: number,
+    C: number,
+  ): void;
+  attention_forward(
+    out: number,
+    att: number,
+    qkv: number,
+    scratch: number,
+    B: number,
+    T: number,
+    C: number,
+    NH: number,
+    queries: number,
+    dropout: number,
+    seed: number,
+  ): void;
+  attention_backward(
+    dqkv: number,
+    dout: number,
+    qkv: number,
+    att: number,
+    scratch: number,
+    B: number,
+    T: number,
+    C: number,
+    NH: number,
+    queries: number,
+    dropout: number,
+    seed: number,
+  ): void;
   dropout(out: number, inp: number, n: number, p: number, seed: number): void;
   patchify(patches: number, images: number, B: number, Ch: number, H: number, W: number, p: number): void;
   embed_forward(x: number, patchOut: number, cls: number, pos: number, B: number, T: number, C: number): void;
@@ -31,8 +102,20 @@ export interface Kernels {
   copy_rows(dst: number, dstStride: number, src: number, srcStride: number, rows: number, cols: number): void;
   gather_tokens(dst: number, src: number, kept: number, B: number, T: number, K: number, C: number): void;
   scatter_tokens(dst: number, src: number, kept: number, B: number, T: number, K: number, C: number): void;
-  adamw(params: number, grads: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number,
-        eps: number, weightDecay: number, bc1: number, bc2: number): void;
+  adamw(
+    params: number,
+    grads: number,
+    m: number,
+    v: number,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    bc1: number,
+    bc2: number,
+  ): void;
   /** Each part's sum of squares of x (one per thread on WebAssembly, Engine.sizes.partials of them). */
   sum_squares(partial: number, x: number, n: number): void;
   /** Sums sum_squares's partials in a fixed order, writes the norm to `norm` (one float), scales x by min(1, maxNorm / (norm + 1e-6)). */
@@ -46,18 +129,46 @@ export interface Kernels {
   /** dweight += Σ partial[t][0:C], dbias += Σ partial[t][C:2C] over the `parts` (Engine.sizes.partials) rows layernorm_backward wrote. */
   layernorm_reduce(dweight: number, dbias: number, partial: number, C: number, parts: number): void;
   /** Per-image losses[B], probs, and (when dlogits ≠ 0) d(mean loss over `norm` images)/d(logits); nothing returned. */
-  softmax_cross_entropy(probs: number, losses: number, dlogits: number, logits: number, labels: number, B: number, K: number,
-                        smoothing: number, norm: number): void;
+  softmax_cross_entropy(
+    probs: number,
+    losses: number,
+    dlogits: number,
+    logits: number,
+    labels: number,
+    B: number,
+    K: number,
+    smoothing: number,
+    norm: number,
+  ): void;
 }
 
 export type KernelName = keyof Kernels;
 
 /** Index of each kernel in the WebAssembly dispatch protocol; workers look kernels up by this order. */
 export const KERNEL_NAMES: readonly KernelName[] = [
-  'gemm', 'linear_backward', 'layernorm_forward', 'layernorm_backward',
-  'attention_forward', 'attention_backward', 'dropout', 'patchify', 'embed_forward', 'embed_backward', 'copy_rows', 'adamw',
-  'sum_squares', 'fill', 'scale', 'add', 'gather_tokens', 'scatter_tokens',
-  'clip_gradients', 'ema', 'copy', 'layernorm_reduce', 'softmax_cross_entropy',
+  'gemm',
+  'linear_backward',
+  'layernorm_forward',
+  'layernorm_backward',
+  'attention_forward',
+  'attention_backward',
+  'dropout',
+  'patchify',
+  'embed_forward',
+  'embed_backward',
+  'copy_rows',
+  'adamw',
+  'sum_squares',
+  'fill',
+  'scale',
+  'add',
+  'gather_tokens',
+  'scatter_tokens',
+  'clip_gradients',
+  'ema',
+  'copy',
+  'layernorm_reduce',
+  'softmax_cross_entropy',
 ];
 
 /** The WebAssembly module's sizing functions, called on the calling thread: floats of one thread's working memory. */

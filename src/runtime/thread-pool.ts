@@ -31,8 +31,13 @@ export class ThreadPool {
   }
 
   /** Starts threads − 1 workers on the module and memory, and waits until each is ready. */
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number,
-                     threads: number, kernels: readonly KernelFunction[]): Promise<ThreadPool> {
+  static async start(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    control: number,
+    threads: number,
+    kernels: readonly KernelFunction[],
+  ): Promise<ThreadPool> {
     const workers: WorkerHandle[] = [];
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
@@ -52,7 +57,24 @@ export class ThreadPool {
     if (nt === 1) {
       // Straight to the kernel, not through the control block: a plain (unshared) memory, which
       // runs one thread, detaches this pool's views of it when it grows.
-      kernel(0, 1, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, args[8]!, args[9]!, args[10]!, args[11]!, args[12]!, args[13]!);
+      kernel(
+        0,
+        1,
+        args[0]!,
+        args[1]!,
+        args[2]!,
+        args[3]!,
+        args[4]!,
+        args[5]!,
+        args[6]!,
+        args[7]!,
+        args[8]!,
+        args[9]!,
+        args[10]!,
+        args[11]!,
+        args[12]!,
+        args[13]!,
+      );
       return;
     }
     const a = this.args;

@@ -90,8 +90,10 @@ export class WasmEngine implements Engine {
       throw new UserError(`threads must be a whole number from 1 to 256 (got ${threads})`);
     }
     if (threads > 1 && !shared) {
-      throw new UserError(`${threads} threads need SharedArrayBuffer, which this runtime lacks (a page has it only when cross-origin isolated, ` +
-        'and WebKit not at all): use 1 thread');
+      throw new UserError(
+        `${threads} threads need SharedArrayBuffer, which this runtime lacks (a page has it only when cross-origin isolated, ` +
+          'and WebKit not at all): use 1 thread',
+      );
     }
     const relaxed = (options.relaxedSimd ?? true) && (await relaxedSimdAvailable());
     const urls = options.kernelUrls ?? DEFAULT_KERNEL_URLS;
@@ -152,8 +154,10 @@ export class WasmEngine implements Engine {
         this.memory.grow(pages);
       } catch {
         // Not a --batch-size hint: a model's parameters alone can be what does not fit (and a page has no flags).
-        throw new UserError(`out of WebAssembly memory: ${Math.round(needed / 2 ** 20)} MiB needed, more than the ` +
-          `${(MAX_PAGES * PAGE) / 2 ** 20} MiB this engine can hold; a smaller batch or model needs less`);
+        throw new UserError(
+          `out of WebAssembly memory: ${Math.round(needed / 2 ** 20)} MiB needed, more than the ` +
+            `${(MAX_PAGES * PAGE) / 2 ** 20} MiB this engine can hold; a smaller batch or model needs less`,
+        );
       }
       this.pool.memoryGrew(this.memory.buffer.byteLength / PAGE);
     }
@@ -225,7 +229,10 @@ function kernelUrl(urls: KernelUrls, relaxed: boolean, shared: boolean): string 
   if (shared) return relaxed ? urls.relaxed : urls.simd;
   const key = relaxed ? 'relaxedUnshared' : 'simdUnshared';
   const url = urls[key];
-  if (url === undefined) throw new UserError(`WasmEngine.create: this runtime has no SharedArrayBuffer, so the kernels need a plain memory: give kernelUrls.${key}`);
+  if (url === undefined)
+    throw new UserError(
+      `WasmEngine.create: this runtime has no SharedArrayBuffer, so the kernels need a plain memory: give kernelUrls.${key}`,
+    );
   return url;
 }
 

@@ -40,8 +40,24 @@ export function serve(init: WorkerInit, ready: () => void): void {
       init.memory.grow(0);
     }
     try {
-      kernels[k]!(tid, nt, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, args[8]!,
-        args[9]!, args[10]!, args[11]!, args[12]!, args[13]!);
+      kernels[k]!(
+        tid,
+        nt,
+        args[0]!,
+        args[1]!,
+        args[2]!,
+        args[3]!,
+        args[4]!,
+        args[5]!,
+        args[6]!,
+        args[7]!,
+        args[8]!,
+        args[9]!,
+        args[10]!,
+        args[11]!,
+        args[12]!,
+        args[13]!,
+      );
     } catch (error) {
       // A trap (an out-of-bounds access, say) must reach the caller, which would otherwise wait
       // for this thread forever: leave the message in the control block and report done.

@@ -27,8 +27,12 @@ export class AdamW {
   private readonly m: number;
   private readonly v: number;
 
-  constructor(private readonly store: ParameterStore, options: AdamWOptions) {
-    if (!(store instanceof ParameterStore)) throw new UserError(`AdamW: the first argument must be a model's parameters (model.parameters), got ${kindOf(store)}`);
+  constructor(
+    private readonly store: ParameterStore,
+    options: AdamWOptions,
+  ) {
+    if (!(store instanceof ParameterStore))
+      throw new UserError(`AdamW: the first argument must be a model's parameters (model.parameters), got ${kindOf(store)}`);
     checkObject(options, 'AdamW: options');
     for (const key of ['lr', 'eps', 'weightDecay'] as const) {
       const value = options[key];

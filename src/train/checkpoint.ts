@@ -48,8 +48,12 @@ export interface TrainingCheckpoint extends CheckpointState {
 }
 
 /** The model's parameters, the optimizer's state, the weights' average if the run keeps one, and `state`, as safetensors bytes. */
-export async function encodeTrainingCheckpoint(model: ViTForClassification, optimizer: AdamW, state: CheckpointState,
-  average?: WeightAverage): Promise<Uint8Array> {
+export async function encodeTrainingCheckpoint(
+  model: ViTForClassification,
+  optimizer: AdamW,
+  state: CheckpointState,
+  average?: WeightAverage,
+): Promise<Uint8Array> {
   if (optimizer.step !== state.step) throw new Error(`checkpoint step ${state.step} differs from the optimizer's ${optimizer.step}`);
   const store = model.parameters;
   const [params, { m, v }, averaged] = await Promise.all([store.readAll(), optimizer.state(), average?.state()]);
@@ -78,9 +82,12 @@ export async function encodeTrainingCheckpoint(model: ViTForClassification, opti
 export function decodeTrainingCheckpoint(bytes: Uint8Array, path: string): TrainingCheckpoint {
   const { tensors, metadata } = parseSafetensors(bytes, path);
   if (metadata['format'] !== FORMAT) {
-    throw new UserError(`${path}: not a vit-ts training checkpoint (its metadata "format" is ${JSON.stringify(metadata['format'] ?? null)})`);
+    throw new UserError(
+      `${path}: not a vit-ts training checkpoint (its metadata "format" is ${JSON.stringify(metadata['format'] ?? null)})`,
+    );
   }
-  if (metadata['version'] !== VERSION) throw new UserError(`${path}: checkpoint version ${metadata['version']} is not supported (expected ${VERSION})`);
+  if (metadata['version'] !== VERSION)
+    throw new UserError(`${path}: checkpoint version ${metadata['version']} is not supported (expected ${VERSION})`);
   const json = (key: string): unknown => {
     const text = metadata[key];
     if (text === undefined) throw new UserError(`${path}: the checkpoint lacks metadata "${key}"`);
@@ -104,9 +111,11 @@ export function decodeTrainingCheckpoint(bytes: Uint8Array, path: string): Train
     return s as number[];
   };
   const settings = json('training');
-  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new UserError(`${path}: metadata "training" must be an object`);
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings))
+    throw new UserError(`${path}: metadata "training" must be an object`);
   const configJson = json('config');
-  if (typeof configJson !== 'object' || configJson === null || Array.isArray(configJson)) throw new UserError(`${path}: metadata "config" must be an object`);
+  if (typeof configJson !== 'object' || configJson === null || Array.isArray(configJson))
+    throw new UserError(`${path}: metadata "config" must be an object`);
 
   const params = new Map<string, Float32Array>();
   const moment1 = new Map<string, Float32Array>();
@@ -122,7 +131,9 @@ export function decodeTrainingCheckpoint(bytes: Uint8Array, path: string): Train
   }
   const hasAverage = metadata[AVERAGE_UPDATES] !== undefined;
   if (hasAverage !== averaged.size > 0) {
-    throw new UserError(`${path}: the checkpoint has ${hasAverage ? `metadata "${AVERAGE_UPDATES}" but no ${AVERAGE}* tensors` : `${AVERAGE}* tensors but no metadata "${AVERAGE_UPDATES}"`}`);
+    throw new UserError(
+      `${path}: the checkpoint has ${hasAverage ? `metadata "${AVERAGE_UPDATES}" but no ${AVERAGE}* tensors` : `${AVERAGE}* tensors but no metadata "${AVERAGE_UPDATES}"`}`,
+    );
   }
   return {
     ...(hasAverage ? { average: { updates: count(AVERAGE_UPDATES), params: averaged } } : {}),
@@ -144,8 +155,13 @@ export function decodeTrainingCheckpoint(bytes: Uint8Array, path: string): Train
  * and its weights' average into `average` when given; a checkpoint without one (an older run's, or
  * one that kept none) restarts the average from the restored weights.
  */
-export function restoreTrainingCheckpoint(checkpoint: TrainingCheckpoint, model: ViTForClassification, optimizer: AdamW, source: string,
-  average?: WeightAverage): void {
+export function restoreTrainingCheckpoint(
+  checkpoint: TrainingCheckpoint,
+  model: ViTForClassification,
+  optimizer: AdamW,
+  source: string,
+  average?: WeightAverage,
+): void {
   const store = model.parameters;
   const m = new Float32Array(store.count);
   const v = new Float32Array(store.count);

@@ -38,8 +38,14 @@ export interface Evaluation {
  * Runs the model in inference mode over every image of `set`, in order, `batchSize` at a time.
  * Images are resized to the model's image_size and converted to its channels by BatchMaker.
  */
-export async function evaluate(model: ViTForClassification, set: ImageSet, batchSize: number, options: EvaluateOptions = {}): Promise<Evaluation> {
-  if (!(model instanceof ViTForClassification)) throw new UserError(`evaluate: model must be a ViTForClassification (got ${kindOf(model)})`);
+export async function evaluate(
+  model: ViTForClassification,
+  set: ImageSet,
+  batchSize: number,
+  options: EvaluateOptions = {},
+): Promise<Evaluation> {
+  if (!(model instanceof ViTForClassification))
+    throw new UserError(`evaluate: model must be a ViTForClassification (got ${kindOf(model)})`);
   model.checkUsable('evaluate');
   checkImageSet(set, 'evaluate: set');
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size must be a whole number ≥ 1 (got ${batchSize})`);

@@ -10,7 +10,14 @@ import { checkObject } from '../arguments.js';
 import { unknownNameMessage } from '../did-you-mean.js';
 import { createFolders, removeCreatedFolders } from '../io/created-folders.js';
 import {
-  CHECKPOINT_FILE, CONFIG_FILE, EXPERIMENT_MARKERS, FINAL_MODEL_FILE, LOCK_FILE, METRICS_FILE, PREPROCESSOR_FILE, epochModelFile,
+  CHECKPOINT_FILE,
+  CONFIG_FILE,
+  EXPERIMENT_MARKERS,
+  FINAL_MODEL_FILE,
+  LOCK_FILE,
+  METRICS_FILE,
+  PREPROCESSOR_FILE,
+  epochModelFile,
 } from '../io/experiment-layout.js';
 import { processAlive } from '../io/processes.js';
 import { fileSystemError, readUserFile } from '../io/user-files.js';
@@ -21,7 +28,16 @@ import { type InitialModel, initFrom } from '../weights/init-from.js';
 import { type TrainingCheckpoint, decodeTrainingCheckpoint } from './checkpoint.js';
 import { type TrainingData, checkClasses, trainingData } from './data-sets.js';
 import { type Metrics, formatDuration, metricsJson } from './metrics.js';
-import { type Naming, type SettingKey, SETTINGS, type TrainSettings, resolveSettings, resumedSettings, settingName, settingsFromJson } from './settings.js';
+import {
+  type Naming,
+  type SettingKey,
+  SETTINGS,
+  type TrainSettings,
+  resolveSettings,
+  resumedSettings,
+  settingName,
+  settingsFromJson,
+} from './settings.js';
 import { type Clock, systemClock } from './run-clock.js';
 import { type RunStore, type TrainCallbacks as LoopCallbacks, Trainer, checkBudgetLeft, experimentConfig } from './trainer.js';
 
@@ -74,7 +90,7 @@ interface Names {
 function namesFor(naming: Naming): Names {
   return {
     naming,
-    of: (key) => key === 'config' || key === 'resume' ? (naming === 'flags' ? `--${key}` : key) : settingName(key, naming),
+    of: (key) => (key === 'config' || key === 'resume' ? (naming === 'flags' ? `--${key}` : key) : settingName(key, naming)),
   };
 }
 
@@ -92,22 +108,32 @@ export async function runExperiment(options: TrainOptions, callbacks: TrainCallb
   checkObject(givenCallbacks, 'train: callbacks');
   const names = namesFor(naming);
   if (options.initFrom !== undefined && options.resume !== undefined) {
-    throw new UserError(`${names.of('initFrom')} and ${names.of('resume')} cannot go together: a resumed run continues from its own checkpoint`);
+    throw new UserError(
+      `${names.of('initFrom')} and ${names.of('resume')} cannot go together: a resumed run continues from its own checkpoint`,
+    );
   }
   const resumed = options.resume !== undefined ? readResumed(options.resume, names) : undefined;
-  const initial = options.initFrom !== undefined
-    ? initFrom(options.initFrom, options.config ?? {}, { seed: options.seed ?? 0, source: names.of('config') })
-    : undefined;
-  const config = resumed ? resumed.checkpoint.config
-    : initial ? initial.config : resolveConfig((options.config ?? {}) as Record<string, unknown>, names.of('config'));
+  const initial =
+    options.initFrom !== undefined
+      ? initFrom(options.initFrom, options.config ?? {}, { seed: options.seed ?? 0, source: names.of('config') })
+      : undefined;
+  const config = resumed
+    ? resumed.checkpoint.config
+    : initial
+      ? initial.config
+      : resolveConfig((options.config ?? {}) as Record<string, unknown>, names.of('config'));
   // The backend and thread count, chosen here once: as asked, else the resumed run's (its losses stay bit-identical), else the default.
   const threads = options.threads ?? (resumed?.saved.backend === 'wasm' ? resumed.saved.threads : undefined);
   const backend = options.backend ?? resumed?.saved.backend;
   const batch = options.batchSize ?? resumed?.saved.batchSize ?? 256;
-  const engine = options.engine ?? (await getEngine({
-    ...(threads !== undefined ? { threads } : {}), ...(backend !== undefined ? { backend } : {}),
-    memoryBytes: trainingBytes(config, batch), onChoice: (line) => callbacks.onNotice?.(line),
-  }));
+  const engine =
+    options.engine ??
+    (await getEngine({
+      ...(threads !== undefined ? { threads } : {}),
+      ...(backend !== undefined ? { backend } : {}),
+      memoryBytes: trainingBytes(config, batch),
+      onChoice: (line) => callbacks.onNotice?.(line),
+    }));
   // A WebGPU run records the threads it was given (its host side runs on one).
   const used = { backend: engine.kind, threads: engineThreads(engine) ?? threads ?? 1 };
   const settings = resumed ? resumeSettings(resumed, options, used, callbacks, names) : freshSettings(options, used, initial, names);
@@ -118,7 +144,15 @@ export async function runExperiment(options: TrainOptions, callbacks: TrainCallb
   noteClamped(settings, data, callbacks, names);
   const folder = ExperimentFolder.open(resolve(settings.outDir, settings.expName), resumed?.dir ?? null, callbacks, names);
   try {
-    const spec = { engine, config, settings, clock: options.clock, startedAt, ...(resumed ? { resume: resumed.checkpoint } : {}), ...(initial ? { initialParams: initial.params } : {}) };
+    const spec = {
+      engine,
+      config,
+      settings,
+      clock: options.clock,
+      startedAt,
+      ...(resumed ? { resume: resumed.checkpoint } : {}),
+      ...(initial ? { initialParams: initial.params } : {}),
+    };
     const trainer = await Trainer.create(spec, data.evaluatedOn, folder, callbacks);
     if (initial) {
       const adapted = initial.changes.length > 0 ? `: ${initial.changes.join('; ')}` : '';
@@ -146,13 +180,19 @@ function noteClamped(settings: TrainSettings, data: TrainingData, callbacks: Tra
   const validation = data.evaluatedOn === 'validation';
   const trainImages = data.trainSet.count + (validation ? data.evalSet.count : 0);
   if (settings.trainSamples !== null && settings.trainSamples > trainImages) {
-    callbacks.onNotice?.(`${names.of('trainSamples')} ${settings.trainSamples} is more than the ${count(trainImages)} training images: all ${count(trainImages)} are used`);
+    callbacks.onNotice?.(
+      `${names.of('trainSamples')} ${settings.trainSamples} is more than the ${count(trainImages)} training images: all ${count(trainImages)} are used`,
+    );
   }
   if (!validation && settings.testSamples !== null && settings.testSamples > data.evalSet.count) {
-    callbacks.onNotice?.(`${names.of('testSamples')} ${settings.testSamples} is more than the ${count(data.evalSet.count)} test images: all ${count(data.evalSet.count)} are used`);
+    callbacks.onNotice?.(
+      `${names.of('testSamples')} ${settings.testSamples} is more than the ${count(data.evalSet.count)} test images: all ${count(data.evalSet.count)} are used`,
+    );
   }
   if (settings.batchSize > data.trainSet.count) {
-    callbacks.onNotice?.(`${names.of('batchSize')} ${settings.batchSize} is more than the ${count(data.trainSet.count)} training images: each batch holds all ${count(data.trainSet.count)}`);
+    callbacks.onNotice?.(
+      `${names.of('batchSize')} ${settings.batchSize} is more than the ${count(data.trainSet.count)} training images: each batch holds all ${count(data.trainSet.count)}`,
+    );
   }
 }
 
@@ -192,8 +232,10 @@ class ExperimentFolder implements RunStore {
   static open(dir: string, resumedFrom: string | null, callbacks: TrainCallbacks, names: Names): ExperimentFolder {
     const existing = existingNames(dir);
     if (resumedFrom !== dir && existing.some((n) => EXPERIMENT_MARKERS.includes(n))) {
-      throw new UserError(`${dir} already holds an experiment; continue it with ${names.of('resume')} ${dir}, ` +
-        `choose another ${names.of('expName')}, or remove the folder`);
+      throw new UserError(
+        `${dir} already holds an experiment; continue it with ${names.of('resume')} ${dir}, ` +
+          `choose another ${names.of('expName')}, or remove the folder`,
+      );
     }
     const created = createFolders(dir);
     const folder = new ExperimentFolder(dir, callbacks, created, resumedFrom === dir);
@@ -316,11 +358,15 @@ function readResumed(path: string, names: Names): Resumed {
 
 function missingDataDir(names: Names): never {
   if (names.naming === 'options') {
-    throw new UserError("no CIFAR-10 data folder given: set dataDir to a cifar-10-batches-bin folder ('vit data cifar10' " +
-      'downloads one), or to sampleDataDir() for the small sample bundled with vit-ts');
+    throw new UserError(
+      "no CIFAR-10 data folder given: set dataDir to a cifar-10-batches-bin folder ('vit data cifar10' " +
+        'downloads one), or to sampleDataDir() for the small sample bundled with vit-ts',
+    );
   }
-  throw new UserError("no CIFAR-10 data folder given: pass --data DIR (run 'vit data cifar10' to download the data) " +
-    'or --sample to use the small sample bundled with vit-ts');
+  throw new UserError(
+    "no CIFAR-10 data folder given: pass --data DIR (run 'vit data cifar10' to download the data) " +
+      'or --sample to use the small sample bundled with vit-ts',
+  );
 }
 
 /** The settings among the options, as given (undefined = left out). */
@@ -341,15 +387,18 @@ interface EngineUsed {
 
 /** A new run's settings; `initial` is the --init-from model, whose normalization the run keeps. */
 function freshSettings(options: TrainOptions, used: EngineUsed, initial: InitialModel | undefined, names: Names): TrainSettings {
-  return resolveSettings({
-    ...givenSettings(options),
-    outDir: resolve(options.outDir ?? SETTINGS.outDir.default as string),
-    dataDir: resolve(options.dataDir ?? missingDataDir(names)),
-    ...used,
-    initFrom: options.initFrom !== undefined ? resolve(options.initFrom) : null,
-    mean: initial?.preprocessor ? [...initial.preprocessor.mean] : undefined,
-    std: initial?.preprocessor ? [...initial.preprocessor.std] : undefined,
-  }, names.naming);
+  return resolveSettings(
+    {
+      ...givenSettings(options),
+      outDir: resolve(options.outDir ?? (SETTINGS.outDir.default as string)),
+      dataDir: resolve(options.dataDir ?? missingDataDir(names)),
+      ...used,
+      initFrom: options.initFrom !== undefined ? resolve(options.initFrom) : null,
+      mean: initial?.preprocessor ? [...initial.preprocessor.mean] : undefined,
+      std: initial?.preprocessor ? [...initial.preprocessor.std] : undefined,
+    },
+    names.naming,
+  );
 }
 
 /**
@@ -364,8 +413,10 @@ function resumeSettings(resumed: Resumed, options: TrainOptions, used: EngineUse
     ? { outDir: resolve(options.outDir!), expName: options.expName ?? basename(resumed.dir) }
     : { outDir: dirname(resumed.dir), expName: basename(resumed.dir) };
   if (!forked && options.expName !== undefined && options.expName !== place.expName) {
-    callbacks.onNotice?.(`Continuing in ${resumed.dir}, the folder being resumed (${names.of('expName')} ${options.expName} applies ` +
-      `only with ${names.of('outDir')}, to continue into a new folder)`);
+    callbacks.onNotice?.(
+      `Continuing in ${resumed.dir}, the folder being resumed (${names.of('expName')} ${options.expName} applies ` +
+        `only with ${names.of('outDir')}, to continue into a new folder)`,
+    );
   }
   const settings = resumedSettings(saved, { ...givenSettings(options), ...place, ...used }, names.naming);
   if (options.config !== undefined) {
@@ -380,19 +431,27 @@ function resumeSettings(resumed: Resumed, options: TrainOptions, used: EngineUse
     throw new UserError(`${epochs} ${settings.epochs} is fewer than the ${checkpoint.epoch} epochs the run being resumed has done`);
   }
   if (settings.backend !== saved.backend) {
-    callbacks.onNotice?.(`The run was trained on ${saved.backend} and continues on ${settings.backend}: ` +
-      'the losses may differ in the last digits from an uninterrupted run.');
+    callbacks.onNotice?.(
+      `The run was trained on ${saved.backend} and continues on ${settings.backend}: ` +
+        'the losses may differ in the last digits from an uninterrupted run.',
+    );
   } else if (settings.threads !== saved.threads) {
-    callbacks.onNotice?.(`The run was trained on ${saved.threads} thread(s) and continues on ${settings.threads}: ` +
-      'the losses may differ in the last digits from an uninterrupted run.');
+    callbacks.onNotice?.(
+      `The run was trained on ${saved.threads} thread(s) and continues on ${settings.threads}: ` +
+        'the losses may differ in the last digits from an uninterrupted run.',
+    );
   }
   if (settings.epochs !== saved.epochs && settings.schedule !== 'constant') {
-    callbacks.onNotice?.(`${epochs} changed from ${saved.epochs} to ${settings.epochs}: the learning rate schedule is ` +
-      'stretched to the new length from here on.');
+    callbacks.onNotice?.(
+      `${epochs} changed from ${saved.epochs} to ${settings.epochs}: the learning rate schedule is ` +
+        'stretched to the new length from here on.',
+    );
   }
   if (settings.timeBudget !== saved.timeBudget) {
-    callbacks.onNotice?.(`${names.of('timeBudget')} changed from ${describeBudget(saved.timeBudget)} to ${describeBudget(settings.timeBudget)}: ` +
-      'the schedules are stretched to the new length from here on.');
+    callbacks.onNotice?.(
+      `${names.of('timeBudget')} changed from ${describeBudget(saved.timeBudget)} to ${describeBudget(settings.timeBudget)}: ` +
+        'the schedules are stretched to the new length from here on.',
+    );
   }
   return settings;
 }

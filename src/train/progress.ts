@@ -53,28 +53,35 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
       // `vit eval --test-samples` is run on the same.
       const first = start.evaluatedOn === 'test' && s.testSamples !== null && s.testSamples <= start.evalImages ? 'the first ' : '';
       if (start.startEpoch > 0 && start.budget) {
-        write(`Resuming ${start.location} after epoch ${start.startEpoch}, ${formatDuration(start.budget.spent)} of its ${formatDuration(start.budget.seconds)} spent`);
+        write(
+          `Resuming ${start.location} after epoch ${start.startEpoch}, ${formatDuration(start.budget.spent)} of its ${formatDuration(start.budget.seconds)} spent`,
+        );
       } else if (start.startEpoch > 0) {
         write(`Resuming ${start.location} after epoch ${start.startEpoch} of ${start.epochs}`);
       }
       if (start.budget) write(`Time budget ${formatDuration(start.budget.seconds)}: the run ends inside it with a final evaluation`);
       const batch = Math.min(s.batchSize, start.trainImages);
-      write(`Training on ${start.trainImages} images (${start.batchesPerEpoch} batch${start.batchesPerEpoch === 1 ? '' : 'es'} of ${batch}), evaluating on ` +
-        `${first}${start.evalImages} ${evalName}${start.evaluatedOn === 'validation' ? ' (held out of training)' : ''}; ${start.parameters.toLocaleString('en-US')} parameters, recipe ${s.recipe}, ` +
-        `on ${start.engine}`);
+      write(
+        `Training on ${start.trainImages} images (${start.batchesPerEpoch} batch${start.batchesPerEpoch === 1 ? '' : 'es'} of ${batch}), evaluating on ` +
+          `${first}${start.evalImages} ${evalName}${start.evaluatedOn === 'validation' ? ' (held out of training)' : ''}; ${start.parameters.toLocaleString('en-US')} parameters, recipe ${s.recipe}, ` +
+          `on ${start.engine}`,
+      );
       write(`Experiment folder: ${start.location}`);
     },
     onEpochStart(epoch: number, batches: number): void {
       lastPlain = performance.now();
       if (!tty) return;
-      bar = new cliProgress.SingleBar({
-        format: `Epoch ${epochOf(epoch)} {bar} {value}/{total} | loss {loss} | {speed} img/s | ${budget === null ? 'ETA {eta_formatted}' : 'budget left {left}'}`,
-        stream: barStream,
-        hideCursor: true,
-        clearOnComplete: true,
-        etaBuffer: 50,
-        fps: 5,
-      }, cliProgress.Presets.shades_classic);
+      bar = new cliProgress.SingleBar(
+        {
+          format: `Epoch ${epochOf(epoch)} {bar} {value}/{total} | loss {loss} | {speed} img/s | ${budget === null ? 'ETA {eta_formatted}' : 'budget left {left}'}`,
+          stream: barStream,
+          hideCursor: true,
+          clearOnComplete: true,
+          etaBuffer: 50,
+          fps: 5,
+        },
+        cliProgress.Presets.shades_classic,
+      );
       bar.start(batches, 0, { loss: '-', speed: '-', left: '-' });
     },
     onBatch(p: BatchProgress): void {
@@ -88,8 +95,10 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
       if (plainEvery > 0 && now - lastPlain >= plainEvery * 1000 && p.batch < p.batches) {
         lastPlain = now;
         const eta = (p.seconds / p.batch) * (p.batches - p.batch);
-        write(`Epoch ${epochOf(p.epoch)}: batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(4)}, ${speed} img/s, ` +
-          (left === null ? `epoch ends in about ${formatDuration(eta)}` : `budget left ${left}`));
+        write(
+          `Epoch ${epochOf(p.epoch)}: batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(4)}, ${speed} img/s, ` +
+            (left === null ? `epoch ends in about ${formatDuration(eta)}` : `budget left ${left}`),
+        );
       }
     },
     /** The final evaluation, which can take a while on the full data set: a bar, or one line saying it runs. */
@@ -105,10 +114,16 @@ export function progressReporter(options: ProgressOptions = {}): ProgressReporte
         write(`Final evaluation of epoch ${p.epoch} on ${p.total} ${evalName}`);
         return;
       }
-      bar = new cliProgress.SingleBar({
-        format: `Final evaluation {bar} {value}/{total} ${evalName}`,
-        stream: barStream, hideCursor: true, clearOnComplete: true, fps: 5,
-      }, cliProgress.Presets.shades_classic);
+      bar = new cliProgress.SingleBar(
+        {
+          format: `Final evaluation {bar} {value}/{total} ${evalName}`,
+          stream: barStream,
+          hideCursor: true,
+          clearOnComplete: true,
+          fps: 5,
+        },
+        cliProgress.Presets.shades_classic,
+      );
       bar.start(p.total, p.images);
     },
     onEpochEnd(result): void {

@@ -91,16 +91,19 @@ function formatValue(n: number): string {
 export function describeRecipe(name: RecipeName): string {
   const r = RECIPES[name];
   const percent = (share: number): string => `${Math.round(share * 100)}%`;
-  const schedule = r.schedule === 'constant'
-    ? `a constant learning rate of ${formatValue(r.lr)}`
-    : `${r.warmupEpochs > 0 ? `${r.warmupEpochs} warmup epochs, then ` : ''}${r.schedule} decay from ${formatValue(r.lr)} to ${formatValue(r.minLr)}`;
+  const schedule =
+    r.schedule === 'constant'
+      ? `a constant learning rate of ${formatValue(r.lr)}`
+      : `${r.warmupEpochs > 0 ? `${r.warmupEpochs} warmup epochs, then ` : ''}${r.schedule} decay from ${formatValue(r.lr)} to ${formatValue(r.minLr)}`;
   return [
     `AdamW (weight decay ${formatValue(r.weightDecay)}); ${schedule}`,
     `batch ${r.batchSize}`,
     ...(r.labelSmoothing > 0 ? [`label smoothing ${r.labelSmoothing}`] : []),
     ...(r.clipGrad > 0 ? [`gradient clipping at ${r.clipGrad}`] : []),
     AUGMENT_WORDS[r.augment],
-    ...(r.keepTokens < 1 ? [`token dropping: ${percent(r.keepTokens)} of the patches at first, all from ${percent(r.keepTokensUntil)} of the run`] : []),
+    ...(r.keepTokens < 1
+      ? [`token dropping: ${percent(r.keepTokens)} of the patches at first, all from ${percent(r.keepTokensUntil)} of the run`]
+      : []),
     ...(r.emaDecay > 0 ? [`a moving average of the weights (decay ${r.emaDecay})`] : []),
     `${r.epochs} epochs`,
   ].join(', ');

@@ -14,7 +14,11 @@ export class RunClock {
    * `before`: the seconds earlier sessions of the run spent; `startedAt`: when this session began on
    * `now`'s scale (default: now), so that what came before the training loop (reading the data) counts.
    */
-  constructor(private readonly before: number, private readonly now: Clock = systemClock, startedAt?: number) {
+  constructor(
+    private readonly before: number,
+    private readonly now: Clock = systemClock,
+    startedAt?: number,
+  ) {
     this.started = startedAt ?? now();
   }
 

@@ -37,9 +37,8 @@ export function learningRateAt(schedule: Schedule, at: RunPosition): number {
   const { kind, peakLr, minLr, warmupSteps, length } = schedule;
   if (at.step < warmupSteps) return (peakLr * (at.step + 1)) / warmupSteps;
   if (kind === 'constant') return peakLr;
-  const progress = 'steps' in length
-    ? Math.min(1, (at.step - warmupSteps) / Math.max(1, length.steps - warmupSteps))
-    : runFraction(length, at);
+  const progress =
+    'steps' in length ? Math.min(1, (at.step - warmupSteps) / Math.max(1, length.steps - warmupSteps)) : runFraction(length, at);
   const remaining = kind === 'cosine' ? 0.5 * (1 + Math.cos(Math.PI * progress)) : 1 - progress;
   return minLr + (peakLr - minLr) * remaining;
 }

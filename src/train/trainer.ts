@@ -26,7 +26,15 @@ import { augmentOptions } from './recipes.js';
 import { BudgetReserve } from './budget-reserve.js';
 import { type Clock, RunClock, systemClock } from './run-clock.js';
 import { type TrainingParts, trainStep } from './step.js';
-import { type KeepSchedule, type RunLength, type RunPosition, type Schedule, learningRateAt, patchesKeptAt, runFraction } from './schedule.js';
+import {
+  type KeepSchedule,
+  type RunLength,
+  type RunPosition,
+  type Schedule,
+  learningRateAt,
+  patchesKeptAt,
+  runFraction,
+} from './schedule.js';
 import { type TrainSettings, checkSettings, settingsToJson } from './settings.js';
 
 /** Where a run's files go: an experiment folder in Node, the browser's storage in the page. */
@@ -202,12 +210,15 @@ export class Trainer {
   static async create(spec: RunSpec, evaluatedOn: EvaluatedOn, store: RunStore, callbacks: TrainCallbacks = {}): Promise<Trainer> {
     checkObject(spec, 'Trainer.create: spec');
     if (!isEngine(spec.engine)) throw new UserError(`Trainer.create: spec.engine must be an Engine (got ${kindOf(spec.engine)})`);
-    if (spec.clock !== undefined && typeof spec.clock !== 'function') throw new UserError(`Trainer.create: spec.clock must be a function (got ${kindOf(spec.clock)})`);
+    if (spec.clock !== undefined && typeof spec.clock !== 'function')
+      throw new UserError(`Trainer.create: spec.clock must be a function (got ${kindOf(spec.clock)})`);
     checkObject(spec.settings, 'Trainer.create: spec.settings');
     checkSettings(spec.settings, 'Trainer.create: spec.settings');
-    if (evaluatedOn !== 'test' && evaluatedOn !== 'validation') throw new UserError(`Trainer.create: evaluatedOn must be "test" or "validation" (got ${quoteValue(evaluatedOn)})`);
+    if (evaluatedOn !== 'test' && evaluatedOn !== 'validation')
+      throw new UserError(`Trainer.create: evaluatedOn must be "test" or "validation" (got ${quoteValue(evaluatedOn)})`);
     for (const method of ['saveConfig', 'saveCheckpoint', 'saveMetrics', 'saveModel'] as const) {
-      if (typeof (store as Partial<RunStore> | null)?.[method] !== 'function') throw new UserError(`Trainer.create: store must be a RunStore (it lacks ${method})`);
+      if (typeof (store as Partial<RunStore> | null)?.[method] !== 'function')
+        throw new UserError(`Trainer.create: store must be a RunStore (it lacks ${method})`);
     }
     const givenCallbacks: unknown = callbacks;
     checkObject(givenCallbacks, 'Trainer.create: callbacks');
@@ -225,7 +236,8 @@ export class Trainer {
     const { settings, model, store } = this;
     const startEpoch = this.epochsDone;
     const batchesPerEpoch = Math.ceil(data.trainSet.count / settings.batchSize);
-    const length: RunLength = settings.timeBudget !== null ? { seconds: settings.timeBudget } : { steps: settings.epochs * batchesPerEpoch };
+    const length: RunLength =
+      settings.timeBudget !== null ? { seconds: settings.timeBudget } : { steps: settings.epochs * batchesPerEpoch };
     const schedule: Schedule = {
       kind: settings.schedule,
       peakLr: settings.lr,
@@ -234,8 +246,12 @@ export class Trainer {
       length,
     };
     // BatchMaker resizes the 32×32 images to the model's side (a pretrained model's 224, say).
-    const maker = new BatchMaker(model.config.image_size, model.config.num_channels,
-      { ...augmentOptions(settings.augment), mean: settings.mean, std: settings.std }, this.dataRandom);
+    const maker = new BatchMaker(
+      model.config.image_size,
+      model.config.num_channels,
+      { ...augmentOptions(settings.augment), mean: settings.mean, std: settings.std },
+      this.dataRandom,
+    );
     const spent = this.metrics.elapsed_seconds.at(-1) ?? 0;
     // Before anything is written: a resumed run must not rewrite its files with a budget it has already spent.
     checkBudgetLeft(settings.timeBudget, spent, 'timeBudget');
@@ -251,11 +267,18 @@ export class Trainer {
       await this.timeEvaluation(data.evalSet);
     }
     this.callbacks.onStart?.({
-      startEpoch, epochs,
+      startEpoch,
+      epochs,
       budget: settings.timeBudget === null ? null : { seconds: settings.timeBudget, spent },
-      batchesPerEpoch, trainImages: data.trainSet.count, evalImages: data.evalSet.count,
-      evaluatedOn: data.evaluatedOn, location: store.location, settings, config: model.config,
-      parameters: model.parameters.list.reduce((n, p) => n + p.size, 0), engine: model.engine.description,
+      batchesPerEpoch,
+      trainImages: data.trainSet.count,
+      evalImages: data.evalSet.count,
+      evaluatedOn: data.evaluatedOn,
+      location: store.location,
+      settings,
+      config: model.config,
+      parameters: model.parameters.list.reduce((n, p) => n + p.size, 0),
+      engine: model.engine.description,
     });
 
     for (let epoch = startEpoch + 1; settings.timeBudget === null ? epoch <= settings.epochs : !this.budgetSpent(); epoch++) {
@@ -265,13 +288,20 @@ export class Trainer {
       const last = settings.timeBudget === null ? epoch === settings.epochs : pass.budgetSpent || this.budgetSpent();
       const evaluation = last || this.evaluationDue(epoch) ? await this.evaluateEpoch(data.evalSet, epoch, last) : null;
       // NaN weights from the last updates show here first: nothing of this epoch is saved.
-      if (evaluation && !Number.isFinite(evaluation.loss)) throw this.diverged(`the ${data.evaluatedOn} loss is ${evaluation.loss} after epoch ${epoch}`);
+      if (evaluation && !Number.isFinite(evaluation.loss))
+        throw this.diverged(`the ${data.evaluatedOn} loss is ${evaluation.loss} after epoch ${epoch}`);
       const result: EpochResult = {
-        epoch, epochs, trainLoss: pass.loss,
-        testLoss: evaluation?.loss ?? null, accuracy: evaluation?.accuracy ?? null,
+        epoch,
+        epochs,
+        trainLoss: pass.loss,
+        testLoss: evaluation?.loss ?? null,
+        accuracy: evaluation?.accuracy ?? null,
         ...(settings.tta === 'flip' ? { flipAccuracy: evaluation?.flip?.accuracy ?? null } : {}),
-        seconds: (this.now() - started) / 1000, elapsedSeconds: this.clock.seconds,
-        imagesPerSecond: pass.images / pass.seconds, lr: pass.lr, evaluatedOn: data.evaluatedOn,
+        seconds: (this.now() - started) / 1000,
+        elapsedSeconds: this.clock.seconds,
+        imagesPerSecond: pass.images / pass.seconds,
+        lr: pass.lr,
+        evaluatedOn: data.evaluatedOn,
       };
       recordEpoch(this.metrics, result);
       await this.saveEpoch(epoch, last);
@@ -293,7 +323,13 @@ export class Trainer {
    * the mean training loss, the last learning rate, the seconds and images; null when `signal` stopped it.
    * Each step's losses are read a step later, so that the engine is not waited on between steps.
    */
-  async trainEpoch(epoch: number, trainSet: ImageSet, maker: BatchMaker, schedule: Schedule, signal?: AbortSignal): Promise<EpochPass | null> {
+  async trainEpoch(
+    epoch: number,
+    trainSet: ImageSet,
+    maker: BatchMaker,
+    schedule: Schedule,
+    signal?: AbortSignal,
+  ): Promise<EpochPass | null> {
     const { model, settings } = this;
     const batches = Math.ceil(trainSet.count / settings.batchSize);
     this.callbacks.onEpochStart?.(epoch, batches);
@@ -316,7 +352,13 @@ export class Trainer {
       counted += losses.length;
     };
     let lr = learningRateAt(schedule, this.position());
-    const pass = (budgetSpent: boolean): EpochPass => ({ loss: lossSum / counted, lr, seconds: (this.now() - started) / 1000, images, budgetSpent });
+    const pass = (budgetSpent: boolean): EpochPass => ({
+      loss: lossSum / counted,
+      lr,
+      seconds: (this.now() - started) / 1000,
+      images,
+      budgetSpent,
+    });
     for (let batch = 0, start = 0; start < trainSet.count; batch++, start += settings.batchSize) {
       // Let signal handlers, progress timers and a page's messages run between batches.
       await yieldToEventLoop();
@@ -335,10 +377,19 @@ export class Trainer {
       pending = { losses, epoch, batch };
       if (counted === 0) await settle();
       images += count;
-      await this.clock.hold(this.callbacks.onBatch?.({
-        epoch, batch: batch + 1, batches, images, loss: lossSum / counted, lr, patchesKept: kept,
-        seconds: (this.now() - started) / 1000, runSeconds: this.clock.seconds,
-      }));
+      await this.clock.hold(
+        this.callbacks.onBatch?.({
+          epoch,
+          batch: batch + 1,
+          batches,
+          images,
+          loss: lossSum / counted,
+          lr,
+          patchesKept: kept,
+          seconds: (this.now() - started) / 1000,
+          runSeconds: this.clock.seconds,
+        }),
+      );
       // The batch's time on the run's clock: a callback's own work counts, a pause it holds does not.
       this.reserve.recordBatch(this.clock.seconds - batchStarted);
       if (this.budgetSpent()) {
@@ -401,7 +452,8 @@ export class Trainer {
   private async timeEvaluation(evalSet: ImageSet): Promise<void> {
     const count = Math.min(evalSet.count, this.settings.batchSize);
     const batch = { ...evalSet, count, images: evalSet.images.subarray(0, count * IMAGE_BYTES), labels: evalSet.labels.subarray(0, count) };
-    const report = (images: number, total: number): void => this.callbacks.onEvaluation?.({ epoch: this.epochsDone, images, total, final: false });
+    const report = (images: number, total: number): void =>
+      this.callbacks.onEvaluation?.({ epoch: this.epochsDone, images, total, final: false });
     // Twice, timing the second: a first call pays for warming up (the page's engine compiling and
     // tiering up its code), which extrapolated over the whole set stopped a page's run far too early.
     await this.evaluateWeights(batch, report, false);
@@ -410,7 +462,9 @@ export class Trainer {
 
   private diverged(what: string): UserError {
     const kept = this.epochsDone > 0 ? `; ${this.store.location} keeps the checkpoint and metrics of epoch ${this.epochsDone}` : '';
-    return new UserError(`training diverged: ${what}; try a lower learning rate (lr), gradient clipping (clipGrad 1) or a longer warmup (warmupEpochs)${kept}`);
+    return new UserError(
+      `training diverged: ${what}; try a lower learning rate (lr), gradient clipping (clipGrad 1) or a longer warmup (warmupEpochs)${kept}`,
+    );
   }
 
   /** Accuracy and mean cross-entropy on `evalSet`, normalized as the training images. */
@@ -420,9 +474,11 @@ export class Trainer {
 
   /** evaluate() after epoch `epoch`, its progress reported (onEvaluation). */
   private evaluateEpoch(evalSet: ImageSet, epoch: number, final: boolean): Promise<Evaluation> {
-    return this.withEvaluatedWeights(() => this.evaluateWeights(evalSet, (images, total) => {
-      this.callbacks.onEvaluation?.({ epoch, images, total, final });
-    }));
+    return this.withEvaluatedWeights(() =>
+      this.evaluateWeights(evalSet, (images, total) => {
+        this.callbacks.onEvaluation?.({ epoch, images, total, final });
+      }),
+    );
   }
 
   /** Fills in the evaluation of the last epoch, which was not evaluated. */
@@ -441,13 +497,18 @@ export class Trainer {
   private evaluateWeights(evalSet: ImageSet, onBatch?: (images: number, total: number) => void, measured = true): Promise<Evaluation> {
     const { batchSize, mean, std, tta } = this.settings;
     let [batchStarted, before] = [this.now(), 0];
-    return evaluate(this.model, evalSet, batchSize, { mean, std, flip: tta === 'flip', onBatch: (images, total) => {
-      // Reporting the progress is part of the evaluation's time.
-      onBatch?.(images, total);
-      const now = this.now();
-      if (measured) this.reserve.recordEvaluation(images - before, (now - batchStarted) / 1000);
-      [batchStarted, before] = [now, images];
-    } });
+    return evaluate(this.model, evalSet, batchSize, {
+      mean,
+      std,
+      flip: tta === 'flip',
+      onBatch: (images, total) => {
+        // Reporting the progress is part of the evaluation's time.
+        onBatch?.(images, total);
+        const now = this.now();
+        if (measured) this.reserve.recordEvaluation(images - before, (now - batchStarted) / 1000);
+        [batchStarted, before] = [now, images];
+      },
+    });
   }
 
   /** The checkpoint first: it is what a resumed run reads; the metrics are its readable copy. */
@@ -457,10 +518,23 @@ export class Trainer {
     if (settings.saveModelEvery > 0 && epoch % settings.saveModelEvery === 0 && !last) {
       await store.saveModel(await this.modelFile(epoch), epoch, false);
     }
-    await store.saveCheckpoint(await encodeTrainingCheckpoint(this.model, this.optimizer, {
-      epoch, step: this.optimizer.step, dataRandom: this.dataRandom.state(), dropoutRandom: this.model.dropoutRandom.state(),
-      metrics: this.metrics, config: this.model.config, settings: settingsToJson(settings),
-    }, this.average ?? undefined), epoch);
+    await store.saveCheckpoint(
+      await encodeTrainingCheckpoint(
+        this.model,
+        this.optimizer,
+        {
+          epoch,
+          step: this.optimizer.step,
+          dataRandom: this.dataRandom.state(),
+          dropoutRandom: this.model.dropoutRandom.state(),
+          metrics: this.metrics,
+          config: this.model.config,
+          settings: settingsToJson(settings),
+        },
+        this.average ?? undefined,
+      ),
+      epoch,
+    );
     await store.saveMetrics(this.metrics);
     this.epochsDone = epoch;
     this.reserve.recordSave((this.now() - started) / 1000);
@@ -490,8 +564,10 @@ export class Trainer {
  */
 export function checkBudgetLeft(budget: number | null, spent: number, name: string): void {
   if (budget !== null && spent >= budget) {
-    throw new UserError(`${name} ${formatDuration(budget)} is already spent: the run has used ${formatDuration(spent)}; ` +
-      `nothing was changed (give a budget above ${formatDuration(Math.ceil(spent * 10) / 10)} to train on)`);
+    throw new UserError(
+      `${name} ${formatDuration(budget)} is already spent: the run has used ${formatDuration(spent)}; ` +
+        `nothing was changed (give a budget above ${formatDuration(Math.ceil(spent * 10) / 10)} to train on)`,
+    );
   }
 }
 
@@ -511,5 +587,10 @@ function yieldToEventLoop(): Promise<void> {
 /** Whether `value` looks like an Engine (either backend's). */
 function isEngine(value: unknown): value is Engine {
   const engine = value as Partial<Engine> | null;
-  return typeof engine === 'object' && engine !== null && (engine.kind === 'wasm' || engine.kind === 'webgpu') && typeof engine.run === 'function';
+  return (
+    typeof engine === 'object' &&
+    engine !== null &&
+    (engine.kind === 'wasm' || engine.kind === 'webgpu') &&
+    typeof engine.run === 'function'
+  );
 }

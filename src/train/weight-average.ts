@@ -23,9 +23,14 @@ export class WeightAverage {
   private swapped = false;
 
   /** Starts the average at the store's current values; `decay` is its largest weight on the past, in [0, 1). */
-  constructor(private readonly store: ParameterStore, readonly decay: number) {
-    if (!(store instanceof ParameterStore)) throw new UserError(`WeightAverage: the first argument must be a model's parameters (model.parameters), got ${kindOf(store)}`);
-    if (!(typeof decay === 'number' && decay >= 0 && decay < 1)) throw new UserError(`WeightAverage: decay must be a number in [0, 1) (got ${kindOf(decay)} ${String(decay)})`);
+  constructor(
+    private readonly store: ParameterStore,
+    readonly decay: number,
+  ) {
+    if (!(store instanceof ParameterStore))
+      throw new UserError(`WeightAverage: the first argument must be a model's parameters (model.parameters), got ${kindOf(store)}`);
+    if (!(typeof decay === 'number' && decay >= 0 && decay < 1))
+      throw new UserError(`WeightAverage: decay must be a number in [0, 1) (got ${kindOf(decay)} ${String(decay)})`);
     this.average = store.engine.allocate(store.count);
     this.trained = store.engine.allocate(store.count);
     store.engine.run('copy', this.average, store.params, store.count);
@@ -86,7 +91,8 @@ export class WeightAverage {
     if (!(state.values instanceof Float32Array) || state.values.length !== count) {
       throw new UserError(`WeightAverage.loadState: values must be a Float32Array of ${count} floats (got ${kindOf(state.values)})`);
     }
-    if (!Number.isInteger(state.updates) || state.updates < 0) throw new UserError(`WeightAverage.loadState: updates must be a whole number ≥ 0 (got ${state.updates})`);
+    if (!Number.isInteger(state.updates) || state.updates < 0)
+      throw new UserError(`WeightAverage.loadState: updates must be a whole number ≥ 0 (got ${state.updates})`);
     this.store.engine.write(this.average, state.values);
     this.updates = state.updates;
   }

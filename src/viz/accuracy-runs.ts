@@ -34,11 +34,15 @@ const RUN_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c
  * A vit-ts run's evaluated epochs from its metrics (epochs not evaluated, null, are left out); `source`
  * (the file) names it in errors.
  */
-export function runFromMetrics(name: string, metrics: { accuracies: readonly (number | null)[]; elapsed_seconds: readonly number[] },
-  source: string): AccuracyRun {
+export function runFromMetrics(
+  name: string,
+  metrics: { accuracies: readonly (number | null)[]; elapsed_seconds: readonly number[] },
+  source: string,
+): AccuracyRun {
   const points = metrics.accuracies.flatMap((accuracy, index) => {
     if (accuracy === null) return [];
-    if (!(accuracy >= 0 && accuracy <= 1)) throw new UserError(`${source}: "accuracies"[${index}] is ${accuracy}; accuracies must be fractions in [0, 1]`);
+    if (!(accuracy >= 0 && accuracy <= 1))
+      throw new UserError(`${source}: "accuracies"[${index}] is ${accuracy}; accuracies must be fractions in [0, 1]`);
     return [{ epoch: index + 1, accuracy, elapsedSeconds: metrics.elapsed_seconds[index]! }];
   });
   if (points.length === 0) throw new UserError(`${source}: no evaluated epoch ("accuracies" has no number), there is nothing to plot`);
@@ -47,16 +51,19 @@ export function runFromMetrics(name: string, metrics: { accuracies: readonly (nu
 
 /** The figure's rows: one per evaluated epoch of each run, the wall time in minutes. */
 export function accuracyRows(runs: readonly AccuracyRun[]): AccuracyRow[] {
-  return runs.flatMap((run) => run.points.map((p) => ({ run: run.name, epoch: p.epoch, minutes: p.elapsedSeconds / 60, accuracy: p.accuracy })));
+  return runs.flatMap((run) =>
+    run.points.map((p) => ({ run: run.name, epoch: p.epoch, minutes: p.elapsedSeconds / 60, accuracy: p.accuracy })),
+  );
 }
 
 /** Test accuracy against `x`, one coloured line (with its points) per run. */
 export function accuracyRunsSpec(runs: readonly AccuracyRun[], x: XAxis): TopLevelSpec {
   const rows = accuracyRows(runs);
   const names = runs.map((run) => run.name);
-  const xEncoding = x === 'time'
-    ? { field: 'minutes', type: 'quantitative' as const, title: 'Wall-clock minutes', scale: { domainMin: 0 } }
-    : { field: 'epoch', type: 'quantitative' as const, title: 'Epoch', axis: { tickMinStep: 1, format: 'd' }, scale: { domainMin: 1 } };
+  const xEncoding =
+    x === 'time'
+      ? { field: 'minutes', type: 'quantitative' as const, title: 'Wall-clock minutes', scale: { domainMin: 0 } }
+      : { field: 'epoch', type: 'quantitative' as const, title: 'Epoch', axis: { tickMinStep: 1, format: 'd' }, scale: { domainMin: 1 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: `Test accuracy by ${x === 'time' ? 'wall-clock time' : 'epoch'}`, fontSize: 16, anchor: 'middle' },
@@ -70,11 +77,17 @@ export function accuracyRunsSpec(runs: readonly AccuracyRun[], x: XAxis): TopLev
     encoding: {
       x: xEncoding,
       y: {
-        field: 'accuracy', type: 'quantitative', title: 'Test accuracy',
-        axis: { format: percentFormat(rows.map((row) => row.accuracy)) }, scale: { zero: false },
+        field: 'accuracy',
+        type: 'quantitative',
+        title: 'Test accuracy',
+        axis: { format: percentFormat(rows.map((row) => row.accuracy)) },
+        scale: { zero: false },
       },
       color: {
-        field: 'run', type: 'nominal', title: null, sort: names,
+        field: 'run',
+        type: 'nominal',
+        title: null,
+        sort: names,
         scale: { domain: names, range: names.map((_, i) => RUN_COLOURS[i % RUN_COLOURS.length]!) },
         legend: { orient: 'bottom-right', fillColor: 'white', strokeColor: '#ccc', padding: 6, labelLimit: 320 },
       },

@@ -63,7 +63,11 @@ export interface AttentionFigureLayout {
 
 function checkItem(item: AttentionItem, index: number): void {
   const name = `attention item ${index} ("${item.title}")`;
-  for (const [key, value] of [['width', item.width], ['height', item.height], ['gridSize', item.gridSize]] as const) {
+  for (const [key, value] of [
+    ['width', item.width],
+    ['height', item.height],
+    ['gridSize', item.gridSize],
+  ] as const) {
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name}: ${key} must be a positive integer, got ${value}`);
   }
   if (item.image.length !== item.width * item.height * 3) {
@@ -72,9 +76,7 @@ function checkItem(item: AttentionItem, index: number): void {
     );
   }
   if (item.attention.length !== item.gridSize * item.gridSize) {
-    throw new RangeError(
-      `${name}: attention has ${item.attention.length} values, expected ${item.gridSize}×${item.gridSize}`,
-    );
+    throw new RangeError(`${name}: attention has ${item.attention.length} values, expected ${item.gridSize}×${item.gridSize}`);
   }
   if (!item.attention.every(Number.isFinite)) throw new RangeError(`${name}: attention has non-finite values`);
 }
@@ -100,10 +102,7 @@ function defaultScale(width: number, height: number): number {
  * Where everything goes: items fill rows left to right; every cell is as large as the largest
  * zoomed image, with its title on top and the plain image left of the overlay.
  */
-export function layoutAttentionFigure(
-  items: readonly AttentionItem[],
-  options: AttentionFigureOptions = {},
-): AttentionFigureLayout {
+export function layoutAttentionFigure(items: readonly AttentionItem[], options: AttentionFigureOptions = {}): AttentionFigureLayout {
   if (items.length === 0) throw new UserError('no images to draw in the attention figure');
   checkOptions(options);
   items.forEach(checkItem);
@@ -140,14 +139,7 @@ export function layoutAttentionFigure(
 }
 
 /** Copies RGB `source` into the RGB `canvas` at `box`, each source pixel as a scale × scale block. */
-function blitNearest(
-  canvas: Uint8Array,
-  canvasWidth: number,
-  source: Uint8Array,
-  sourceWidth: number,
-  box: Box,
-  scale: number,
-): void {
+function blitNearest(canvas: Uint8Array, canvasWidth: number, source: Uint8Array, sourceWidth: number, box: Box, scale: number): void {
   for (let y = 0; y < box.height; y++) {
     const sourceRow = Math.floor(y / scale) * sourceWidth;
     const canvasRow = (box.y + y) * canvasWidth + box.x;
@@ -190,10 +182,7 @@ function titlesSvg(items: readonly AttentionItem[], layout: AttentionFigureLayou
  * The seed notebook's attention figure as PNG bytes: for each item, its title above the image
  * and the image with the [CLS] attention map over it, items in rows of `columns`.
  */
-export async function renderAttentionFigure(
-  items: readonly AttentionItem[],
-  options: AttentionFigureOptions = {},
-): Promise<Uint8Array> {
+export async function renderAttentionFigure(items: readonly AttentionItem[], options: AttentionFigureOptions = {}): Promise<Uint8Array> {
   const layout = layoutAttentionFigure(items, options);
   const canvas = new Uint8Array(layout.width * layout.height * 3).fill(255);
   items.forEach((item, index) => {

@@ -5,9 +5,28 @@ export type Rgb = [r: number, g: number, b: number];
 type ChannelStops = ReadonlyArray<readonly [position: number, value: number]>;
 
 // matplotlib's `jet` segment data, so figures match the seed notebook's colours.
-const JET_RED: ChannelStops = [[0, 0], [0.35, 0], [0.66, 1], [0.89, 1], [1, 0.5]];
-const JET_GREEN: ChannelStops = [[0, 0], [0.125, 0], [0.375, 1], [0.64, 1], [0.91, 0], [1, 0]];
-const JET_BLUE: ChannelStops = [[0, 0.5], [0.11, 1], [0.34, 1], [0.65, 0], [1, 0]];
+const JET_RED: ChannelStops = [
+  [0, 0],
+  [0.35, 0],
+  [0.66, 1],
+  [0.89, 1],
+  [1, 0.5],
+];
+const JET_GREEN: ChannelStops = [
+  [0, 0],
+  [0.125, 0],
+  [0.375, 1],
+  [0.64, 1],
+  [0.91, 0],
+  [1, 0],
+];
+const JET_BLUE: ChannelStops = [
+  [0, 0.5],
+  [0.11, 1],
+  [0.34, 1],
+  [0.65, 0],
+  [1, 0],
+];
 
 function interpolateChannel(stops: ChannelStops, t: number): number {
   for (let index = 1; index < stops.length; index++) {

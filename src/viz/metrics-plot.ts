@@ -59,9 +59,7 @@ export function validateMetrics(value: unknown, source = 'metrics'): Metrics {
   }
   metrics.accuracies.forEach((accuracy, index) => {
     if (accuracy !== null && (accuracy < 0 || accuracy > 1)) {
-      throw new UserError(
-        `${source}: "accuracies"[${index}] is ${accuracy}; accuracies must be fractions in [0, 1]`,
-      );
+      throw new UserError(`${source}: "accuracies"[${index}] is ${accuracy}; accuracies must be fractions in [0, 1]`);
     }
   });
   return metrics;

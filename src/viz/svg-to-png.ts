@@ -62,9 +62,5 @@ export function svgToPng(svg: string, options: SvgToPngOptions = {}): RenderedPn
 
 /** Escapes text for use inside SVG element content or a double-quoted attribute. */
 export function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -100,12 +100,7 @@ export interface SaveOptions {
  * metadata; any other path is a folder that gets config.json (Hugging Face's for the 'hf' layout)
  * and model.safetensors (plus preprocessor_config.json for 'hf' when given), so that it loads in transformers.
  */
-export function saveCheckpoint(
-  path: string,
-  config: ViTConfig,
-  params: Map<string, Float32Array>,
-  options: SaveOptions = {},
-): void {
+export function saveCheckpoint(path: string, config: ViTConfig, params: Map<string, Float32Array>, options: SaveOptions = {}): void {
   const layout = options.layout ?? 'seed';
   const bytes = encodeModelFile(config, params, { layout, metadata: options.metadata });
   if (path.endsWith('.safetensors')) {
@@ -113,7 +108,8 @@ export function saveCheckpoint(
     return;
   }
   const stat = statOrNull(path);
-  if (stat !== null && !stat.isDirectory()) throw new UserError(`${path}: exists and is not a folder; give a folder or a .safetensors path`);
+  if (stat !== null && !stat.isDirectory())
+    throw new UserError(`${path}: exists and is not a folder; give a folder or a .safetensors path`);
   const configJson = layout === 'hf' ? toHfConfig(config) : config;
   writeIntoFolder(path, () => {
     writeFileAtomic(join(path, 'model.safetensors'), bytes);
@@ -125,15 +121,22 @@ export function saveCheckpoint(
 /** Writes Hugging Face's preprocessor_config.json into `dir`: resize to `size` (default imageSize), rescale, normalize. */
 export function writePreprocessorConfig(dir: string, preprocessor: Preprocessor, imageSize: number): void {
   const { mean, std, size = imageSize } = preprocessor;
-  writeFileAtomic(join(dir, PREPROCESSOR_FILE), JSON.stringify({
-    do_normalize: true,
-    do_rescale: true,
-    do_resize: true,
-    image_mean: mean,
-    image_processor_type: 'ViTImageProcessor',
-    image_std: std,
-    resample: 2,
-    rescale_factor: 1 / 255,
-    size: { height: size, width: size },
-  }, null, 2) + '\n');
+  writeFileAtomic(
+    join(dir, PREPROCESSOR_FILE),
+    JSON.stringify(
+      {
+        do_normalize: true,
+        do_rescale: true,
+        do_resize: true,
+        image_mean: mean,
+        image_processor_type: 'ViTImageProcessor',
+        image_std: std,
+        resample: 2,
+        rescale_factor: 1 / 255,
+        size: { height: size, width: size },
+      },
+      null,
+      2,
+    ) + '\n',
+  );
 }

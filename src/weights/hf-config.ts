@@ -33,7 +33,8 @@ function side(value: unknown, key: string, source: string): unknown {
 function labelsOf(json: Record<string, unknown>, source: string): string[] | undefined {
   const id2label = json['id2label'];
   if (id2label === undefined || id2label === null) return undefined;
-  if (typeof id2label !== 'object' || Array.isArray(id2label)) throw new UserError(`${source}: "id2label" must be an object of index → name`);
+  if (typeof id2label !== 'object' || Array.isArray(id2label))
+    throw new UserError(`${source}: "id2label" must be an object of index → name`);
   const entries = Object.entries(id2label as Record<string, unknown>);
   const labels: string[] = new Array<string>(entries.length);
   for (const [key, name] of entries) {
@@ -50,39 +51,47 @@ function labelsOf(json: Record<string, unknown>, source: string): string[] | und
 /** Reads a Hugging Face ViT config.json; `source` names the file in errors. */
 export function fromHfConfig(json: Record<string, unknown>, source: string): ViTConfig {
   if (json['model_type'] !== 'vit') {
-    throw new UserError(`${source}: "model_type" must be "vit" (got ${quoteValue(json['model_type'])}); only ViTForImageClassification models are supported`);
+    throw new UserError(
+      `${source}: "model_type" must be "vit" (got ${quoteValue(json['model_type'])}); only ViTForImageClassification models are supported`,
+    );
   }
   const get = (key: keyof typeof HF_DEFAULTS): unknown => json[key] ?? HF_DEFAULTS[key];
   const act = get('hidden_act');
   let hiddenAct: ViTConfig['hidden_act'];
   if (act === 'gelu') hiddenAct = 'gelu';
   else if (act === 'gelu_new' || act === 'gelu_pytorch_tanh') hiddenAct = 'gelu_new';
-  else throw new UserError(`${source}: "hidden_act" ${JSON.stringify(act)} is not supported (supported: "gelu", "gelu_new", "gelu_pytorch_tanh")`);
+  else
+    throw new UserError(
+      `${source}: "hidden_act" ${JSON.stringify(act)} is not supported (supported: "gelu", "gelu_new", "gelu_pytorch_tanh")`,
+    );
 
   const labels = labelsOf(json, source);
   // id2label decides, as in transformers; without either key its default is 2 labels.
   const numClasses: unknown = labels?.length ?? json['num_labels'] ?? 2;
   const named = labels !== undefined && labels.some((l, i) => !isDefaultLabel(l, i));
 
-  return resolveConfig({
-    patch_size: side(get('patch_size'), 'patch_size', source),
-    hidden_size: get('hidden_size'),
-    num_hidden_layers: get('num_hidden_layers'),
-    num_attention_heads: get('num_attention_heads'),
-    intermediate_size: get('intermediate_size'),
-    hidden_dropout_prob: get('hidden_dropout_prob'),
-    attention_probs_dropout_prob: get('attention_probs_dropout_prob'),
-    initializer_range: get('initializer_range'),
-    image_size: side(get('image_size'), 'image_size', source),
-    num_classes: numClasses,
-    num_channels: get('num_channels'),
-    qkv_bias: get('qkv_bias'),
-    hidden_act: hiddenAct,
-    layer_norm_eps: get('layer_norm_eps'),
-    // transformers' ViT always normalizes the encoder output before the classifier.
-    final_layernorm: true,
-    ...(named ? { labels } : {}),
-  }, source);
+  return resolveConfig(
+    {
+      patch_size: side(get('patch_size'), 'patch_size', source),
+      hidden_size: get('hidden_size'),
+      num_hidden_layers: get('num_hidden_layers'),
+      num_attention_heads: get('num_attention_heads'),
+      intermediate_size: get('intermediate_size'),
+      hidden_dropout_prob: get('hidden_dropout_prob'),
+      attention_probs_dropout_prob: get('attention_probs_dropout_prob'),
+      initializer_range: get('initializer_range'),
+      image_size: side(get('image_size'), 'image_size', source),
+      num_classes: numClasses,
+      num_channels: get('num_channels'),
+      qkv_bias: get('qkv_bias'),
+      hidden_act: hiddenAct,
+      layer_norm_eps: get('layer_norm_eps'),
+      // transformers' ViT always normalizes the encoder output before the classifier.
+      final_layernorm: true,
+      ...(named ? { labels } : {}),
+    },
+    source,
+  );
 }
 
 /** A config.json that transformers' ViTForImageClassification loads (the keys tools/pytorch/layouts.py's hf_config writes). */

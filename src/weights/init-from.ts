@@ -13,7 +13,11 @@ import { type Preprocessor, loadCheckpoint } from './files.js';
 
 /** Config keys a fine-tuning run may set to something other than the checkpoint's. */
 export const CHANGEABLE_KEYS: ReadonlySet<string> = new Set<keyof ViTConfig>([
-  'num_classes', 'image_size', 'hidden_dropout_prob', 'attention_probs_dropout_prob', 'labels',
+  'num_classes',
+  'image_size',
+  'hidden_dropout_prob',
+  'attention_probs_dropout_prob',
+  'labels',
 ]);
 
 export interface InitFromOptions {
@@ -50,8 +54,10 @@ export function initFrom(path: string, overrides: Partial<ViTConfig> = {}, optio
     if (value === undefined || value === null) continue;
     const current = base[key as keyof ViTConfig];
     if (!CHANGEABLE_KEYS.has(key) && JSON.stringify(value) !== JSON.stringify(current)) {
-      throw new UserError(`${source}: "${key}" cannot change when fine-tuning ${path} (it is ${JSON.stringify(current)}, ` +
-        `got ${quoteValue(value)}); only ${[...CHANGEABLE_KEYS].join(', ')} may`);
+      throw new UserError(
+        `${source}: "${key}" cannot change when fine-tuning ${path} (it is ${JSON.stringify(current)}, ` +
+          `got ${quoteValue(value)}); only ${[...CHANGEABLE_KEYS].join(', ')} may`,
+      );
     }
     picked[key] = value;
   }
@@ -76,8 +82,10 @@ export function initFrom(path: string, overrides: Partial<ViTConfig> = {}, optio
     const oldGrid = base.image_size / base.patch_size;
     const newGrid = config.image_size / config.patch_size;
     params.set(POSITIONS, interpolatePositions(params.get(POSITIONS)!, config.hidden_size, oldGrid, newGrid));
-    changes.push(`position embeddings interpolated from ${oldGrid}×${oldGrid} to ${newGrid}×${newGrid} patches ` +
-      `(${base.image_size} to ${config.image_size} pixels)`);
+    changes.push(
+      `position embeddings interpolated from ${oldGrid}×${oldGrid} to ${newGrid}×${newGrid} patches ` +
+        `(${base.image_size} to ${config.image_size} pixels)`,
+    );
   }
   const initial: InitialModel = { config, params, changes };
   if (files.preprocessor) initial.preprocessor = files.preprocessor;

@@ -50,11 +50,15 @@ export function detectLayout(names: Iterable<string>, source = 'checkpoint'): La
   if (found.length === 1) return found[0]!;
   if (found.length > 1) throw new UserError(`${source}: mixes tensor names of the ${found.join(' and ')} layouts`);
   if (bareHf) {
-    throw new UserError(`${source}: looks like a Hugging Face ViTModel without a classification head (names without "vit."); ` +
-      'expected ViTForImageClassification weights');
+    throw new UserError(
+      `${source}: looks like a Hugging Face ViTModel without a classification head (names without "vit."); ` +
+        'expected ViTForImageClassification weights',
+    );
   }
-  throw new UserError(`${source}: not a ViT checkpoint this project knows: no tensor named ` +
-    '"encoder.blocks.{i}.attention.heads.{h}.*" (seed), "encoder.blocks.{i}.attention.qkv_projection.*" (fused) or "vit.*" (Hugging Face)');
+  throw new UserError(
+    `${source}: not a ViT checkpoint this project knows: no tensor named ` +
+      '"encoder.blocks.{i}.attention.heads.{h}.*" (seed), "encoder.blocks.{i}.attention.qkv_projection.*" (fused) or "vit.*" (Hugging Face)',
+  );
 }
 
 /** Maps a canonical name to its Hugging Face name (all but the qkv projection). */
@@ -123,7 +127,8 @@ const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
  * mis-shaped tensor is a UserError that names it (and the file, via `source`).
  */
 export function toCanonical(tensors: Map<string, Tensor>, config: ViTConfig, source: string): Map<string, Float32Array> {
-  if (!(tensors instanceof Map)) throw new UserError(`toCanonical: "tensors" must be a Map of name → Tensor, as parseSafetensors returns (got ${kindOf(tensors)})`);
+  if (!(tensors instanceof Map))
+    throw new UserError(`toCanonical: "tensors" must be a Map of name → Tensor, as parseSafetensors returns (got ${kindOf(tensors)})`);
   checkObject(config, 'toCanonical: "config"');
   const layout = detectLayout(tensors.keys(), source);
   const all = plans(config, layout);
@@ -166,9 +171,11 @@ export function toCanonical(tensors: Map<string, Tensor>, config: ViTConfig, sou
 }
 
 function describeConfig(c: ViTConfig): string {
-  return `hidden_size ${c.hidden_size}, ${c.num_hidden_layers} layers, ${c.num_attention_heads} heads, ` +
+  return (
+    `hidden_size ${c.hidden_size}, ${c.num_hidden_layers} layers, ${c.num_attention_heads} heads, ` +
     `intermediate_size ${c.intermediate_size}, image_size ${c.image_size}, patch_size ${c.patch_size}, ` +
-    `num_channels ${c.num_channels}, num_classes ${c.num_classes}, qkv_bias ${c.qkv_bias}, final_layernorm ${c.final_layernorm}`;
+    `num_channels ${c.num_channels}, num_classes ${c.num_classes}, qkv_bias ${c.qkv_bias}, final_layernorm ${c.final_layernorm}`
+  );
 }
 
 /** The tensors to write for `layout`, in checkpoint order; each is a copy, never a view of `params`. */
@@ -180,8 +187,10 @@ export function fromCanonical(
   if (!(params instanceof Map)) throw new UserError(`fromCanonical: "params" must be a Map of name → Float32Array (got ${kindOf(params)})`);
   checkObject(config, 'fromCanonical: "config"');
   if (layout === 'hf' && !config.final_layernorm) {
-    throw new UserError('cannot write the Hugging Face layout: its ViTForImageClassification always has a final LayerNorm, ' +
-      'and this model (final_layernorm false) has none; use the seed or fused layout');
+    throw new UserError(
+      'cannot write the Hugging Face layout: its ViTForImageClassification always has a final LayerNorm, ' +
+        'and this model (final_layernorm false) has none; use the seed or fused layout',
+    );
   }
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const plan of plans(config, layout)) {

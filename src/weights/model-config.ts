@@ -17,7 +17,8 @@ export interface Preprocessor {
 }
 
 /** What `--model` (and the page's Open) accepts, for error messages. */
-export const EXPECTED = `expected a .safetensors file, or a folder holding config.json and ${FINAL_MODEL_FILE}, ` +
+export const EXPECTED =
+  `expected a .safetensors file, or a folder holding config.json and ${FINAL_MODEL_FILE}, ` +
   `model_{epoch}.safetensors, ${CHECKPOINT_FILE}, weights.safetensors or model.safetensors`;
 
 /**
@@ -29,7 +30,8 @@ export function chooseWeights(names: readonly string[], hf: boolean, folder: str
   const files = new Set(names);
   if (hf) {
     if (files.has('model.safetensors')) return 'model.safetensors';
-    if (files.has('model.safetensors.index.json')) throw new UserError(`${folder}: sharded checkpoints (model.safetensors.index.json) are not supported`);
+    if (files.has('model.safetensors.index.json'))
+      throw new UserError(`${folder}: sharded checkpoints (model.safetensors.index.json) are not supported`);
     const other = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].find((f) => files.has(f));
     if (other) throw new UserError(`${folder}: holds ${other}, but only safetensors weights can be read; expected model.safetensors`);
     throw new UserError(`${folder}: a Hugging Face model folder without model.safetensors`);
@@ -100,7 +102,8 @@ export function configFromMetadata(metadata: Record<string, string>, source: str
   } catch (e) {
     throw new UserError(`${source}: metadata "config" is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${source}: metadata "config" is not a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new UserError(`${source}: metadata "config" is not a JSON object`);
   return interpretConfig(json as Record<string, unknown>, `${source} (metadata "config")`).config;
 }
 
@@ -117,8 +120,12 @@ function numberList(value: unknown, channels: number, key: string, source: strin
 /** Reads Hugging Face's preprocessor_config.json: the normalization, and the resize when it is a square. */
 export function parsePreprocessor(json: Record<string, unknown>, config: ViTConfig, source: string): Preprocessor {
   const normalize = json['do_normalize'] !== false;
-  const mean = normalize ? numberList(json['image_mean'] ?? [0.5], config.num_channels, 'image_mean', source) : new Array<number>(config.num_channels).fill(0);
-  const std = normalize ? numberList(json['image_std'] ?? [0.5], config.num_channels, 'image_std', source) : new Array<number>(config.num_channels).fill(1);
+  const mean = normalize
+    ? numberList(json['image_mean'] ?? [0.5], config.num_channels, 'image_mean', source)
+    : new Array<number>(config.num_channels).fill(0);
+  const std = normalize
+    ? numberList(json['image_std'] ?? [0.5], config.num_channels, 'image_std', source)
+    : new Array<number>(config.num_channels).fill(1);
   if (std.some((s) => s === 0)) throw new UserError(`${source}: "image_std" must not hold 0`);
   const preprocessor: Preprocessor = { mean, std };
   const size = json['size'];
@@ -130,7 +137,8 @@ export function parsePreprocessor(json: Record<string, unknown>, config: ViTConf
     else if (typeof s['shortest_edge'] === 'number') side = s['shortest_edge'];
   }
   if (side !== undefined) {
-    if (!Number.isInteger(side) || (side as number) < 1) throw new UserError(`${source}: "size" must be a side in whole pixels ≥ 1 (got ${quoteValue(size)})`);
+    if (!Number.isInteger(side) || (side as number) < 1)
+      throw new UserError(`${source}: "size" must be a side in whole pixels ≥ 1 (got ${quoteValue(size)})`);
     preprocessor.size = side as number;
   }
   return preprocessor;

@@ -50,12 +50,25 @@ export function modelFromFiles(files: readonly NamedBytes[]): ModelInMemory {
   const fromJson = configFile ? interpretConfig(parseJsonObject(text(configFile), configFile.name), configFile.name) : undefined;
   // The same choice as `--model FOLDER`, among the base names (a picked folder's files carry its name).
   const folder = files[0]!.name.includes('/') ? files[0]!.name.slice(0, files[0]!.name.lastIndexOf('/')) : 'the files given';
-  const file = named(chooseWeights(files.map((f) => baseName(f.name)), fromJson?.hf ?? false, folder))!;
+  const file = named(
+    chooseWeights(
+      files.map((f) => baseName(f.name)),
+      fromJson?.hf ?? false,
+      folder,
+    ),
+  )!;
   const { tensors, metadata } = parseSafetensors(file.bytes, file.name);
   const config = fromJson?.config ?? configFromMetadata(metadata, file.name);
-  if (config === undefined) throw new UserError(`${file.name}: no config.json with it and no "config" in its metadata; the model's shape is unknown`);
+  if (config === undefined)
+    throw new UserError(`${file.name}: no config.json with it and no "config" in its metadata; the model's shape is unknown`);
   const own = modelEntries(tensors, file.name);
-  const model: ModelInMemory = { name: file.name, config, params: toCanonical(own, config, file.name), layout: detectLayout(own.keys(), file.name) };
-  if (preprocessorFile) model.preprocessor = parsePreprocessor(parseJsonObject(text(preprocessorFile), preprocessorFile.name), config, preprocessorFile.name);
+  const model: ModelInMemory = {
+    name: file.name,
+    config,
+    params: toCanonical(own, config, file.name),
+    layout: detectLayout(own.keys(), file.name),
+  };
+  if (preprocessorFile)
+    model.preprocessor = parsePreprocessor(parseJsonObject(text(preprocessorFile), preprocessorFile.name), config, preprocessorFile.name);
   return model;
 }

@@ -76,7 +76,9 @@ async function main(): Promise<void> {
   for (const target of targets) {
     const report = await fuzzTarget(target, seed, share);
     total += report.cases;
-    console.log(`${target}: ${report.cases} cases in ${(report.ms / 1000).toFixed(0)} s${report.finding ? '\n  FINDING ' + report.finding : ', no finding'}`);
+    console.log(
+      `${target}: ${report.cases} cases in ${(report.ms / 1000).toFixed(0)} s${report.finding ? '\n  FINDING ' + report.finding : ', no finding'}`,
+    );
     if (report.finding) findings++;
   }
   console.log(`${total} cases, ${findings} finding${findings === 1 ? '' : 's'}`);

@@ -20,9 +20,16 @@ export function transpose(w: ArrayLike<number>, rows: number, cols: number): Flo
  * out[N, M] = a[N, K] · b[K, M] (+ bias[M]) (+ residual[N, M]) (+ previous out[N, M]).
  * `b` is the logical right-hand matrix: w itself, or wᵀ when gemm's `transposed` is set.
  */
-export function gemm(a: ArrayLike<number>, b: ArrayLike<number>, bias: ArrayLike<number> | null,
-                     residual: ArrayLike<number> | null, previous: ArrayLike<number> | null,
-                     N: number, K: number, M: number): Float64Array {
+export function gemm(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  residual: ArrayLike<number> | null,
+  previous: ArrayLike<number> | null,
+  N: number,
+  K: number,
+  M: number,
+): Float64Array {
   return matrix(N, M, (n, m) => {
     let s = 0;
     for (let k = 0; k < K; k++) s += a[n * K + k]! * b[k * M + m]!;
@@ -34,9 +41,15 @@ export function gemm(a: ArrayLike<number>, b: ArrayLike<number>, bias: ArrayLike
 }
 
 /** dweight[M, K] += doutᵀ[M, N] · inp[N, K]; dbias[M] += Σₙ dout[n, m]. Returns new arrays. */
-export function matmulBackwardWeight(dweight: ArrayLike<number>, dbias: ArrayLike<number> | null,
-                                     dout: ArrayLike<number>, inp: ArrayLike<number>, N: number, K: number, M: number):
-  { dweight: Float64Array; dbias: Float64Array | null } {
+export function matmulBackwardWeight(
+  dweight: ArrayLike<number>,
+  dbias: ArrayLike<number> | null,
+  dout: ArrayLike<number>,
+  inp: ArrayLike<number>,
+  N: number,
+  K: number,
+  M: number,
+): { dweight: Float64Array; dbias: Float64Array | null } {
   const dw = matrix(M, K, (m, k) => {
     let s = dweight[m * K + k]!;
     for (let n = 0; n < N; n++) s += dout[n * M + m]! * inp[n * K + k]!;
@@ -57,10 +70,17 @@ export function matmulBackwardWeight(dweight: ArrayLike<number>, dbias: ArrayLik
 // ── layernorm ─────────────────────────────────────────────────────────────────────────────
 
 /** nn.LayerNorm over the last dimension (biased variance, eps inside the square root). */
-export function layernormForward(inp: ArrayLike<number>, weight: ArrayLike<number>, bias: ArrayLike<number>,
-                                 N: number, C: number, eps: number):
-  { out: Float64Array; mean: Float64Array; rstd: Float64Array } {
-  const out = new Float64Array(N * C), mean = new Float64Array(N), rstd = new Float64Array(N);
+export function layernormForward(
+  inp: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  bias: ArrayLike<number>,
+  N: number,
+  C: number,
+  eps: number,
+): { out: Float64Array; mean: Float64Array; rstd: Float64Array } {
+  const out = new Float64Array(N * C),
+    mean = new Float64Array(N),
+    rstd = new Float64Array(N);
   for (let n = 0; n < N; n++) {
     let sum = 0;
     for (let c = 0; c < C; c++) sum += inp[n * C + c]!;
@@ -80,18 +100,29 @@ export function layernormForward(inp: ArrayLike<number>, weight: ArrayLike<numbe
  * dinp += rstd·(dnorm − mean(dnorm) − normed·mean(dnorm·normed)) with dnorm = weight·dout;
  * dweight += Σₙ normed·dout; dbias += Σₙ dout.
  */
-export function layernormBackward(dinp: ArrayLike<number>, dweight: ArrayLike<number>, dbias: ArrayLike<number>,
-                                  dout: ArrayLike<number>, inp: ArrayLike<number>, weight: ArrayLike<number>,
-                                  mean: ArrayLike<number>, rstd: ArrayLike<number>, N: number, C: number):
-  { dinp: Float64Array; dweight: Float64Array; dbias: Float64Array } {
-  const dx = Float64Array.from(dinp), dw = Float64Array.from(dweight), db = Float64Array.from(dbias);
+export function layernormBackward(
+  dinp: ArrayLike<number>,
+  dweight: ArrayLike<number>,
+  dbias: ArrayLike<number>,
+  dout: ArrayLike<number>,
+  inp: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  mean: ArrayLike<number>,
+  rstd: ArrayLike<number>,
+  N: number,
+  C: number,
+): { dinp: Float64Array; dweight: Float64Array; dbias: Float64Array } {
+  const dx = Float64Array.from(dinp),
+    dw = Float64Array.from(dweight),
+    db = Float64Array.from(dbias);
   for (let n = 0; n < N; n++) {
     const normed = (c: number): number => (inp[n * C + c]! - mean[n]!) * rstd[n]!;
-    let meanA = 0, meanB = 0;
+    let meanA = 0,
+      meanB = 0;
     for (let c = 0; c < C; c++) {
       const dnorm = weight[c]! * dout[n * C + c]!;
       meanA += dnorm / C;
-      meanB += dnorm * normed(c) / C;
+      meanB += (dnorm * normed(c)) / C;
     }
     for (let c = 0; c < C; c++) {
       const g = dout[n * C + c]!;
@@ -138,10 +169,19 @@ const qkvIndex = (b: number, t: number, part: number, h: number, d: number, T: n
  * multipliers of index (bh·T + i)·T + j; att[B, NH, T, T] = P (before dropout). Only query rows
  * i < queries are computed; the others stay 0.
  */
-export function attentionForward(qkv: ArrayLike<number>, B: number, T: number, C: number, NH: number,
-                                 p: number, seed: number, queries = T): { out: Float64Array; att: Float64Array } {
+export function attentionForward(
+  qkv: ArrayLike<number>,
+  B: number,
+  T: number,
+  C: number,
+  NH: number,
+  p: number,
+  seed: number,
+  queries = T,
+): { out: Float64Array; att: Float64Array } {
   const hs = C / NH;
-  const out = new Float64Array(B * T * C), att = new Float64Array(B * NH * T * T);
+  const out = new Float64Array(B * T * C),
+    att = new Float64Array(B * NH * T * T);
   const scores = new Float64Array(T);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < NH; h++) {
@@ -174,8 +214,18 @@ export function attentionForward(qkv: ArrayLike<number>, B: number, T: number, C
  * dS[i, j] = P[i, j]·(dP[i, j] − Σₖ P[i, k]·dP[i, k]); dQ[i] = Σⱼ dS[i, j]·K[j]/√hs; dK[j] = Σᵢ dS[i, j]·Q[i]/√hs.
  * Only query rows i < queries count (the rows attentionForward computed); dQ of the others is 0.
  */
-export function attentionBackward(dout: ArrayLike<number>, qkv: ArrayLike<number>, att: ArrayLike<number>,
-                                  B: number, T: number, C: number, NH: number, p: number, seed: number, queries = T): Float64Array {
+export function attentionBackward(
+  dout: ArrayLike<number>,
+  qkv: ArrayLike<number>,
+  att: ArrayLike<number>,
+  B: number,
+  T: number,
+  C: number,
+  NH: number,
+  p: number,
+  seed: number,
+  queries = T,
+): Float64Array {
   const hs = C / NH;
   const dqkv = new Float64Array(B * T * 3 * C);
   const dP = new Float64Array(T);
@@ -195,7 +245,7 @@ export function attentionBackward(dout: ArrayLike<number>, qkv: ArrayLike<number
           for (let d = 0; d < hs; d++) dqkv[qkvIndex(b, j, 2, h, d, T, C, hs)]! += P(j) * mult(j) * g(d);
         }
         for (let j = 0; j < T; j++) {
-          const dS = P(j) * (dP[j]! - dot) / Math.sqrt(hs);
+          const dS = (P(j) * (dP[j]! - dot)) / Math.sqrt(hs);
           for (let d = 0; d < hs; d++) {
             dqkv[qkvIndex(b, i, 0, h, d, T, C, hs)]! += dS * qkv[qkvIndex(b, j, 1, h, d, T, C, hs)]!;
             dqkv[qkvIndex(b, j, 1, h, d, T, C, hs)]! += dS * qkv[qkvIndex(b, i, 0, h, d, T, C, hs)]!;
@@ -227,16 +277,17 @@ export function erf(x: number): number {
   const a = Math.abs(x);
   let y: number;
   if (a < 3) {
-    let term = a, sum = a;
+    let term = a,
+      sum = a;
     for (let n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
-      term *= -a * a / n;
+      term *= (-a * a) / n;
       sum += term / (2 * n + 1);
     }
     y = (2 / Math.sqrt(Math.PI)) * sum;
   } else {
     // erfc(a) = e^{−a²}/√π · 1/(a + ½/(a + 1/(a + (3/2)/(a + …)))), evaluated from the bottom up
     let f = a;
-    for (let k = 200; k >= 1; k--) f = a + (k / 2) / f;
+    for (let k = 200; k >= 1; k--) f = a + k / 2 / f;
     y = 1 - Math.exp(-a * a) / (Math.sqrt(Math.PI) * f);
   }
   return x < 0 ? -y : y;
@@ -249,14 +300,16 @@ export function geluErf(x: number): number {
 
 /** d geluErf / dx = Φ(x) + x·φ(x). */
 export function geluErfSlope(x: number): number {
-  return 0.5 * (1 + erf(x / Math.SQRT2)) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+  return 0.5 * (1 + erf(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
 }
 
 // ── embeddings ────────────────────────────────────────────────────────────────────────────
 
 /** patches[b·P + py·G + px, (c·p + ky)·p + kx] = images[b, c, py·p + ky, px·p + kx]. */
 export function patchify(images: ArrayLike<number>, B: number, Ch: number, H: number, W: number, p: number): Float64Array {
-  const G = W / p, P = (H / p) * G, K = Ch * p * p;
+  const G = W / p,
+    P = (H / p) * G,
+    K = Ch * p * p;
   const out = new Float64Array(B * P * K);
   for (let b = 0; b < B; b++) {
     for (let py = 0; py < H / p; py++) {
@@ -275,8 +328,14 @@ export function patchify(images: ArrayLike<number>, B: number, Ch: number, H: nu
 }
 
 /** x[b, 0] = cls + pos[0]; x[b, t] = patchOut[b·(T−1) + t − 1] + pos[t]. */
-export function embedForward(patchOut: ArrayLike<number>, cls: ArrayLike<number>, pos: ArrayLike<number>,
-                             B: number, T: number, C: number): Float64Array {
+export function embedForward(
+  patchOut: ArrayLike<number>,
+  cls: ArrayLike<number>,
+  pos: ArrayLike<number>,
+  B: number,
+  T: number,
+  C: number,
+): Float64Array {
   const x = new Float64Array(B * T * C);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
@@ -290,10 +349,17 @@ export function embedForward(patchOut: ArrayLike<number>, cls: ArrayLike<number>
 }
 
 /** dpatchOut[b·(T−1) + t − 1] = dx[b, t] (t ≥ 1); dcls += Σ_b dx[b, 0]; dpos[t] += Σ_b dx[b, t]. */
-export function embedBackward(dcls: ArrayLike<number>, dpos: ArrayLike<number>, dx: ArrayLike<number>,
-                              B: number, T: number, C: number):
-  { dpatchOut: Float64Array; dcls: Float64Array; dpos: Float64Array } {
-  const dpatchOut = new Float64Array(B * (T - 1) * C), dc = Float64Array.from(dcls), dp = Float64Array.from(dpos);
+export function embedBackward(
+  dcls: ArrayLike<number>,
+  dpos: ArrayLike<number>,
+  dx: ArrayLike<number>,
+  B: number,
+  T: number,
+  C: number,
+): { dpatchOut: Float64Array; dcls: Float64Array; dpos: Float64Array } {
+  const dpatchOut = new Float64Array(B * (T - 1) * C),
+    dc = Float64Array.from(dcls),
+    dp = Float64Array.from(dpos);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       for (let c = 0; c < C; c++) {
@@ -308,8 +374,14 @@ export function embedBackward(dcls: ArrayLike<number>, dpos: ArrayLike<number>, 
 }
 
 /** dst (a copy of `dst`) with dst[r·dstStride + c] = src[r·srcStride + c] for r < rows, c < cols. */
-export function copyRows(dst: ArrayLike<number>, dstStride: number, src: ArrayLike<number>, srcStride: number,
-                         rows: number, cols: number): Float64Array {
+export function copyRows(
+  dst: ArrayLike<number>,
+  dstStride: number,
+  src: ArrayLike<number>,
+  srcStride: number,
+  rows: number,
+  cols: number,
+): Float64Array {
   const out = Float64Array.from(dst);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[r * dstStride + c] = src[r * srcStride + c]!;
   return out;
@@ -322,10 +394,17 @@ export function copyRows(dst: ArrayLike<number>, dstStride: number, src: ArrayLi
  * losses[b] = −Σₖ t[k]·log probs[b, k] and dlogits = (probs − t)/norm (norm: the images the
  * mean is over, B or a whole batch of which these B are a chunk); the mean loss of these B.
  */
-export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, B: number, K: number, smoothing = 0,
-                                    norm = B):
-  { probs: Float64Array; losses: Float64Array; dlogits: Float64Array; mean: number } {
-  const probs = new Float64Array(B * K), losses = new Float64Array(B), dlogits = new Float64Array(B * K);
+export function softmaxCrossEntropy(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  B: number,
+  K: number,
+  smoothing = 0,
+  norm = B,
+): { probs: Float64Array; losses: Float64Array; dlogits: Float64Array; mean: number } {
+  const probs = new Float64Array(B * K),
+    losses = new Float64Array(B),
+    dlogits = new Float64Array(B * K);
   let total = 0;
   for (let b = 0; b < B; b++) {
     let max = -Infinity;
@@ -349,20 +428,33 @@ export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike
 // ── optimizer and element-wise ────────────────────────────────────────────────────────────
 
 export interface AdamWStep {
-  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; bc1: number; bc2: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  bc1: number;
+  bc2: number;
 }
 
 /** One torch.optim.AdamW step, as documented in assembly/optimizer.ts. Returns new arrays. */
-export function adamw(params: ArrayLike<number>, grads: ArrayLike<number>, m: ArrayLike<number>, v: ArrayLike<number>,
-                      s: AdamWStep): { params: Float64Array; m: Float64Array; v: Float64Array } {
+export function adamw(
+  params: ArrayLike<number>,
+  grads: ArrayLike<number>,
+  m: ArrayLike<number>,
+  v: ArrayLike<number>,
+  s: AdamWStep,
+): { params: Float64Array; m: Float64Array; v: Float64Array } {
   const n = params.length;
-  const p1 = new Float64Array(n), m1 = new Float64Array(n), v1 = new Float64Array(n);
+  const p1 = new Float64Array(n),
+    m1 = new Float64Array(n),
+    v1 = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const g = grads[i]!;
     m1[i] = s.beta1 * m[i]! + (1 - s.beta1) * g;
     v1[i] = s.beta2 * v[i]! + (1 - s.beta2) * g * g;
     const decayed = params[i]! * (1 - s.lr * s.weightDecay);
-    p1[i] = decayed - (s.lr / s.bc1) * m1[i]! / (Math.sqrt(v1[i]!) / Math.sqrt(s.bc2) + s.eps);
+    p1[i] = decayed - ((s.lr / s.bc1) * m1[i]!) / (Math.sqrt(v1[i]!) / Math.sqrt(s.bc2) + s.eps);
   }
   return { params: p1, m: m1, v: v1 };
 }

@@ -8,7 +8,18 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,11 +56,22 @@ function vit(args: string[], cwd: string, killWhen?: () => boolean): Promise<Out
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, VIT_THREADS: '2', HOME: join(root, 'home') } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     let hung = false;
-    const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, HANG_MS);
-    const poll = killWhen ? setInterval(() => { if (killWhen()) child.kill('SIGKILL'); }, 20) : undefined;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, HANG_MS);
+    const poll = killWhen
+      ? setInterval(() => {
+          if (killWhen()) child.kill('SIGKILL');
+        }, 20)
+      : undefined;
     child.on('close', (status) => {
       clearTimeout(timer);
       if (poll) clearInterval(poll);
@@ -110,7 +132,11 @@ async function runCase(c: Case): Promise<void> {
     const problems = [
       outcome.hung ? `hung (killed after ${HANG_MS / 1000} s)` : null,
       /internal error|\n\s+at |Error: .*\n.*node:/.test(outcome.stderr) ? 'stack trace' : null,
-      !outcome.hung && outcome.status !== c.expect ? (outcome.status === 0 ? 'wrong exit 0' : `exit ${outcome.status}, expected ${c.expect}`) : null,
+      !outcome.hung && outcome.status !== c.expect
+        ? outcome.status === 0
+          ? 'wrong exit 0'
+          : `exit ${outcome.status}, expected ${c.expect}`
+        : null,
       c.expect === 1 && outcome.status === 1 && outcome.stderr.trimEnd().split('\n').length !== 1 ? 'more than one line' : null,
       outside.length > 0 ? `wrote outside the target: ${outside.slice(0, 3).join(', ')}` : null,
       c.check?.(dir, outcome) ?? null,
@@ -162,7 +188,11 @@ function cases(canMount: boolean): Case[] {
     { name: '--batch-size 0', args: ['train', '--exp-name', 'x', '--sample', '--batch-size', '0'], expect: 1 },
     { name: '--keep-tokens -0.1', args: ['train', '--exp-name', 'x', '--sample', '--keep-tokens', '-0.1'], expect: 1 },
     { name: '--time-budget 0m', args: ['train', '--exp-name', 'x', '--sample', '--time-budget', '0m'], expect: 1 },
-    { name: '--epochs with --time-budget', args: ['train', '--exp-name', 'x', '--sample', '--epochs', '3', '--time-budget', '1m'], expect: 1 },
+    {
+      name: '--epochs with --time-budget',
+      args: ['train', '--exp-name', 'x', '--sample', '--epochs', '3', '--time-budget', '1m'],
+      expect: 1,
+    },
     { name: '--exp-name with a slash', args: ['train', '--exp-name', '../escape', '--sample', '--epochs', '1'], expect: 1 },
     { name: "--config '[1,2]'", args: ['bench', '--config', '[1,2]'], expect: 1 },
     { name: '--config negative size', args: ['bench', '--config', '{"hidden_size":-1}'], expect: 1 },
@@ -174,52 +204,187 @@ function cases(canMount: boolean): Case[] {
     { name: 'plot a missing folder', args: ['plot', 'nowhere'], expect: 1 },
     { name: '--top-k 0', args: ['predict', '--model', MODEL, '--top-k', '0', 'x.png'], expect: 1 },
     // Edited and truncated files
-    { name: 'truncated test_batch.bin', args: ['eval', '--model', MODEL, '--data', 'data'], expect: 1,
-      setup: (d) => { truncateSync(join(copySample(d), 'test_batch.bin'), 5000); } },
-    { name: 'batches.meta.txt with 2 names', args: ['eval', '--model', MODEL, '--data', 'data'], expect: 1,
-      setup: (d) => { writeFileSync(join(copySample(d), 'batches.meta.txt'), 'cat\ndog\n'); } },
-    { name: 'empty batches.meta.txt', args: ['eval', '--model', MODEL, '--data', 'data'], expect: 1,
-      setup: (d) => { writeFileSync(join(copySample(d), 'batches.meta.txt'), ''); } },
-    { name: 'truncated model file', args: ['eval', '--model', 'm.safetensors', '--sample'], expect: 1,
-      setup: (d) => { writeFileSync(join(d, 'm.safetensors'), readFileSync(join(MODEL, 'weights.safetensors')).subarray(0, 3000)); } },
-    { name: 'model header claiming 1 TB', args: ['eval', '--model', 'm.safetensors', '--sample'], expect: 1,
-      setup: (d) => { const b = Buffer.alloc(16); b.writeBigUInt64LE(2n ** 40n); writeFileSync(join(d, 'm.safetensors'), b); } },
-    { name: 'model config.json of a million layers', args: ['eval', '--model', 'm', '--sample'], expect: 1,
-      setup: (d) => { mkdirSync(join(d, 'm')); cpSync(join(MODEL, 'weights.safetensors'), join(d, 'm', 'model.safetensors')); writeFileSync(join(d, 'm', 'config.json'), '{"num_hidden_layers":1000000}'); } },
-    { name: 'model config.json not JSON', args: ['eval', '--model', 'm', '--sample'], expect: 1,
-      setup: (d) => { mkdirSync(join(d, 'm')); cpSync(join(MODEL, 'weights.safetensors'), join(d, 'm', 'model.safetensors')); writeFileSync(join(d, 'm', 'config.json'), '{"hidden_size":'); } },
-    { name: 'metrics.json edited', args: ['plot', 'exp'], expect: 1,
-      setup: (d) => { mkdirSync(join(d, 'exp')); writeFileSync(join(d, 'exp', 'metrics.json'), '{"train_losses":[1],"test_losses":[1],"accuracies":["x"]}'); } },
+    {
+      name: 'truncated test_batch.bin',
+      args: ['eval', '--model', MODEL, '--data', 'data'],
+      expect: 1,
+      setup: (d) => {
+        truncateSync(join(copySample(d), 'test_batch.bin'), 5000);
+      },
+    },
+    {
+      name: 'batches.meta.txt with 2 names',
+      args: ['eval', '--model', MODEL, '--data', 'data'],
+      expect: 1,
+      setup: (d) => {
+        writeFileSync(join(copySample(d), 'batches.meta.txt'), 'cat\ndog\n');
+      },
+    },
+    {
+      name: 'empty batches.meta.txt',
+      args: ['eval', '--model', MODEL, '--data', 'data'],
+      expect: 1,
+      setup: (d) => {
+        writeFileSync(join(copySample(d), 'batches.meta.txt'), '');
+      },
+    },
+    {
+      name: 'truncated model file',
+      args: ['eval', '--model', 'm.safetensors', '--sample'],
+      expect: 1,
+      setup: (d) => {
+        writeFileSync(join(d, 'm.safetensors'), readFileSync(join(MODEL, 'weights.safetensors')).subarray(0, 3000));
+      },
+    },
+    {
+      name: 'model header claiming 1 TB',
+      args: ['eval', '--model', 'm.safetensors', '--sample'],
+      expect: 1,
+      setup: (d) => {
+        const b = Buffer.alloc(16);
+        b.writeBigUInt64LE(2n ** 40n);
+        writeFileSync(join(d, 'm.safetensors'), b);
+      },
+    },
+    {
+      name: 'model config.json of a million layers',
+      args: ['eval', '--model', 'm', '--sample'],
+      expect: 1,
+      setup: (d) => {
+        mkdirSync(join(d, 'm'));
+        cpSync(join(MODEL, 'weights.safetensors'), join(d, 'm', 'model.safetensors'));
+        writeFileSync(join(d, 'm', 'config.json'), '{"num_hidden_layers":1000000}');
+      },
+    },
+    {
+      name: 'model config.json not JSON',
+      args: ['eval', '--model', 'm', '--sample'],
+      expect: 1,
+      setup: (d) => {
+        mkdirSync(join(d, 'm'));
+        cpSync(join(MODEL, 'weights.safetensors'), join(d, 'm', 'model.safetensors'));
+        writeFileSync(join(d, 'm', 'config.json'), '{"hidden_size":');
+      },
+    },
+    {
+      name: 'metrics.json edited',
+      args: ['plot', 'exp'],
+      expect: 1,
+      setup: (d) => {
+        mkdirSync(join(d, 'exp'));
+        writeFileSync(join(d, 'exp', 'metrics.json'), '{"train_losses":[1],"test_losses":[1],"accuracies":["x"]}');
+      },
+    },
     { name: 'plot a model file', args: ['plot', join(MODEL, 'weights.safetensors')], expect: 1 },
-    { name: 'predict an image that is text', args: ['predict', '--model', MODEL, 'bad.png'], expect: 1,
-      setup: (d) => { writeFileSync(join(d, 'bad.png'), 'not an image'); } },
-    { name: 'resume a corrupted checkpoint', args: ['train', '--resume', 'exp'], expect: 1,
-      setup: (d) => { mkdirSync(join(d, 'exp')); writeFileSync(join(d, 'exp', 'checkpoint.safetensors'), 'garbage'); } },
+    {
+      name: 'predict an image that is text',
+      args: ['predict', '--model', MODEL, 'bad.png'],
+      expect: 1,
+      setup: (d) => {
+        writeFileSync(join(d, 'bad.png'), 'not an image');
+      },
+    },
+    {
+      name: 'resume a corrupted checkpoint',
+      args: ['train', '--resume', 'exp'],
+      expect: 1,
+      setup: (d) => {
+        mkdirSync(join(d, 'exp'));
+        writeFileSync(join(d, 'exp', 'checkpoint.safetensors'), 'garbage');
+      },
+    },
     // Special files
-    { name: 'export --onnx FIFO', args: ['export', '--model', MODEL, '--onnx', 'out.onnx'], expect: 1, setup: (d) => mkfifo(join(d, 'out.onnx')),
-      check: (d) => (lstatSync(join(d, 'out.onnx')).isFIFO() ? null : 'the FIFO was replaced') },
-    { name: 'export --safetensors FIFO', args: ['export', '--model', MODEL, '--safetensors', 'out.safetensors'], expect: 1, setup: (d) => mkfifo(join(d, 'out.safetensors')) },
-    { name: 'plot --out FIFO', args: ['plot', 'exp', '--out', 'fig.png'], expect: 1,
-      setup: (d) => { mkfifo(join(d, 'fig.png')); mkdirSync(join(d, 'exp')); writeFileSync(join(d, 'exp', 'metrics.json'), '{"train_losses":[1,0.5],"test_losses":[1,0.6],"accuracies":[0.2,0.3]}'); } },
-    { name: 'attention --out FIFO', args: ['attention', '--model', MODEL, '--sample', '--n', '1', '--out', 'att.png'], expect: 1, setup: (d) => mkfifo(join(d, 'att.png')) },
-    { name: 'export --onnx a device node', args: ['export', '--model', MODEL, '--onnx', 'null.onnx'], expect: 1,
-      setup: (d) => { try { execFileSync('mknod', [join(d, 'null.onnx'), 'c', '1', '3'], { stdio: 'ignore' }); } catch { mkfifo(join(d, 'null.onnx')); } } },
-    { name: 'export --onnx a folder', args: ['export', '--model', MODEL, '--onnx', 'dir.onnx'], expect: 1, setup: (d) => mkdirSync(join(d, 'dir.onnx')) },
-    { name: 'test_batch.bin a FIFO', args: ['eval', '--model', MODEL, '--data', 'data'], expect: 1,
-      setup: (d) => { const data = copySample(d); rmSync(join(data, 'test_batch.bin')); mkfifo(join(data, 'test_batch.bin')); } },
+    {
+      name: 'export --onnx FIFO',
+      args: ['export', '--model', MODEL, '--onnx', 'out.onnx'],
+      expect: 1,
+      setup: (d) => mkfifo(join(d, 'out.onnx')),
+      check: (d) => (lstatSync(join(d, 'out.onnx')).isFIFO() ? null : 'the FIFO was replaced'),
+    },
+    {
+      name: 'export --safetensors FIFO',
+      args: ['export', '--model', MODEL, '--safetensors', 'out.safetensors'],
+      expect: 1,
+      setup: (d) => mkfifo(join(d, 'out.safetensors')),
+    },
+    {
+      name: 'plot --out FIFO',
+      args: ['plot', 'exp', '--out', 'fig.png'],
+      expect: 1,
+      setup: (d) => {
+        mkfifo(join(d, 'fig.png'));
+        mkdirSync(join(d, 'exp'));
+        writeFileSync(join(d, 'exp', 'metrics.json'), '{"train_losses":[1,0.5],"test_losses":[1,0.6],"accuracies":[0.2,0.3]}');
+      },
+    },
+    {
+      name: 'attention --out FIFO',
+      args: ['attention', '--model', MODEL, '--sample', '--n', '1', '--out', 'att.png'],
+      expect: 1,
+      setup: (d) => mkfifo(join(d, 'att.png')),
+    },
+    {
+      name: 'export --onnx a device node',
+      args: ['export', '--model', MODEL, '--onnx', 'null.onnx'],
+      expect: 1,
+      setup: (d) => {
+        try {
+          execFileSync('mknod', [join(d, 'null.onnx'), 'c', '1', '3'], { stdio: 'ignore' });
+        } catch {
+          mkfifo(join(d, 'null.onnx'));
+        }
+      },
+    },
+    {
+      name: 'export --onnx a folder',
+      args: ['export', '--model', MODEL, '--onnx', 'dir.onnx'],
+      expect: 1,
+      setup: (d) => mkdirSync(join(d, 'dir.onnx')),
+    },
+    {
+      name: 'test_batch.bin a FIFO',
+      args: ['eval', '--model', MODEL, '--data', 'data'],
+      expect: 1,
+      setup: (d) => {
+        const data = copySample(d);
+        rmSync(join(data, 'test_batch.bin'));
+        mkfifo(join(data, 'test_batch.bin'));
+      },
+    },
     { name: 'predict a FIFO', args: ['predict', '--model', MODEL, 'pipe.png'], expect: 1, setup: (d) => mkfifo(join(d, 'pipe.png')) },
     { name: '--model /dev/null', args: ['eval', '--model', '/dev/null', '--sample'], expect: 1 },
     { name: '--out a file', args: [...TRAIN, '--out', 'afile'], expect: 1, setup: (d) => writeFileSync(join(d, 'afile'), 'x') },
   ];
   if (canMount) {
     list.push(
-      { name: 'train --out a read-only mount', args: [...TRAIN, '--out', 'ro'], expect: 1, setup: (d) => { if (!mountTmpfs(join(d, 'ro'), '1m', true)) throw new Error('mount failed'); } },
-      { name: 'export --onnx onto a full disk', args: ['export', '--model', MODEL, '--onnx', 'full/m.onnx'], expect: 1, targets: ['full'],
-        setup: (d) => { if (!mountTmpfs(join(d, 'full'), '64k')) throw new Error('mount failed'); },
-        check: (d) => (readdirSync(join(d, 'full')).length === 0 ? null : `left ${readdirSync(join(d, 'full')).join(', ')}`) },
-      { name: 'train onto a full disk', args: [...TRAIN, '--out', 'full'], expect: 1, targets: ['full'],
-        setup: (d) => { if (!mountTmpfs(join(d, 'full'), '128k')) throw new Error('mount failed'); },
-        check: (d) => (readdirSync(join(d, 'full')).length === 0 ? null : `left ${readdirSync(join(d, 'full')).join(', ')}`) },
+      {
+        name: 'train --out a read-only mount',
+        args: [...TRAIN, '--out', 'ro'],
+        expect: 1,
+        setup: (d) => {
+          if (!mountTmpfs(join(d, 'ro'), '1m', true)) throw new Error('mount failed');
+        },
+      },
+      {
+        name: 'export --onnx onto a full disk',
+        args: ['export', '--model', MODEL, '--onnx', 'full/m.onnx'],
+        expect: 1,
+        targets: ['full'],
+        setup: (d) => {
+          if (!mountTmpfs(join(d, 'full'), '64k')) throw new Error('mount failed');
+        },
+        check: (d) => (readdirSync(join(d, 'full')).length === 0 ? null : `left ${readdirSync(join(d, 'full')).join(', ')}`),
+      },
+      {
+        name: 'train onto a full disk',
+        args: [...TRAIN, '--out', 'full'],
+        expect: 1,
+        targets: ['full'],
+        setup: (d) => {
+          if (!mountTmpfs(join(d, 'full'), '128k')) throw new Error('mount failed');
+        },
+        check: (d) => (readdirSync(join(d, 'full')).length === 0 ? null : `left ${readdirSync(join(d, 'full')).join(', ')}`),
+      },
     );
   }
   return list;
@@ -242,14 +407,20 @@ async function killAndResume(): Promise<void> {
   };
   const same = reference.status === 0 && resumed.status === 0 && losses('whole') === losses('killed') && losses('whole') !== 'none';
   rows.push({
-    name: 'kill -9 after a checkpoint, then --resume', status: `${killed.status ?? 'killed'} → ${resumed.status}`,
+    name: 'kill -9 after a checkpoint, then --resume',
+    status: `${killed.status ?? 'killed'} → ${resumed.status}`,
     first: resumed.stdout.split('\n')[0] ?? '',
     verdict: same ? 'ok (train losses equal to an uninterrupted run)' : `FAIL: losses ${losses('killed')} against ${losses('whole')}`,
   });
   // A budget already spent, on resume: refused, nothing changed.
   const spent = await vit(['train', '--resume', join(dir, 'killed'), '--time-budget', '0.01s'], dir);
   const ok = spent.status === 1 && spent.stderr.split('\n').length === 2 && /already spent/.test(spent.stderr);
-  rows.push({ name: 'resume with a budget already spent', status: String(spent.status), first: spent.stderr.split('\n')[0] ?? '', verdict: ok ? 'ok' : 'FAIL' });
+  rows.push({
+    name: 'resume with a budget already spent',
+    status: String(spent.status),
+    first: spent.stderr.split('\n')[0] ?? '',
+    verdict: ok ? 'ok' : 'FAIL',
+  });
 }
 
 function printTable(): void {
@@ -276,7 +447,9 @@ async function main(): Promise<void> {
   }
   printTable();
   const failed = rows.filter((r) => r.verdict.startsWith('FAIL'));
-  process.stdout.write(`\n${rows.length} cases, ${failed.length} failed; read-only and full disks ${canMount ? 'on tmpfs mounts' : 'not tried (this user may not mount)'}.\n`);
+  process.stdout.write(
+    `\n${rows.length} cases, ${failed.length} failed; read-only and full disks ${canMount ? 'on tmpfs mounts' : 'not tried (this user may not mount)'}.\n`,
+  );
   rmSync(root, { recursive: true, force: true });
   process.exitCode = failed.length > 0 ? 1 : 0;
 }

@@ -40,16 +40,25 @@ function request(): BenchRequest {
   // Without cross-origin isolation there is no shared memory: one thread.
   const cores = crossOriginIsolated ? navigator.hardwareConcurrency || 1 : 1;
   const threads = whole(query, 'threads', cores);
-  if (threads > 1 && !crossOriginIsolated) throw new Error(`?threads=${threads} needs a cross-origin isolated page (serve it with \`vit app\`)`);
+  if (threads > 1 && !crossOriginIsolated)
+    throw new Error(`?threads=${threads} needs a cross-origin isolated page (serve it with \`vit app\`)`);
   const backend = oneOf(query, 'backend', BACKENDS, isBackend);
   if (backend === 'webgpu' && !('gpu' in navigator)) throw new Error('?backend=webgpu: this browser has no WebGPU (navigator.gpu)');
-  return { backend, threads, config: oneOf(query, 'config', BENCH_CONFIG_NAMES, isBenchConfigName), steps: whole(query, 'steps', 10),
-    warmup: whole(query, 'warmup', 3, 0), batch: whole(query, 'batch', 256), profile: query.has('profile') };
+  return {
+    backend,
+    threads,
+    config: oneOf(query, 'config', BENCH_CONFIG_NAMES, isBenchConfigName),
+    steps: whole(query, 'steps', 10),
+    warmup: whole(query, 'warmup', 3, 0),
+    batch: whole(query, 'batch', 256),
+    profile: query.has('profile'),
+  };
 }
 
 try {
   const asked = request();
-  status.textContent = `running: ${asked.config} config on ${asked.backend === 'webgpu' ? 'WebGPU' : `${asked.threads} thread(s)`}, ` +
+  status.textContent =
+    `running: ${asked.config} config on ${asked.backend === 'webgpu' ? 'WebGPU' : `${asked.threads} thread(s)`}, ` +
     `${asked.steps} steps of batch ${asked.batch}…`;
   const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
   worker.addEventListener('message', (event: MessageEvent<BenchReply>) => {

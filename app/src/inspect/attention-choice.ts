@@ -37,8 +37,12 @@ export function createAttentionChoice(onChange: () => void): AttentionChoice {
   element.append(layer.field, head.field);
   return {
     element,
-    get layer() { return parse(layer.input.value); },
-    get head() { return parse(head.input.value); },
+    get layer() {
+      return parse(layer.input.value);
+    },
+    get head() {
+      return parse(head.input.value);
+    },
     setModel(config) {
       fill(layer.input, config.num_hidden_layers, 'mean of all blocks', (i) => `block ${i}`);
       fill(head.input, config.num_attention_heads, 'mean of all heads', (i) => `head ${i}`);

@@ -30,8 +30,15 @@ export function mountClassify(root: HTMLElement, ctx: AppContext): void {
     event.preventDefault();
     void classifyAll(files.map((file) => ({ image: file, name: file.name || 'pasted image' })));
   });
-  const inputCard = card('Your images', drop, ...(camera ? [camera.preview] : []),
-    element('p', { className: 'hint', text: 'Decoded by the browser, then resized and normalized by the code `vit predict` runs, so both give the same answer.' }));
+  const inputCard = card(
+    'Your images',
+    drop,
+    ...(camera ? [camera.preview] : []),
+    element('p', {
+      className: 'hint',
+      text: 'Decoded by the browser, then resized and normalized by the code `vit predict` runs, so both give the same answer.',
+    }),
+  );
 
   const status = element('p', { className: 'hint', testid: 'classify-status', text: 'No image yet.' });
   status.setAttribute('aria-live', 'polite');
@@ -87,10 +94,16 @@ export function mountClassify(root: HTMLElement, ctx: AppContext): void {
         slots[i]!.fail(message);
       }
     }
-    if (many) status.textContent = `${images.length - failures.length} of ${images.length} images classified by ${model.name}` + (shown ? '; pick a tile for its top 5 and attention.' : '.');
+    if (many)
+      status.textContent =
+        `${images.length - failures.length} of ${images.length} images classified by ${model.name}` +
+        (shown ? '; pick a tile for its top 5 and attention.' : '.');
     else if (!shown) status.textContent = 'No image classified.';
     if (failures.length > 0) {
-      ctx.showError(many ? `${failures.length} of ${images.length} files could not be classified: ${failures.join('; ')}` : failures[0]!, drop);
+      ctx.showError(
+        many ? `${failures.length} of ${images.length} files could not be classified: ${failures.join('; ')}` : failures[0]!,
+        drop,
+      );
     }
   }
 
@@ -113,15 +126,21 @@ export function mountClassify(root: HTMLElement, ctx: AppContext): void {
   }
 
   function drawBars(result: Classified): void {
-    top5.replaceChildren(...result.top.map(({ label, score }) => {
-      const row = element('li', { testid: 'prediction' });
-      row.dataset.label = label;
-      row.dataset.score = String(score);
-      const bar = element('span', { className: 'bar' });
-      bar.style.setProperty('--share', `${(score * 100).toFixed(2)}%`);
-      row.append(element('span', { className: 'label', text: label }), bar, element('span', { className: 'score', text: `${(score * 100).toFixed(1)}%` }));
-      return row;
-    }));
+    top5.replaceChildren(
+      ...result.top.map(({ label, score }) => {
+        const row = element('li', { testid: 'prediction' });
+        row.dataset.label = label;
+        row.dataset.score = String(score);
+        const bar = element('span', { className: 'bar' });
+        bar.style.setProperty('--share', `${(score * 100).toFixed(2)}%`);
+        row.append(
+          element('span', { className: 'label', text: label }),
+          bar,
+          element('span', { className: 'score', text: `${(score * 100).toFixed(1)}%` }),
+        );
+        return row;
+      }),
+    );
   }
 }
 
@@ -145,13 +164,19 @@ function tile(name: string): { item: HTMLLIElement; show(result: Named, onPick: 
       button.addEventListener('click', onPick);
       const picture = rgbCanvas(result.picture, name);
       picture.classList.toggle('pixelated', Math.max(result.picture.width, result.picture.height) < SHARP_BELOW);
-      button.append(picture, element('span', { className: 'tile-name', text: name }),
-        element('strong', { text: `${best!.label} ${(best!.score * 100).toFixed(1)}%` }));
+      button.append(
+        picture,
+        element('span', { className: 'tile-name', text: name }),
+        element('strong', { text: `${best!.label} ${(best!.score * 100).toFixed(1)}%` }),
+      );
       item.replaceChildren(button);
     },
     fail(message) {
       item.className = 'failed';
-      item.replaceChildren(element('span', { className: 'tile-name', text: name }), element('span', { className: 'tile-error', testid: 'classify-tile-error', text: message }));
+      item.replaceChildren(
+        element('span', { className: 'tile-name', text: name }),
+        element('span', { className: 'tile-error', testid: 'classify-tile-error', text: message }),
+      );
     },
   };
 }

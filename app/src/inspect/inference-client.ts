@@ -35,12 +35,20 @@ export class InferenceClient {
     this.started.catch(() => {}); // reported by the requests that wait for it
   }
 
-  async request<K extends RequestKind>(kind: K, body: Requests[K]['request'], transfer: Transferable[] = []): Promise<Requests[K]['result']> {
+  async request<K extends RequestKind>(
+    kind: K,
+    body: Requests[K]['request'],
+    transfer: Transferable[] = [],
+  ): Promise<Requests[K]['result']> {
     await this.started;
     return this.send(kind, body, transfer);
   }
 
-  private send<K extends RequestKind>(kind: K, body: Requests[K]['request'], transfer: Transferable[] = []): Promise<Requests[K]['result']> {
+  private send<K extends RequestKind>(
+    kind: K,
+    body: Requests[K]['request'],
+    transfer: Transferable[] = [],
+  ): Promise<Requests[K]['result']> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as Pending['resolve'], reject });
@@ -53,11 +61,17 @@ export class InferenceClient {
     if (this.loadedFor !== model || !this.loadedModel) {
       this.loadedFor = model;
       const params = [...model.params].map(([name, values]): [string, Float32Array] => [name, values.slice()]);
-      this.loadedModel = this.request('load', {
-        model: { config: model.config, params, normalization: model.normalization },
-      }, params.map(([, values]) => values.buffer));
+      this.loadedModel = this.request(
+        'load',
+        {
+          model: { config: model.config, params, normalization: model.normalization },
+        },
+        params.map(([, values]) => values.buffer),
+      );
       // A model the worker refused is not held: the next use tries again (and reports again).
-      this.loadedModel.catch(() => { if (this.loadedFor === model) this.loadedModel = undefined; });
+      this.loadedModel.catch(() => {
+        if (this.loadedFor === model) this.loadedModel = undefined;
+      });
     }
     return this.loadedModel;
   }

@@ -96,7 +96,8 @@ const gridSide = (model: ViTForClassification): number => Math.round(Math.sqrt(n
 async function attention({ indices }: Requests['attention']['request']): Promise<Requests['attention']['result']> {
   const { model, payload } = current();
   const set = testImages();
-  for (const i of indices) if (!(Number.isInteger(i) && i >= 0 && i < set.count)) throw new RangeError(`test image ${i} is outside 0…${set.count - 1}`);
+  for (const i of indices)
+    if (!(Number.isInteger(i) && i >= 0 && i < set.count)) throw new RangeError(`test image ${i} is outside 0…${set.count - 1}`);
   const shape = clsRowsShape(model);
   const classes = model.config.num_classes;
   const perImage = shape.layers * shape.heads * shape.patches;
@@ -123,8 +124,10 @@ async function decode(image: Blob, name: string): Promise<RgbImage> {
   const size = await imageSize(image);
   if (size === null) throw new UserError(`${name}: cannot decode the image; ${FORMATS}`);
   if (size.width * size.height > MAX_IMAGE_PIXELS) {
-    throw new UserError(`${name}: ${size.width}×${size.height} is ${(size.width * size.height / 1e6).toFixed(0)} megapixels, ` +
-      `more than the ${MAX_IMAGE_PIXELS / 1e6} this decodes; scale it down first`);
+    throw new UserError(
+      `${name}: ${size.width}×${size.height} is ${((size.width * size.height) / 1e6).toFixed(0)} megapixels, ` +
+        `more than the ${MAX_IMAGE_PIXELS / 1e6} this decodes; scale it down first`,
+    );
   }
   let bitmap: ImageBitmap;
   try {
@@ -160,12 +163,18 @@ function setTestImages({ set }: Requests['testImages']['request']): Requests['te
 
 async function handle(message: RequestMessage): Promise<Requests[RequestMessage['kind']]['result']> {
   switch (message.kind) {
-    case 'start': return start(message);
-    case 'load': return load(message);
-    case 'testImages': return setTestImages(message);
-    case 'evaluate': return evaluate();
-    case 'attention': return attention(message);
-    case 'classify': return classify(message);
+    case 'start':
+      return start(message);
+    case 'load':
+      return load(message);
+    case 'testImages':
+      return setTestImages(message);
+    case 'evaluate':
+      return evaluate();
+    case 'attention':
+      return attention(message);
+    case 'classify':
+      return classify(message);
   }
 }
 
@@ -173,7 +182,14 @@ async function handle(message: RequestMessage): Promise<Requests[RequestMessage[
 function buffersOf(result: object): ArrayBuffer[] {
   return Object.values(result).flatMap((value) => {
     if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) return [value.buffer];
-    if (value !== null && typeof value === 'object' && 'data' in value && ArrayBuffer.isView(value.data) && value.data.buffer instanceof ArrayBuffer) return [value.data.buffer];
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      'data' in value &&
+      ArrayBuffer.isView(value.data) &&
+      value.data.buffer instanceof ArrayBuffer
+    )
+      return [value.data.buffer];
     return [];
   });
 }

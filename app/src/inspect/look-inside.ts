@@ -58,7 +58,11 @@ export function mountLookInside(root: HTMLElement, ctx: AppContext): void {
   matrix.tabIndex = 0;
   matrix.setAttribute('role', 'region');
   matrix.setAttribute('aria-label', 'Confusion matrix');
-  const scrollHint = element('p', { className: 'hint', testid: 'matrix-scroll-hint', text: 'The matrix is wider than the screen: scroll it sideways →' });
+  const scrollHint = element('p', {
+    className: 'hint',
+    testid: 'matrix-scroll-hint',
+    text: 'The matrix is wider than the screen: scroll it sideways →',
+  });
   scrollHint.hidden = true;
   new ResizeObserver(() => {
     const wider = matrix.scrollWidth > matrix.clientWidth;
@@ -115,9 +119,11 @@ export function mountLookInside(root: HTMLElement, ctx: AppContext): void {
     const figureCount = drawn.indices.length - mistakes.length;
     const item = (position: number, extra = ''): HTMLElement => attentionItem(drawn, position, choice, extra);
     figure.replaceChildren(...Array.from({ length: figureCount }, (_, i) => item(i)));
-    wrong.replaceChildren(...(mistakes.length === 0
-      ? [element('p', { className: 'hint', text: 'No mistakes on these test images.' })]
-      : mistakes.map((m, i) => item(figureCount + i, ` (${(m.confidence * 100).toFixed(0)}%)`))));
+    wrong.replaceChildren(
+      ...(mistakes.length === 0
+        ? [element('p', { className: 'hint', text: 'No mistakes on these test images.' })]
+        : mistakes.map((m, i) => item(figureCount + i, ` (${(m.confidence * 100).toFixed(0)}%)`))),
+    );
   }
 
   ctx.onModelChange(() => void refresh());
@@ -131,8 +137,10 @@ function whyNot(model: CurrentModel | null, images: TestImages | null): string |
   if (!images) return 'The test images are loading…';
   const classes = images.set.classNames.length;
   if (model.config.num_classes === classes) return null;
-  return `${model.name} has ${model.config.num_classes} classes, the test images (${images.source}) ${classes}: ` +
-    'Look inside needs a model of their classes. Classify works with any model.';
+  return (
+    `${model.name} has ${model.config.num_classes} classes, the test images (${images.source}) ${classes}: ` +
+    'Look inside needs a model of their classes. Classify works with any model.'
+  );
 }
 
 async function evaluate(client: InferenceClient, model: CurrentModel, images: TestImages): Promise<Evaluation> {
@@ -155,7 +163,10 @@ function attentionItem({ evaluation, indices, attention }: Shown, position: numb
   const caption = element('figcaption', { text: `gt: ${set.classNames[truth] ?? truth} / pred: ${evaluation.labels[predicted]}${extra}` });
   caption.style.color = truth === predicted ? TITLE_COLOURS.correct : TITLE_COLOURS.wrong;
   const pair = element('div', { className: 'pair' });
-  pair.append(rgbCanvas(picture, `test image ${index}`), overlayCanvas(picture, map, attention.gridSize, `its [CLS] attention, test image ${index}`));
+  pair.append(
+    rgbCanvas(picture, `test image ${index}`),
+    overlayCanvas(picture, map, attention.gridSize, `its [CLS] attention, test image ${index}`),
+  );
   cell.append(caption, pair);
   return cell;
 }
@@ -167,12 +178,15 @@ function drawSummary(evaluation: Evaluation, summary: HTMLElement, matrix: HTMLE
   const counts = confusionMatrix(set.labels, evaluation.probabilities, classes);
   let correct = 0;
   for (let c = 0; c < classes; c++) correct += counts[c * classes + c]!;
-  summary.textContent = `Accuracy ${(100 * correct / set.count).toFixed(2)}% (${correct.toLocaleString('en-US')} of ${set.count.toLocaleString('en-US')}). ` +
+  summary.textContent =
+    `Accuracy ${((100 * correct) / set.count).toFixed(2)}% (${correct.toLocaleString('en-US')} of ${set.count.toLocaleString('en-US')}). ` +
     'Rows: the true class; columns: the prediction.';
   summary.dataset.correct = String(correct);
-  matrix.replaceChildren(classes <= MATRIX_CLASSES
-    ? matrixTable(counts, classes, evaluation.labels)
-    : element('p', { className: 'hint', text: `${classes} classes: too many to draw.` }));
+  matrix.replaceChildren(
+    classes <= MATRIX_CLASSES
+      ? matrixTable(counts, classes, evaluation.labels)
+      : element('p', { className: 'hint', text: `${classes} classes: too many to draw.` }),
+  );
 }
 
 /** The test images of the figure: those `vit attention --n 10 --seed S` draws, for seed S. */
@@ -205,7 +219,8 @@ function matrixTable(counts: Uint32Array, classes: number, labels: readonly stri
       cell.textContent = String(n);
       const share = total > 0 ? n / total : 0;
       // Right answers in green, confusions in red, stronger for a larger share of the row.
-      cell.style.background = n === 0 ? '' : t === p ? `rgba(29, 122, 62, ${0.15 + 0.75 * share})` : `rgba(179, 38, 30, ${0.1 + 0.8 * share})`;
+      cell.style.background =
+        n === 0 ? '' : t === p ? `rgba(29, 122, 62, ${0.15 + 0.75 * share})` : `rgba(179, 38, 30, ${0.1 + 0.8 * share})`;
       if (share > 0.55) cell.style.color = '#fff';
     }
   }

@@ -20,8 +20,10 @@ function checkSize(file: File): void {
   const json = /\.json$/i.test(name);
   const limit = json ? MAX_JSON_BYTES : MAX_WEIGHTS_BYTES;
   if (file.size > limit) {
-    throw new UserError(`${name} is ${file.size.toLocaleString('en-US')} bytes, more than the ${(limit / 1e6).toLocaleString('en-US')} MB ` +
-      `this page reads for ${json ? 'a config file' : 'a model file'}`);
+    throw new UserError(
+      `${name} is ${file.size.toLocaleString('en-US')} bytes, more than the ${(limit / 1e6).toLocaleString('en-US')} MB ` +
+        `this page reads for ${json ? 'a config file' : 'a model file'}`,
+    );
   }
 }
 
@@ -38,22 +40,24 @@ export function mountModel(root: HTMLElement, ctx: AppContext): void {
   download.addEventListener('click', () => ctx.model && downloadModel(ctx.model));
 
   const drop = element('div', { className: 'drop', testid: 'model-drop' });
-  drop.append(
-    element('p', { text: 'Drop a .safetensors file or a model folder here, or' }),
-    element('div', { className: 'buttons' }),
-  );
+  drop.append(element('p', { text: 'Drop a .safetensors file or a model folder here, or' }), element('div', { className: 'buttons' }));
   drop.lastElementChild!.append(
     pickerButton('Choose a .safetensors file', { accept: '.safetensors', testid: 'model-file-input' }, (files) => void open(files)),
     pickerButton('Choose a folder', { folder: true, testid: 'model-folder-input' }, (files) => void open(files)),
   );
   acceptDrops(drop, (files) => void open(files));
-  const openCard = card('Open a model', drop, element('p', {
-    className: 'hint',
-    text: 'A model file from `vit train` (model_final.safetensors, config in its metadata) or this page; ' +
-      'an experiment folder of `vit train` (the weights chosen as `--model FOLDER` chooses them); ' +
-      'or a Hugging Face ViT folder: config.json + model.safetensors [+ preprocessor_config.json]. ' +
-      'It becomes the model Look inside and Classify use.',
-  }));
+  const openCard = card(
+    'Open a model',
+    drop,
+    element('p', {
+      className: 'hint',
+      text:
+        'A model file from `vit train` (model_final.safetensors, config in its metadata) or this page; ' +
+        'an experiment folder of `vit train` (the weights chosen as `--model FOLDER` chooses them); ' +
+        'or a Hugging Face ViT folder: config.json + model.safetensors [+ preprocessor_config.json]. ' +
+        'It becomes the model Look inside and Classify use.',
+    }),
+  );
   const currentCard = card('Current model', info, download);
   const layout = element('div', { className: 'grid two' });
   layout.append(currentCard, openCard);
@@ -65,11 +69,20 @@ export function mountModel(root: HTMLElement, ctx: AppContext): void {
     try {
       const chosen = wanted.length > 0 ? wanted : files;
       chosen.forEach(checkSize);
-      const opened = modelFromFiles(await Promise.all(chosen.map(async (file) => ({
-        name: displayName(file),
-        bytes: new Uint8Array(await file.arrayBuffer()),
-      }))));
-      const model: CurrentModel = { name: opened.name, config: opened.config, params: opened.params, normalization: opened.preprocessor ?? SEED_NORMALIZATION };
+      const opened = modelFromFiles(
+        await Promise.all(
+          chosen.map(async (file) => ({
+            name: displayName(file),
+            bytes: new Uint8Array(await file.arrayBuffer()),
+          })),
+        ),
+      );
+      const model: CurrentModel = {
+        name: opened.name,
+        config: opened.config,
+        params: opened.params,
+        normalization: opened.preprocessor ?? SEED_NORMALIZATION,
+      };
       layouts.set(model, opened.layout);
       ctx.setModel(model);
     } catch (e) {
@@ -78,7 +91,11 @@ export function mountModel(root: HTMLElement, ctx: AppContext): void {
   }
 
   const show = (model: CurrentModel | null): void => {
-    info.replaceChildren(...(model ? describe(model) : [element('p', { className: 'hint', text: 'No model yet: train one in the Train tab, or open one here.' })]));
+    info.replaceChildren(
+      ...(model
+        ? describe(model)
+        : [element('p', { className: 'hint', text: 'No model yet: train one in the Train tab, or open one here.' })]),
+    );
     download.disabled = model === null;
   };
   ctx.onModelChange(show);

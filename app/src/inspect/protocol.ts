@@ -50,5 +50,4 @@ export type RequestKind = keyof Requests;
 export type RequestMessage = { [K in RequestKind]: { id: number; kind: K } & Requests[K]['request'] }[RequestKind];
 
 export type ResponseMessage =
-  | { id: number; ok: true; result: Requests[RequestKind]['result'] }
-  | { id: number; ok: false; message: string };
+  { id: number; ok: true; result: Requests[RequestKind]['result'] } | { id: number; ok: false; message: string };

@@ -39,7 +39,10 @@ export class LiveChart {
         scales: { x: { time: false } },
         // Steps and epochs are whole numbers: no ticks between them.
         axes: [{ label: xLabel, incrs: WHOLE_STEPS }, {}],
-        series: [{ label: xLabel }, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
+        series: [
+          { label: xLabel },
+          ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: true, points: { show: true, size: 5 } })),
+        ],
       },
       this.columns as uPlot.AlignedData,
       holder,

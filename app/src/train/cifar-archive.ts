@@ -55,8 +55,10 @@ class TarStream {
   push(chunk: Uint8Array): void {
     this.unpacked += chunk.length;
     if (this.unpacked > MAX_UNPACKED_BYTES) {
-      throw new UserError(`${this.archive} unpacks to more than ${megabytes(MAX_UNPACKED_BYTES)}, the most this page reads ` +
-        `(CIFAR-10 unpacks to 184 MB): it is not the CIFAR-10 archive`);
+      throw new UserError(
+        `${this.archive} unpacks to more than ${megabytes(MAX_UNPACKED_BYTES)}, the most this page reads ` +
+          `(CIFAR-10 unpacks to 184 MB): it is not the CIFAR-10 archive`,
+      );
     }
     let at = 0;
     while (at < chunk.length && !this.ended) {
@@ -102,7 +104,9 @@ class TarStream {
       return new TextDecoder().decode(end === -1 ? field : field.subarray(0, end));
     };
     if (++this.entries > MAX_ENTRIES) {
-      throw new UserError(`${this.archive} has more than ${MAX_ENTRIES} entries, the most this page reads (CIFAR-10's archive has 9): it is not the CIFAR-10 archive`);
+      throw new UserError(
+        `${this.archive} has more than ${MAX_ENTRIES} entries, the most this page reads (CIFAR-10's archive has 9): it is not the CIFAR-10 archive`,
+      );
     }
     const size = parseInt(text(124, 12).trim() || '0', 8);
     if (!Number.isFinite(size) || size < 0) throw new UserError(`${this.archive} is not a tar archive (a bad entry header)`);
@@ -112,7 +116,10 @@ class TarStream {
     const name = type === '' || type === '0' ? cifar10MemberName(path) : null;
     this.member = null;
     if (name !== null) {
-      if (size > MAX_MEMBER_BYTES) throw new UserError(`${this.archive}: ${path} is ${size} bytes, more than the ${megabytes(MAX_MEMBER_BYTES)} a CIFAR-10 file can be`);
+      if (size > MAX_MEMBER_BYTES)
+        throw new UserError(
+          `${this.archive}: ${path} is ${size} bytes, more than the ${megabytes(MAX_MEMBER_BYTES)} a CIFAR-10 file can be`,
+        );
       this.member = { name, bytes: new Uint8Array(size) };
       this.members.push(this.member);
     }

@@ -1,7 +1,17 @@
 // The CIFAR-10 a run uses, read inside the training worker: the bundled sample (fetched from the
 // page's sample/ folder) or the user's files (the official .tar.gz, or its .bin files), each
 // identified by its SHA-256 so that a continued run can tell it has the same data again.
-import { CIFAR10_CLASSES, type DataFile, type ImageSet, META_FILE, TEST_FILE, batchOrder, isSplitFile, parseCifar10, parseClassNames } from '../../../src/data/cifar10.js';
+import {
+  CIFAR10_CLASSES,
+  type DataFile,
+  type ImageSet,
+  META_FILE,
+  TEST_FILE,
+  batchOrder,
+  isSplitFile,
+  parseCifar10,
+  parseClassNames,
+} from '../../../src/data/cifar10.js';
 import { UserError } from '../../../src/errors.js';
 import { MAX_ARCHIVE_BYTES, MAX_MEMBER_BYTES, cifar10MemberName, megabytes, readCifar10Archive } from './cifar-archive.js';
 import type { DataChoice, FileChecksum } from './protocol.js';
@@ -20,11 +30,13 @@ const SAMPLE_FILES = ['data_batch_1.bin', TEST_FILE, META_FILE];
 const ARCHIVE = /\.(tar\.gz|tgz)$/i;
 
 export async function loadSample(baseUrl: string): Promise<LoadedData> {
-  const files = await Promise.all(SAMPLE_FILES.map(async (name) => {
-    const response = await fetch(new URL(name, baseUrl));
-    if (!response.ok) throw new UserError(`the bundled sample's ${name} could not be loaded (HTTP ${response.status})`);
-    return { name, bytes: new Uint8Array(await response.arrayBuffer()) };
-  }));
+  const files = await Promise.all(
+    SAMPLE_FILES.map(async (name) => {
+      const response = await fetch(new URL(name, baseUrl));
+      if (!response.ok) throw new UserError(`the bundled sample's ${name} could not be loaded (HTTP ${response.status})`);
+      return { name, bytes: new Uint8Array(await response.arrayBuffer()) };
+    }),
+  );
   return { choice: { kind: 'sample' }, description: 'the bundled sample', sources: [], ...splits(files, 'the bundled sample') };
 }
 
@@ -40,8 +52,10 @@ export async function loadFiles(given: readonly File[]): Promise<LoadedData> {
     // Sizes from the file system, before anything is read.
     const limit = archive ? MAX_ARCHIVE_BYTES : MAX_MEMBER_BYTES;
     if (file.size > limit) {
-      throw new UserError(`${file.name} is ${file.size.toLocaleString('en-US')} bytes, more than the ${megabytes(limit)} this page reads ` +
-        `for ${archive ? "an archive (CIFAR-10's is 170 MB)" : "a batch file (CIFAR-10's are 31 MB)"}`);
+      throw new UserError(
+        `${file.name} is ${file.size.toLocaleString('en-US')} bytes, more than the ${megabytes(limit)} this page reads ` +
+          `for ${archive ? "an archive (CIFAR-10's is 170 MB)" : "a batch file (CIFAR-10's are 31 MB)"}`,
+      );
     }
     const bytes = new Uint8Array(await file.arrayBuffer());
     checksums.push({ name: file.name, bytes: bytes.length, sha256: await sha256(bytes) });
@@ -70,6 +84,10 @@ export async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
 /** Whether `data` is the data `wanted` was (same kind; for files, the same checksums). */
 export function sameData(data: DataChoice, wanted: DataChoice): boolean {
   if (data.kind === 'sample' || wanted.kind === 'sample') return data.kind === wanted.kind;
-  const key = (files: readonly FileChecksum[]): string => files.map((f) => f.sha256).sort().join();
+  const key = (files: readonly FileChecksum[]): string =>
+    files
+      .map((f) => f.sha256)
+      .sort()
+      .join();
   return key(data.files) === key(wanted.files);
 }

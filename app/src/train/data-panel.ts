@@ -71,7 +71,8 @@ export class DataPanel {
   showKept(files: readonly FileChecksum[], usage: number | null): void {
     this.kept.hidden = files.length === 0;
     const list = files.map((file) => `${file.name} (${megabytes(file.bytes)})`).join(', ');
-    this.keptLine.textContent = `Kept in this browser's storage, so that Continue needs nothing picked after a reload: ${list}` +
+    this.keptLine.textContent =
+      `Kept in this browser's storage, so that Continue needs nothing picked after a reload: ${list}` +
       `${usage === null ? '' : `; this page's storage in all: ${megabytes(usage)}`}.`;
   }
 
@@ -82,11 +83,13 @@ export class DataPanel {
 
   loaded(description: string, trainImages: number, testImages: number, files: readonly FileChecksum[]): void {
     this.status.textContent = `Loaded ${description}: ${trainImages.toLocaleString('en-US')} training and ${testImages.toLocaleString('en-US')} test images`;
-    this.checksums.replaceChildren(...files.map((file) => {
-      const item = document.createElement('li');
-      item.textContent = `${file.name} (${file.bytes.toLocaleString('en-US')} bytes) SHA-256 ${file.sha256}`;
-      return item;
-    }));
+    this.checksums.replaceChildren(
+      ...files.map((file) => {
+        const item = document.createElement('li');
+        item.textContent = `${file.name} (${file.bytes.toLocaleString('en-US')} bytes) SHA-256 ${file.sha256}`;
+        return item;
+      }),
+    );
   }
 
   /** Loading failed: says what is still in use, if anything. */

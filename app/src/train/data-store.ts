@@ -65,8 +65,10 @@ export async function keptCopies(checksums: readonly FileChecksum[]): Promise<Fi
     const bytes = new Uint8Array(await kept.blob.arrayBuffer());
     if ((await sha256(bytes)) !== checksum.sha256) {
       await database.delete('files', checksum.sha256);
-      throw new UserError(`the copy of ${checksum.name} kept in this browser's storage does not match its SHA-256 (${checksum.sha256.slice(0, 12)}…): ` +
-        'it is forgotten; pick the file again to continue');
+      throw new UserError(
+        `the copy of ${checksum.name} kept in this browser's storage does not match its SHA-256 (${checksum.sha256.slice(0, 12)}…): ` +
+          'it is forgotten; pick the file again to continue',
+      );
     }
     copies.push(new File([bytes], kept.name));
   }

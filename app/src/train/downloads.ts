@@ -14,7 +14,11 @@ export class Downloads {
     title.textContent = 'Files';
     const buttons = document.createElement('div');
     buttons.className = 'buttons';
-    for (const [name, testid] of [[FINAL_MODEL_FILE, 'download-model'], [METRICS_FILE, 'download-metrics'], [CONFIG_FILE, 'download-config']] as const) {
+    for (const [name, testid] of [
+      [FINAL_MODEL_FILE, 'download-model'],
+      [METRICS_FILE, 'download-metrics'],
+      [CONFIG_FILE, 'download-config'],
+    ] as const) {
       const link = document.createElement('a');
       link.className = 'button';
       link.textContent = name;
@@ -26,7 +30,8 @@ export class Downloads {
     }
     const hint = document.createElement('p');
     hint.className = 'hint';
-    hint.textContent = 'The files vit train writes: vit eval, predict and export take the model; vit plot reads a folder with metrics.json and config.json.';
+    hint.textContent =
+      'The files vit train writes: vit eval, predict and export take the model; vit plot reads a folder with metrics.json and config.json.';
     this.element.append(title, buttons, hint);
   }
 

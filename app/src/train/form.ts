@@ -12,7 +12,10 @@ import type { ModelChoice, RunRequest } from './protocol.js';
 
 /** A field's value is missing or no number: the message names the field, and the page shows it beside it. */
 export class FieldError extends UserError {
-  constructor(message: string, readonly field: HTMLInputElement) {
+  constructor(
+    message: string,
+    readonly field: HTMLInputElement,
+  ) {
     super(message);
   }
 }
@@ -99,11 +102,13 @@ export class SettingsForm {
 
   /** The request the form describes; the core checks the values (and names the bad one). Throws when a needed field is empty. */
   request(): RunRequest {
-    const model = Object.fromEntries(MODEL_FIELDS.map(({ key, label }) => {
-      const value = numberIn(this.modelInputs.get(key)!, label);
-      if (value === undefined) throw new FieldError(`${label} needs a value`, this.modelInputs.get(key)!);
-      return [key, value];
-    })) as unknown as ModelChoice;
+    const model = Object.fromEntries(
+      MODEL_FIELDS.map(({ key, label }) => {
+        const value = numberIn(this.modelInputs.get(key)!, label);
+        if (value === undefined) throw new FieldError(`${label} needs a value`, this.modelInputs.get(key)!);
+        return [key, value];
+      }),
+    ) as unknown as ModelChoice;
     const knobs: Record<string, unknown> = {};
     for (const [key, input] of this.inputs) {
       const { label, scale = 1 } = knob(key);
@@ -119,7 +124,10 @@ export class SettingsForm {
     if (knobs.timeBudget !== undefined) {
       const minutes = Number(this.inputs.get('timeBudget')!.value);
       if (!(minutes > 0)) {
-        throw new FieldError(`${knob('timeBudget').label} must be a number of minutes > 0, or empty to train the epochs (got ${minutes})`, this.inputs.get('timeBudget') as HTMLInputElement);
+        throw new FieldError(
+          `${knob('timeBudget').label} must be a number of minutes > 0, or empty to train the epochs (got ${minutes})`,
+          this.inputs.get('timeBudget') as HTMLInputElement,
+        );
       }
       delete knobs.epochs;
     }
@@ -162,7 +170,7 @@ export class SettingsForm {
       if (!(input instanceof HTMLInputElement)) continue;
       const d = setting(key).default;
       const value = typeof d === 'function' ? (d as (r: RecipeName) => unknown)(recipe) : d;
-      input.placeholder = value === null ? knob(key).none ?? '' : fieldText(key, value);
+      input.placeholder = value === null ? (knob(key).none ?? '') : fieldText(key, value);
     }
     this.showBudgetChoice();
   }

@@ -13,7 +13,16 @@ import type { KnobValues } from './knobs.js';
 import type { FileChecksum, FromWorker, ToWorker } from './protocol.js';
 import { type RunRecord, loadFinalModel, loadRun } from './run-store.js';
 import { forgetFiles, keptFiles } from './data-store.js';
-import { type Phase, type TrainState, canContinue, finishedLine, initialState, savedLine, startedLine, stoppedLine } from './train-state.js';
+import {
+  type Phase,
+  type TrainState,
+  canContinue,
+  finishedLine,
+  initialState,
+  savedLine,
+  startedLine,
+  stoppedLine,
+} from './train-state.js';
 import { TrainView } from './train-view.js';
 
 /**
@@ -36,7 +45,10 @@ class TrainController {
   /** The files kept in this browser's storage for Continue. */
   private kept: FileChecksum[] = [];
 
-  constructor(root: HTMLElement, private readonly ctx: AppContext) {
+  constructor(
+    root: HTMLElement,
+    private readonly ctx: AppContext,
+  ) {
     this.view = new TrainView(root, ctx, FIRST_RUN, {
       useSample: () => this.loadSample(),
       useFiles: (files) => this.load({ type: 'load-files', files }, files.map((f) => f.name).join(', ')),
@@ -47,7 +59,8 @@ class TrainController {
       stop: () => this.send({ type: 'stop' }),
       continueRun: () => this.continueSaved(),
     });
-    this.worker.onmessage = (event: MessageEvent<FromWorker>) => (this.handlers[event.data.type] as (message: FromWorker) => void)(event.data);
+    this.worker.onmessage = (event: MessageEvent<FromWorker>) =>
+      (this.handlers[event.data.type] as (message: FromWorker) => void)(event.data);
     this.worker.onerror = (event) => {
       ctx.showError(`The training worker failed: ${event.message}`, this.view.errorPlace(this.state));
       this.setPhase('idle');
@@ -56,7 +69,8 @@ class TrainController {
     this.view.render(this.state);
     this.loadSample();
     this.restoreSaved().catch((error: unknown) =>
-      ctx.showError(`Could not read the saved run: ${error instanceof Error ? error.message : String(error)}`, this.view.buttons));
+      ctx.showError(`Could not read the saved run: ${error instanceof Error ? error.message : String(error)}`, this.view.buttons),
+    );
   }
 
   private send(message: ToWorker): void {
@@ -75,7 +89,12 @@ class TrainController {
     data: (message) => {
       this.state.data = message.data;
       this.state.dataSummary = message.description;
-      this.view.panel.loaded(message.description, message.trainImages, message.test.count, message.data.kind === 'files' ? message.data.files : []);
+      this.view.panel.loaded(
+        message.description,
+        message.trainImages,
+        message.test.count,
+        message.data.kind === 'files' ? message.data.files : [],
+      );
       this.ctx.setTestImages({ source: message.description, set: message.test });
       if (this.state.phase === 'loading') this.setPhase('idle');
     },
@@ -101,7 +120,8 @@ class TrainController {
     kept: ({ files, failed }) => {
       void this.showKept(files);
       if (failed) {
-        this.view.status.textContent = `Could not keep ${this.state.dataSummary} in this browser's storage (${failed}): ` +
+        this.view.status.textContent =
+          `Could not keep ${this.state.dataSummary} in this browser's storage (${failed}): ` +
           'to continue this run after a reload, pick the files again.';
       }
     },
@@ -162,7 +182,9 @@ class TrainController {
     state.runName = current ? `${current.name}, trained further here` : 'page run';
     view.downloads.clear();
     this.setPhase('running');
-    const initial = current ? { name: current.name, config: current.config, params: current.params, normalization: current.normalization } : undefined;
+    const initial = current
+      ? { name: current.name, config: current.config, params: current.params, normalization: current.normalization }
+      : undefined;
     this.send({ type: 'start', request, ...(initial ? { initial } : {}) });
   }
 

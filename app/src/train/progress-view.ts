@@ -67,11 +67,33 @@ export class ProgressView {
     this.evaluationLine.dataset.testid = 'evaluation';
     this.evaluationLine.hidden = true;
     this.element.append(stats, this.budgetLine, this.evaluationLine, live, perEpoch);
-    this.runningLoss = new LiveChart(live, 'Training loss (mean over the epoch so far)', 'step', [{ label: 'train', stroke: '#2f5fd0' }], 'chart-running-loss',
-      'The training loss appears here, step by step, once a run starts.');
-    this.losses = new LiveChart(lossCell, 'Loss per epoch', 'epoch',
-      [{ label: 'train', stroke: '#2f5fd0' }, { label: 'test', stroke: '#d0702f' }], 'chart-loss', 'A point per epoch: the train and test loss.');
-    this.accuracy = new LiveChart(accuracyCell, 'Test accuracy per epoch', 'epoch', [{ label: 'accuracy', stroke: '#1d7a3e' }], 'chart-accuracy', 'A point per evaluated epoch: the test accuracy.');
+    this.runningLoss = new LiveChart(
+      live,
+      'Training loss (mean over the epoch so far)',
+      'step',
+      [{ label: 'train', stroke: '#2f5fd0' }],
+      'chart-running-loss',
+      'The training loss appears here, step by step, once a run starts.',
+    );
+    this.losses = new LiveChart(
+      lossCell,
+      'Loss per epoch',
+      'epoch',
+      [
+        { label: 'train', stroke: '#2f5fd0' },
+        { label: 'test', stroke: '#d0702f' },
+      ],
+      'chart-loss',
+      'A point per epoch: the train and test loss.',
+    );
+    this.accuracy = new LiveChart(
+      accuracyCell,
+      'Test accuracy per epoch',
+      'epoch',
+      [{ label: 'accuracy', stroke: '#1d7a3e' }],
+      'chart-accuracy',
+      'A point per evaluated epoch: the test accuracy.',
+    );
   }
 
   /** A run (re)starts: the epochs it will run to (or its time budget, in seconds) and the epochs already done. */
@@ -100,7 +122,8 @@ export class ProgressView {
     this.set('images-per-second', Math.round(progress.images / progress.seconds).toLocaleString('en-US'));
     const done = progress.batch / progress.batches;
     const epochSeconds = this.lastEpochSeconds ?? progress.seconds / done;
-    if (this.epochs !== null) this.set('time-left', clock(Math.max(0, (1 - done) * epochSeconds + (this.epochs - progress.epoch) * epochSeconds)));
+    if (this.epochs !== null)
+      this.set('time-left', clock(Math.max(0, (1 - done) * epochSeconds + (this.epochs - progress.epoch) * epochSeconds)));
     this.showBudgetLeft(progress.runSeconds);
   }
 

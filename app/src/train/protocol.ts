@@ -41,7 +41,13 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'data'; data: DataChoice; description: string; trainImages: number; test: ImageSet }
-  | { type: 'start'; start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'batchesPerEpoch' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn' | 'engine'> }
+  | {
+      type: 'start';
+      start: Pick<
+        TrainStart,
+        'startEpoch' | 'epochs' | 'budget' | 'batchesPerEpoch' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn' | 'engine'
+      >;
+    }
   | { type: 'batch'; progress: BatchProgress }
   /** A pause reached the loop: the run holds after this batch until resumed or stopped. */
   | { type: 'paused'; progress: BatchProgress }

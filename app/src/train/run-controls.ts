@@ -22,7 +22,10 @@ export class RunControls {
   readonly callbacks: TrainCallbacks = {
     onStart: (start) => {
       const { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn, engine } = start;
-      this.post({ type: 'start', start: { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn, engine } });
+      this.post({
+        type: 'start',
+        start: { startEpoch, epochs, budget, batchesPerEpoch, trainImages, evalImages, parameters, evaluatedOn, engine },
+      });
     },
     onBatch: (progress) => this.onBatch(progress),
     onEvaluation: (progress) => {

@@ -42,7 +42,12 @@ function db(): Promise<IDBPDatabase<RunDb>> {
 /** Forgets the previous run and records the start of a new one. */
 export async function beginRun(record: RunRecord): Promise<void> {
   const tx = (await db()).transaction(['run', 'checkpoint', 'model'], 'readwrite');
-  await Promise.all([tx.objectStore('checkpoint').delete(KEY), tx.objectStore('model').delete(KEY), tx.objectStore('run').put(record, KEY), tx.done]);
+  await Promise.all([
+    tx.objectStore('checkpoint').delete(KEY),
+    tx.objectStore('model').delete(KEY),
+    tx.objectStore('run').put(record, KEY),
+    tx.done,
+  ]);
 }
 
 export async function saveConfigJson(configJson: string): Promise<void> {
@@ -74,7 +79,11 @@ export async function saveFinalModel(bytes: Uint8Array): Promise<void> {
   const tx = (await db()).transaction(['run', 'model'], 'readwrite');
   const run = await tx.objectStore('run').get(KEY);
   if (!run) throw new Error('no run is being recorded');
-  await Promise.all([tx.objectStore('model').put(bytes, KEY), tx.objectStore('run').put({ ...run, finished: true, updatedAt: Date.now() }, KEY), tx.done]);
+  await Promise.all([
+    tx.objectStore('model').put(bytes, KEY),
+    tx.objectStore('run').put({ ...run, finished: true, updatedAt: Date.now() }, KEY),
+    tx.done,
+  ]);
 }
 
 /** The saved run, its metrics checked (a run saved by an older page gets elapsed_seconds derived). */

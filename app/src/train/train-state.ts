@@ -27,8 +27,15 @@ export interface TrainState {
 
 export function initialState(): TrainState {
   return {
-    phase: 'idle', paused: false, data: null, dataSummary: '', saved: undefined,
-    metrics: emptyMetrics('test'), runName: 'page run', budget: null, job: 'data',
+    phase: 'idle',
+    paused: false,
+    data: null,
+    dataSummary: '',
+    saved: undefined,
+    metrics: emptyMetrics('test'),
+    runName: 'page run',
+    budget: null,
+    job: 'data',
   };
 }
 
@@ -43,18 +50,24 @@ export function canContinue(run: RunRecord | undefined): boolean {
  * "Training 5,258 parameters on 2,000 images (WebAssembly SIMD (relaxed), 2 threads), evaluating on the first 100 of the 500 test images
  * (…), from epoch 1 of 3." `testImages` is the data's test split, of which the run may take the first.
  */
-export function startedLine(start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn' | 'engine'>,
-  testImages: number): string {
+export function startedLine(
+  start: Pick<TrainStart, 'startEpoch' | 'epochs' | 'budget' | 'trainImages' | 'evalImages' | 'parameters' | 'evaluatedOn' | 'engine'>,
+  testImages: number,
+): string {
   const length = start.budget
     ? ` within a budget of ${minutes(start.budget.seconds)}${start.budget.spent > 0 ? ` (${clock(start.budget.spent)} spent)` : ''}`
     : ` of ${start.epochs}`;
   const count = (n: number): string => n.toLocaleString('en-US');
-  const evaluated = start.evaluatedOn === 'validation' ? `${count(start.evalImages)} held-out training images`
-    : start.evalImages < testImages
-      ? `the first ${count(start.evalImages)} of the ${count(testImages)} test images (vit eval --test-samples ${start.evalImages} takes the same)`
-      : `all ${count(start.evalImages)} test images`;
-  return `Training ${start.parameters.toLocaleString('en-US')} parameters on ${count(start.trainImages)} images (${start.engine}), ` +
-    `evaluating on ${evaluated}, from epoch ${start.startEpoch + 1}${length}.`;
+  const evaluated =
+    start.evaluatedOn === 'validation'
+      ? `${count(start.evalImages)} held-out training images`
+      : start.evalImages < testImages
+        ? `the first ${count(start.evalImages)} of the ${count(testImages)} test images (vit eval --test-samples ${start.evalImages} takes the same)`
+        : `all ${count(start.evalImages)} test images`;
+  return (
+    `Training ${start.parameters.toLocaleString('en-US')} parameters on ${count(start.trainImages)} images (${start.engine}), ` +
+    `evaluating on ${evaluated}, from epoch ${start.startEpoch + 1}${length}.`
+  );
 }
 
 export function finishedLine(metrics: Metrics, budget: number | null): string {
@@ -64,15 +77,19 @@ export function finishedLine(metrics: Metrics, budget: number | null): string {
 /** What a stopped run leaves: the epoch Continue picks up after, or that nothing was saved. */
 export function stoppedLine(run: RunRecord | undefined): string {
   const done = run?.epochsDone ?? 0;
-  if (done === 0) return 'Stopped before the first epoch ended: no epoch was saved, so there is nothing to continue. Start begins a new run.';
+  if (done === 0)
+    return 'Stopped before the first epoch ended: no epoch was saved, so there is nothing to continue. Start begins a new run.';
   return canContinue(run) ? `Stopped after epoch ${done}. Continue run picks up from there.` : `Stopped after epoch ${done}.`;
 }
 
 /** The kept run, after a reload: where it stopped (it can continue), or how it ended. */
 export function savedLine(saved: RunRecord, budget: number | null): string {
-  if (!canContinue(saved)) return `The last run: ${epochs(saved.epochsDone)}${budgetSummary(saved.metrics, budget)}${accuracySummary(saved.metrics)}.`;
-  const done = budget === null ? `epoch ${saved.epochsDone} of ${saved.epochs}`
-    : `epoch ${saved.epochsDone}, ${clock(spentSeconds(saved.metrics))} of its ${minutes(budget)} budget spent`;
+  if (!canContinue(saved))
+    return `The last run: ${epochs(saved.epochsDone)}${budgetSummary(saved.metrics, budget)}${accuracySummary(saved.metrics)}.`;
+  const done =
+    budget === null
+      ? `epoch ${saved.epochsDone} of ${saved.epochs}`
+      : `epoch ${saved.epochsDone}, ${clock(spentSeconds(saved.metrics))} of its ${minutes(budget)} budget spent`;
   return `A run stopped after ${done}: Continue run picks up from there.`;
 }
 

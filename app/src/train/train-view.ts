@@ -116,7 +116,9 @@ export class TrainView {
     }
     const recipe = request.recipe ?? 'seed';
     const length = request.timeBudget ? `for ${minutes(request.timeBudget)}` : `for ${request.epochs ?? RECIPES[recipe].epochs} epochs`;
-    const model = this.form.startsFromModel ? 'the current model' : `a ViT of ${request.model.num_hidden_layers} blocks of ${request.model.hidden_size}`;
+    const model = this.form.startsFromModel
+      ? 'the current model'
+      : `a ViT of ${request.model.num_hidden_layers} blocks of ${request.model.hidden_size}`;
     this.plan.textContent = `Start trains ${model} with the ${recipe} recipe ${length}${this.dataSummary ? ` on ${this.dataSummary}` : ''}; the Model and Recipe cards hold every setting.`;
   }
 }

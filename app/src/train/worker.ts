@@ -58,7 +58,10 @@ async function report(task: () => Promise<void>): Promise<void> {
     await task();
   } catch (error) {
     // A UserError's message says what to fix; anything else is a bug, worth its name.
-    const message = error instanceof UserError ? error.message : `${error instanceof Error ? error.name : 'Error'}: ${error instanceof Error ? error.message : String(error)}`;
+    const message =
+      error instanceof UserError
+        ? error.message
+        : `${error instanceof Error ? error.name : 'Error'}: ${error instanceof Error ? error.message : String(error)}`;
     post({ type: 'error', message });
   }
 }
@@ -80,12 +83,20 @@ async function startRun(request: RunRequest, initial?: InitialModel): Promise<vo
   checkClasses(config.num_classes, loaded.train, initial ? initial.name : 'the model', loaded.description);
   // The knobs are settings already: passed through, checked by the table as `vit train`'s flags are.
   const settings = resolveSettings({
-    expName: 'page', dataDir: loaded.description, ...knobs,
+    expName: 'page',
+    dataDir: loaded.description,
+    ...knobs,
     ...(initial ? { initFrom: initial.name, mean: [...initial.normalization.mean], std: [...initial.normalization.std] } : {}),
   });
   await beginRun({
-    request, data: loaded.choice, configJson: '', metrics: emptyMetrics('test'),
-    epochsDone: 0, epochs: settings.timeBudget === null ? settings.epochs : null, finished: false, updatedAt: Date.now(),
+    request,
+    data: loaded.choice,
+    configJson: '',
+    metrics: emptyMetrics('test'),
+    epochsDone: 0,
+    epochs: settings.timeBudget === null ? settings.epochs : null,
+    finished: false,
+    updatedAt: Date.now(),
   });
   await keep(loaded);
   await run(loaded, config, settings, initial ? { initialParams: initial.params } : {});
@@ -118,7 +129,9 @@ async function continueRun(): Promise<void> {
     }
   }
   if (!sameData(loaded.choice, record.data)) {
-    throw new UserError(`the run to continue was trained on other data, not kept in this browser: load the same files first (${describeFiles(record.data)})`);
+    throw new UserError(
+      `the run to continue was trained on other data, not kept in this browser: load the same files first (${describeFiles(record.data)})`,
+    );
   }
   await keep(loaded);
   const source = "the saved run's checkpoint";
@@ -128,7 +141,9 @@ async function continueRun(): Promise<void> {
 }
 
 function describeFiles(choice: LoadedData['choice']): string {
-  return choice.kind === 'sample' ? 'the bundled sample' : choice.files.map((f) => `${f.name}, SHA-256 ${f.sha256.slice(0, 12)}…`).join('; ');
+  return choice.kind === 'sample'
+    ? 'the bundled sample'
+    : choice.files.map((f) => `${f.name}, SHA-256 ${f.sha256.slice(0, 12)}…`).join('; ');
 }
 
 /** Where a run starts from: a checkpoint to continue, or weights to fine-tune; neither = the seed's initialization. */

@@ -24,14 +24,20 @@ export function register(program: Command): void {
     .command('app')
     .description('serve the web page (train, look inside, classify) on this machine, cross-origin isolated for wasm threads')
     .addOption(new Option('--port <n>', 'port to listen on (0: any free port)').default(8080).argParser(portNumber))
-    .option('--host <address>', 'address to listen on (0.0.0.0 lets other machines in, on one thread: see the notice it prints)', '127.0.0.1')
+    .option(
+      '--host <address>',
+      'address to listen on (0.0.0.0 lets other machines in, on one thread: see the notice it prints)',
+      '127.0.0.1',
+    )
     .option('--open', 'open the page in the default browser')
     .action(async (flags: AppFlags) => {
       const server = await serveFolder({ root: appDir(), port: flags.port, host: flags.host });
       process.stdout.write(`vit app: serving the page at ${server.url} (Ctrl+C to stop)\n`);
       if (!isLoopback(flags.host)) {
-        process.stdout.write(`vit app: at an address other than loopback the page comes over plain http, which browsers do not ` +
-          `cross-origin isolate: there it runs on one thread (HTTPS in front of it gives all cores)\n`);
+        process.stdout.write(
+          `vit app: at an address other than loopback the page comes over plain http, which browsers do not ` +
+            `cross-origin isolate: there it runs on one thread (HTTPS in front of it gives all cores)\n`,
+        );
       }
       if (flags.open) await openBrowser(server.url);
       await untilInterrupted();
@@ -53,7 +59,9 @@ async function openBrowser(url: string): Promise<void> {
     const child = await open(url);
     child.once('error', (error) => process.stderr.write(`vit app: could not open a browser (${error.message}); open ${url} yourself\n`));
   } catch (error) {
-    process.stderr.write(`vit app: could not open a browser (${error instanceof Error ? error.message : String(error)}); open ${url} yourself\n`);
+    process.stderr.write(
+      `vit app: could not open a browser (${error instanceof Error ? error.message : String(error)}); open ${url} yourself\n`,
+    );
   }
 }
 

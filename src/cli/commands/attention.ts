@@ -42,8 +42,12 @@ export function register(program: Command): void {
     .addOption(modelOption())
     .addOption(new Option('--data <dir>', 'draw test images of this CIFAR-10 folder (cifar-10-batches-bin)').conflicts('sample'))
     .addOption(new Option('--sample', 'draw test images of the CIFAR-10 sample bundled with vit-ts'))
-    .addOption(new Option('--n <count>', 'how many test images to draw (with --data or --sample)').default(30).argParser(positiveInteger('--n')))
-    .addOption(new Option('--seed <seed>', 'which test images: the seed of their random choice').default(0).argParser(nonNegativeInteger('--seed')))
+    .addOption(
+      new Option('--n <count>', 'how many test images to draw (with --data or --sample)').default(30).argParser(positiveInteger('--n')),
+    )
+    .addOption(
+      new Option('--seed <seed>', 'which test images: the seed of their random choice').default(0).argParser(nonNegativeInteger('--seed')),
+    )
     .addOption(new Option('--layer <layer>', 'a block from 0 to layers − 1, or "all" for the mean over the blocks').default('all'))
     .addOption(new Option('--out <file>', 'the figure to write (.png)').makeOptionMandatory())
     .addOption(new Option('--columns <count>', 'images per row of the figure (default: 5)').argParser(positiveInteger('--columns')))
@@ -69,21 +73,29 @@ async function drawAttention(images: string[], options: AttentionOptions, nOrSee
   if (sources !== 1) throw new UserError('give exactly one of --data DIR, --sample, or image files');
   if (images.length > 0 && nOrSeedGiven) throw new UserError('--n and --seed choose test images; they go with --data or --sample');
   // Refuse a wrong name before the work, not after.
-  if (extname(options.out).toLowerCase() !== '.png') throw new UserError(`--out ${options.out}: the figure is written as PNG; use a .png file name`);
+  if (extname(options.out).toLowerCase() !== '.png')
+    throw new UserError(`--out ${options.out}: the figure is written as PNG; use a .png file name`);
   checkOutputFile(options.out, '--out');
 
   const engine = await engineFor(options.threads, options.backend);
   const model = await loadModel(options.model, { engine });
   const layer = parseLayer(options.layer, model.config.num_hidden_layers);
-  const items = images.length > 0
-    ? await userImageItems(model, images, layer)
-    : await testImageItems(model, options.data ?? sampleDataDir(), options.n, options.seed, layer);
+  const items =
+    images.length > 0
+      ? await userImageItems(model, images, layer)
+      : await testImageItems(model, options.data ?? sampleDataDir(), options.n, options.seed, layer);
   await writeAttentionFigure(items, options.out, options.columns === undefined ? {} : { columns: options.columns });
   process.stdout.write(`wrote ${options.out} (${items.length} image${items.length === 1 ? '' : 's'})\n`);
 }
 
 /** Predictions and [CLS] attention maps for test images of a CIFAR-10 folder: title gt / pred, coloured by correctness. */
-async function testImageItems(model: ViTForClassification, dir: string, n: number, seed: number, layer: LayerChoice): Promise<AttentionItem[]> {
+async function testImageItems(
+  model: ViTForClassification,
+  dir: string,
+  n: number,
+  seed: number,
+  layer: LayerChoice,
+): Promise<AttentionItem[]> {
   const chosen = subset(readCifar10(dir, 'test'), n, new Random(seed));
   const labels = await modelLabels(model);
   const { mean, std } = await modelNormalization(model);
@@ -139,7 +151,11 @@ async function userImageItems(model: ViTForClassification, files: string[], laye
 const gridSide = (model: ViTForClassification): number => Math.round(Math.sqrt(numPatches(model.config)));
 
 /** Runs the images in the model's input buffer; returns each one's best class and [CLS] attention map. */
-async function predictWithAttention(model: ViTForClassification, count: number, layer: LayerChoice): Promise<{ predictions: number[]; maps: Float32Array[] }> {
+async function predictWithAttention(
+  model: ViTForClassification,
+  count: number,
+  layer: LayerChoice,
+): Promise<{ predictions: number[]; maps: Float32Array[] }> {
   model.forward(count);
   const logits = await model.readLogits();
   const classes = model.config.num_classes;

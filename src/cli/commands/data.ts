@@ -45,13 +45,16 @@ interface DownloadProgress {
 }
 
 function barProgress(): DownloadProgress {
-  const bar = new cliProgress.SingleBar({
-    format: '{bar} {percentage}% | {received}/{size} MB | {speed} MB/s | ETA {eta_formatted}',
-    stream: process.stderr,
-    hideCursor: true,
-    clearOnComplete: true,
-    fps: 5,
-  }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: '{bar} {percentage}% | {received}/{size} MB | {speed} MB/s | ETA {eta_formatted}',
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+      fps: 5,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   const started = performance.now();
   let begun = false;
   return {
@@ -106,7 +109,9 @@ export function dataFolder(flags: DataFolderFlags, optional = false): string | u
   if (optional) return undefined;
   const dir = defaultDataDir();
   if (holdsCifar10(dir)) return dir;
-  throw new UserError(`No CIFAR-10 data in ${dir}. Run 'vit data cifar10' to download it there ` +
-    `(${Math.round(CIFAR10_ARCHIVE.bytes / 1e6)} MB), pass --data DIR to point at a copy of cifar-10-batches-bin, ` +
-    'or use --sample to work on the small sample bundled with vit-ts.');
+  throw new UserError(
+    `No CIFAR-10 data in ${dir}. Run 'vit data cifar10' to download it there ` +
+      `(${Math.round(CIFAR10_ARCHIVE.bytes / 1e6)} MB), pass --data DIR to point at a copy of cifar-10-batches-bin, ` +
+      'or use --sample to work on the small sample bundled with vit-ts.',
+  );
 }

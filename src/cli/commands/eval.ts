@@ -42,11 +42,21 @@ export function register(program: Command): void {
     .addOption(modelOption())
     .option('--data <dir>', "the cifar-10-batches-bin folder (default: where 'vit data cifar10' puts it)")
     .option('--sample', 'use the small sample bundled with vit-ts (500 test images)')
-    .option('--json', 'print one JSON object: { "accuracy": fraction, "loss": number, "images": N } (with --tta, also "flip": { "accuracy", "loss" })')
-    .addOption(new Option('--tta <mode>', 'also report test-time augmentation: "flip" averages the probabilities of each image and its mirror')
-      .argParser(ttaMode))
-    .addOption(new Option('--test-samples <n>', 'evaluate on the first N test images, as vit train --test-samples N and the page do')
-      .argParser(positiveInteger('--test-samples')))
+    .option(
+      '--json',
+      'print one JSON object: { "accuracy": fraction, "loss": number, "images": N } (with --tta, also "flip": { "accuracy", "loss" })',
+    )
+    .addOption(
+      new Option(
+        '--tta <mode>',
+        'also report test-time augmentation: "flip" averages the probabilities of each image and its mirror',
+      ).argParser(ttaMode),
+    )
+    .addOption(
+      new Option('--test-samples <n>', 'evaluate on the first N test images, as vit train --test-samples N and the page do').argParser(
+        positiveInteger('--test-samples'),
+      ),
+    )
     .addOption(new Option('--batch-size <n>', 'images per forward pass').default(256).argParser(positiveInteger('--batch-size')))
     .addOption(threadsOption())
     .addOption(backendOption())
@@ -65,7 +75,9 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
   checkLabelsFit(test, config.num_classes, join(dir, TEST_FILE), files.weightsPath);
   const model = await loadModel({ config, params, preprocessor: files.preprocessor }, { engine });
   if (basename(files.weightsPath) === CHECKPOINT_FILE && !flags.json) {
-    process.stdout.write(`(no model file yet: the training checkpoint after epoch ${readSafetensorsHeader(files.weightsPath).metadata['epoch']})\n`);
+    process.stdout.write(
+      `(no model file yet: the training checkpoint after epoch ${readSafetensorsHeader(files.weightsPath).metadata['epoch']})\n`,
+    );
   }
   const { mean, std } = await modelNormalization(model);
   const result = await evaluate(model, test, flags.batchSize, { mean: [...mean], std: [...std], flip: flags.tta === 'flip' });

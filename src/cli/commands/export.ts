@@ -20,11 +20,21 @@ export function register(program: Command): void {
     .command('export')
     .description('write a model as ONNX, as a Hugging Face model folder, or as safetensors in another layout')
     .addOption(modelOption())
-    .addOption(new Option('--onnx <file>', 'write an ONNX model (opset 17): input pixel_values [batch, channels, size, size], output logits'))
-    .addOption(new Option('--hf <dir>', "write a folder transformers' ViTForImageClassification loads (config.json, model.safetensors, preprocessor_config.json)"))
+    .addOption(
+      new Option('--onnx <file>', 'write an ONNX model (opset 17): input pixel_values [batch, channels, size, size], output logits'),
+    )
+    .addOption(
+      new Option(
+        '--hf <dir>',
+        "write a folder transformers' ViTForImageClassification loads (config.json, model.safetensors, preprocessor_config.json)",
+      ),
+    )
     .addOption(new Option('--safetensors <file>', 'write one .safetensors file, its config in the metadata'))
-    .addOption(new Option('--layout <layout>', "the tensor names of --safetensors: the seed's (per-head q/k/v) or fused (one qkv per block)")
-      .choices(['seed', 'fused']).default('seed'))
+    .addOption(
+      new Option('--layout <layout>', "the tensor names of --safetensors: the seed's (per-head q/k/v) or fused (one qkv per block)")
+        .choices(['seed', 'fused'])
+        .default('seed'),
+    )
     .action(async (options: ExportOptions, command: Command) => {
       await exportModel(options, command.getOptionValueSource('layout') === 'cli');
     });
@@ -47,9 +57,11 @@ async function exportModel(options: ExportOptions, layoutGiven: boolean): Promis
     process.stdout.write(`wrote ${options.onnx} (ONNX opset ${ONNX_OPSET}, ${megabytes(bytes.length)})\n`);
   } else if (options.hf !== undefined) {
     if (!config.final_layernorm) {
-      throw new UserError(`--hf ${options.hf}: ${options.model} has no final LayerNorm (final_layernorm false, as the seed's model), ` +
-        "and Hugging Face's ViTForImageClassification always applies one, so no Hugging Face model computes what this one does; " +
-        "use --safetensors FILE (the seed's PyTorch names, which the seed's modules in the vit-ts repository's tools/pytorch load) or --onnx FILE");
+      throw new UserError(
+        `--hf ${options.hf}: ${options.model} has no final LayerNorm (final_layernorm false, as the seed's model), ` +
+          "and Hugging Face's ViTForImageClassification always applies one, so no Hugging Face model computes what this one does; " +
+          "use --safetensors FILE (the seed's PyTorch names, which the seed's modules in the vit-ts repository's tools/pytorch load) or --onnx FILE",
+      );
     }
     // Name the classes and keep the normalization, so that transformers' pipeline reads images and labels as vit-ts does.
     const labels = await classLabels(config);

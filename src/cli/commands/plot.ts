@@ -33,13 +33,21 @@ interface RunFile {
 export function register(program: Command): void {
   program
     .command('plot')
-    .description(`draw an experiment's loss and accuracy curves from its ${METRICS_FILE}; with several runs (or --x time), ` +
-      'their test accuracy in one figure')
-    .argument('<runs...>', `experiment folders (or their ${METRICS_FILE}), or PyTorch logs (${PYTORCH_LOG_EXTENSION}: ` +
-      'JSON lines of {epoch, train_loss, test_loss, test_acc, elapsed_s}, as tools/pytorch/peer.py train prints them)')
+    .description(
+      `draw an experiment's loss and accuracy curves from its ${METRICS_FILE}; with several runs (or --x time), ` +
+        'their test accuracy in one figure',
+    )
+    .argument(
+      '<runs...>',
+      `experiment folders (or their ${METRICS_FILE}), or PyTorch logs (${PYTORCH_LOG_EXTENSION}: ` +
+        'JSON lines of {epoch, train_loss, test_loss, test_acc, elapsed_s}, as tools/pytorch/peer.py train prints them)',
+    )
     .addOption(new Option('--x <axis>', 'the x axis: epoch, or time (wall-clock minutes)').choices(['epoch', 'time']).default('epoch'))
-    .option('--out <file>', `the figure to write, .png or .svg (default: EXPERIMENT/${METRICS_FIGURE_FILE} for one experiment ` +
-      'by epoch, else accuracy-by-epoch.png or accuracy-by-time.png here)')
+    .option(
+      '--out <file>',
+      `the figure to write, .png or .svg (default: EXPERIMENT/${METRICS_FIGURE_FILE} for one experiment ` +
+        'by epoch, else accuracy-by-epoch.png or accuracy-by-time.png here)',
+    )
     .action(async (runs: string[], options: PlotOptions) => {
       await plot(runs, options);
     });
@@ -51,9 +59,10 @@ async function plot(runArguments: string[], options: PlotOptions): Promise<void>
     checkOutputFile(options.out, '--out');
   }
   const files = runArguments.map(locateRun);
-  const out = files.length === 1 && files[0]!.kind === 'metrics' && options.x === 'epoch'
-    ? await plotExperiment(files[0]!, options.out)
-    : await plotRuns(files, options.x, options.out);
+  const out =
+    files.length === 1 && files[0]!.kind === 'metrics' && options.x === 'epoch'
+      ? await plotExperiment(files[0]!, options.out)
+      : await plotRuns(files, options.x, options.out);
   process.stdout.write(`wrote ${out}\n`);
 }
 
@@ -78,8 +87,10 @@ function locateRun(argument: string): RunFile {
   try {
     isFile = statSync(argument).isFile();
   } catch {
-    throw new UserError(`${argument}: no such folder or file; expected a training experiment's folder holding ${METRICS_FILE}, ` +
-      `or a PyTorch log (${PYTORCH_LOG_EXTENSION})`);
+    throw new UserError(
+      `${argument}: no such folder or file; expected a training experiment's folder holding ${METRICS_FILE}, ` +
+        `or a PyTorch log (${PYTORCH_LOG_EXTENSION})`,
+    );
   }
   if (isFile && extname(argument).toLowerCase() === PYTORCH_LOG_EXTENSION) {
     return { path: argument, name: basename(argument, extname(argument)), dir: dirname(argument), kind: 'pytorch-log' };
@@ -92,9 +103,11 @@ function locateRun(argument: string): RunFile {
 
 /** Runs from different places with the same folder or file name are told apart by the paths given. */
 function distinctNames(files: RunFile[]): RunFile[] {
-  return files.map((file) => files.some((other) => other !== file && other.name === file.name)
-    ? { ...file, name: file.kind === 'metrics' ? file.dir : file.path }
-    : file);
+  return files.map((file) =>
+    files.some((other) => other !== file && other.name === file.name)
+      ? { ...file, name: file.kind === 'metrics' ? file.dir : file.path }
+      : file,
+  );
 }
 
 function readRun(file: RunFile): AccuracyRun {
@@ -125,8 +138,10 @@ function readJson(path: string): unknown {
   } catch (e) {
     // The parser's message quotes the text: a binary file (a model, say) would print its bytes.
     if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text.slice(0, 4096))) {
-      throw new UserError(`${path} is a binary file, not a metrics.json; vit plot takes a training experiment's folder, its ${METRICS_FILE}, ` +
-        `or a PyTorch log (${PYTORCH_LOG_EXTENSION})`);
+      throw new UserError(
+        `${path} is a binary file, not a metrics.json; vit plot takes a training experiment's folder, its ${METRICS_FILE}, ` +
+          `or a PyTorch log (${PYTORCH_LOG_EXTENSION})`,
+      );
     }
     throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
   }

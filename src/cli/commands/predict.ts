@@ -25,7 +25,9 @@ export function register(program: Command): void {
     .description('classify PNG/JPEG images of any size with a trained model')
     .argument('<image...>', 'image files (PNG, JPEG, …)')
     .addOption(modelOption())
-    .addOption(new Option('--top-k <k>', 'how many of the most likely classes to show').default(DEFAULT_TOP_K).argParser(positiveInteger('--top-k')))
+    .addOption(
+      new Option('--top-k <k>', 'how many of the most likely classes to show').default(DEFAULT_TOP_K).argParser(positiveInteger('--top-k')),
+    )
     .option('--json', 'print one JSON array: [{ file, predictions: [{ label, score }] }]')
     .addOption(threadsOption())
     .addOption(backendOption())
@@ -52,10 +54,12 @@ async function predict(files: string[], options: PredictOptions): Promise<void> 
     // time: a full-size decoded photo is large, and only its resized copy is kept.
     const decoded: (RgbImage | UserError)[] = [];
     for (const file of chunk) {
-      decoded.push(await loadImageForModel(file, size, file).catch((e: unknown) => {
-        if (e instanceof UserError) return e;
-        throw e;
-      }));
+      decoded.push(
+        await loadImageForModel(file, size, file).catch((e: unknown) => {
+          if (e instanceof UserError) return e;
+          throw e;
+        }),
+      );
     }
     const readable: string[] = [];
     const pictures: RgbImage[] = [];

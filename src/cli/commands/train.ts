@@ -36,9 +36,14 @@ export function register(program: Command): void {
   for (const { option } of settings) command.addOption(option);
   command
     .option('--sample', 'train on the small sample bundled with vit-ts (2,000 training and 500 test images)')
-    .option('--config <file-or-json>', 'model config keys over the seed config (or the --init-from model\'s): a JSON file, or JSON text like \'{"hidden_size":64}\'')
+    .option(
+      '--config <file-or-json>',
+      "model config keys over the seed config (or the --init-from model's): a JSON file, or JSON text like '{\"hidden_size\":64}'",
+    )
     .option('--resume <dir>', "continue an experiment from its checkpoint (the run's options are kept; --epochs may grow)")
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Recipes (docs/recipes.md says how the fast one was chosen):
 ${RECIPE_NAMES.map((name) => recipeHelp(name)).join('\n')}
 
@@ -52,7 +57,8 @@ continues exactly where the last finished epoch left off, in that folder (with -
 Fine-tuning a pretrained ViT (e.g. google/vit-base-patch16-224 from the Hugging Face hub) on CIFAR-10:
   vit train --exp-name vit-b16 --init-from DIR --config '{"num_classes": 10}' --recipe fast --epochs 3 \\
     --warmup-epochs 0.5 --lr 5e-5 --batch-size 16
-The 32×32 images are resized to the model's image_size; the README's "Pretrained ImageNet ViTs" says more.`)
+The 32×32 images are resized to the model's image_size; the README's "Pretrained ImageNet ViTs" says more.`,
+    )
     .action(async (flags: OtherFlags & Record<string, unknown>) => {
       await trainCommand(trainOptions(flags, settings));
     });
@@ -99,9 +105,11 @@ async function trainCommand(options: TrainOptions): Promise<void> {
   try {
     const result = await runExperiment({ ...options, signal: controller.signal }, reporter, 'flags');
     if (result.stopped) {
-      process.stdout.write(result.epochsDone === 0
-        ? 'Stopped before the first epoch ended: nothing was saved; run the same command again to start over.\n'
-        : `Stopped after epoch ${result.epochsDone}. Continue with: vit train --resume ${result.experimentDir}\n`);
+      process.stdout.write(
+        result.epochsDone === 0
+          ? 'Stopped before the first epoch ended: nothing was saved; run the same command again to start over.\n'
+          : `Stopped after epoch ${result.epochsDone}. Continue with: vit train --resume ${result.experimentDir}\n`,
+      );
       process.exitCode = 130;
     } else if (result.settings.timeBudget !== null) {
       process.stdout.write(`Used ${formatDuration(result.runSeconds)} of the ${formatDuration(result.settings.timeBudget)} time budget\n`);

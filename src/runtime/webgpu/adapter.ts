@@ -49,7 +49,8 @@ let nodeGpu: Promise<GPU> | undefined;
 async function loadGpu(): Promise<GPU> {
   if (!isNode) {
     const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-    if (gpu === undefined) throw new UserError('WebGPU is not available in this browser (navigator.gpu is missing; Chrome and Edge 113+, or a flag elsewhere)');
+    if (gpu === undefined)
+      throw new UserError('WebGPU is not available in this browser (navigator.gpu is missing; Chrome and Edge 113+, or a flag elsewhere)');
     return gpu;
   }
   nodeGpu ??= (async () => {
@@ -57,7 +58,9 @@ async function loadGpu(): Promise<GPU> {
     try {
       binding = (await import(/* @vite-ignore */ NODE_BINDING)) as typeof binding;
     } catch (error) {
-      throw new UserError(`WebGPU is not available in Node: the optional package "webgpu" could not be loaded (${firstLine(error)}); reinstall with optional dependencies, or use --backend wasm`);
+      throw new UserError(
+        `WebGPU is not available in Node: the optional package "webgpu" could not be loaded (${firstLine(error)}); reinstall with optional dependencies, or use --backend wasm`,
+      );
     }
     // Dawn's binding defines GPUBufferUsage, GPUShaderStage… as globals of its own; code written for browsers uses them.
     Object.assign(globalThis, binding.globals);
@@ -76,9 +79,11 @@ export async function findAdapter(): Promise<FoundAdapter> {
   const gpu = await loadGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) {
-    throw new UserError(isNode
-      ? 'no WebGPU adapter found: Dawn found no Vulkan, Metal or D3D12 device (a GPU driver, or VK_ICD_FILENAMES naming a Vulkan driver, is needed); use --backend wasm'
-      : 'no WebGPU adapter found: this browser offers WebGPU but no adapter (a blocked GPU, or a software one not enabled); use the WebAssembly backend');
+    throw new UserError(
+      isNode
+        ? 'no WebGPU adapter found: Dawn found no Vulkan, Metal or D3D12 device (a GPU driver, or VK_ICD_FILENAMES naming a Vulkan driver, is needed); use --backend wasm'
+        : 'no WebGPU adapter found: this browser offers WebGPU but no adapter (a blocked GPU, or a software one not enabled); use the WebAssembly backend',
+    );
   }
   return { adapter, name: adapterName(adapter), software: isSoftwareAdapter(adapter) };
 }

@@ -79,7 +79,11 @@ export class WebGpuEngine {
     this.layout = device.createBindGroupLayout({
       entries: [
         { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
-        { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: ARG_SLOT_BYTES } },
+        {
+          binding: 1,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: ARG_SLOT_BYTES },
+        },
       ],
     });
     this.pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
@@ -100,8 +104,13 @@ export class WebGpuEngine {
   static async create(options: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
     const { adapter, name, software } = await findAdapter();
     const wanted: (keyof GPUSupportedLimits)[] = [
-      'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup',
-      'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupsPerDimension',
+      'maxStorageBufferBindingSize',
+      'maxBufferSize',
+      'maxComputeWorkgroupStorageSize',
+      'maxComputeInvocationsPerWorkgroup',
+      'maxComputeWorkgroupSizeX',
+      'maxComputeWorkgroupSizeY',
+      'maxComputeWorkgroupsPerDimension',
     ];
     const requiredLimits: Record<string, number> = {};
     for (const key of wanted) requiredLimits[key] = adapter.limits[key] as number;
@@ -148,8 +157,10 @@ export class WebGpuEngine {
   private grow(needed: number): void {
     const max = this.maxBytes;
     if (needed > max) {
-      throw new UserError(`out of GPU memory: ${Math.round(needed / 2 ** 20)} MiB needed, more than the ${Math.round(max / 2 ** 20)} MiB ` +
-        `one buffer of this adapter can hold; a smaller batch or model needs less`);
+      throw new UserError(
+        `out of GPU memory: ${Math.round(needed / 2 ** 20)} MiB needed, more than the ${Math.round(max / 2 ** 20)} MiB ` +
+          `one buffer of this adapter can hold; a smaller batch or model needs less`,
+      );
     }
     const size = Math.min(max, Math.ceil(Math.max(needed, this.memory.size * 2) / GROWTH_STEP) * GROWTH_STEP);
     const old = this.memory;
@@ -170,7 +181,11 @@ export class WebGpuEngine {
     const data = new Uint8Array(values.buffer, values.byteOffset, bytes);
     if (bytes > MAX_STAGED_BYTES) {
       // A large write (a model's weights) gets a buffer of its own rather than growing the staging one for good.
-      const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+      const staging = this.device.createBuffer({
+        size: bytes,
+        usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC,
+        mappedAtCreation: true,
+      });
       new Uint8Array(staging.getMappedRange()).set(data);
       staging.unmap();
       this.endPass();
@@ -199,7 +214,10 @@ export class WebGpuEngine {
   }
 
   private createStageBuffer(bytes: number): GPUBuffer {
-    return this.device.createBuffer({ size: Math.max(bytes, INITIAL_STAGE_BYTES), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    return this.device.createBuffer({
+      size: Math.max(bytes, INITIAL_STAGE_BYTES),
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
   }
 
   /** `floats` floats from byte offset `ptr` (a copy), after every kernel recorded before; submits what is recorded. */
@@ -215,7 +233,8 @@ export class WebGpuEngine {
     this.checkOpen();
     this.checkRange(ptr, words, 'read');
     const bytes = words * 4;
-    const readback = bytes === 0 ? null : this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const readback =
+      bytes === 0 ? null : this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     if (readback !== null) {
       this.endPass();
       this.currentEncoder().copyBufferToBuffer(this.memory, ptr, readback, 0, bytes);
@@ -241,7 +260,14 @@ export class WebGpuEngine {
   }
 
   private checkRange(ptr: number, words: number, what: string): void {
-    if (!Number.isInteger(ptr) || ptr % 4 !== 0 || ptr < MEMORY_BASE || !Number.isInteger(words) || words < 0 || ptr + words * 4 > this.memory.size) {
+    if (
+      !Number.isInteger(ptr) ||
+      ptr % 4 !== 0 ||
+      ptr < MEMORY_BASE ||
+      !Number.isInteger(words) ||
+      words < 0 ||
+      ptr + words * 4 > this.memory.size
+    ) {
       throw new Error(`WebGpuEngine.${what}: ${words} words at byte ${ptr} are not inside the engine's memory`);
     }
   }
@@ -256,7 +282,7 @@ export class WebGpuEngine {
     if (args.length !== kernel.args.length) throw new Error(`${name}: ${args.length} arguments, expected ${kernel.args.length}`);
     // Recording is on every step's path: one arguments object per kernel, reused, and no other garbage.
     let named = this.named.get(name);
-    if (named === undefined) this.named.set(name, named = {});
+    if (named === undefined) this.named.set(name, (named = {}));
     for (let i = 0; i < args.length; i++) named[kernel.args[i]![0]] = args[i]!;
     const dispatches = kernel.dispatches(named);
     let work = false;
@@ -296,7 +322,10 @@ export class WebGpuEngine {
       const [argName, type] = kernel.args[i]!;
       const value = args[i]!;
       const at = offset + 4 * i;
-      if (type === 'f32') { view.setFloat32(at, value, true); continue; }
+      if (type === 'f32') {
+        view.setFloat32(at, value, true);
+        continue;
+      }
       if (!Number.isInteger(value)) throw new Error(`${name}: argument ${argName} must be a whole number (got ${value})`);
       if (type === 'ptr') {
         if (value !== 0 && (value % 4 !== 0 || value < MEMORY_BASE || value >= this.memory.size)) {
@@ -318,7 +347,14 @@ export class WebGpuEngine {
     pipelines = new Map();
     const entries = new Set([...kernel.wgsl.matchAll(/@compute[^]*?fn\s+(\w+)/g)].map((m) => m[1]!));
     for (const entry of entries) {
-      pipelines.set(entry, this.device.createComputePipeline({ label: `${name}.${entry}`, layout: this.pipelineLayout, compute: { module, entryPoint: entry } }));
+      pipelines.set(
+        entry,
+        this.device.createComputePipeline({
+          label: `${name}.${entry}`,
+          layout: this.pipelineLayout,
+          compute: { module, entryPoint: entry },
+        }),
+      );
     }
     this.pipelines.set(name, pipelines);
     return pipelines;
@@ -431,16 +467,22 @@ export class WebGpuEngine {
     this.encoder!.copyBufferToBuffer(resolved, 0, readback, 0, bytes);
     this.retired.push(resolved);
     const table = this.timings;
-    return () => this.pendingTimings.push(readback.mapAsync(GPUMapMode.READ).then(() => {
-      const ticks = new BigInt64Array(readback.getMappedRange());
-      names.forEach((name, i) => {
-        const entry = table?.get(name);
-        // A pass the implementation did not time gives end < begin (or zeros): counted, not timed.
-        const ns = Number(ticks[2 * i + 1]! - ticks[2 * i]!);
-        if (entry !== undefined && ns > 0) entry.ms += ns / 1e6;
-      });
-      readback.destroy();
-    }, () => readback.destroy()));
+    return () =>
+      this.pendingTimings.push(
+        readback.mapAsync(GPUMapMode.READ).then(
+          () => {
+            const ticks = new BigInt64Array(readback.getMappedRange());
+            names.forEach((name, i) => {
+              const entry = table?.get(name);
+              // A pass the implementation did not time gives end < begin (or zeros): counted, not timed.
+              const ns = Number(ticks[2 * i + 1]! - ticks[2 * i]!);
+              if (entry !== undefined && ns > 0) entry.ms += ns / 1e6;
+            });
+            readback.destroy();
+          },
+          () => readback.destroy(),
+        ),
+      );
   }
 
   close(): void {

@@ -18,8 +18,15 @@ import { ELEMENTWISE_GROUP, ELEMENTWISE_PARAMS, FLAT_INDEX_WGSL, RANDOM_WGSL, el
 type Args = Readonly<Record<string, number>>;
 
 const ATTENTION_ARGS = (first: readonly (readonly [string, 'ptr'])[]): GpuKernel['args'] => [
-  ...first, ['scratch', 'ptr'], ['B', 'u32'], ['T', 'u32'], ['C', 'u32'], ['NH', 'u32'], ['queries', 'u32'],
-  ['dropout', 'f32'], ['seed', 'u32'],
+  ...first,
+  ['scratch', 'ptr'],
+  ['B', 'u32'],
+  ['T', 'u32'],
+  ['C', 'u32'],
+  ['NH', 'u32'],
+  ['queries', 'u32'],
+  ['dropout', 'f32'],
+  ['seed', 'u32'],
 ];
 
 /** What both kernels' entry points start from: the shapes, this head's columns of image b, loads and stores of four floats. */
@@ -76,7 +83,11 @@ const groups = (a: Args): number => Math.ceil(a.C! / a.NH! / LANES);
  * then one per four floats of out. `scratch` is the WebAssembly threads' and is ignored.
  */
 const attention_forward: GpuKernel = {
-  args: ATTENTION_ARGS([['out', 'ptr'], ['att', 'ptr'], ['qkv', 'ptr']]),
+  args: ATTENTION_ARGS([
+    ['out', 'ptr'],
+    ['att', 'ptr'],
+    ['qkv', 'ptr'],
+  ]),
   wgsl: `${COMMON_WGSL}
 @compute @workgroup_size(${ELEMENTWISE_GROUP})
 fn attention_probabilities(${ELEMENTWISE_PARAMS}) {
@@ -152,7 +163,12 @@ fn attention_values(${ELEMENTWISE_PARAMS}) {
  * are zero. First one invocation per query row (its dS, into tmp), then one per four floats of dqkv.
  */
 const attention_backward: GpuKernel = {
-  args: ATTENTION_ARGS([['dqkv', 'ptr'], ['dout', 'ptr'], ['qkv', 'ptr'], ['att', 'ptr']]),
+  args: ATTENTION_ARGS([
+    ['dqkv', 'ptr'],
+    ['dout', 'ptr'],
+    ['qkv', 'ptr'],
+    ['att', 'ptr'],
+  ]),
   wgsl: `${COMMON_WGSL}
 @compute @workgroup_size(${ELEMENTWISE_GROUP})
 fn attention_dscores(${ELEMENTWISE_PARAMS}) {

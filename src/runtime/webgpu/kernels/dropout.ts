@@ -38,7 +38,13 @@ export const ELEMENTWISE_PARAMS =
 
 /** out = inp · keep / (1 − p), keep drawn from (seed, index): in place is fine; with the same seed also the backward pass. */
 const dropout: GpuKernel = {
-  args: [['out', 'ptr'], ['inp', 'ptr'], ['n', 'u32'], ['p', 'f32'], ['seed', 'u32']],
+  args: [
+    ['out', 'ptr'],
+    ['inp', 'ptr'],
+    ['n', 'u32'],
+    ['p', 'f32'],
+    ['seed', 'u32'],
+  ],
   wgsl: `${RANDOM_WGSL}
 ${FLAT_INDEX_WGSL}
 @compute @workgroup_size(${ELEMENTWISE_GROUP})

@@ -22,33 +22,55 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 
 export const fill: GpuKernel = {
-  args: [['x', 'ptr'], ['n', 'u32'], ['value', 'f32']],
+  args: [
+    ['x', 'ptr'],
+    ['n', 'u32'],
+    ['value', 'f32'],
+  ],
   wgsl: loop('args.n', 'st(args.x + i, args.value);'),
   dispatches: (a) => elementwise(a.n!),
 };
 
 export const scale: GpuKernel = {
-  args: [['x', 'ptr'], ['n', 'u32'], ['factor', 'f32']],
+  args: [
+    ['x', 'ptr'],
+    ['n', 'u32'],
+    ['factor', 'f32'],
+  ],
   wgsl: loop('args.n', 'st(args.x + i, ld(args.x + i) * args.factor);'),
   dispatches: (a) => elementwise(a.n!),
 };
 
 export const add: GpuKernel = {
-  args: [['out', 'ptr'], ['a', 'ptr'], ['b', 'ptr'], ['n', 'u32']],
+  args: [
+    ['out', 'ptr'],
+    ['a', 'ptr'],
+    ['b', 'ptr'],
+    ['n', 'u32'],
+  ],
   wgsl: loop('args.n', 'st(args.out + i, ld(args.a + i) + ld(args.b + i));'),
   dispatches: (a) => elementwise(a.n!),
 };
 
 /** dst[i] = src[i] for n words (floats or integers alike: bits are copied). */
 export const copy: GpuKernel = {
-  args: [['dst', 'ptr'], ['src', 'ptr'], ['n', 'u32']],
+  args: [
+    ['dst', 'ptr'],
+    ['src', 'ptr'],
+    ['n', 'u32'],
+  ],
   wgsl: loop('args.n', 'mem[args.dst + i] = mem[args.src + i];'),
   dispatches: (a) => elementwise(a.n!),
 };
 
 /** average ← decay·average + (1 − decay)·weights: the weights' moving average. */
 export const ema: GpuKernel = {
-  args: [['average', 'ptr'], ['weights', 'ptr'], ['n', 'u32'], ['decay', 'f32']],
+  args: [
+    ['average', 'ptr'],
+    ['weights', 'ptr'],
+    ['n', 'u32'],
+    ['decay', 'f32'],
+  ],
   wgsl: loop('args.n', 'st(args.average + i, args.decay * ld(args.average + i) + (1.0 - args.decay) * ld(args.weights + i));'),
   dispatches: (a) => elementwise(a.n!),
 };
@@ -58,7 +80,11 @@ export const ema: GpuKernel = {
  * strided share, then a tree in workgroup memory): a fixed order, so the same sum every time.
  */
 export const sum_squares: GpuKernel = {
-  args: [['partial', 'ptr'], ['x', 'ptr'], ['n', 'u32']],
+  args: [
+    ['partial', 'ptr'],
+    ['x', 'ptr'],
+    ['n', 'u32'],
+  ],
   wgsl: `
 var<workgroup> sums: array<f32, ${WORKGROUP}>;
 @compute @workgroup_size(${WORKGROUP})
@@ -83,7 +109,13 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
  * min(1, maxNorm / (norm + 1e-6)), as torch.nn.utils.clip_grad_norm_.
  */
 export const clip_gradients: GpuKernel = {
-  args: [['x', 'ptr'], ['n', 'u32'], ['partial', 'ptr'], ['maxNorm', 'f32'], ['norm', 'ptr']],
+  args: [
+    ['x', 'ptr'],
+    ['n', 'u32'],
+    ['partial', 'ptr'],
+    ['maxNorm', 'f32'],
+    ['norm', 'ptr'],
+  ],
   wgsl: `
 var<workgroup> total: f32;
 // One dispatch: every workgroup adds the partial sums itself (${GPU_PARTIALS} loads, in order, the

@@ -10,8 +10,11 @@ import { dropoutKernels } from './dropout.js';
 import { embeddingKernels } from './embeddings.js';
 
 export const GPU_KERNELS: GpuKernelTable = {
-  gemm, linear_backward,
-  layernorm_forward, layernorm_backward, layernorm_reduce,
+  gemm,
+  linear_backward,
+  layernorm_forward,
+  layernorm_backward,
+  layernorm_reduce,
   softmax_cross_entropy,
   adamw,
   fill: elementwise.fill,

@@ -29,8 +29,17 @@ fn rowSum(lid: u32, v: f32) -> f32 {
 const rowGroups = (N: number): readonly [number, number] => grid(Math.ceil(N / ROWS_PER_GROUP));
 
 export const layernorm_forward: GpuKernel = {
-  args: [['out', 'ptr'], ['mean', 'ptr'], ['rstd', 'ptr'], ['inp', 'ptr'], ['weight', 'ptr'], ['bias', 'ptr'], ['N', 'u32'], ['C', 'u32'],
-    ['eps', 'f32']],
+  args: [
+    ['out', 'ptr'],
+    ['mean', 'ptr'],
+    ['rstd', 'ptr'],
+    ['inp', 'ptr'],
+    ['weight', 'ptr'],
+    ['bias', 'ptr'],
+    ['N', 'u32'],
+    ['C', 'u32'],
+    ['eps', 'f32'],
+  ],
   wgsl: /* wgsl */ `${ROWS_WGSL}
 @compute @workgroup_size(${ROWS_PER_GROUP * LANES})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -61,8 +70,17 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
  * to partial + p·2C (C for the weight, then C for the bias), GPU_PARTIALS groups, for layernorm_reduce.
  */
 export const layernorm_backward: GpuKernel = {
-  args: [['dinp', 'ptr'], ['partial', 'ptr'], ['dout', 'ptr'], ['inp', 'ptr'], ['weight', 'ptr'], ['mean', 'ptr'], ['rstd', 'ptr'],
-    ['N', 'u32'], ['C', 'u32']],
+  args: [
+    ['dinp', 'ptr'],
+    ['partial', 'ptr'],
+    ['dout', 'ptr'],
+    ['inp', 'ptr'],
+    ['weight', 'ptr'],
+    ['mean', 'ptr'],
+    ['rstd', 'ptr'],
+    ['N', 'u32'],
+    ['C', 'u32'],
+  ],
   wgsl: /* wgsl */ `${ROWS_WGSL}
 // Rows and columns in one dispatch (neither reads what the other writes): the first
 // ⌈N / ${ROWS_PER_GROUP}⌉ workgroups take rows, the rest columns.
@@ -135,7 +153,13 @@ fn columns(lid: u32, group: u32) {
 
 /** dweight += Σ_p partial[p][0:C], dbias += Σ_p partial[p][C:2C], p = 0 … parts − 1 in order. */
 export const layernorm_reduce: GpuKernel = {
-  args: [['dweight', 'ptr'], ['dbias', 'ptr'], ['partial', 'ptr'], ['C', 'u32'], ['parts', 'u32']],
+  args: [
+    ['dweight', 'ptr'],
+    ['dbias', 'ptr'],
+    ['partial', 'ptr'],
+    ['C', 'u32'],
+    ['parts', 'u32'],
+  ],
   wgsl: /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

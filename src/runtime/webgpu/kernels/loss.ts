@@ -8,8 +8,17 @@ import type { GpuKernel } from '../prelude.js';
  * loss is read from `losses` by whoever needs it: nothing waits here.
  */
 export const softmax_cross_entropy: GpuKernel = {
-  args: [['probs', 'ptr'], ['losses', 'ptr'], ['dlogits', 'ptr'], ['logits', 'ptr'], ['labels', 'ptr'], ['B', 'u32'], ['K', 'u32'],
-    ['smoothing', 'f32'], ['norm', 'u32']],
+  args: [
+    ['probs', 'ptr'],
+    ['losses', 'ptr'],
+    ['dlogits', 'ptr'],
+    ['logits', 'ptr'],
+    ['labels', 'ptr'],
+    ['B', 'u32'],
+    ['K', 'u32'],
+    ['smoothing', 'f32'],
+    ['norm', 'u32'],
+  ],
   wgsl: /* wgsl */ `${MATH_WGSL}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -99,8 +99,22 @@ const tiles = (n: number): number => Math.ceil(n / TILE);
  * `transposed`, else w[K, M]; the GELU modes as the WebAssembly gemm. packed and scratch are ignored.
  */
 export const gemm: GpuKernel = {
-  args: [['out', 'ptr'], ['a', 'ptr'], ['w', 'ptr'], ['transposed', 'u32'], ['packed', 'ptr'], ['scratch', 'ptr'], ['bias', 'ptr'],
-    ['residual', 'ptr'], ['gelu', 'u32'], ['geluBuffer', 'ptr'], ['N', 'u32'], ['K', 'u32'], ['M', 'u32'], ['accumulate', 'u32']],
+  args: [
+    ['out', 'ptr'],
+    ['a', 'ptr'],
+    ['w', 'ptr'],
+    ['transposed', 'u32'],
+    ['packed', 'ptr'],
+    ['scratch', 'ptr'],
+    ['bias', 'ptr'],
+    ['residual', 'ptr'],
+    ['gelu', 'u32'],
+    ['geluBuffer', 'ptr'],
+    ['N', 'u32'],
+    ['K', 'u32'],
+    ['M', 'u32'],
+    ['accumulate', 'u32'],
+  ],
   wgsl: /* wgsl */ `${TILE_WGSL}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -130,8 +144,22 @@ function weightSplit(N: number, K: number, M: number): { parts: number; rows: nu
  * dispatches (the products, then the sums), as few as the dependence allows.
  */
 export const linear_backward: GpuKernel = {
-  args: [['dweight', 'ptr'], ['dbias', 'ptr'], ['dinp', 'ptr'], ['dout', 'ptr'], ['inp', 'ptr'], ['w', 'ptr'], ['packed', 'ptr'],
-    ['scratch', 'ptr'], ['gelu', 'u32'], ['preActivation', 'ptr'], ['N', 'u32'], ['K', 'u32'], ['M', 'u32'], ['accumulate', 'u32']],
+  args: [
+    ['dweight', 'ptr'],
+    ['dbias', 'ptr'],
+    ['dinp', 'ptr'],
+    ['dout', 'ptr'],
+    ['inp', 'ptr'],
+    ['w', 'ptr'],
+    ['packed', 'ptr'],
+    ['scratch', 'ptr'],
+    ['gelu', 'u32'],
+    ['preActivation', 'ptr'],
+    ['N', 'u32'],
+    ['K', 'u32'],
+    ['M', 'u32'],
+    ['accumulate', 'u32'],
+  ],
   wgsl: /* wgsl */ `${TILE_WGSL}
 // The three products in one dispatch (they share no output), told apart by the workgroup's index:
 // dinp[N, K] = dout[N, M] · w[M, K] by tiles, then tmp[part][M][K] = Σ over the part's rows n of
@@ -217,5 +245,5 @@ fn splitParts() -> u32 {
       ...elementwise(a.M! * a.K! + a.M!, 'reduce'),
     ];
   },
-  tmp: (a) => a.N === 0 ? 0 : weightSplit(a.N!, a.K!, a.M!).parts * (a.M! * a.K! + a.M!),
+  tmp: (a) => (a.N === 0 ? 0 : weightSplit(a.N!, a.K!, a.M!).parts * (a.M! * a.K! + a.M!)),
 };

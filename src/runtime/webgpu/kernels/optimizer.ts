@@ -7,8 +7,20 @@ import type { GpuKernel } from '../prelude.js';
  * p ← p − (lr / bc1) · m / (√v / √bc2 + eps).
  */
 export const adamw: GpuKernel = {
-  args: [['params', 'ptr'], ['grads', 'ptr'], ['m', 'ptr'], ['v', 'ptr'], ['n', 'u32'], ['lr', 'f32'], ['beta1', 'f32'], ['beta2', 'f32'],
-    ['eps', 'f32'], ['weightDecay', 'f32'], ['bc1', 'f32'], ['bc2', 'f32']],
+  args: [
+    ['params', 'ptr'],
+    ['grads', 'ptr'],
+    ['m', 'ptr'],
+    ['v', 'ptr'],
+    ['n', 'u32'],
+    ['lr', 'f32'],
+    ['beta1', 'f32'],
+    ['beta2', 'f32'],
+    ['eps', 'f32'],
+    ['weightDecay', 'f32'],
+    ['bc1', 'f32'],
+    ['bc2', 'f32'],
+  ],
   wgsl: /* wgsl */ `
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
