@@ -11,14 +11,7 @@ import { type Engine, getEngine } from '../src/runtime/engine.js';
 /** The compiled command line, for tests that run `vit` as a user does. */
 export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-/** A model small enough to train for a few epochs in seconds: the training tests' model. */
-export const TINY_CONFIG = Object.freeze({
-  hidden_size: 32,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  intermediate_size: 64,
-  patch_size: 8,
-});
+export { TINY_CONFIG } from './tiny-config.js';
 
 /** What the training tests share: an engine on two threads and a temporary folder for experiments. */
 export interface TrainingSandbox {

@@ -11,46 +11,24 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { readCifar10 } from '../src/data/cifar10-files.js';
 import { sampleDataDir } from '../src/data/location.js';
-import { ViTForClassification } from '../src/model/vit.js';
 import { type Engine, createEngine } from '../src/runtime/engine.js';
-import { AdamW } from '../src/train/adamw.js';
-import { GradientClipper } from '../src/train/gradient-clipper.js';
-import { trainStep } from '../src/train/step.js';
-import { WeightAverage } from '../src/train/weight-average.js';
-import { CLI, TINY_CONFIG } from './helpers.js';
+import { CLI } from './helpers.js';
 import { openTestEngine } from './webgpu-helpers.js';
+import { TRAINING_CONFIG, checkLossesTrack, startTraining } from './webgpu-model-cases.js';
 
 const gpu = await openTestEngine();
 const STEPS = 30;
 const BATCH = 16;
-/** Dropout on, so that the WGSL dropout's random stream is checked against the WebAssembly one's too. */
-const CONFIG = { ...TINY_CONFIG, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 };
+const CONFIG = TRAINING_CONFIG;
 
-/** Each step's mean loss over STEPS steps of trainStep (clipping, label smoothing, a moving average) on `engine`. */
+/** Each step's mean loss over STEPS steps of the shared training run (test/webgpu-model-cases.ts) on `engine`. */
 async function stepLosses(engine: Engine): Promise<number[]> {
-  const model = await ViTForClassification.create(CONFIG, { engine, seed: 4 });
-  const parts = {
-    model,
-    optimizer: new AdamW(model.parameters, { lr: 3e-3 }),
-    clipper: new GradientClipper(model.parameters),
-    average: new WeightAverage(model.parameters, 0.9),
-  };
-  const train = readCifar10(sampleDataDir(), 'train');
+  const run = await startTraining(engine, readCifar10(sampleDataDir(), 'train'), BATCH);
   const losses: number[] = [];
   try {
-    for (let step = 0; step < STEPS; step++) {
-      const first = (step * BATCH) % (train.count - BATCH);
-      const images = model.imageBuffer(BATCH);
-      for (let i = 0; i < images.length; i++) images[i] = (train.images[first * 3072 + i]! / 255 - 0.5) / 0.5;
-      model.setLabels(train.labels.subarray(first, first + BATCH), BATCH);
-      const perImage = await trainStep(parts, BATCH, { lr: 3e-3, labelSmoothing: 0.1, clipGrad: 1 });
-      losses.push(perImage.reduce((s, l) => s + l, 0) / BATCH);
-    }
+    for (let step = 0; step < STEPS; step++) losses.push(await run.step());
   } finally {
-    parts.clipper.release();
-    parts.average.release();
-    parts.optimizer.release();
-    model.release();
+    run.release();
   }
   return losses;
 }
@@ -72,12 +50,7 @@ describe('training on WebGPU', { skip: gpu.skip }, () => {
     }
     const got = await stepLosses(gpu.engine!);
     assert.ok(expected[STEPS - 1]! < expected[0]!, `the loss falls (${expected[0]} → ${expected[STEPS - 1]})`);
-    got.forEach((loss, step) => {
-      assert.ok(
-        Math.abs(loss - expected[step]!) <= 1e-3 * Math.abs(expected[step]!),
-        `step ${step + 1}: WebGPU ${loss}, WebAssembly ${expected[step]}`,
-      );
-    });
+    checkLossesTrack(got, expected, 'WebGPU against WebAssembly');
   });
 
   test('vit train --backend webgpu writes a model vit eval (WebAssembly) scores as the run reported; the run continues on wasm', () => {
