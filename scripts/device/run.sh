@@ -73,8 +73,16 @@ node=$home/node
 vit=$home/vit/dist/src/cli/main.js
 need_tools() { [ -x "$node" ] && [ -f "$vit" ] || { echo "run.sh: no tools in $home (a fresh machine?): run part 1 first, then this part at once"; return 1; }; }
 
-# Vulkan: the driver's loader if the image has one, else the one packed; the NVIDIA driver's ICD where the loader will not look.
-if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then export LD_LIBRARY_PATH=$home/vit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}; fi
+# Vulkan: the image's loader if it has one, else the packed Debian packages unpacked into / (the device README's
+# recipe: the loader and the GL dispatch libraries NVIDIA's driver needs); the driver's ICD where the loader will not look.
+if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
+  if [ -d "$pack/gl" ]; then
+    for deb in "$pack"/gl/*.deb; do dpkg -x "$deb" /; done; ldconfig
+    echo "Vulkan loader: the packed one ($(ls "$pack"/gl | tr '\n' ' '))"
+  else
+    echo "run.sh: this machine has no Vulkan loader (libvulkan.so.1); part 1 brings one: run part 1 first"
+  fi
+fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
   export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd

@@ -139,6 +139,8 @@ export class ProgressView {
     this.losses.push(result.epoch, [result.trainLoss, result.testLoss]);
     this.accuracy.push(result.epoch, [result.accuracy]);
     this.lastEpochSeconds = result.seconds;
+    // The batches report their losses one step late (the engine sends them while the next step runs): the epoch's mean is the whole of it.
+    this.set('running-loss', result.trainLoss.toFixed(4));
     // An epoch not evaluated keeps the last accuracy shown.
     if (result.accuracy !== null) this.set('accuracy', percent(result.accuracy));
     if (this.epochs !== null) this.set('time-left', clock((this.epochs - result.epoch) * result.seconds));
