@@ -47,7 +47,11 @@ test(
       assert.ok(seconds >= 0.85 * BUDGET, `uses at least 85% of it (${seconds} s)`);
       const epochs = metrics.accuracies.length;
       assert.equal(typeof metrics.accuracies.at(-1), 'number', 'a final evaluation');
-      assert.ok(metrics.elapsed_seconds.at(-1)! <= seconds);
+      // The line prints tenths of a second (59.4 for 59.43): the clock at the last epoch is within that rounding of it.
+      assert.ok(
+        metrics.elapsed_seconds.at(-1)! <= seconds + 0.05,
+        `the last epoch's clock ${metrics.elapsed_seconds.at(-1)} s is inside the ${seconds} s used`,
+      );
       // The final evaluation is announced before its epoch's line.
       const announced = lines.indexOf(`Final evaluation of epoch ${epochs} on 500 test images`);
       assert.ok(announced >= 0 && lines[announced + 1]!.startsWith(`Epoch: ${epochs}, `), stdout);
