@@ -246,6 +246,29 @@ describe('time budget', () => {
     }
   });
 
+  it('the run ends with an evaluation announced as the final one, also when an evaluation was due anyway', async () => {
+    // Evaluated every epoch, the last epoch's evaluation is one that was due: it has to be known as
+    // the final one before it starts (the progress display announces it), not turn out to be the
+    // last after it ran. Epoch k ends at 1.1·k + 0.04 s (its evaluation 0.1 s, the budget's timing
+    // 0.04 s) and the reserve is 0.75 s: a budget 0.8 s after an epoch's end leaves room for one
+    // more batch before that epoch's evaluation, and none after it.
+    for (const budget of [3.3, 4.04, 4.6, 5.14, 5.7, 6.24]) {
+      const { clock, callbacks } = testClock();
+      const progress: EvaluationProgress[] = [];
+      const result = await train(run(`due-${budget}`, { timeBudget: budget, evalEvery: 1, clock }), {
+        ...callbacks,
+        onEvaluation: (p) => {
+          callbacks.onEvaluation!(p);
+          progress.push(p);
+        },
+      });
+      const spent = result.metrics.elapsed_seconds.at(-1)!;
+      assert.ok(spent <= budget, `${budget} s budget: ends at ${spent} s`);
+      const finals = new Set(progress.filter((p) => p.final).map((p) => p.epoch));
+      assert.deepEqual([...finals], [result.epochsDone], `${budget} s budget: the final evaluation is epoch ${result.epochsDone}'s`);
+    }
+  });
+
   it('evaluates every N epochs and after the last', async () => {
     const result = await train(run('every', { epochs: 5, evalEvery: 2 }));
     assert.deepEqual(

@@ -36,6 +36,11 @@ export class BudgetReserve {
     return images * (this.evaluationSecondsPerImage ?? 0);
   }
 
+  /** What an evaluation of `images` images due now may take, with the reserve's headroom: whether it has to be the final one. */
+  evaluationAhead(images: number): number {
+    return MARGIN * this.evaluationSeconds(images) + STALL_SECONDS;
+  }
+
   /**
    * The seconds to keep free before starting another training batch: that batch, the final
    * evaluation of `images` images, and the last epoch's save with the final model file (about a second save).

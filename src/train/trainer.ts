@@ -285,8 +285,13 @@ export class Trainer {
       const started = this.now();
       const pass = await this.trainEpoch(epoch, data.trainSet, maker, schedule, signal);
       if (pass === null) return { metrics: this.metrics, epochsDone: this.epochsDone, stopped: true, runSeconds: this.clock.seconds };
-      const last = settings.timeBudget === null ? epoch === settings.epochs : pass.budgetSpent || this.budgetSpent();
-      const evaluation = last || this.evaluationDue(epoch) ? await this.evaluateEpoch(data.evalSet, epoch, last) : null;
+      const due = this.evaluationDue(epoch);
+      // Under a budget, an evaluation due now that would leave no room for another batch is the final one.
+      const last =
+        settings.timeBudget === null
+          ? epoch === settings.epochs
+          : pass.budgetSpent || this.budgetSpent(due ? this.reserve.evaluationAhead(this.evalImages) : 0);
+      const evaluation = last || due ? await this.evaluateEpoch(data.evalSet, epoch, last) : null;
       // NaN weights from the last updates show here first: nothing of this epoch is saved.
       if (evaluation && !Number.isFinite(evaluation.loss))
         throw this.diverged(`the ${data.evaluatedOn} loss is ${evaluation.loss} after epoch ${epoch}`);
@@ -432,10 +437,10 @@ export class Trainer {
     return { step: this.optimizer.step, seconds: this.clock.seconds };
   }
 
-  /** Whether the time budget leaves no room for another batch before the final evaluation and saves. */
-  private budgetSpent(): boolean {
+  /** Whether the time budget, after `ahead` seconds more, leaves no room for another batch before the final evaluation and saves. */
+  private budgetSpent(ahead = 0): boolean {
     const budget = this.settings.timeBudget;
-    return budget !== null && this.clock.seconds + this.reserve.seconds(this.evalImages) >= budget;
+    return budget !== null && this.clock.seconds + ahead + this.reserve.seconds(this.evalImages) >= budget;
   }
 
   /** Each image's kept patches for a token-dropping batch, drawn from the data's generator (a resumed run draws the same). */
