@@ -182,3 +182,25 @@ export interface WasmSizing {
 export const MAX_KERNEL_ARGS = 14;
 
 export type KernelFunction = (tid: number, nt: number, ...args: number[]) => void;
+
+/** Runs thread `tid`'s share of `kernel` with its arguments, each of the MAX_KERNEL_ARGS named (a spread call is slower). */
+export function callKernel(kernel: KernelFunction, tid: number, nt: number, args: ArrayLike<number>): void {
+  kernel(
+    tid,
+    nt,
+    args[0]!,
+    args[1]!,
+    args[2]!,
+    args[3]!,
+    args[4]!,
+    args[5]!,
+    args[6]!,
+    args[7]!,
+    args[8]!,
+    args[9]!,
+    args[10]!,
+    args[11]!,
+    args[12]!,
+    args[13]!,
+  );
+}

@@ -1,6 +1,6 @@
 // Runs a kernel on all threads: the calling thread takes share 0, the workers the rest.
 import { ARGS_OFFSET, CONTROL_BYTES, FAILED, GENERATION, KERNEL, MESSAGE_OFFSET, PAGES, REMAINING, SPIN_POLLS, STOP } from './control.js';
-import { MAX_KERNEL_ARGS, KERNEL_NAMES, type KernelFunction } from './kernels.js';
+import { MAX_KERNEL_ARGS, KERNEL_NAMES, callKernel, type KernelFunction } from './kernels.js';
 import type { WorkerInit } from './worker.js';
 
 interface WorkerHandle {
@@ -57,24 +57,7 @@ export class ThreadPool {
     if (nt === 1) {
       // Straight to the kernel, not through the control block: a plain (unshared) memory, which
       // runs one thread, detaches this pool's views of it when it grows.
-      kernel(
-        0,
-        1,
-        args[0]!,
-        args[1]!,
-        args[2]!,
-        args[3]!,
-        args[4]!,
-        args[5]!,
-        args[6]!,
-        args[7]!,
-        args[8]!,
-        args[9]!,
-        args[10]!,
-        args[11]!,
-        args[12]!,
-        args[13]!,
-      );
+      callKernel(kernel, 0, 1, args);
       return;
     }
     const a = this.args;
@@ -86,7 +69,7 @@ export class ThreadPool {
     Atomics.add(ctl, GENERATION, 1);
     Atomics.notify(ctl, GENERATION);
     try {
-      kernel(0, nt, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!);
+      callKernel(kernel, 0, nt, a);
     } finally {
       // Even when share 0 threw: the next dispatch must not start while workers still run this one.
       this.waitForWorkers();

@@ -1,7 +1,7 @@
 // A worker thread of the kernel pool: instantiates the same compiled module on the shared
 // memory, then runs its share of each dispatched kernel until told to stop.
 import { ARGS_OFFSET, CONTROL_BYTES, FAILED, GENERATION, KERNEL, MESSAGE_OFFSET, PAGES, REMAINING, SPIN_POLLS, STOP } from './control.js';
-import { MAX_KERNEL_ARGS, KERNEL_NAMES, type KernelFunction } from './kernels.js';
+import { MAX_KERNEL_ARGS, KERNEL_NAMES, callKernel, type KernelFunction } from './kernels.js';
 
 export interface WorkerInit {
   module: WebAssembly.Module;
@@ -40,24 +40,7 @@ export function serve(init: WorkerInit, ready: () => void): void {
       init.memory.grow(0);
     }
     try {
-      kernels[k]!(
-        tid,
-        nt,
-        args[0]!,
-        args[1]!,
-        args[2]!,
-        args[3]!,
-        args[4]!,
-        args[5]!,
-        args[6]!,
-        args[7]!,
-        args[8]!,
-        args[9]!,
-        args[10]!,
-        args[11]!,
-        args[12]!,
-        args[13]!,
-      );
+      callKernel(kernels[k]!, tid, nt, args);
     } catch (error) {
       // A trap (an out-of-bounds access, say) must reach the caller, which would otherwise wait
       // for this thread forever: leave the message in the control block and report done.
