@@ -52,7 +52,7 @@ for (const [name, viewport] of [
   ['phone', { width: 390, height: 844 }],
 ] as const) {
   test(
-    `at ${name} width all content of every tab is inside a landmark (axe-core "region"), with a model, an error and the notice shown`,
+    `at ${name} width all content of every tab is inside a landmark (axe-core "region") and has enough contrast ("color-contrast"), with a model, an error and the notice shown`,
     { timeout: 60_000 },
     async () => {
       // Served plain, so that the isolation notice shows too.
@@ -75,7 +75,11 @@ for (const [name, viewport] of [
         await page.getByTestId('error').filter({ hasText: 'notes.txt' }).waitFor();
         for (const tab of TABS) {
           await page.getByTestId(`tab-${tab}`).click();
-          found.push(...(await violations(page, ['region', 'scrollable-region-focusable'])).map((v) => `${tab}, with a model: ${v}`));
+          found.push(
+            ...(await violations(page, ['region', 'scrollable-region-focusable', 'color-contrast'])).map(
+              (v) => `${tab}, with a model: ${v}`,
+            ),
+          );
         }
         assert.deepEqual(found, []);
         assert.deepEqual(pageErrors, []);

@@ -218,10 +218,11 @@ function matrixTable(counts: Uint32Array, classes: number, labels: readonly stri
       const cell = row.insertCell();
       cell.textContent = String(n);
       const share = total > 0 ? n / total : 0;
-      // Right answers in green, confusions in red, stronger for a larger share of the row.
-      cell.style.background =
-        n === 0 ? '' : t === p ? `rgba(29, 122, 62, ${0.15 + 0.75 * share})` : `rgba(179, 38, 30, ${0.1 + 0.8 * share})`;
-      if (share > 0.55) cell.style.color = '#fff';
+      // Right answers in green, confusions in red, stronger for a larger share of the row; at most
+      // 60% strong, where the ink on them still has WCAG's contrast of 4.5 (white text would not
+      // have it on the middle shades).
+      const strength = 0.1 + 0.5 * share;
+      cell.style.background = n === 0 ? '' : t === p ? `rgba(29, 122, 62, ${strength})` : `rgba(179, 38, 30, ${strength})`;
     }
   }
   return table;
