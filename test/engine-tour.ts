@@ -264,7 +264,7 @@ async function waitFor<A>(page: EnginePage, what: string, timeoutMs: number, pre
     if (state.error) assert.fail(`waiting for ${what}, the page showed an error: ${state.error}`);
     if (Date.now() > deadline) {
       const shown = await page.evaluate(() =>
-        ['train-status', 'data-status', 'step', 'epoch']
+        ['train-status', 'data-status', 'step', 'epoch', 'classify-status']
           .map((id) => `${id}: "${document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '(none)'}"`)
           .join(', '),
       );
