@@ -4,15 +4,13 @@
 // the archive must be picked again); a kept copy that no longer matches its SHA-256 is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create as createTar } from 'tar';
 import type { Page } from 'playwright-core';
-import { browserHarness } from './browser-harness.js';
-import { CLI } from './helpers.js';
+import { type MetricsFile, browserHarness, trainInNode } from './browser-harness.js';
 
 const SAMPLE_DIR = fileURLToPath(new URL('../../data/cifar10-sample', import.meta.url));
 const ARCHIVE = 'cifar-10-binary.tar.gz';
@@ -69,12 +67,6 @@ async function download(page: Page, testid: string, name: string): Promise<strin
   return path;
 }
 
-interface MetricsFile {
-  train_losses: number[];
-  test_losses: (number | null)[];
-  accuracies: (number | null)[];
-}
-
 test(
   "a run on the user's archive, reloaded: Continue reads the archive kept in the browser (shown with its size) and ends on the metrics of an uninterrupted vit train",
   { timeout: 240_000 },
@@ -104,32 +96,14 @@ test(
       const resumed = JSON.parse(readFileSync(await download(page, 'download-metrics', 'metrics.json'), 'utf8')) as MetricsFile;
 
       const out = join(work, 'experiments');
-      execFileSync(
-        'node',
-        [
-          CLI,
-          'train',
-          '--sample',
-          '--exp-name',
-          'uninterrupted',
-          '--out',
-          out,
-          '--epochs',
-          '3',
-          '--batch-size',
-          '50',
-          '--train-samples',
-          '500',
-          '--test-samples',
-          '200',
-          '--threads',
-          '2',
-          '--seed',
-          '3',
-        ],
-        { encoding: 'utf8' },
-      );
-      const node = JSON.parse(readFileSync(join(out, 'uninterrupted', 'metrics.json'), 'utf8')) as MetricsFile;
+      const node = trainInNode(out, 'uninterrupted', {
+        epochs: 3,
+        'batch-size': 50,
+        'train-samples': 500,
+        'test-samples': 200,
+        threads: 2,
+        seed: 3,
+      });
       assert.deepEqual(
         [resumed.train_losses, resumed.test_losses, resumed.accuracies],
         [node.train_losses, node.test_losses, node.accuracies],

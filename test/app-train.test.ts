@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create as createTar } from 'tar';
 import type { Page } from 'playwright-core';
-import { browserHarness, screenshotPath } from './browser-harness.js';
+import { type MetricsFile, browserHarness, screenshotPath, trainInNode } from './browser-harness.js';
 import { CLI } from './helpers.js';
 
 const SAMPLE_DIR = fileURLToPath(new URL('../../data/cifar10-sample', import.meta.url));
@@ -62,15 +62,6 @@ async function download(page: Page, testid: string, name: string): Promise<strin
   const path = join(work, `${testid}-${Date.now()}-${name}`);
   await file.saveAs(path);
   return path;
-}
-
-interface MetricsFile {
-  train_losses: number[];
-  test_losses: (number | null)[];
-  accuracies: (number | null)[];
-  epoch_seconds: number[];
-  elapsed_seconds: number[];
-  evaluated_on: string;
 }
 
 const readMetrics = (path: string): MetricsFile => JSON.parse(readFileSync(path, 'utf8')) as MetricsFile;
@@ -170,32 +161,14 @@ test(
       const resumed = readMetrics(await download(page, 'download-metrics', 'metrics.json'));
 
       const out = join(work, 'experiments');
-      execFileSync(
-        'node',
-        [
-          CLI,
-          'train',
-          '--sample',
-          '--exp-name',
-          'uninterrupted',
-          '--out',
-          out,
-          '--epochs',
-          '3',
-          '--batch-size',
-          '50',
-          '--train-samples',
-          '500',
-          '--test-samples',
-          '200',
-          '--threads',
-          '2',
-          '--seed',
-          '3',
-        ],
-        { encoding: 'utf8' },
-      );
-      const node = readMetrics(join(out, 'uninterrupted', 'metrics.json'));
+      const node = trainInNode(out, 'uninterrupted', {
+        epochs: 3,
+        'batch-size': 50,
+        'train-samples': 500,
+        'test-samples': 200,
+        threads: 2,
+        seed: 3,
+      });
       assert.deepEqual(
         { train: resumed.train_losses, test: resumed.test_losses, accuracy: resumed.accuracies, on: resumed.evaluated_on },
         { train: node.train_losses, test: node.test_losses, accuracy: node.accuracies, on: node.evaluated_on },
@@ -321,34 +294,15 @@ test(
       assert.equal(config.training.init_from, 'page run');
 
       const out = join(work, 'experiments');
-      execFileSync(
-        'node',
-        [
-          CLI,
-          'train',
-          '--sample',
-          '--exp-name',
-          'further',
-          '--out',
-          out,
-          '--init-from',
-          first,
-          '--epochs',
-          '1',
-          '--batch-size',
-          '50',
-          '--train-samples',
-          '300',
-          '--test-samples',
-          '100',
-          '--threads',
-          '2',
-          '--seed',
-          '5',
-        ],
-        { encoding: 'utf8' },
-      );
-      const node = readMetrics(join(out, 'further', 'metrics.json'));
+      const node = trainInNode(out, 'further', {
+        'init-from': first,
+        epochs: 1,
+        'batch-size': 50,
+        'train-samples': 300,
+        'test-samples': 100,
+        threads: 2,
+        seed: 5,
+      });
       assert.deepEqual(
         [further.train_losses, further.test_losses, further.accuracies],
         [node.train_losses, node.test_losses, node.accuracies],

@@ -1,13 +1,15 @@
 // What the browser tests (test/app-*.test.ts) share: one headless Chromium per test file, the
 // built page served by `vit app`'s own server (cross-origin isolated or not), pages that collect
 // their console errors and uncaught exceptions, and where screenshots go.
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../src/app/chromium.js';
 import { serveFolder, type RunningServer } from '../src/app/serve.js';
+import { CLI } from './helpers.js';
 
 /** The built page (`npm run build:app` writes it; tests run from dist/test). */
 export const APP_DIR = fileURLToPath(new URL('../app', import.meta.url));
@@ -131,4 +133,24 @@ export function browserHarness(): BrowserHarness {
     serve,
     open,
   };
+}
+
+/** What a run's metrics.json holds, the page's or `vit train`'s. */
+export interface MetricsFile {
+  train_losses: number[];
+  test_losses: (number | null)[];
+  accuracies: (number | null)[];
+  epoch_seconds: number[];
+  elapsed_seconds: number[];
+  evaluated_on: string;
+}
+
+/**
+ * The run the page made, made again by `vit train --sample` in Node into `out`/`name`, the page's
+ * settings given as flags (`{ epochs: 3 }` is `--epochs 3`): its metrics.json, to compare with the page's.
+ */
+export function trainInNode(out: string, name: string, flags: Record<string, string | number>): MetricsFile {
+  const args = Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
+  execFileSync(process.execPath, [CLI, 'train', '--sample', '--exp-name', name, '--out', out, ...args], { encoding: 'utf8' });
+  return JSON.parse(readFileSync(join(out, name, 'metrics.json'), 'utf8')) as MetricsFile;
 }
