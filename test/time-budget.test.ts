@@ -299,6 +299,22 @@ describe('time budget settings', () => {
     }
   });
 
+  it('refuses a budget over a year, given as a duration or in seconds in a config, naming the setting', () => {
+    assert.equal(parse('8760h'), 365 * 24 * 3600);
+    assert.throws(
+      () => parse('8760h1s'),
+      (e: unknown) => e instanceof UserError && e.message === '--time-budget must be at most 8760h, a year (got "8760h1s")',
+    );
+    assert.equal(SETTINGS.timeBudget.check(365 * 24 * 3600), null);
+    for (const seconds of [1e99, Infinity, 365 * 24 * 3600 + 1]) {
+      assert.equal(
+        SETTINGS.timeBudget.check(seconds),
+        'must be a number of seconds in (0, 31536000] (a year), or null for none',
+        String(seconds),
+      );
+    }
+  });
+
   it('refuses epochs and a time budget together, naming both', () => {
     assert.throws(
       () => resolveSettings({ expName: 'x', epochs: 3, timeBudget: 60 }, 'options'),

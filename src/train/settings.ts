@@ -57,6 +57,8 @@ function parseNumber(text: string, name: string, why: string): number {
 
 /** More epochs than anyone trains (the seed's run is 100): beyond it a count is a typo that would train for years. */
 const MAX_EPOCHS = 100_000;
+/** A longer time budget than anyone trains for (a year): beyond it a number is a typo, as with MAX_EPOCHS. */
+const MAX_BUDGET_HOURS = 365 * 24;
 
 function whole(min: number, max = Infinity): Pick<Setting<number>, 'parse' | 'check' | 'placeholder'> {
   const why = max === Infinity ? `must be a whole number ≥ ${min}` : `must be a whole number from ${min} to ${max}`;
@@ -118,9 +120,13 @@ function durationOrNone(): Pick<Setting<number | null>, 'parse' | 'check' | 'pla
       const parts = DURATION.exec(text.trim());
       const seconds = parts && text.trim() !== '' ? (Number(parts[1] ?? 0) * 60 + Number(parts[2] ?? 0)) * 60 + Number(parts[3] ?? 0) : NaN;
       if (!(seconds > 0)) throw new UserError(`${name} ${why} (got "${text}")`);
+      if (seconds > MAX_BUDGET_HOURS * 3600) throw new UserError(`${name} must be at most ${MAX_BUDGET_HOURS}h, a year (got "${text}")`);
       return seconds;
     },
-    check: (v) => (v === null || (isNumberFrom(v, 0) && v > 0) ? null : 'must be a number of seconds > 0, or null for none'),
+    check: (v) =>
+      v === null || (isNumberFrom(v, 0) && v > 0 && v <= MAX_BUDGET_HOURS * 3600)
+        ? null
+        : `must be a number of seconds in (0, ${MAX_BUDGET_HOURS * 3600}] (a year), or null for none`,
   };
 }
 
