@@ -40,6 +40,17 @@ function vitBench(config: Partial<ViTConfig>, batch: number): BenchResult {
   return JSON.parse(r.stdout) as BenchResult;
 }
 
+/** The report's lines, printed as they come. */
+type Say = (line?: string) => void;
+
+/** One configuration's measurements, each repeated: vit-ts, PyTorch by setting, ONNX Runtime by build (images/s). */
+interface Measured {
+  runs: BenchResult[];
+  torchRuns: Map<string, { train: number[]; infer: number[] }>;
+  ortRuns: Map<string, number[]>;
+  onnxSource: string | undefined;
+}
+
 async function main(): Promise<void> {
   const root = packageRoot();
   const flags = new Command()
@@ -50,9 +61,8 @@ async function main(): Promise<void> {
     .option('--data <dir>', 'CIFAR-10 binary folder for --memory', resolve(root, '..', 'shared', 'data', 'cifar-10-batches-bin'))
     .parse()
     .opts<Flags>();
-  const batch = flags.batchSize;
   const lines: string[] = [];
-  const say = (s = ''): void => {
+  const say: Say = (s = '') => {
     lines.push(s);
     process.stdout.write(s + '\n');
   };
@@ -60,7 +70,7 @@ async function main(): Promise<void> {
   say(
     `# vit-ts benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`,
   );
-  say(`batch ${batch}, medians of ${flags.reps} runs; GFLOP/s counts the matrix products (training ≈ 3 × forward)`);
+  say(`batch ${flags.batchSize}, medians of ${flags.reps} runs; GFLOP/s counts the matrix products (training ≈ 3 × forward)`);
   const python = existsSync(flags.peer) ? findTorchPython() : null;
   if (!existsSync(flags.peer)) say(`PyTorch peer: missing (${flags.peer} not found; pass --peer PATH)`);
   else if (!python) say("PyTorch peer: missing (install Debian's PyTorch: apt-get install -y python3-torch libopenblas0-pthread)");
@@ -73,93 +83,106 @@ async function main(): Promise<void> {
     ['seed', {}],
     ['wide (hidden 192, 6 layers, 6 heads, intermediate 384)', BENCH_CONFIGS.wide],
   ] as const) {
-    const resolved = resolveConfig(config as Record<string, unknown>);
-    const runs: BenchResult[] = [];
-    const torchRuns = new Map<string, { train: number[]; infer: number[] }>();
-    const onnx = name === 'seed' ? await onnxForPeer(python, flags.peer, resolved) : null;
-    const ortRuns = new Map<string, number[]>();
+    const measured = await measure(name === 'seed', config, flags, python, name === 'seed' ? ortPeers : []);
+    report(say, name, measured, peak, python !== null);
+  }
+  if (flags.memory) compareMemory(say, python, flags);
+  const written = join(root, 'bench-report.md');
+  writeFileSync(written, lines.join('\n') + '\n');
+  process.stdout.write(`\n(written to ${written})\n`);
+}
+
+/** Each measurement of `config` `flags.reps` times, vit-ts and its peers interleaved so that drifts of the machine's speed hit them alike. */
+async function measure(
+  seed: boolean,
+  config: Partial<ViTConfig>,
+  flags: Flags,
+  python: string | null,
+  ortPeers: OrtPeer[],
+): Promise<Measured> {
+  const resolved = resolveConfig(config as Record<string, unknown>);
+  const measured: Measured = { runs: [], torchRuns: new Map(), ortRuns: new Map(), onnxSource: undefined };
+  const onnx = ortPeers.length > 0 ? await onnxForPeer(python, flags.peer, resolved) : null;
+  measured.onnxSource = onnx?.source;
+  try {
     for (let rep = 0; rep < flags.reps; rep++) {
-      // Interleave vit-ts and the peers so drifts of the machine's speed hit them alike.
-      runs.push(vitBench(config, batch));
+      measured.runs.push(vitBench(config, flags.batchSize));
       if (onnx)
         for (const peer of ortPeers) {
           if ('missing' in peer) continue;
-          const rate = await ortInference(peer.ort, onnx.path, batch, resolved);
-          ortRuns.set(peer.label, [...(ortRuns.get(peer.label) ?? []), rate]);
+          const rate = await ortInference(peer.ort, onnx.path, flags.batchSize, resolved);
+          measured.ortRuns.set(peer.label, [...(measured.ortRuns.get(peer.label) ?? []), rate]);
         }
-      if (python) {
-        for (const threads of [1, 2])
-          for (const fused of [false, true]) {
-            const key = `${threads} thread${threads > 1 ? 's' : ''}${fused ? ', fused qkv' : ''}`;
-            const r = torchBench(python, flags.peer, { threads, fused, batch, config, steps: name === 'seed' ? 10 : 3 });
-            const entry = torchRuns.get(key) ?? { train: [], infer: [] };
-            entry.train.push(r.train_img_s ?? 0);
-            entry.infer.push(r.infer_img_s ?? 0);
-            torchRuns.set(key, entry);
-          }
-      }
+      if (!python) continue;
+      for (const threads of [1, 2])
+        for (const fused of [false, true]) {
+          const key = `${threads} thread${threads > 1 ? 's' : ''}${fused ? ', fused qkv' : ''}`;
+          const r = torchBench(python, flags.peer, { threads, fused, batch: flags.batchSize, config, steps: seed ? 10 : 3 });
+          const entry = measured.torchRuns.get(key) ?? { train: [], infer: [] };
+          entry.train.push(r.train_img_s ?? 0);
+          entry.infer.push(r.infer_img_s ?? 0);
+          measured.torchRuns.set(key, entry);
+        }
     }
+  } finally {
     onnx?.cleanup();
-    const train = median(runs.map((r) => r.train_img_s));
-    const infer = median(runs.map((r) => r.infer_img_s));
-    const gf = (imgs: number, r: BenchResult, kind: 'train' | 'infer'): number =>
-      imgs * (kind === 'train' ? r.train_gflop_s / r.train_img_s : r.infer_gflop_s / r.infer_img_s);
-    say();
-    say(`## ${name} config, ${runs[0]!.threads} threads${runs[0]!.relaxed_simd ? ', relaxed SIMD' : ''}`);
-    say('| what | vit-ts images/s | GFLOP/s | of peak | peer | peer images/s | vit-ts / peer |');
-    say('| --- | ---: | ---: | ---: | --- | ---: | ---: |');
-    const pct = (g: number): string => (peak ? `${((100 * g) / peak).toFixed(0)}%` : '—');
-    let bestTorch = { key: '', train: 0, infer: 0 };
-    for (const [key, r] of torchRuns) {
-      const t = median(r.train),
-        i = median(r.infer);
-      if (t > bestTorch.train) bestTorch = { key, train: t, infer: bestTorch.infer };
-      if (i > bestTorch.infer) bestTorch.infer = i;
-    }
-    const trainG = gf(train, runs[0]!, 'train'),
-      inferG = gf(infer, runs[0]!, 'infer');
-    if (python) {
-      say(
-        `| training | ${train.toFixed(0)} | ${trainG.toFixed(1)} | ${pct(trainG)} | PyTorch (best: ${bestTorch.key}) | ${bestTorch.train.toFixed(0)} | ${(train / bestTorch.train).toFixed(2)}× |`,
-      );
-      say(
-        `| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | PyTorch, best | ${bestTorch.infer.toFixed(0)} | ${(infer / bestTorch.infer).toFixed(2)}× |`,
-      );
-    } else {
-      say(`| training | ${train.toFixed(0)} | ${trainG.toFixed(1)} | ${pct(trainG)} | — | — | — |`);
-      say(`| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | — | — | — |`);
-    }
-    if (name === 'seed') {
-      for (const [label, rates] of ortRuns) {
-        const o = median(rates);
-        say(
-          `| inference | ${infer.toFixed(0)} | ${inferG.toFixed(1)} | ${pct(inferG)} | ${label}, ${onnx?.source} | ${o.toFixed(0)} | ${(infer / o).toFixed(2)}× |`,
-        );
-      }
-      if (python) {
-        say();
-        say(
-          'PyTorch runs (median images/s, train / infer): ' +
-            [...torchRuns].map(([k, r]) => `${k}: ${median(r.train).toFixed(0)} / ${median(r.infer).toFixed(0)}`).join('; '),
-        );
-      }
-    }
   }
+  return measured;
+}
 
-  if (flags.memory) {
-    say();
-    say('## peak memory (RSS) of one training epoch on the full CIFAR-10, seed config');
-    const out = mkdtempSync(join(tmpdir(), 'vit-mem-'));
-    const ours = peakRssMiB(process.execPath, [cli, 'train', '--exp-name', 'memory', '--out', out, '--epochs', '1', '--data', flags.data]);
-    const theirs = python ? peakRssMiB(python, [flags.peer, 'train', '--data', flags.data, '--epochs', '1']) : null;
-    rmSync(out, { recursive: true, force: true });
-    if (ours) say(`vit-ts: ${ours.mib.toFixed(0)} MiB${ours.status ? ` (exit ${ours.status})` : ''}`);
-    if (theirs) say(`PyTorch: ${theirs.mib.toFixed(0)} MiB${theirs.status ? ` (exit ${theirs.status})` : ''}`);
-    if (ours && theirs) say(`vit-ts / PyTorch: ${(ours.mib / theirs.mib).toFixed(2)}`);
+/** One configuration's table: vit-ts's medians against PyTorch's best setting and each ONNX Runtime build. */
+function report(say: Say, name: string, { runs, torchRuns, ortRuns, onnxSource }: Measured, peak: number | null, withTorch: boolean): void {
+  const train = median(runs.map((r) => r.train_img_s));
+  const infer = median(runs.map((r) => r.infer_img_s));
+  const first = runs[0]!;
+  const trainG = (train * first.train_gflop_s) / first.train_img_s;
+  const inferG = (infer * first.infer_gflop_s) / first.infer_img_s;
+  const pct = (g: number): string => (peak ? `${((100 * g) / peak).toFixed(0)}%` : '—');
+  const ours = (images: number, gflops: number): string => `${images.toFixed(0)} | ${gflops.toFixed(1)} | ${pct(gflops)}`;
+  say();
+  say(`## ${name} config, ${first.threads} threads${first.relaxed_simd ? ', relaxed SIMD' : ''}`);
+  say('| what | vit-ts images/s | GFLOP/s | of peak | peer | peer images/s | vit-ts / peer |');
+  say('| --- | ---: | ---: | ---: | --- | ---: | ---: |');
+  if (withTorch) {
+    // The best PyTorch setting for training, and the best one for inference, each on its own.
+    let best = { key: '', train: 0, infer: 0 };
+    for (const [key, r] of torchRuns) {
+      const [t, i] = [median(r.train), median(r.infer)];
+      if (t > best.train) best = { key, train: t, infer: best.infer };
+      if (i > best.infer) best.infer = i;
+    }
+    say(
+      `| training | ${ours(train, trainG)} | PyTorch (best: ${best.key}) | ${best.train.toFixed(0)} | ${(train / best.train).toFixed(2)}× |`,
+    );
+    say(`| inference | ${ours(infer, inferG)} | PyTorch, best | ${best.infer.toFixed(0)} | ${(infer / best.infer).toFixed(2)}× |`);
+  } else {
+    say(`| training | ${ours(train, trainG)} | — | — | — |`);
+    say(`| inference | ${ours(infer, inferG)} | — | — | — |`);
   }
-  const report = join(root, 'bench-report.md');
-  writeFileSync(report, lines.join('\n') + '\n');
-  process.stdout.write(`\n(written to ${report})\n`);
+  for (const [label, rates] of ortRuns) {
+    const o = median(rates);
+    say(`| inference | ${ours(infer, inferG)} | ${label}, ${onnxSource} | ${o.toFixed(0)} | ${(infer / o).toFixed(2)}× |`);
+  }
+  if (withTorch) {
+    say();
+    say(
+      'PyTorch runs (median images/s, train / infer): ' +
+        [...torchRuns].map(([k, r]) => `${k}: ${median(r.train).toFixed(0)} / ${median(r.infer).toFixed(0)}`).join('; '),
+    );
+  }
+}
+
+/** The peak memory (RSS) of one training epoch on the full CIFAR-10, vit-ts against PyTorch. */
+function compareMemory(say: Say, python: string | null, flags: Flags): void {
+  say();
+  say('## peak memory (RSS) of one training epoch on the full CIFAR-10, seed config');
+  const out = mkdtempSync(join(tmpdir(), 'vit-mem-'));
+  const ours = peakRssMiB(process.execPath, [cli, 'train', '--exp-name', 'memory', '--out', out, '--epochs', '1', '--data', flags.data]);
+  const theirs = python ? peakRssMiB(python, [flags.peer, 'train', '--data', flags.data, '--epochs', '1']) : null;
+  rmSync(out, { recursive: true, force: true });
+  if (ours) say(`vit-ts: ${ours.mib.toFixed(0)} MiB${ours.status ? ` (exit ${ours.status})` : ''}`);
+  if (theirs) say(`PyTorch: ${theirs.mib.toFixed(0)} MiB${theirs.status ? ` (exit ${theirs.status})` : ''}`);
+  if (ours && theirs) say(`vit-ts / PyTorch: ${(ours.mib / theirs.mib).toFixed(2)}`);
 }
 
 /** The seed model as ONNX: PyTorch's own export when torch is here, else vit-ts's exporter. */
